@@ -1,0 +1,1 @@
+"""Built-in verifier probes, registered through the ``verifier.probes`` entry-point group."""

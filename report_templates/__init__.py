@@ -1,0 +1,1 @@
+"""Jinja2 templates for verifier reports (package data)."""

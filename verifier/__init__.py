@@ -1,0 +1,8 @@
+"""verifier: tells whether a delivered software product meets its acceptance targets, with evidence."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("verifier")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"

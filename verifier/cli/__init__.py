@@ -1,0 +1,67 @@
+"""The ``verifier`` command line. Commands live in their own modules and are loaded lazily.
+
+The CLI only parses, calls the engine and turns ``VerifierError`` into a one-line message with an
+exit code (see ``verifier.errors.ExitCode``); the engine never prints.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from verifier import __version__
+from verifier.errors import ExitCode, VerifierError
+
+#: command name -> "module:attribute" of its click.Command
+_COMMANDS: dict[str, str] = {
+    "origin": "verifier.cli.origin:origin",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context):  # noqa: D401 - click API
+        try:
+            return super().invoke(ctx)
+        except VerifierError as err:
+            message = f"verifier: error: {err}"
+            if err.hint:
+                message += f" ({err.hint})"
+            click.echo(message, err=True)
+            ctx.exit(int(err.exit_code))
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:  # a bug in verifier: still one line, unless asked for the trace
+            if os.environ.get("VERIFIER_DEBUG"):
+                raise
+            click.echo(f"verifier: internal error: {type(err).__name__}: {err} "
+                       "(set VERIFIER_DEBUG=1 for the traceback)", err=True)
+            ctx.exit(int(ExitCode.INCOMPLETE))
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                               "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="verifier")
+def main() -> None:
+    """verifier: check a delivered software product against its task book (项目任务书).
+
+    \b
+    Exit codes: 0 target met / verified, 1 target not met, 2 usage or input error,
+    3 incomplete (a tool failed, so no verdict).
+    """
+
+
+def run() -> None:  # pragma: no cover - console entry used by `python -m verifier`
+    sys.exit(main())

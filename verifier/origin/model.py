@@ -1,0 +1,76 @@
+"""Data shared by the origin stages: the inventory of a delivered tree.
+
+``verifier.source`` prepares the tree (directory, git working tree or archive), ``inventory``
+walks it and counts effective lines, ``classify`` decides each counted file's origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+#: The five origin classes, in report order.
+ORIGINS: tuple[str, ...] = ("self", "third_party", "generated", "excluded", "unknown")
+
+Kind = Literal["source", "doc", "data", "binary", "other"]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where the delivered tree came from."""
+
+    given: str
+    """PATH as the user gave it."""
+    kind: Literal["directory", "git", "archive"]
+    root: Path
+    """The directory that was scanned (a temporary extraction directory for archives)."""
+    commit: str | None = None
+    """HEAD commit of a git working tree."""
+    dirty: bool | None = None
+    """Whether the git working tree has uncommitted changes (untracked files included)."""
+    archive_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """One regular file of the delivered tree."""
+
+    path: str
+    """Relative to the root, POSIX separators, as a str (non-UTF-8 names are surrogate-escaped)."""
+    size: int
+    """Bytes."""
+    sha256: str
+    """Hex digest of the content."""
+    kind: Kind
+    """``source`` files are counted; docs, data, binaries and others are inventoried only."""
+    language: str | None
+    """Language name as pygount/pygments reports it, for source files."""
+    lines: int
+    """Effective lines (non-blank, non-comment) for source files; 0 otherwise."""
+    is_test: bool
+    """Recognised as test code (see ``inventory.TEST_RULE``)."""
+    problem: str | None = None
+    """Why the file could not be read or counted (undecodable, unreadable, too large …)."""
+
+
+@dataclass(frozen=True)
+class SkippedPath:
+    """A path that was not inventoried, and why (symlink, special file, unreadable directory …)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The inventory of a delivered tree."""
+
+    source: SourceInfo
+    entries: tuple[InventoryEntry, ...]
+    skipped: tuple[SkippedPath, ...] = ()
+    counting: str = ""
+    """The counting rule in words, stated in every output."""
+    test_rule: str = ""
+    """How test code is recognised, in words."""
+    warnings: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,179 @@
+"""The canonical data of a run: what ``verifier run`` writes to ``results.json`` and what every
+report format and the bundle are rendered from. Reports never compute; anything they show is here.
+
+All models are frozen pydantic models; ``RunResult.model_dump(mode="json")`` is the JSON written.
+Paths are POSIX and relative: evidence paths to the run directory, file paths to the repository.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA = "verifier/results/1"
+
+Status = Literal["met", "not_met", "not_applicable", "error"]
+Verdict = Literal["pass", "fail", "inconclusive"]
+
+PRE_ASSESSMENT_NOTICE = {
+    "zh": "本结果为 verifier 自动预评估，不是具有资质的测试机构出具的测试报告；验收结论以验收专家组综合评分为准。",
+    "en": ("This is an automated pre-assessment by verifier, not a report by an accredited testing "
+           "agency; the acceptance panel's score is the official one."),
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FindingRecord(_Model):
+    message: str
+    file: str | None = None
+    line: int | None = None
+    severity: str | None = None
+    rule: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class IndicatorResult(_Model):
+    """One declared indicator, measured and evaluated."""
+
+    id: str
+    name: str
+    characteristic: str
+    probe: str
+    metric: str
+    target: str
+    """The target as the task book wrote it, e.g. ``"<= 500 ms"``."""
+    unit: str
+    """Unit of ``value`` (the metric's unit)."""
+    value: float | None
+    """The measured figure in ``unit``; None when the probe could not measure it."""
+    status: Status
+    credit: float
+    """0..1: 1 when met, 0 when not met or error, between with partial credit."""
+    weight: float
+    reason: str
+    """Why this status, one or two lines (for errors: what failed, then the output tail)."""
+    evidence: list[str] = Field(default_factory=list)
+    commands: list[list[str]] = Field(default_factory=list)
+    findings: list[FindingRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+    measurements: dict[str, float | None] = Field(default_factory=dict)
+    """Every metric the probe reported, by name (the indicator's own metric included)."""
+    started_at: str | None = None
+    duration_s: float | None = None
+
+
+class Gate(_Model):
+    """A policy gate (at least 5 indicators, the five characteristics, ratio ≥ 60%, version 1.x …)."""
+
+    id: str
+    description_zh: str
+    description_en: str
+    passed: bool | None
+    """None when it could not be decided (e.g. the origin scan failed)."""
+    figure: str
+    """The figure behind the decision, e.g. ``"7 indicators"`` or ``"72.4% ≥ 60%"``."""
+
+
+class MaterialFound(_Model):
+    path: str
+    sha256: str
+    size: int
+
+
+class MaterialCheck(_Model):
+    """One item of the acceptance dossier (验收材料)."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    patterns: list[str]
+    required: int
+    found: list[MaterialFound] = Field(default_factory=list)
+    ok: bool
+
+
+class FunctionCoverage(_Model):
+    """One item of the product function list and the tests that exercise it."""
+
+    id: str
+    name: str
+    description: str = ""
+    tests: list[str] = Field(default_factory=list)
+    passed: int = 0
+    failed: int = 0
+    covered: bool
+
+
+class OriginSummary(_Model):
+    """The self-developed code ratio; the full per-file table is the evidence file ``files_path``."""
+
+    ratio: float | None
+    ratio_without_tests: float | None
+    threshold: float
+    passed: bool | None
+    counting: str
+    totals: dict[str, dict[str, int]]
+    """class -> {"files": n, "lines": n}; classes: self, third_party, generated, excluded, unknown."""
+    components: list[dict[str, Any]] = Field(default_factory=list)
+    adjudications: list[dict[str, Any]] = Field(default_factory=list)
+    files_path: str | None = None
+    error: str | None = None
+
+
+class Score(_Model):
+    value: float
+    pass_score: float
+    maximum: float = 100.0
+
+
+class Environment(_Model):
+    os: str
+    machine: str
+    cpu: str
+    cpu_count: int
+    python: str
+    tools: dict[str, str] = Field(default_factory=dict)
+
+
+class Repository(_Model):
+    path: str
+    commit: str | None = None
+    dirty: bool | None = None
+    tree_sha256: str | None = None
+
+
+class Project(_Model):
+    name: str
+    version: str
+    applicant: str = ""
+    owners: list[str] = Field(default_factory=list)
+
+
+class RunResult(_Model):
+    """``results.json``."""
+
+    schema_: str = Field(SCHEMA, alias="schema")
+    verifier_version: str
+    run_id: str
+    started_at: str
+    finished_at: str | None
+    spec_path: str
+    spec_sha256: str
+    project: Project
+    repository: Repository
+    environment: Environment
+    origin: OriginSummary | None
+    indicators: list[IndicatorResult]
+    functions: list[FunctionCoverage] = Field(default_factory=list)
+    materials: list[MaterialCheck] = Field(default_factory=list)
+    gates: list[Gate]
+    score: Score
+    verdict: Verdict
+    notice: dict[str, str] = Field(default_factory=lambda: dict(PRE_ASSESSMENT_NOTICE))
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
