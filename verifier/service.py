@@ -1,0 +1,485 @@
+"""The system under test as a live service: the spec's ``service:`` section and its lifecycle.
+
+``ServiceConfig`` is the pydantic model of ``service:`` (imported by ``verifier.spec``). ``Service``
+starts the declared command on a free loopback port in its own process group with a scrubbed
+environment, waits until it is ready (noticing an early exit), keeps its stdout/stderr as evidence,
+and stops it — killing the whole process group, and any descendant that left it, on every exit path
+(normal end, error, Ctrl-C, SIGTERM to the harness, interpreter exit)::
+
+    with Service(spec.service, repo=repo, log_dir=run_dir / "service") as svc:
+        svc.url("/api/items")      # http://127.0.0.1:<port>/api/items
+        svc.kill(); svc.start()    # crash and restart (recovery / integrity probes)
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import psutil
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from verifier.errors import ToolError
+from verifier.proc import scrubbed_env
+
+#: Placeholders a service command, environment value or ready URL may use.
+PLACEHOLDERS = ("port", "data_dir", "python")
+_PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+_DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
+                          r"(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+(?:\.\d+)?)ms)?\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a duration string like ``"90s"``, ``"2m"``, ``"1h30m"``, ``"500ms"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration (seconds or e.g. '30s', '2m')")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            match = _DURATION_RE.match(text)
+            if not text or not match or not any(match.groups()):
+                raise ValueError(f"bad duration {value!r} (use seconds or e.g. '30s', '2m', '1h30m')")
+            h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
+            seconds = h * 3600 + m * 60 + s + ms / 1000
+    else:
+        raise ValueError("expected a duration (seconds or e.g. '30s', '2m')")
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+#: A positive duration in seconds, written as a number or as ``"30s"`` / ``"2m"`` / ``"1h30m"``.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _check_placeholders(text: str, where: str) -> None:
+    for name in _PLACEHOLDER_RE.findall(text):
+        if name not in PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{name}}} in {where} "
+                             f"(known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+
+
+class ServiceConfig(BaseModel):
+    """The spec's ``service:`` section: how to start the system under test and tell it is ready."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: str | list[str]
+    """Command line (split like a POSIX shell, never run through one) or argv list. Placeholders:
+    ``{port}`` (the port the harness picked), ``{data_dir}`` (a scratch directory for this run, kept
+    across restarts), ``{python}`` (the harness's interpreter)."""
+    cwd: str = "."
+    """Working directory, relative to the delivered repository."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables (placeholders allowed); the rest of the environment is scrubbed."""
+    ready: str = "tcp://127.0.0.1:{port}"
+    """Readiness check on loopback: ``http://127.0.0.1:{port}/health`` (any status below 500 once
+    it answers) or ``tcp://127.0.0.1:{port}`` (accepts a connection)."""
+    ready_timeout: Duration = 30.0
+    """Seconds to wait for readiness before giving up."""
+    stop_signal: str = "SIGTERM"
+    """Signal sent to the process group to stop it (``SIGTERM``, ``SIGINT``, ``SIGQUIT``, ``SIGHUP``)."""
+    grace_period: Duration = 5.0
+    """Seconds between ``stop_signal`` and SIGKILL."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """A fixed port, for a product that cannot be told its port; by default the harness picks one."""
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: str | list[str]) -> str | list[str]:
+        argv = shlex.split(value) if isinstance(value, str) else value
+        if not argv or not str(argv[0]).strip():
+            raise ValueError("command is empty")
+        for part in argv:
+            _check_placeholders(part, "command")
+        return value
+
+    @field_validator("cwd")
+    @classmethod
+    def _cwd(cls, value: str) -> str:
+        path = PurePosixPath(value.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"cwd {value!r} must be a path inside the repository (relative, no '..')")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"bad environment variable name {key!r}")
+            _check_placeholders(text, f"env.{key}")
+        return value
+
+    @field_validator("ready")
+    @classmethod
+    def _ready(cls, value: str) -> str:
+        _check_placeholders(value, "ready")
+        parts = urlsplit(value.replace("{port}", "1"))
+        if parts.scheme not in ("http", "tcp"):
+            raise ValueError(f"ready {value!r} must start with http:// or tcp://")
+        if parts.hostname not in _LOOPBACK_HOSTS:
+            raise ValueError(f"ready {value!r} must point at loopback (127.0.0.1)")
+        if parts.port is None:
+            raise ValueError(f"ready {value!r} needs a port, usually {{port}}")
+        return value
+
+    @field_validator("stop_signal")
+    @classmethod
+    def _stop_signal(cls, value: str) -> str:
+        name = value.upper() if value.upper().startswith("SIG") else "SIG" + value.upper()
+        if name not in ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGKILL", "SIGUSR1", "SIGUSR2"):
+            raise ValueError(f"stop_signal {value!r} is not one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, "
+                             "SIGKILL, SIGUSR1, SIGUSR2")
+        return name
+
+    def argv(self, values: dict[str, str]) -> list[str]:
+        """The command as argv with placeholders filled from ``values``."""
+        parts = shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
+        return [_fill(p, values) for p in parts]
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+class ServiceError(ToolError):
+    """The service could not be started, did not become ready, or died; carries its log tail."""
+
+    def __init__(self, message: str, *, tail: str = "") -> None:
+        super().__init__(message)
+        self.tail = tail
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """True when something accepts connections (or holds the port) on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+# ---- process-wide cleanup: every live service is killed at exit and on SIGTERM/SIGHUP ----------
+
+_LIVE: set[Service] = set()
+_LIVE_LOCK = threading.Lock()
+_HOOKS_INSTALLED = False
+
+
+def _kill_all_live() -> None:
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for svc in live:
+        with contextlib.suppress(Exception):
+            svc.kill()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _kill_all_live()
+    raise SystemExit(128 + signum)
+
+
+def _install_hooks() -> None:
+    global _HOOKS_INSTALLED
+    if _HOOKS_INSTALLED:
+        return
+    _HOOKS_INSTALLED = True
+    atexit.register(_kill_all_live)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) in (signal.SIG_DFL, None):
+                signal.signal(sig, _on_signal)
+
+
+class Service:
+    """One system under test: started, probed for readiness, restarted, stopped — never orphaned."""
+
+    def __init__(self, config: ServiceConfig, *, repo: Path, log_dir: Path,
+                 data_dir: Path | None = None) -> None:
+        self.config = config
+        self.repo = Path(repo).resolve()
+        self.log_dir = Path(log_dir)
+        self._own_data_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.port: int = config.port or 0
+        self.starts = 0
+        """How many times the command was started."""
+        self.log_files: list[Path] = []
+        """stdout/stderr files of every start, in order."""
+        self.commands: list[tuple[str, ...]] = []
+        """Every command line started, as executed."""
+        self._proc: subprocess.Popen | None = None
+        self._pgid: int | None = None
+        self._known: dict[int, float] = {}  # pid -> create_time of every process seen in the service
+
+    # ---- public API ---------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the service's leader process while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        """Absolute loopback URL of ``path`` on the service."""
+        return self.base_url + ("" if path.startswith("/") else "/") + path
+
+    def alive(self) -> bool:
+        """True while the leader process runs."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> float:
+        """Start the command and wait until ready; the seconds it took. ``ServiceError`` otherwise.
+
+        On failure the process group is killed before the error is raised.
+        """
+        if self.alive():
+            raise ServiceError("service is already running")
+        _install_hooks()
+        self._prepare()
+        values = {"port": str(self.port), "data_dir": str(self.data_dir), "python": sys.executable}
+        argv = self.config.argv(values)
+        env = scrubbed_env({k: _fill(v, values) for k, v in self.config.env.items()})
+        cwd = self._cwd()
+        if self.config.port is not None and port_in_use(self.port):
+            raise ServiceError(f"port {self.port} on 127.0.0.1 is already in use; the service "
+                               "cannot be started there (declared service.port)")
+        self.starts += 1
+        out_path = self.log_dir / f"service.{self.starts}.stdout.txt"
+        err_path = self.log_dir / f"service.{self.starts}.stderr.txt"
+        self.log_files += [out_path, err_path]
+        self.commands.append(tuple(argv))
+        began = time.monotonic()
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            try:
+                self._proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err,
+                                              stdin=subprocess.DEVNULL, start_new_session=True)
+            except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as exc:
+                err.write(f"cannot start {argv[0]!r}: {exc}\n".encode())
+                raise ServiceError(f"cannot start service command {argv[0]!r}: {exc}") from None
+        self._pgid = self._proc.pid
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        try:
+            self.wait_ready(self.config.ready_timeout, _began=began)
+        except BaseException:
+            self.kill()
+            raise
+        return time.monotonic() - began
+
+    def wait_ready(self, timeout_s: float, *, _began: float | None = None,
+                   require_alive: bool = True) -> float:
+        """Poll readiness until ready (seconds waited) or ``ServiceError`` on exit/timeout."""
+        began = _began if _began is not None else time.monotonic()
+        deadline = began + timeout_s
+        delay = 0.02
+        while True:
+            self._remember_processes()
+            if require_alive and self._proc is not None and self._proc.poll() is not None:
+                code = self._proc.returncode
+                raise ServiceError(f"service exited with status {code} before it became ready "
+                                   f"(command: {shlex.join(self.commands[-1])})", tail=self.tail())
+            if self.ready_once():
+                return time.monotonic() - began
+            if time.monotonic() >= deadline:
+                raise ServiceError(f"service not ready at {self.ready_target()} after {timeout_s:g} s "
+                                   f"(service.ready_timeout)", tail=self.tail())
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.25)
+
+    def ready_target(self) -> str:
+        """The readiness URL with the port filled in."""
+        return self.config.ready.replace("{port}", str(self.port))
+
+    def ready_once(self, timeout_s: float = 1.0) -> bool:
+        """One readiness check: an HTTP answer below 500, or an accepted TCP connection."""
+        target = urlsplit(self.ready_target())
+        host = (target.hostname or "127.0.0.1").strip("[]")
+        if target.scheme == "tcp":
+            try:
+                with socket.create_connection((host, target.port), timeout=timeout_s):
+                    return True
+            except OSError:
+                return False
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(self.ready_target(), timeout=timeout_s) as resp:
+                return resp.status < 500
+        except urllib.error.HTTPError as exc:
+            return exc.code < 500
+        except (OSError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        """Stop gracefully: ``stop_signal`` to the group, SIGKILL after ``grace_period``."""
+        self._terminate(signal.Signals[self.config.stop_signal], self.config.grace_period)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group and every descendant at once (a crash, or cleanup)."""
+        self._terminate(signal.SIGKILL, 0.0)
+
+    def restart(self) -> float:
+        """Kill (if running) and start again with the same port and data dir; seconds until ready."""
+        self.kill()
+        return self.start()
+
+    def processes(self) -> list[psutil.Process]:
+        """The live processes of the service: its process group plus every descendant of the leader."""
+        self._remember_processes()
+        found = []
+        for pid, created in list(self._known.items()):
+            try:
+                proc = psutil.Process(pid)
+                if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append(proc)
+            except psutil.Error:
+                self._known.pop(pid, None)
+        return found
+
+    def rss_mb(self) -> float:
+        """Resident memory of all the service's processes, in MB (10^6 bytes)."""
+        total = 0
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total / 1e6
+
+    def listener_pids(self) -> list[int]:
+        """PIDs of the service's processes listening on its port (the worker behind a supervisor)."""
+        pids = []
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                for conn in proc.net_connections(kind="inet"):
+                    if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == self.port:
+                        pids.append(proc.pid)
+                        break
+        return pids
+
+    def tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of the latest start's stderr (or stdout when stderr is empty)."""
+        for path in reversed(self.log_files[-2:]):
+            text = path.read_text("utf-8", errors="replace") if path.exists() else ""
+            if text.strip():
+                return "\n".join(text.rstrip().splitlines()[-lines:])
+        return ""
+
+    def close(self) -> None:
+        """Stop the service and remove the scratch data directory the harness made for it."""
+        try:
+            self.stop()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+            if self._own_data_dir and self.data_dir is not None:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> Service:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="verifier-service-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port()
+
+    def _cwd(self) -> Path:
+        cwd = (self.repo / self.config.cwd).resolve()
+        if cwd != self.repo and self.repo not in cwd.parents:
+            raise ServiceError(f"service.cwd {self.config.cwd!r} leaves the repository")
+        if not cwd.is_dir():
+            raise ServiceError(f"service.cwd {self.config.cwd!r} is not a directory in the repository")
+        return cwd
+
+    def _remember_processes(self) -> None:
+        if self._proc is None:
+            return
+        procs: list[psutil.Process] = []
+        try:
+            leader = psutil.Process(self._proc.pid)
+            procs = [leader, *leader.children(recursive=True)]
+        except psutil.Error:
+            pass
+        if self._pgid is not None:
+            for proc in psutil.process_iter(["pid"]):
+                with contextlib.suppress(psutil.Error, OSError):
+                    if os.getpgid(proc.pid) == self._pgid:
+                        procs.append(proc)
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                self._known.setdefault(proc.pid, proc.create_time())
+
+    def _terminate(self, sig: signal.Signals, grace_s: float) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        self._remember_processes()
+        if proc.poll() is None and self._pgid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pgid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=grace_s)
+        # Whatever is left — the group, and descendants that moved to another group — gets SIGKILL.
+        if self._pgid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pgid, signal.SIGKILL)
+        for other in self.processes():
+            with contextlib.suppress(psutil.Error):
+                other.kill()
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5.0)
+        gone_by = time.monotonic() + 5.0
+        while self.processes() and time.monotonic() < gone_by:
+            time.sleep(0.02)
+        self._known.clear()
+        self._proc = None
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
