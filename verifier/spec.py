@@ -19,8 +19,10 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator)
 
 from verifier.errors import InputError
+from verifier.materials import MaterialsConfig
 from verifier.probe import CHARACTERISTICS, Probe, ProbeArgs
 from verifier.repo_paths import RepoGlob, RepoPath, check_inside, normalize_repo_path
+from verifier.service import ServiceConfig
 from verifier.units import Target, TargetError, is_known_unit, parse_target
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
@@ -218,11 +220,11 @@ class Spec(_Strict):
 
     project: ProjectSpec
     origin: OriginSpec = Field(default_factory=OriginSpec)
-    service: dict[str, Any] | None = None
+    service: ServiceConfig | None = None
     """How to start the system under test (``verifier.service``)."""
     functions: list[FunctionItem] = Field(default_factory=list)
     indicators: list[Indicator]
-    materials: dict[str, Any] | None = None
+    materials: MaterialsConfig | None = None
     """The acceptance dossier checklist (``verifier.materials``)."""
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
 
