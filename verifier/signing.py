@@ -1,0 +1,109 @@
+"""Ed25519 keys and signatures for bundles (``cryptography``; nothing hand-rolled).
+
+Keys are PEM files: the private key PKCS#8 (written with mode 0600), the public key
+SubjectPublicKeyInfo. A signature is stored as base64 text of the 64 raw signature bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from verifier.errors import InputError
+
+_MAX_KEY_FILE = 64 * 1024
+
+
+def write_keypair(prefix: str | os.PathLike[str], *, overwrite: bool = False) -> tuple[Path, Path]:
+    """Make a new Ed25519 key pair as ``PREFIX.key`` (private, mode 0600) and ``PREFIX.pub``."""
+    private_path = Path(f"{os.fspath(prefix)}.key")
+    public_path = Path(f"{os.fspath(prefix)}.pub")
+    if not overwrite:
+        for path in (private_path, public_path):
+            if path.exists():
+                raise InputError(f"{path}: already exists; will not overwrite a key")
+    if not private_path.parent.is_dir():
+        raise InputError(f"{private_path.parent}: no such directory")
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if overwrite else os.O_EXCL)
+    fd = os.open(private_path, flags, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_pem)
+    os.chmod(private_path, 0o600)
+    public_path.write_bytes(public_pem(key.public_key()))
+    return private_path, public_path
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    """The PEM (SubjectPublicKeyInfo) encoding of ``key``."""
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """``sha256:`` + hex digest of the raw 32-byte public key: how a key is named in output."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Read an unencrypted Ed25519 private key from a PEM file; ``InputError`` naming the file otherwise."""
+    data = _read_key_file(path)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as err:
+        raise InputError(f"{path}: not an unencrypted PEM private key ({_first_line(err)})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path}: not an Ed25519 private key ({type(key).__name__})")
+    return key
+
+
+def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
+    """Read an Ed25519 public key from a PEM file; ``InputError`` naming the file otherwise."""
+    data = _read_key_file(path)
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as err:
+        raise InputError(f"{path}: not a PEM public key ({_first_line(err)})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"{path}: not an Ed25519 public key ({type(key).__name__})")
+    return key
+
+
+def sign(data: bytes, key: Ed25519PrivateKey) -> str:
+    """The base64 text of the Ed25519 signature of ``data``."""
+    return base64.b64encode(key.sign(data)).decode("ascii") + "\n"
+
+
+def verify_signature(data: bytes, signature_text: str | bytes, key: Ed25519PublicKey) -> bool:
+    """True when ``signature_text`` (base64) is ``key``'s valid Ed25519 signature of ``data``."""
+    try:
+        raw = base64.b64decode(signature_text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        key.verify(raw, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _read_key_file(path: str | os.PathLike[str]) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such key file")
+    if p.stat().st_size > _MAX_KEY_FILE:
+        raise InputError(f"{p}: too large to be a key file")
+    return p.read_bytes()
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0]
