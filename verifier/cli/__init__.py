@@ -18,6 +18,7 @@ from verifier.errors import ExitCode, VerifierError
 #: command name -> "module:attribute" of its click.Command
 _COMMANDS: dict[str, str] = {
     "origin": "verifier.cli.origin:origin",
+    "probes": "verifier.cli.probes:probes_command",
 }
 
 
