@@ -129,6 +129,10 @@ class Score(_Model):
     value: float
     pass_score: float
     maximum: float = 100.0
+    lowest: float | None = None
+    """The score if every indicator in error had earned nothing (None without errors)."""
+    highest: float | None = None
+    """The score if every indicator in error had been met (None without errors)."""
 
 
 class Environment(_Model):
@@ -174,6 +178,10 @@ class RunResult(_Model):
     gates: list[Gate]
     score: Score
     verdict: Verdict
+    verdict_reasons: list[str] = Field(default_factory=list)
+    """Why this verdict, one line each (English)."""
+    command: list[str] = Field(default_factory=list)
+    """The verifier command line that made this run."""
     notice: dict[str, str] = Field(default_factory=lambda: dict(PRE_ASSESSMENT_NOTICE))
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
