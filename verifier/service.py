@@ -28,7 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from verifier.errors import ToolError
 from verifier.proc import scrubbed_env
+from verifier.repo_paths import RepoPath
 
 #: Placeholders a service command, environment value or ready URL may use.
 PLACEHOLDERS = ("port", "data_dir", "python")
@@ -89,7 +90,7 @@ class ServiceConfig(BaseModel):
     """Command line (split like a POSIX shell, never run through one) or argv list. Placeholders:
     ``{port}`` (the port the harness picked), ``{data_dir}`` (a scratch directory for this run, kept
     across restarts), ``{python}`` (the harness's interpreter)."""
-    cwd: str = "."
+    cwd: RepoPath = "."
     """Working directory, relative to the delivered repository."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment variables (placeholders allowed); the rest of the environment is scrubbed."""
@@ -113,14 +114,6 @@ class ServiceConfig(BaseModel):
             raise ValueError("command is empty")
         for part in argv:
             _check_placeholders(part, "command")
-        return value
-
-    @field_validator("cwd")
-    @classmethod
-    def _cwd(cls, value: str) -> str:
-        path = PurePosixPath(value.replace("\\", "/"))
-        if path.is_absolute() or ".." in path.parts:
-            raise ValueError(f"cwd {value!r} must be a path inside the repository (relative, no '..')")
         return value
 
     @field_validator("env")

@@ -1,0 +1,163 @@
+"""Declared HTTP requests (the ``with:`` data of the live-service probes) and a bounded loopback client.
+
+A request's ``path`` and the strings inside its ``body`` may use two placeholders: ``{i}`` (a
+sequence number) and ``{uid}`` (a token unique to this request), so that writes do not collide.
+Values from the spec are data: they are only ever sent as HTTP, never evaluated.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_METHOD_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+_HEADER_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+class HttpRequest(BaseModel):
+    """One declared request: method, path on the service, optional JSON body, weight, label."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: str = "GET"
+    """HTTP method."""
+    path: str
+    """Path (and query) on the service, starting with ``/``; ``{i}``/``{uid}`` placeholders allowed."""
+    body: Any = None
+    """JSON body (object, list, string, number); sent as ``application/json`` when set."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra request headers."""
+    weight: int = Field(default=1, ge=1, le=10_000)
+    """Relative frequency under load."""
+    name: str | None = None
+    """Label in the statistics (default ``METHOD path``)."""
+    expect: list[int] | None = None
+    """Statuses that count as success (default: any status below 400)."""
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        value = value.upper()
+        if not _METHOD_RE.match(value):
+            raise ValueError(f"bad HTTP method {value!r}")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or value.startswith("//"):
+            raise ValueError(f"path {value!r} must start with a single '/' (the host is the service)")
+        if any(ch.isspace() or ord(ch) < 32 for ch in value):
+            raise ValueError(f"path {value!r} contains whitespace or control characters")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not _HEADER_RE.match(key) or "\n" in text or "\r" in text:
+                raise ValueError(f"bad header {key!r}")
+        return value
+
+    @field_validator("expect")
+    @classmethod
+    def _expect(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or any(not 100 <= v <= 599 for v in value)):
+            raise ValueError("expect must list HTTP statuses between 100 and 599")
+        return value
+
+    @property
+    def label(self) -> str:
+        """The name used in statistics."""
+        return self.name or f"{self.method} {self.path}"
+
+    def ok(self, status: int) -> bool:
+        """Whether ``status`` counts as a success for this request."""
+        if self.expect is not None:
+            return status in self.expect
+        return 0 < status < 400
+
+
+def fill(value: Any, i: int, uid: str) -> Any:
+    """``value`` with ``{i}`` and ``{uid}`` replaced inside every string (recursively)."""
+    if isinstance(value, str):
+        return value.replace("{i}", str(i)).replace("{uid}", uid)
+    if isinstance(value, list):
+        return [fill(v, i, uid) for v in value]
+    if isinstance(value, dict):
+        return {fill(k, i, uid): fill(v, i, uid) for k, v in value.items()}
+    return value
+
+
+def new_uid() -> str:
+    """A short token unique to one request."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and what came back (or why nothing did)."""
+
+    method: str
+    path: str
+    request_body: bytes
+    status: int
+    """HTTP status; 0 when no response arrived (connection refused, reset, timeout)."""
+    body: bytes
+    """Response body (at most ``max_body`` bytes)."""
+    elapsed_ms: float
+    error: str | None = None
+    """Why no response arrived."""
+    timed_out: bool = False
+
+    def excerpt(self, limit: int = 300) -> str:
+        """The response body as text, cut to ``limit`` characters."""
+        text = self.body[:limit].decode("utf-8", errors="replace")
+        return text + ("…" if len(self.body) > limit else "")
+
+
+def send(port: int, method: str, path: str, body: bytes | None = None, *,
+         headers: dict[str, str] | None = None, timeout_s: float = 5.0,
+         max_body: int = 1 << 20) -> Exchange:
+    """Send one request to 127.0.0.1:``port`` on a fresh connection; never raises for I/O errors."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    began = time.monotonic()
+    data = body or b""
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        sent = {k.lower() for k in (headers or {})}
+        for key, value in (headers or {}).items():
+            conn.putheader(key, value)
+        if "content-length" not in sent and (body is not None or method in ("POST", "PUT", "PATCH")):
+            conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data if data else None)
+        resp = conn.getresponse()
+        payload = resp.read(max_body)
+        return Exchange(method, path, data, resp.status, payload, (time.monotonic() - began) * 1000)
+    except TimeoutError as exc:
+        return Exchange(method, path, data, 0, b"", (time.monotonic() - began) * 1000,
+                        f"timeout after {timeout_s:g} s ({exc or 'no answer'})", timed_out=True)
+    except (OSError, http.client.HTTPException) as exc:
+        return Exchange(method, path, data, 0, b"", (time.monotonic() - began) * 1000,
+                        f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
+def send_request(port: int, request: HttpRequest, i: int = 0, *, timeout_s: float = 5.0) -> Exchange:
+    """Send a declared request with placeholders filled for sequence number ``i``."""
+    uid = new_uid()
+    path = fill(request.path, i, uid)
+    headers = dict(request.headers)
+    body = None
+    if request.body is not None:
+        body = json.dumps(fill(request.body, i, uid), ensure_ascii=False).encode("utf-8")
+        headers.setdefault("Content-Type", "application/json")
+    return send(port, request.method, path, body, headers=headers, timeout_s=timeout_s)
