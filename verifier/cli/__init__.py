@@ -19,6 +19,7 @@ from verifier.errors import ExitCode, VerifierError
 _COMMANDS: dict[str, str] = {
     "origin": "verifier.cli.origin:origin",
     "probes": "verifier.cli.probes:probes_command",
+    "run": "verifier.cli.run:run_command",
 }
 
 

@@ -1,0 +1,85 @@
+"""``verifier run``: measure the declared indicators and write a run directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from verifier.errors import ExitCode
+from verifier.results import IndicatorResult
+from verifier.runner import RunOptions, run
+from verifier.spec import Indicator
+
+_STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
+_VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
+
+
+class _ConsoleListener:
+    """Progress per probe on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def stage(self, message: str) -> None:
+        self.console.print(f"[bold]•[/bold] {message} …", highlight=False)
+
+    def indicator_started(self, indicator: Indicator, index: int, total: int) -> None:
+        self.console.print(f"[bold][{index}/{total}][/bold] {indicator.id} "
+                           f"({indicator.probe}: {indicator.metric}) …", highlight=False, markup=True)
+
+    def indicator_finished(self, result: IndicatorResult, index: int, total: int,
+                           resumed: bool) -> None:
+        style = _STATUS_STYLE.get(result.status, "")
+        took = " (kept from the interrupted run)" if resumed else (
+            f" in {result.duration_s:.1f} s" if result.duration_s is not None else "")
+        self.console.print(f"      [{style}]{result.status}[/{style}] {result.reason}{took}",
+                           highlight=False, markup=True, soft_wrap=True)
+
+
+@click.command("run")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path), default="acceptance.yaml")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
+              help="The delivered repository (default: the spec's directory).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to create (default: runs/<UTC timestamp>).")
+@click.option("--only", multiple=True, metavar="ID", help="Measure only this indicator (repeatable).")
+@click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Continue an interrupted run directory, keeping its finished indicators.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Origin scan cache (default: $XDG_CACHE_HOME/verifier).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the origin scan cache.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for the origin scan.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple[str, ...],
+                resume: Path | None, cache_dir: Path | None, no_cache: bool, jobs: int | None,
+                quiet: bool) -> None:
+    """Measure every indicator the task book SPEC declares, score them, write a run directory.
+
+    \b
+    The run directory holds results.json (the canonical results), the raw evidence of every
+    probe and the origin analysis; `verifier report` renders it.
+    Exit codes: 0 pass, 1 fail, 2 input error, 3 inconclusive (a probe error leaves the verdict open).
+    """
+    if resume is not None and out_dir is not None:
+        raise click.UsageError("--resume and --out are exclusive: --resume continues that directory")
+    err = Console(stderr=True, quiet=quiet, highlight=False)
+    options = RunOptions(spec_path=spec, repo=repo, out_dir=out_dir, only=only, resume=resume,
+                         cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                         command=("verifier", *sys.argv[1:]))
+    result, run_dir = run(options, _ConsoleListener(err))
+    out = Console(highlight=False)
+    counts = {s: sum(1 for r in result.indicators if r.status == s) for s in _STATUS_STYLE}
+    out.print(f"verdict: [bold]{result.verdict}[/bold]   score {result.score.value:g} / "
+              f"{result.score.maximum:g} (pass {result.score.pass_score:g})   "
+              + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    for gate in result.gates:
+        mark = {True: "[green]holds[/green]", False: "[red]fails[/red]", None: "[yellow]open[/yellow]"}
+        out.print(f"  gate {gate.id}: {mark[gate.passed]} ({gate.figure})")
+    for reason in result.verdict_reasons:
+        out.print(f"  - {reason}", soft_wrap=True)
+    out.print(f"pre-assessment only: {result.notice.get('en', '')}", style="dim")
+    out.print(f"run directory: {run_dir}")
+    sys.exit(int(_VERDICT_EXIT[result.verdict]))

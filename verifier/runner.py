@@ -1,0 +1,420 @@
+"""``verifier run``: measure every declared indicator, evaluate, score, and write the run directory.
+
+Run directory layout (all writes atomic, so a run killed even with SIGKILL can be resumed)::
+
+    run.json                    identity of the run: id, start, spec hash, repository, command
+    spec.yaml                   the spec as it was read
+    origin/origin.json          the full origin analysis (per-file table)
+    origin/summary.json         its summary (``results.OriginSummary``)
+    evidence/<indicator>/…      raw tool output per indicator
+    state/<indicator>.json      each finished indicator (``results.IndicatorResult``)
+    results.json                the canonical results (``results.RunResult``), rewritten as it goes
+
+The runner is I/O glue: probes measure, ``evaluation`` judges, ``scoring`` scores. It never prints;
+progress goes to an optional ``RunListener``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+from pydantic import ValidationError
+
+from verifier import __version__
+from verifier.errors import InputError
+from verifier.evaluation import evaluate, outcome_from_error
+from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
+from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
+from verifier.results import (
+    Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
+)
+from verifier.scoring import assess, gates
+from verifier.spec import Indicator, Spec, load_spec
+
+#: Budget of an indicator that declares no ``timeout``.
+DEFAULT_TIMEOUT_S = 900.0
+#: Beyond its budget, a probe gets this much longer before the runner interrupts it.
+_GRACE_S = 30.0
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class RunListener(Protocol):
+    """Progress callbacks (the CLI shows them; tests may record them)."""
+
+    def stage(self, message: str) -> None:
+        """A stage started (origin scan, materials, …)."""
+
+    def indicator_started(self, indicator: Indicator, index: int, total: int) -> None:
+        """An indicator is about to be measured."""
+
+    def indicator_finished(self, result: IndicatorResult, index: int, total: int,
+                           resumed: bool) -> None:
+        """An indicator has a result (``resumed``: kept from an earlier, interrupted run)."""
+
+
+class _Silent:
+    def stage(self, message: str) -> None:
+        pass
+
+    def indicator_started(self, indicator: Indicator, index: int, total: int) -> None:
+        pass
+
+    def indicator_finished(self, result: IndicatorResult, index: int, total: int,
+                           resumed: bool) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``verifier run`` was asked to do."""
+
+    spec_path: Path
+    repo: Path | None = None
+    """The delivered repository; default: the spec's directory."""
+    out_dir: Path | None = None
+    """The run directory; default ``runs/<UTC timestamp>``."""
+    only: tuple[str, ...] = ()
+    """Measure only these indicator ids (the others are left out of the results)."""
+    resume: Path | None = None
+    """An interrupted run directory whose finished indicators are kept."""
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    jobs: int | None = None
+    command: tuple[str, ...] = ()
+    """The command line, recorded in the results."""
+
+
+class ProbeTimeout(BaseException):
+    """Raised inside a probe that overran its budget (a BaseException so probes cannot swallow it)."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the block with ``ProbeTimeout`` after ``seconds`` (main thread, POSIX only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise ProbeTimeout(f"probe still running after {seconds:g} s; interrupted")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def safe_name(indicator_id: str) -> str:
+    """A file-system-safe folder name for an indicator id."""
+    return _SAFE_ID.sub("_", indicator_id) or "_"
+
+
+@dataclass
+class _RunState:
+    run_dir: Path
+    run_id: str
+    started_at: str
+    finished: dict[str, IndicatorResult] = field(default_factory=dict)
+
+
+class Runner:
+    """Carries out one ``verifier run``."""
+
+    def __init__(self, options: RunOptions, listener: RunListener | None = None) -> None:
+        self.options = options
+        self.listener = listener or _Silent()
+        self.spec: Spec = load_spec(options.spec_path, repo=options.repo)
+        self.repo = Path(options.repo or self.spec.base_dir).resolve()
+        if not self.repo.is_dir():
+            raise InputError(f"{self.repo}: repository is not a directory")
+        unknown = [i for i in options.only if i not in {ind.id for ind in self.spec.indicators}]
+        if unknown:
+            raise InputError(f"--only {', '.join(unknown)}: no such indicator in {options.spec_path}")
+        self.tool_versions: dict[str, str] = {"verifier": __version__}
+        self.run_dir: Path | None = None
+        self._repo_record: Repository | None = None
+
+    # ---- the run ------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Measure, evaluate and score; write the run directory; return the results."""
+        state = self._open_run_dir()
+        self.run_dir = state.run_dir
+        selected = [ind for ind in self.spec.indicators
+                    if not self.options.only or ind.id in self.options.only]
+        origin = self._origin(state)
+        materials = self._materials(state)
+        results: list[IndicatorResult] = []
+        outcomes: dict[str, ProbeOutcome] = {}
+        for index, indicator in enumerate(selected, 1):
+            if indicator.id in state.finished:
+                result = state.finished[indicator.id]
+                self.listener.indicator_finished(result, index, len(selected), True)
+            else:
+                self.listener.indicator_started(indicator, index, len(selected))
+                result, outcome = self._measure(indicator, state.run_dir)
+                outcomes[indicator.id] = outcome
+                atomic_write_json(state.run_dir / "state" / f"{safe_name(indicator.id)}.json",
+                                  result.model_dump(mode="json"))
+                self.listener.indicator_finished(result, index, len(selected), False)
+            results.append(result)
+            self._write_results(state, results, origin, materials, finished=False)
+        return self._write_results(state, results, origin, materials, finished=True)
+
+    # ---- results ------------------------------------------------------------------------------
+
+    def _repository(self) -> Repository:
+        if self._repo_record is None:
+            self._repo_record = repository_record(self.repo)
+        return self._repo_record
+
+    def _write_results(self, state: _RunState, results: list[IndicatorResult],
+                       origin: OriginSummary | None, materials: list, *, finished: bool) -> RunResult:
+        spec = self.spec
+        gate_list = gates(spec, origin=origin, materials=materials or None)
+        assessment = assess(results, gate_list, pass_score=spec.scoring.pass_score)
+        errors = any(r.status == "error" for r in results)
+        score = assessment.score.model_copy(update={
+            "lowest": assessment.lowest if errors else None,
+            "highest": assessment.highest if errors else None})
+        result = RunResult(
+            verifier_version=__version__, run_id=state.run_id, started_at=state.started_at,
+            finished_at=_now() if finished else None,
+            spec_path=str(self.options.spec_path), spec_sha256=sha256_file(self.options.spec_path),
+            project=Project(name=spec.project.name, version=spec.project.version,
+                            applicant=spec.project.applicant, owners=list(spec.project.owners)),
+            repository=self._repository(), environment=_environment(self.tool_versions),
+            origin=origin, indicators=results, functions=function_coverage(spec, results),
+            materials=materials, gates=gate_list, score=score, verdict=assessment.verdict,
+            verdict_reasons=list(assessment.reasons), command=list(self.options.command),
+        )
+        atomic_write_json(state.run_dir / "results.json", result.model_dump(mode="json", by_alias=True))
+        return result
+
+    # ---- stages -------------------------------------------------------------------------------
+
+    def _open_run_dir(self) -> _RunState:
+        spec_sha = sha256_file(self.options.spec_path)
+        if self.options.resume is not None:
+            return self._resume(self.options.resume, spec_sha)
+        started = datetime.now(timezone.utc)
+        run_id = started.strftime("%Y%m%dT%H%M%SZ")
+        run_dir = (self.options.out_dir or Path("runs") / run_id).resolve()
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise InputError(f"{run_dir}: run directory exists and is not empty "
+                             "(use --resume to continue it, or choose another --out)")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        state = _RunState(run_dir, run_id, started.isoformat(timespec="seconds"))
+        atomic_write_json(run_dir / "run.json", {
+            "run_id": run_id, "started_at": state.started_at, "spec_sha256": spec_sha,
+            "spec_path": str(self.options.spec_path), "repository": str(self.repo),
+            "only": list(self.options.only), "command": list(self.options.command),
+        })
+        atomic_write_text(run_dir / "spec.yaml",
+                          self.options.spec_path.read_text("utf-8", errors="replace"))
+        return state
+
+    def _resume(self, run_dir: Path, spec_sha: str) -> _RunState:
+        run_dir = run_dir.resolve()
+        try:
+            meta = json.loads((run_dir / "run.json").read_text("utf-8"))
+        except (OSError, ValueError) as err:
+            raise InputError(f"{run_dir}: not a verifier run directory (run.json: {err})") from None
+        if meta.get("spec_sha256") != spec_sha:
+            raise InputError(f"{run_dir}: the spec {self.options.spec_path} changed since this run "
+                             "started; start a new run instead of resuming")
+        state = _RunState(run_dir, meta["run_id"], meta["started_at"])
+        for path in sorted((run_dir / "state").glob("*.json")):
+            try:
+                result = IndicatorResult.model_validate_json(path.read_text("utf-8"))
+            except (OSError, ValidationError, ValueError):
+                continue  # a damaged state file: measure that indicator again
+            state.finished[result.id] = result
+        return state
+
+    def _origin(self, state: _RunState) -> OriginSummary | None:
+        summary_path = state.run_dir / "origin" / "summary.json"
+        if summary_path.exists():
+            try:
+                return OriginSummary.model_validate_json(summary_path.read_text("utf-8"))
+            except (OSError, ValidationError, ValueError):
+                pass
+        self.listener.stage("origin: self-developed code ratio")
+        summary = run_origin(self.spec, self.repo, state.run_dir / "origin",
+                             cache_dir=self.options.cache_dir, no_cache=self.options.no_cache,
+                             jobs=self.options.jobs, tool_versions=self.tool_versions)
+        atomic_write_json(summary_path, summary.model_dump(mode="json"))
+        return summary
+
+    def _materials(self, state: _RunState) -> list:
+        from verifier.materials import check_materials
+
+        if self.spec.materials is None:
+            return []
+        self.listener.stage("materials: acceptance dossier")
+        checks = check_materials(self.spec.materials, self.repo)
+        atomic_write_json(state.run_dir / "materials.json", [c.model_dump(mode="json") for c in checks])
+        return checks
+
+    def _measure(self, indicator: Indicator, run_dir: Path) -> tuple[IndicatorResult, ProbeOutcome]:
+        started_at, began = _now(), time.monotonic()
+        evidence_dir = run_dir / "evidence" / safe_name(indicator.id)
+        evidence_dir.mkdir(parents=True, exist_ok=True)
+        timeout = indicator.timeout or DEFAULT_TIMEOUT_S
+        try:
+            probe_cls = get_probe(indicator.probe)
+            probe: Probe = probe_cls()
+            self.tool_versions.update(_tool_versions(probe))
+            outcome = self._run_probe(probe, indicator, run_dir, evidence_dir, timeout)
+        except ProbeError as err:
+            outcome = outcome_from_error(err)
+        except ProbeTimeout as err:
+            outcome = ProbeOutcome(error=str(err))
+        except Exception as err:  # a probe bug must not stop the run: record it
+            outcome = ProbeOutcome(error=f"probe crashed: {type(err).__name__}: {err}")
+        outcome = _with_existing_evidence(outcome, evidence_dir, run_dir)
+        result = evaluate(indicator, outcome, partial_credit=self.spec.scoring.partial_credit,
+                          started_at=started_at, duration_s=round(time.monotonic() - began, 3))
+        return result, outcome
+
+    def _run_probe(self, probe: Probe, indicator: Indicator, run_dir: Path, evidence_dir: Path,
+                   timeout: float) -> ProbeOutcome:
+        from verifier.service import Service, ServiceError
+
+        ctx = ProbeContext(repo=self.repo, run_dir=run_dir, evidence_dir=evidence_dir,
+                           args=indicator.args, spec=self.spec, timeout_s=timeout)
+        with ExitStack() as stack, _deadline(timeout + _GRACE_S):
+            if probe.needs_service:
+                if self.spec.service is None:
+                    raise ProbeError(f"probe {probe.name!r} needs the system under test running, "
+                                     "but the spec has no service: section")
+                service = Service(self.spec.service, repo=self.repo, log_dir=evidence_dir / "service")
+                stack.callback(service.close)
+                try:
+                    service.start()
+                except ServiceError as err:
+                    raise ProbeError(f"service did not start: {err}", tail=service.tail()) from None
+                ctx.service = service
+            return probe.run(ctx)
+
+
+def _with_existing_evidence(outcome: ProbeOutcome, evidence_dir: Path, run_dir: Path) -> ProbeOutcome:
+    """Add every file in the indicator's evidence folder that the outcome did not list."""
+    listed = set(outcome.evidence)
+    extra = sorted(p.relative_to(run_dir).as_posix() for p in evidence_dir.rglob("*")
+                   if p.is_file() and p.relative_to(run_dir).as_posix() not in listed)
+    if not extra:
+        return outcome
+    from dataclasses import replace
+
+    return replace(outcome, evidence=tuple(outcome.evidence) + tuple(extra))
+
+
+def _tool_versions(probe: Probe) -> dict[str, str]:
+    try:
+        return {str(k): str(v) for k, v in probe.tool_versions().items()}
+    except Exception:  # a version lookup must never fail a run
+        return {}
+
+
+def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None, no_cache: bool,
+               jobs: int | None, tool_versions: dict[str, str]) -> OriginSummary:
+    """Run the origin analysis for ``spec`` on ``repo``; write ``out_dir/origin.json``; summarise."""
+    from verifier.origin import analyze, origin_options_from_spec
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        report = analyze(repo, **origin_options_from_spec(spec, repo), cache_dir=cache_dir,
+                         no_cache=no_cache, jobs=jobs)
+    except InputError:
+        raise
+    except Exception as err:  # the scan failed: the ratio gate stays undecided, the run goes on
+        return OriginSummary(ratio=None, ratio_without_tests=None, threshold=spec.origin.min_ratio,
+                             passed=None, counting="", totals={},
+                             error=f"origin analysis failed: {type(err).__name__}: {err}")
+    atomic_write_json(out_dir / "origin.json", report.to_json())
+    tool_versions.update(report.tool_versions())
+    summary = dict(report.summary())
+    summary["files_path"] = "origin/origin.json"
+    return OriginSummary.model_validate(summary)
+
+
+def _environment(tools: dict[str, str]) -> Environment:
+    uname = platform.uname()
+    return Environment(os=f"{uname.system} {uname.release}", machine=uname.machine,
+                       cpu=_cpu_model() or uname.processor or uname.machine,
+                       cpu_count=os.cpu_count() or 1, python=platform.python_version(),
+                       tools=dict(sorted(tools.items())))
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def repository_record(repo: Path) -> Repository:
+    """Path, git commit and dirtiness, and the content hash of the repository tree."""
+    from verifier.bundle import repo_commit, tree_hash
+
+    commit = repo_commit(repo)
+    dirty = None
+    if commit is not None:
+        try:
+            out = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
+                                 capture_output=True, text=True, timeout=60, check=True)
+            dirty = bool(out.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            dirty = None
+    return Repository(path=str(repo), commit=commit, dirty=dirty, tree_sha256=tree_hash(repo))
+
+
+def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:
+    """The function list with the tests the pytest probes mapped to each item."""
+    found: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for item in result.details.get("functions", []) or []:
+            if isinstance(item, dict) and item.get("id"):
+                merged = found.setdefault(item["id"], {"tests": [], "passed": 0, "failed": 0})
+                merged["tests"] += [t for t in item.get("tests", []) if t not in merged["tests"]]
+                merged["passed"] += int(item.get("passed", 0))
+                merged["failed"] += int(item.get("failed", 0))
+    out = []
+    for fn in spec.functions:
+        seen = found.get(fn.id, {"tests": [], "passed": 0, "failed": 0})
+        out.append(FunctionCoverage(id=fn.id, name=fn.name, description=fn.description,
+                                    tests=seen["tests"], passed=seen["passed"], failed=seen["failed"],
+                                    covered=seen["passed"] > 0 and seen["failed"] == 0))
+    return out
+
+
+def run(options: RunOptions, listener: RunListener | None = None) -> tuple[RunResult, Path]:
+    """Carry out ``verifier run``; the results and the run directory."""
+    runner = Runner(options, listener)
+    result = runner.run()
+    assert runner.run_dir is not None
+    return result, runner.run_dir
