@@ -13,10 +13,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      ValidationInfo, field_validator)
 
 from verifier.errors import InputError
 from verifier.materials import MaterialsConfig
@@ -36,6 +37,7 @@ Characteristic = Literal[CHARACTERISTICS]  # type: ignore[valid-type]
 
 _VERSION = re.compile(r"^[vV]?(\d+)(\.\d+){0,3}([-+._~]?[0-9A-Za-z][0-9A-Za-z.+\-_]*)?$")
 Loc = tuple[str | int, ...]
+_MISSING = "required field missing"
 
 
 class SpecError(InputError):
@@ -119,9 +121,17 @@ class OriginSpec(_Strict):
         return value
 
 
-def _test_pattern(value: str) -> str:
+def _test_pattern(value: str, info: ValidationInfo) -> str:
     path, sep, rest = value.partition("::")
-    return normalize_repo_path(path, glob=True) + sep + rest
+    path = normalize_repo_path(path, glob=True)
+    repo = (info.context or {}).get("repo")
+    if repo is not None:
+        check_inside(Path(repo), path)
+    return path + sep + rest
+
+
+TestPattern = Annotated[str, AfterValidator(_test_pattern)]
+"""A pytest node-id glob whose file part is a repository-relative glob."""
 
 
 class FunctionItem(_Strict):
@@ -130,15 +140,10 @@ class FunctionItem(_Strict):
     id: str
     name: str
     description: str = ""
-    tests: list[str] = Field(default_factory=list)
+    tests: list[TestPattern] = Field(default_factory=list)
     """pytest node-id globs (``tests/test_items.py::test_create*``) that exercise this function."""
 
     _strip = field_validator("id", "name")(_nonempty)
-
-    @field_validator("tests")
-    @classmethod
-    def _tests(cls, value: list[str]) -> list[str]:
-        return [_test_pattern(item) for item in value]
 
 
 class Indicator(_Strict):
@@ -365,7 +370,7 @@ def _inner_model(annotation: Any) -> Any:
 def _problem(error: Mapping[str, Any], model: type[BaseModel] | None, loc: Loc) -> str:
     kind = error["type"]
     if kind == "missing":
-        return "required field missing"
+        return _MISSING
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1]) if model is not None else None
         if parent is not None:
@@ -388,19 +393,22 @@ def _raise_first(file: str, located: _Located, problems: list[tuple[Loc, str]]) 
     placed = []
     for order, (loc, problem) in enumerate(problems):
         line, known = located.line(loc)
-        path = format_loc(loc if loc[:len(known)] == known and _is_data_loc(loc[len(known):])
-                          else known)
-        placed.append((line, order, path, problem))
-    line, _, path, problem = min(placed)
-    more = len(placed) - 1
+        # A missing key lies one step beyond the data: name it. Other steps beyond the data are
+        # pydantic's union tags ("str", "function-after[…]"): drop them.
+        missing = problem == _MISSING and len(loc) == len(known) + 1
+        placed.append((line, order, format_loc(loc if missing else known), problem))
+    merged: dict[tuple[int, str], list[str]] = {}
+    for line, _, path, problem in sorted(placed):
+        # one value failing every member of a union gives one error per member: join them
+        seen = merged.setdefault((line, path), [])
+        if problem not in seen:
+            seen.append(problem)
+    (line, path), texts = next(iter(merged.items()))
+    problem = "; or ".join(texts) if len(texts) > 1 else texts[0]
+    more = len(merged) - 1
     if more:
         problem += f" (+{more} more problem{'s' if more > 1 else ''})"
     raise SpecError(file, line, path, problem)
-
-
-def _is_data_loc(rest: Loc) -> bool:
-    # A missing key is one step beyond the data; pydantic union tags ("function-after[…]") are not.
-    return len(rest) <= 1 and all(isinstance(p, (str, int)) and "[" not in str(p) for p in rest)
 
 
 def _pydantic_problems(err: ValidationError, model: type[BaseModel] | None,
@@ -501,13 +509,6 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
         if not (Path(repo) / spec.origin.adjudications).is_file():
             problems.append((("origin", "adjudications"),
                              f"{spec.origin.adjudications!r} is not a file in the repository"))
-    for index, item in enumerate(spec.functions):
-        for position, pattern in enumerate(item.tests):
-            if repo is not None:
-                try:
-                    check_inside(Path(repo), pattern.partition("::")[0])
-                except ValueError as err:
-                    problems.append((("functions", index, "tests", position), str(err)))
     _raise_first(file, located, problems)
     spec._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return spec

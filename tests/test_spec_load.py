@@ -1,0 +1,483 @@
+"""load_spec: a valid task book loads; every malformed one stops with FILE:LINE: field.path: problem."""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from spec_fakes import PROBES
+from verifier.errors import ExitCode, InputError
+from verifier.spec import SpecError, load_spec, parse_spec
+
+GOOD = textwrap.dedent("""\
+    project:
+      name: 智能仓储调度系统
+      version: 1.0.0
+      applicant: 湖南示例软件有限公司
+      owners: [湖南示例软件有限公司, "Hunan Example Software Co., Ltd."]
+    origin:
+      min_ratio: 0.60
+      exclude: [docs/**]
+      third_party: [web/static/lib/**]
+      adjudications: origin/adjudications.yaml
+    service:
+      command: python -m inventory_api --port {port}
+      ready: http://127.0.0.1:{port}/health
+    functions:
+      - {id: F-01, name: 入库登记, tests: ["tests/test_items.py::test_create*"]}
+      - id: F-02
+        name: 出库
+    indicators:
+      - id: T1
+        name: 测试通过率
+        characteristic: functionality
+        probe: counter
+        with: {path: tests, users: 5}
+        metric: pass_rate
+        target: ">= 95%"
+      - id: P1
+        name: 95% 响应时间
+        characteristic: performance_efficiency
+        probe: live
+        metric: p95_ms
+        target: "<= 0.5 s"
+        floor: "<= 1000 ms"
+        weight: 2
+        timeout: 120
+    materials:
+      user_evaluations: [docs/acceptance/user-eval-*.pdf]
+    scoring:
+      pass_score: 75
+      partial_credit: true
+    """)
+
+
+def _write(tmp_path: Path, text: str, name: str = "acceptance.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _line(text: str, needle: str, nth: int = 1) -> int:
+    """1-based line of the nth line containing ``needle``."""
+    hits = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
+    return hits[nth - 1]
+
+
+def _error(tmp_path: Path, text: str, **kwargs) -> SpecError:
+    path = _write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path, probes=PROBES, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    return info.value
+
+
+def _assert(err: SpecError, tmp_path: Path, line: int | None, field: str, problem: str) -> None:
+    where = f"{tmp_path / 'acceptance.yaml'}:{line}" if line else f"{tmp_path / 'acceptance.yaml'}"
+    assert str(err).startswith(f"{where}: {field}: " if field else f"{where}: "), str(err)
+    assert re.search(problem, err.problem), err.problem
+    assert (err.line, err.path) == (line, field)
+
+
+# ----------------------------------------------------------------------------- the good one
+
+def test_good_spec_loads_with_everything_bound(tmp_path):
+    spec = load_spec(_write(tmp_path, GOOD), probes=PROBES)
+    assert spec.project.owners == ["湖南示例软件有限公司", "Hunan Example Software Co., Ltd."]
+    assert spec.project.major == 1
+    assert spec.origin.exclude == ["docs/**"] and spec.origin.min_ratio == 0.60
+    assert spec.service is not None and spec.service.command.startswith("python -m")
+    assert spec.materials is not None and spec.materials.user_evaluations.patterns == [
+        "docs/acceptance/user-eval-*.pdf"]
+    t1, p1 = spec.indicators
+    assert t1.args.path == "tests" and t1.args.users == 5 and t1.args.label == "x"
+    assert (t1.parsed_target.op, t1.parsed_target.value, t1.unit) == (">=", 95.0, "%")
+    assert (p1.parsed_target.op, p1.parsed_target.value, p1.unit) == ("<=", 500.0, "ms")
+    assert p1.parsed_floor.value == 1000.0 and p1.weight == 2 and p1.timeout == 120
+    assert spec.functions[0].tests == ["tests/test_items.py::test_create*"]
+    assert spec.scoring.pass_score == 75 and spec.scoring.partial_credit is True
+    assert spec.indicator("P1") is p1
+    assert spec.path == (tmp_path / "acceptance.yaml").resolve()
+    assert len(spec.sha256) == 64
+
+
+def test_defaults_and_normalisation(tmp_path):
+    text = textwrap.dedent("""\
+        project: {name: x, version: V1.2, owners: [a]}
+        origin: {min_ratio: "65%", exclude: [./docs//**]}
+        indicators:
+          - {id: A, name: a, characteristic: security, probe: counter, metric: files, target: 0 个}
+        """)
+    spec = load_spec(_write(tmp_path, text), probes=PROBES)
+    assert spec.origin.min_ratio == pytest.approx(0.65)
+    assert spec.origin.exclude == ["docs/**"]
+    assert spec.scoring.pass_score == 70 and spec.scoring.partial_credit is False
+    assert spec.indicators[0].parsed_target.op == "==" and spec.indicators[0].parsed_target.value == 0
+    assert spec.indicators[0].weight == 1.0 and spec.indicators[0].timeout is None
+    assert spec.service is None and spec.materials is None and spec.functions == []
+
+
+def test_sha256_is_of_the_file_bytes(tmp_path):
+    import hashlib
+    path = _write(tmp_path, GOOD)
+    assert load_spec(path, probes=PROBES).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_unbound_indicator_says_so():
+    from verifier.spec import Spec
+    spec = Spec.model_validate({"project": {"name": "x", "version": "1.0", "owners": ["a"]},
+                                "indicators": [{"id": "A", "name": "a", "characteristic": "security",
+                                                "probe": "counter", "metric": "files", "target": "0"}]})
+    with pytest.raises(RuntimeError, match="load_spec"):
+        spec.indicators[0].parsed_target
+
+
+# ----------------------------------------------------------------------------- malformed specs
+
+def test_yaml_syntax_error(tmp_path):
+    text = GOOD.replace("exclude: [docs/**]", "exclude: [docs/**")
+    err = _error(tmp_path, text)
+    assert err.problem.startswith("invalid YAML")
+    assert err.line == _line(text, "third_party")  # PyYAML notices at the next line
+
+
+def test_unquoted_target_starting_with_gt_gets_a_hint(tmp_path):
+    text = GOOD.replace('target: ">= 95%"', "target: >= 95%")
+    err = _error(tmp_path, text)
+    _assert(err, tmp_path, _line(text, "target: >= 95%"), "", r"invalid YAML.*quote targets")
+
+
+def test_empty_file(tmp_path):
+    _assert(_error(tmp_path, "# nothing\n"), tmp_path, 1, "", "empty")
+
+
+def test_top_level_list(tmp_path):
+    _assert(_error(tmp_path, "- a\n- b\n"), tmp_path, 1, "", "must be a mapping")
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "acceptance.yaml"
+    path.write_bytes(b"project:\n  name: \xff\xfe\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path, probes=PROBES)
+    assert str(info.value) == f"{path}:2: the spec is not UTF-8 text"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "nope.yaml", probes=PROBES)
+    assert str(info.value).startswith(f"{tmp_path / 'nope.yaml'}: cannot read the spec")
+    assert isinstance(info.value, InputError) and info.value.exit_code == ExitCode.INPUT_ERROR
+
+
+def test_directory_instead_of_file(tmp_path):
+    with pytest.raises(SpecError, match="is a directory"):
+        load_spec(tmp_path, probes=PROBES)
+
+
+def test_unknown_top_level_key(tmp_path):
+    text = GOOD.replace("scoring:", "scoring_rules:")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "scoring_rules:"), "scoring_rules",
+            r"unknown key \(allowed: project, origin, service, functions, indicators, materials, scoring\)")
+
+
+def test_unknown_key_in_indicator(tmp_path):
+    text = GOOD.replace("    weight: 2\n", "    weight: 2\n    treshold: 3\n")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "treshold"), "indicators[1].treshold",
+            r"unknown key \(allowed: id, name, characteristic, probe, with, metric, target")
+
+
+def test_duplicate_yaml_key(tmp_path):
+    text = GOOD.replace('    target: ">= 95%"\n', '    target: ">= 95%"\n    target: ">= 90%"\n')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, '">= 90%"'), "indicators[0].target",
+            rf"duplicate key \(first at line {_line(text, '>= 95%')}\)")
+
+
+def test_missing_owners(tmp_path):
+    text = GOOD.replace('  owners: [湖南示例软件有限公司, "Hunan Example Software Co., Ltd."]\n', "")
+    _assert(_error(tmp_path, text), tmp_path, 1, "project.owners", "required field missing")
+
+
+def test_empty_owners(tmp_path):
+    text = GOOD.replace('[湖南示例软件有限公司, "Hunan Example Software Co., Ltd."]', "[]")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "owners"), "project.owners", "at least 1 item")
+
+
+def test_missing_indicators_section(tmp_path):
+    text = GOOD[: GOOD.index("indicators:")] + GOOD[GOOD.index("materials:"):]
+    _assert(_error(tmp_path, text), tmp_path, 1, "indicators", "required field missing")
+
+
+def test_missing_metric_in_indicator(tmp_path):
+    text = GOOD.replace("    metric: p95_ms\n", "")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "id: P1"), "indicators[1].metric",
+            "required field missing")
+
+
+def test_wrong_type_weight(tmp_path):
+    text = GOOD.replace("weight: 2", "weight: heavy")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "weight"), "indicators[1].weight",
+            r"valid number.*got 'heavy'")
+
+
+def test_wrong_type_owners_string(tmp_path):
+    text = GOOD.replace('[湖南示例软件有限公司, "Hunan Example Software Co., Ltd."]', "湖南示例")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "owners"), "project.owners", "valid list")
+
+
+def test_wrong_type_in_union_is_one_problem(tmp_path):
+    text = GOOD.replace("command: python -m inventory_api --port {port}", "command: 5")
+    err = _error(tmp_path, text)
+    _assert(err, tmp_path, _line(text, "command: 5"), "service.command", r"valid string.*; or .*valid list")
+    assert "more problem" not in str(err)
+
+
+def test_unknown_probe(tmp_path):
+    text = GOOD.replace("probe: counter", "probe: jmeter")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "jmeter"), "indicators[0].probe",
+            r"unknown probe 'jmeter' \(known: counter, live\)")
+
+
+def test_unknown_metric(tmp_path):
+    text = GOOD.replace("metric: pass_rate", "metric: passrate")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "passrate"), "indicators[0].metric",
+            r"probe 'counter' has no metric 'passrate' \(its metrics: files, pass_rate")
+
+
+def test_probe_args_wrong_type(tmp_path):
+    text = GOOD.replace("with: {path: tests, users: 5}", "with:\n      path: tests\n      users: many")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "users: many"), "indicators[0].with.users",
+            r"valid integer.*got 'many'")
+
+
+def test_probe_args_unknown_key(tmp_path):
+    text = GOOD.replace("with: {path: tests, users: 5}", "with:\n      path: tests\n      user: 5")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "user: 5"), "indicators[0].with.user",
+            r"unknown key \(allowed: path, users, label\)")
+
+
+def test_probe_args_out_of_range(tmp_path):
+    text = GOOD.replace("users: 5", "users: 0")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "users: 0"), "indicators[0].with.users",
+            "greater than or equal to 1")
+
+
+def test_probe_args_path_escaping(tmp_path):
+    text = GOOD.replace("with: {path: tests, users: 5}", "with: {path: ../../etc, users: 5}")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "../../etc"), "indicators[0].with.path",
+            r"escapes the repository")
+
+
+def test_bad_target_expression(tmp_path):
+    text = GOOD.replace('target: ">= 95%"', 'target: "about ninety-five"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "about"), "indicators[0].target",
+            "not a comparison and a number")
+
+
+def test_target_unit_mismatch(tmp_path):
+    text = GOOD.replace('target: "<= 0.5 s"', 'target: "<= 5 MB"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "5 MB"), "indicators[1].target",
+            r"unit mismatch: 'MB' is size, the metric is in 'ms' \(time\)")
+
+
+def test_target_unknown_unit(tmp_path):
+    text = GOOD.replace('target: "<= 0.5 s"', 'target: "<= 5 parsecs"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "parsecs"), "indicators[1].target",
+            "unknown unit 'parsecs'")
+
+
+def test_floor_in_the_wrong_direction(tmp_path):
+    text = GOOD.replace('floor: "<= 1000 ms"', 'floor: ">= 1000 ms"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "floor"), "indicators[1].floor",
+            "same direction")
+
+
+def test_floor_stricter_than_target(tmp_path):
+    text = GOOD.replace('floor: "<= 1000 ms"', 'floor: "<= 0.2 s"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "floor"), "indicators[1].floor",
+            "less strict")
+
+
+def test_floor_with_an_exact_target(tmp_path):
+    text = GOOD.replace('target: "<= 0.5 s"', 'target: "== 500 ms"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "floor"), "indicators[1].floor",
+            "floor needs a target with")
+
+
+def test_duplicate_indicator_id(tmp_path):
+    text = GOOD.replace("id: P1", "id: T1")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "id: T1", 2), "indicators[1].id",
+            rf"duplicate id 'T1' \(first at line {_line(text, 'id: T1')}\)")
+
+
+def test_duplicate_function_id(tmp_path):
+    text = GOOD.replace("id: F-02", "id: F-01")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "id: F-01", 2), "functions[1].id",
+            "duplicate id 'F-01'")
+
+
+def test_characteristic_not_one_of_the_eight(tmp_path):
+    text = GOOD.replace("characteristic: functionality", "characteristic: 功能性")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "功能性"), "indicators[0].characteristic",
+            r"'functionality', 'performance_efficiency'.*got '功能性'")
+
+
+def test_glob_escaping_the_repository(tmp_path):
+    text = GOOD.replace("exclude: [docs/**]", "exclude: [docs/**, ../other/**]")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "../other"), "origin.exclude[1]",
+            r"escapes the repository \('\.\.'\)")
+
+
+def test_absolute_adjudications_path(tmp_path):
+    text = GOOD.replace("adjudications: origin/adjudications.yaml", "adjudications: /etc/passwd")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "/etc/passwd"), "origin.adjudications",
+            "is absolute")
+
+
+def test_windows_path(tmp_path):
+    text = GOOD.replace("third_party: [web/static/lib/**]", r"third_party: ['web\static\**']")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "third_party"), "origin.third_party[0]",
+            "write repository paths with '/'")
+
+
+def test_function_test_path_escaping(tmp_path):
+    text = GOOD.replace("tests/test_items.py::test_create*", "../x/test_a.py::test_b")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "../x"), "functions[0].tests[0]",
+            "escapes the repository")
+
+
+def test_min_ratio_above_one(tmp_path):
+    text = GOOD.replace("min_ratio: 0.60", "min_ratio: 60")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "min_ratio"), "origin.min_ratio",
+            r"fraction between 0 and 1, not 60")
+
+
+def test_min_ratio_negative(tmp_path):
+    text = GOOD.replace("min_ratio: 0.60", "min_ratio: -0.1")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "min_ratio"), "origin.min_ratio",
+            "greater than or equal to 0")
+
+
+@pytest.mark.parametrize("weight", ["0", "-1"])
+def test_weight_not_positive(tmp_path, weight):
+    text = GOOD.replace("weight: 2", f"weight: {weight}")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "weight"), "indicators[1].weight",
+            "greater than 0")
+
+
+def test_timeout_not_positive(tmp_path):
+    text = GOOD.replace("timeout: 120", "timeout: -5")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "timeout"), "indicators[1].timeout",
+            "greater than 0")
+
+
+def test_pass_score_above_100(tmp_path):
+    text = GOOD.replace("pass_score: 75", "pass_score: 150")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "pass_score"), "scoring.pass_score",
+            "less than or equal to 100")
+
+
+def test_version_not_a_version(tmp_path):
+    text = GOOD.replace("version: 1.0.0", "version: 第一版")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "version"), "project.version",
+            "not a version number like 1.0.0")
+
+
+def test_version_unquoted_number(tmp_path):
+    text = GOOD.replace("version: 1.0.0", "version: 1.10")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "version"), "project.version",
+            "quoted string")
+
+
+def test_probe_needing_a_service_without_one(tmp_path):
+    text = GOOD.replace("service:\n  command: python -m inventory_api --port {port}\n"
+                        "  ready: http://127.0.0.1:{port}/health\n", "")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "probe: live"), "indicators[1].probe",
+            "declare how to start it in the service: section")
+
+
+def test_service_section_validated_by_service_config(tmp_path):
+    text = GOOD.replace("ready: http://127.0.0.1:{port}/health", "ready: http://example.com:{port}/")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "example.com"), "service.ready",
+            "loopback")
+
+
+def test_materials_section_validated_by_materials_config(tmp_path):
+    text = GOOD.replace("user_evaluations: [docs/acceptance/user-eval-*.pdf]",
+                        "user_evaluation: [docs/acceptance/user-eval-*.pdf]")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "user_evaluation:"),
+            "materials.user_evaluation", "unknown key")
+
+
+def test_empty_name(tmp_path):
+    text = GOOD.replace("name: 出库", 'name: "  "')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, 'name: "  "'), "functions[1].name",
+            "must not be empty")
+
+
+def test_first_problem_by_line_and_a_count_of_the_rest(tmp_path):
+    text = GOOD.replace("weight: 2", "weight: heavy").replace("min_ratio: 0.60", "min_ratio: 7")
+    err = _error(tmp_path, text)
+    _assert(err, tmp_path, _line(text, "min_ratio"), "origin.min_ratio", r"\(\+1 more problem\)$")
+
+
+# ----------------------------------------------------------------------------- with a repository
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "origin").mkdir(parents=True)
+    (repo / "origin" / "adjudications.yaml").write_text("[]\n", encoding="utf-8")
+    (repo / "tests").mkdir()
+    return repo
+
+
+def test_repository_checks_pass_on_a_good_tree(tmp_path):
+    repo = _repo(tmp_path)
+    assert load_spec(_write(tmp_path, GOOD), repo=repo, probes=PROBES).origin.adjudications == \
+        "origin/adjudications.yaml"
+
+
+def test_adjudications_missing_from_the_repository(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "origin" / "adjudications.yaml").unlink()
+    _assert(_error(tmp_path, GOOD, repo=repo), tmp_path, _line(GOOD, "adjudications"),
+            "origin.adjudications", "is not a file in the repository")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_symlink_out_of_the_repository(tmp_path):
+    repo = _repo(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "docs").symlink_to(outside)
+    _assert(_error(tmp_path, GOOD, repo=repo), tmp_path, _line(GOOD, "exclude"), "origin.exclude[0]",
+            "leads out of the repository")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_probe_path_symlinked_out_of_the_repository(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "suite").symlink_to(tmp_path)
+    text = GOOD.replace("path: tests", "path: suite")
+    _assert(_error(tmp_path, text, repo=repo), tmp_path, _line(GOOD, "with:"), "indicators[0].with.path",
+            "leads out of the repository")
+
+
+def test_parse_spec_names_the_file_it_was_given():
+    with pytest.raises(SpecError) as info:
+        parse_spec("project: [\n", file="inline.yaml", probes=PROBES)
+    assert str(info.value).startswith("inline.yaml:2: invalid YAML")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_function_tests_symlinked_out_of_the_repository(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "tests").rmdir()
+    (repo / "tests").symlink_to(tmp_path)
+    _assert(_error(tmp_path, GOOD, repo=repo), tmp_path, _line(GOOD, "F-01"), "functions[0].tests[0]",
+            "leads out of the repository")
