@@ -30,6 +30,10 @@ class SourceInfo:
     dirty: bool | None = None
     """Whether the git working tree has uncommitted changes (untracked files included)."""
     archive_sha256: str | None = None
+    skipped: tuple[SkippedPath, ...] = ()
+    """Archive entries that were not extracted (links, devices, name conflicts), with the reason."""
+    notes: tuple[str, ...] = ()
+    """What happened while preparing the tree (git unavailable, single top directory entered …)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class InventoryEntry:
     """Recognised as test code (see ``inventory.TEST_RULE``)."""
     problem: str | None = None
     """Why the file could not be read or counted (undecodable, unreadable, too large …)."""
+    encoding: str | None = None
+    """Text encoding the file was decoded with (source files), e.g. ``utf-8`` or ``gb18030``."""
+    max_line_length: int = 0
+    """Longest line in characters (source files), a hint for minified or bundled assets."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,10 @@ class SkippedPath:
 
     path: str
     reason: str
+    target: str | None = None
+    """For a symbolic link: where it points (as stored in the link)."""
+    inside: bool | None = None
+    """For a symbolic link: whether its target resolves inside the tree (it is never followed)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""Effective-line counting of one source file's bytes with pygount (pygments lexers).
+
+Runs in worker processes: takes plain data (file name, bytes) and returns a plain dict, so results
+can be cached as JSON by content hash.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import logging
+
+import pygments
+import pygount
+from pygount.analysis import SourceAnalysis, SourceState, encoding_from_header
+
+#: Encodings tried, in order, after a BOM and a declared coding: UTF-8, then GB18030 (a superset of
+#: GBK and GB2312, the usual encodings of Chinese source), then Windows-1252.
+FALLBACK_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "cp1252")
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+TEXT_BOMS: tuple[bytes, ...] = tuple(bom for bom, _ in _BOMS)
+
+PROBLEM_UNDECODABLE = "undecodable"
+
+logging.getLogger("pygount").setLevel(logging.ERROR)
+
+
+def tool_version() -> str:
+    """The counter's identity, part of every cache key and of the stated counting rule."""
+    return f"pygount {pygount.__version__}, pygments {pygments.__version__}"
+
+
+def decode_text(data: bytes) -> tuple[str, str] | None:
+    """``(text, encoding)`` for ``data``: BOM, else UTF-8, else a declared coding (``-*- coding``
+    comment or XML prolog), else GB18030, else Windows-1252; ``None`` when none decodes strictly."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                return None
+    candidates = list(FALLBACK_ENCODINGS)
+    declared = encoding_from_header(data[:128])
+    if declared:
+        try:
+            candidates.insert(1, codecs.lookup(declared).name)
+        except LookupError:
+            pass
+    for encoding in dict.fromkeys(candidates):
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
+
+
+def count_source(name: str, data: bytes) -> dict:
+    """Count ``data`` (a file called ``name``): ``{language, lines, encoding, max_line_length,
+    problem}`` where ``lines`` is pygount's code + string lines (0 with a ``problem``)."""
+    decoded = decode_text(data)
+    if decoded is None:
+        return {"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
+                "problem": PROBLEM_UNDECODABLE}
+    text, encoding = decoded
+    longest = max(map(len, text.splitlines()), default=0)
+    try:
+        analysis = SourceAnalysis.from_file(
+            name, "", file_handle=io.StringIO(text), generated_regexes=[],
+            merge_embedded_language=True)
+    except Exception as err:  # a pygments lexer failing on odd input is that file's problem only
+        return {"language": None, "lines": 0, "encoding": encoding, "max_line_length": longest,
+                "problem": f"count failed: {type(err).__name__}: {err}"[:300]}
+    if analysis.state != SourceState.analyzed:
+        return {"language": None, "lines": 0, "encoding": encoding, "max_line_length": longest,
+                "problem": f"count failed: pygount state {analysis.state.name}"
+                           + (f" ({analysis.state_info})" if analysis.state_info else "")}
+    return {"language": analysis.language, "lines": analysis.code_count + analysis.string_count,
+            "encoding": encoding, "max_line_length": longest, "problem": None}
+
+
+def count_batch(items: list[tuple[str, bytes]]) -> list[dict]:
+    """``count_source`` over ``(name, data)`` pairs, in order (the unit of work of a worker)."""
+    return [count_source(name, data) for name, data in items]

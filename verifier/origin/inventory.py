@@ -1,0 +1,384 @@
+"""Inventory of a delivered tree: every regular file with size, sha256, kind, language, effective
+lines and test flag; symbolic links, special files and version-control directories are reported,
+never followed or read.
+
+Files are read once: the bytes are hashed, and only files whose counting result is not cached (by
+content hash, file name and counter version) are counted, in a process pool for larger batches.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifier.cache import ResultCache
+from verifier.origin import counting
+from verifier.origin.languages import TEST_RULE, is_test_path, kind_by_name, lexer_filename
+from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
+
+#: Source files larger than this are inventoried (hashed) but not counted: "too large to count".
+COUNT_LIMIT = 8 * 1024 * 1024
+#: Cache namespace of counting results.
+CACHE_NAMESPACE = "sloc"
+#: Directories of version-control systems: reported, not inventoried.
+VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
+#: Seconds a worker batch may take before its files are reported as "count timed out".
+BATCH_TIMEOUT_S = 300.0
+
+#: Bump when the kind/decoding/counting rules here change, so old cached results are not reused.
+_RULES_VERSION = "1"
+_HEAD = 8192
+_BATCH_FILES = 64
+_BATCH_BYTES = 2 * 1024 * 1024
+#: Below this much work counting stays in-process (a pool costs more than it saves).
+_POOL_MIN_FILES = 48
+_POOL_MIN_BYTES = 1024 * 1024
+
+Progress = Callable[[int, int], None]
+
+
+def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
+    """The counting rule in words, as stated in every output (``Inventory.counting``)."""
+    return (
+        f"effective lines = {counting.tool_version()} code + string lines of each source file: a "
+        "line counts when it holds a token that is neither comment nor white space; blank lines, "
+        "comment-only lines and Python docstrings are not counted, nor lines holding only brackets "
+        "and separators ( ) , : ; [ ] { } or a lone pass/begin/end/@; preprocessor lines count. "
+        "Source files are those pygments has a lexer for that are not documentation or data; docs "
+        "(md, rst, txt, pdf, docx …), data (json, yaml, xml, csv, toml, ini, lock files …), images "
+        "and binaries (known suffix, or a NUL byte in the first 8 KiB) are inventoried with 0 lines. "
+        "Text is decoded by its BOM, else as UTF-8, else by a declared coding, else GB18030 "
+        "(GBK/GB2312), else Windows-1252; a file none of these decode is 'undecodable' and source "
+        f"files over {count_limit // (1024 * 1024)} MiB are 'too large to count' (both 0 lines)")
+
+
+def cache_version(count_limit: int = COUNT_LIMIT) -> str:
+    """Version under which counting results are cached (counter versions + rules)."""
+    return f"{counting.tool_version()}; rules {_RULES_VERSION}; limit {count_limit}"
+
+
+def open_cache(directory: Path | None) -> ResultCache:
+    """The ``sloc`` result cache in ``directory`` (``None``: a cache that never hits)."""
+    return ResultCache(directory, CACHE_NAMESPACE, cache_version())
+
+
+@dataclass
+class _File:
+    rel: str
+    abspath: str
+    size: int = 0
+    sha256: str = ""
+    kind: str = "other"
+    language: str | None = None
+    problem: str | None = None
+    key: str | None = None
+    result: dict | None = None
+
+
+def _walk(root: str) -> tuple[list[_File], list[SkippedPath]]:
+    files: list[_File] = []
+    skipped: list[SkippedPath] = []
+    real_root = os.path.realpath(root)
+    stack = [(root, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            skipped.append(SkippedPath(prefix.rstrip("/") or ".",
+                                       f"unreadable directory: {_reason(err)}"))
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_symlink():
+                    skipped.append(_symlink(entry.path, rel, real_root))
+                elif entry.name in VCS_DIRS:
+                    skipped.append(SkippedPath(rel, "version-control data, not part of the "
+                                                    "delivered files"))
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(_File(rel, entry.path))
+                else:
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                    skipped.append(SkippedPath(rel, f"special file ({_special(mode)}), not read"))
+            except OSError as err:
+                skipped.append(SkippedPath(rel, f"unreadable: {_reason(err)}"))
+    files.sort(key=lambda f: f.rel)
+    skipped.sort(key=lambda s: s.path)
+    return files, skipped
+
+
+def _symlink(path: str, rel: str, real_root: str) -> SkippedPath:
+    try:
+        target = os.readlink(path)
+    except OSError as err:
+        return SkippedPath(rel, f"symbolic link (unreadable: {_reason(err)}), not followed")
+    resolved = os.path.realpath(os.path.join(os.path.dirname(path), target))
+    inside = resolved == real_root or resolved.startswith(real_root.rstrip("/") + "/")
+    where = "inside" if inside else "outside"
+    if not os.path.lexists(resolved):
+        state = ", dangling"
+    elif inside and os.path.islink(resolved):
+        state = ", a loop"  # realpath gives up on cycles and returns a link
+    else:
+        state = ""
+    return SkippedPath(rel, f"symbolic link to {target!r} ({where} the tree{state}), not followed",
+                       target=target, inside=inside)
+
+
+def _special(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return f"mode {oct(mode)}"
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
+
+
+def _read(file: _File, count_limit: int) -> bytes | None:
+    """Hash ``file`` (setting size/sha256/kind) and return its bytes when it must be counted."""
+    basename = file.rel.rsplit("/", 1)[-1]
+    file.kind, file.language = kind_by_name(basename)
+    try:
+        fd = os.open(file.abspath, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        file.problem = f"unreadable: {_reason(err)}"
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # replaced by something else since the walk
+            file.problem = f"unreadable: no longer a regular file ({_special(info.st_mode)})"
+            return None
+        file.size = info.st_size
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            if file.kind == "source" and info.st_size <= count_limit:
+                data = handle.read(count_limit + 1)
+                digest.update(data)
+                head = data[:_HEAD]
+                rest = handle.read(1 << 20)  # grown since fstat: finish the hash, do not count
+                if rest or len(data) > count_limit:
+                    data = None
+                    while rest:
+                        digest.update(rest)
+                        rest = handle.read(1 << 20)
+            else:
+                data = None
+                head = handle.read(_HEAD)
+                digest.update(head)
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        file.sha256 = digest.hexdigest()
+    except OSError as err:
+        file.problem = f"unreadable: {_reason(err)}"
+        return None
+    finally:
+        os.close(fd)
+    if file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS):
+        file.kind, file.language = "binary", None
+    if file.kind != "source":
+        return None
+    if data is None:
+        file.problem = f"too large to count ({file.size} bytes > {count_limit} bytes)"
+        return None
+    if not data:
+        file.result = {"language": file.language, "lines": 0, "encoding": None,
+                       "max_line_length": 0, "problem": None}
+        return None
+    return data
+
+
+def _key(file: _File, name: str) -> str:
+    return f"{file.sha256}:{hashlib.sha256(os.fsencode(name)).hexdigest()[:16]}"
+
+
+def _cacheable(result: dict) -> bool:
+    return result["problem"] in (None, counting.PROBLEM_UNDECODABLE)
+
+
+def _pool(jobs: int) -> cf.ProcessPoolExecutor:
+    """Workers forked from a server that already imported the counter (cheap, fork-safe)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["verifier.origin.counting"])
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
+    # ProcessPoolExecutor cannot cancel a running task: stop its workers so no process outlives us.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Counter:
+    """Counts cache misses: in-process while the work is small, in a process pool beyond that."""
+
+    def __init__(self, jobs: int, cache: ResultCache, on_done: Callable[[int], None]) -> None:
+        self.jobs = jobs
+        self.cache = cache
+        self.on_done = on_done
+        self.waiting: list[tuple[_File, str, bytes]] = []
+        self.waiting_bytes = 0
+        self.pool: cf.ProcessPoolExecutor | None = None
+        self.running: dict[cf.Future, list[tuple[_File, str, bytes]]] = {}
+
+    def add(self, file: _File, name: str, data: bytes) -> None:
+        self.waiting.append((file, name, data))
+        self.waiting_bytes += len(data)
+        if self.jobs > 1 and self.pool is None and (
+                len(self.waiting) >= _POOL_MIN_FILES or self.waiting_bytes >= _POOL_MIN_BYTES):
+            self.pool = _pool(self.jobs)
+        if len(self.waiting) >= _BATCH_FILES or self.waiting_bytes >= _BATCH_BYTES:
+            if self.pool is not None:
+                self._submit()
+            elif self.jobs == 1:
+                self._count_here()
+
+    def _count_here(self) -> None:
+        batch, self.waiting, self.waiting_bytes = self.waiting, [], 0
+        if batch:
+            self._store(batch, counting.count_batch([(name, data) for _, name, data in batch]))
+
+    def _submit(self) -> None:
+        batch, self.waiting, self.waiting_bytes = self.waiting, [], 0
+        if not batch:
+            return
+        while len(self.running) >= self.jobs * 3:
+            self._harvest(cf.FIRST_COMPLETED)
+        future = self.pool.submit(counting.count_batch, [(name, data) for _, name, data in batch])
+        self.running[future] = batch
+
+    def _harvest(self, until: str) -> None:
+        done, _ = cf.wait(self.running, timeout=BATCH_TIMEOUT_S, return_when=until)
+        if not done:  # nothing finished in time: every running batch is given up
+            for batch in self.running.values():
+                self._store(batch, [None] * len(batch))
+            self.running.clear()
+            _kill_pool(self.pool)
+            self.pool = _pool(self.jobs)
+            return
+        for future in done:
+            batch = self.running.pop(future)
+            try:
+                results = future.result()
+            except Exception as err:  # a worker died (e.g. killed for memory)
+                results = [{"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
+                            "problem": f"count failed: {type(err).__name__}: {err}"[:300]}
+                           ] * len(batch)
+            self._store(batch, results)
+
+    def _store(self, batch: list[tuple[_File, str, bytes]], results: list[dict | None]) -> None:
+        fresh = {}
+        for (file, _, _), result in zip(batch, results):
+            if result is None:
+                result = {"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
+                          "problem": f"count timed out (batch over {BATCH_TIMEOUT_S:.0f} s)"}
+            file.result = result
+            if _cacheable(result):
+                fresh[file.key] = result
+        self.cache.put_many(fresh)
+        self.on_done(len(batch))
+
+    def finish(self) -> None:
+        """Count everything still waiting and wait for running batches."""
+        try:
+            if self.pool is None:
+                self._count_here()
+                return
+            self._submit()
+            while self.running:
+                self._harvest(cf.ALL_COMPLETED)
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = None
+
+
+def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = None,
+                    progress: Progress | None = None, jobs: int | None = None,
+                    count_limit: int = COUNT_LIMIT) -> Inventory:
+    """Inventory every regular file under ``source.root`` and count effective lines of source files.
+
+    ``cache`` is a ``ResultCache`` (namespace ``sloc``, see ``open_cache``) or a cache directory;
+    ``progress(done, total)`` is called as files complete; ``jobs`` worker processes (default: CPUs).
+    """
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    own_cache = not isinstance(cache, ResultCache)
+    store = open_cache(cache) if own_cache else cache
+    try:
+        files, skipped = _walk(os.fspath(source.root))
+        total = len(files)
+        state = {"done": 0, "shown": 0.0}
+
+        def advance(count: int) -> None:
+            state["done"] += count
+            now = time.monotonic()
+            if progress is not None and (now - state["shown"] >= 0.1 or state["done"] == total):
+                state["shown"] = now
+                progress(state["done"], total)
+
+        if progress is not None:
+            progress(0, total)
+        counter = _Counter(jobs, store, advance)
+        try:
+            _count_all(files, store, counter, advance, count_limit)
+            counter.finish()
+        finally:
+            if counter.pool is not None:
+                _kill_pool(counter.pool)
+        entries = tuple(_entry(f) for f in files)
+    finally:
+        if own_cache:
+            store.close()
+    warnings = tuple(source.notes)
+    return Inventory(source=source, entries=entries, skipped=tuple(source.skipped) + tuple(skipped),
+                     counting=counting_rule(count_limit), test_rule=TEST_RULE, warnings=warnings)
+
+
+def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
+               advance: Callable[[int], None], count_limit: int) -> None:
+    """Read and hash every file, feeding cache misses to ``counter`` (in chunks, for cache I/O)."""
+    chunk_size = 256
+    for start in range(0, len(files), chunk_size):
+        chunk = files[start:start + chunk_size]
+        pending: list[tuple[_File, str, bytes]] = []
+        for file in chunk:
+            data = _read(file, count_limit)
+            if data is None:
+                continue
+            name = lexer_filename(file.rel.rsplit("/", 1)[-1])
+            file.key = _key(file, name)
+            pending.append((file, name, data))
+        hits = store.get_many(f.key for f, _, _ in pending)
+        done_now = len(chunk) - len(pending)
+        for file, name, data in pending:
+            if file.key in hits:
+                file.result = hits[file.key]
+                done_now += 1
+            else:
+                counter.add(file, name, data)
+        advance(done_now)
+
+
+def _entry(file: _File) -> InventoryEntry:
+    result = file.result or {}
+    problem = file.problem or result.get("problem")
+    language = result.get("language") or file.language
+    return InventoryEntry(
+        path=file.rel, size=file.size, sha256=file.sha256, kind=file.kind,  # type: ignore[arg-type]
+        language=language, lines=int(result.get("lines") or 0) if problem is None else 0,
+        is_test=is_test_path(file.rel), problem=problem, encoding=result.get("encoding"),
+        max_line_length=int(result.get("max_line_length") or 0))
