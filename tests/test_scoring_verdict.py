@@ -1,0 +1,208 @@
+"""Gates, score and verdict: every branch of the rule in verifier.scoring."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from spec_fakes import PROBES
+from verifier.results import Gate, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary
+from verifier.scoring import (CHARACTERISTIC_NAMES, assess, count_gate, coverage_gates, gates,
+                              materials_gate, origin_gate, version_gate)
+from verifier.spec import REQUIRED_CHARACTERISTICS, parse_spec
+
+FIVE = ["functionality", "performance_efficiency", "reliability", "security", "compatibility"]
+
+
+def _spec(characteristics=FIVE, version="1.0.0", materials: str = "", min_ratio: float = 0.6):
+    items = "\n".join(
+        f"  - {{id: I{i}, name: n{i}, characteristic: {c}, probe: counter, metric: files, "
+        f"target: '>= 1'}}" for i, c in enumerate(characteristics, 1))
+    text = textwrap.dedent(f"""\
+        project: {{name: x, version: "{version}", owners: [a]}}
+        origin: {{min_ratio: {min_ratio}}}
+        """) + (f"indicators:\n{items}\n" if items else "indicators: []\n") + materials
+    return parse_spec(text, probes=PROBES)
+
+
+def _origin(ratio: float | None, error: str | None = None) -> OriginSummary:
+    return OriginSummary(ratio=ratio, ratio_without_tests=ratio, threshold=0.6,
+                         passed=None if ratio is None else ratio >= 0.6, counting="effective lines",
+                         totals={}, error=error)
+
+
+def _result(status: str, credit: float | None = None, weight: float = 1.0, rid: str = "X"):
+    if credit is None:
+        credit = 1.0 if status == "met" else 0.0
+    return IndicatorResult(id=rid, name=rid, characteristic="security", probe="counter",
+                           metric="files", target=">= 1", unit="count", value=None, status=status,
+                           credit=credit, weight=weight, reason="r")
+
+
+def _gate(passed: bool | None) -> Gate:
+    return Gate(id="g", description_zh="门", description_en="gate", passed=passed, figure="f")
+
+
+# ----------------------------------------------------------------------------- gates
+
+def test_count_gate():
+    assert count_gate(_spec()).passed is True and count_gate(_spec()).figure == "5 ≥ 5"
+    four = count_gate(_spec(FIVE[:4]))
+    assert four.passed is False and four.figure == "4 < 5"
+    assert count_gate(_spec([])).passed is False
+
+
+def test_coverage_gates_one_per_required_characteristic():
+    spec = _spec(["functionality", "functionality", "security", "maintainability", "usability"])
+    result = {g.id: g for g in coverage_gates(spec)}
+    assert list(result) == [f"coverage.{c}" for c in REQUIRED_CHARACTERISTICS]
+    assert result["coverage.functionality"].passed is True
+    assert result["coverage.functionality"].figure == "I1, I2"
+    assert result["coverage.security"].figure == "I3"
+    for missing in ("performance_efficiency", "reliability", "compatibility"):
+        assert result[f"coverage.{missing}"].passed is False
+        assert result[f"coverage.{missing}"].figure == "none"
+    assert result["coverage.reliability"].description_zh == "指标覆盖可靠性"
+
+
+def test_origin_gate():
+    spec = _spec()
+    assert origin_gate(spec, _origin(0.724)).passed is True
+    assert origin_gate(spec, _origin(0.724)).figure == "72.4% ≥ 60.0%"
+    assert origin_gate(spec, _origin(0.6)).passed is True
+    low = origin_gate(spec, _origin(0.59))
+    assert low.passed is False and low.figure == "59.0% < 60.0%"
+    assert origin_gate(spec, None).passed is None and origin_gate(spec, None).figure == "unknown (not measured)"
+    failed = origin_gate(spec, _origin(None, error="scancode crashed"))
+    assert failed.passed is None and failed.figure == "unknown (scancode crashed)"
+    assert origin_gate(_spec(min_ratio=0.8), _origin(0.724)).passed is False
+    assert origin_gate(_spec(min_ratio=0.8), _origin(0.724)).description_en.endswith("80.0%")
+
+
+@pytest.mark.parametrize("version, passed", [("1.0.0", True), ("V1.2", True), ("v1.0-rc1", True),
+                                             ("2.0", False), ("0.9.1", False), ("10.0", False)])
+def test_version_gate(version, passed):
+    gate = version_gate(_spec(version=version))
+    assert gate.passed is passed and gate.figure == version
+
+
+def _check(key: str, ok: bool) -> MaterialCheck:
+    found = [MaterialFound(path=f"docs/{key}.pdf", sha256="0" * 64, size=1)] if ok else []
+    return MaterialCheck(key=key, label_zh=key, label_en=key, patterns=[f"docs/{key}*.pdf"],
+                         required=1, found=found, ok=ok)
+
+
+def test_materials_gate():
+    assert materials_gate(_spec(), None) is None  # not declared: no gate
+    declared = _spec(materials="materials:\n  test_report: docs/test-report*.pdf\n")
+    assert materials_gate(declared, None).passed is None
+    assert materials_gate(declared, None).figure == "not checked"
+    ok = materials_gate(declared, [_check("test_report", True), _check("audit_report", True)])
+    assert ok.passed is True and ok.figure == "2/2"
+    missing = materials_gate(declared, [_check("test_report", True), _check("audit_report", False)])
+    assert missing.passed is False and missing.figure == "1/2; missing: audit_report"
+
+
+def test_gates_lists_them_all_in_order():
+    ids = [g.id for g in gates(_spec(), origin=_origin(0.7))]
+    assert ids == ["indicators.count", *(f"coverage.{c}" for c in REQUIRED_CHARACTERISTICS),
+                   "origin.ratio", "project.version"]
+    declared = _spec(materials="materials:\n  test_report: docs/t.pdf\n")
+    assert [g.id for g in gates(declared, origin=_origin(0.7), materials=[])][-1] == "materials"
+    assert all(g.passed for g in gates(_spec(), origin=_origin(0.7)))
+
+
+def test_characteristic_names_cover_the_eight():
+    from verifier.probe import CHARACTERISTICS
+    assert set(CHARACTERISTIC_NAMES) == set(CHARACTERISTICS)
+
+
+# ----------------------------------------------------------------------------- score and verdict
+
+def test_all_met_passes():
+    a = assess([_result("met")] * 5, [_gate(True)], pass_score=70)
+    assert (a.verdict, a.score.value, a.lowest, a.highest) == ("pass", 100.0, 100.0, 100.0)
+    assert a.score.pass_score == 70 and a.score.maximum == 100
+    assert "reaches the pass score" in a.reasons[-1]
+
+
+def test_weighted_score():
+    results = [_result("met", weight=3), _result("not_met", weight=1)]
+    a = assess(results, [_gate(True)], pass_score=70)
+    assert a.score.value == 75.0 and a.verdict == "pass"
+    assert assess(results, [_gate(True)], pass_score=80).verdict == "fail"
+
+
+def test_partial_credit_counts():
+    results = [_result("met"), _result("not_met", credit=0.5)]
+    assert assess(results, [], pass_score=75).score.value == 75.0
+    assert assess(results, [], pass_score=75).verdict == "pass"
+
+
+def test_score_exactly_at_pass_score_passes():
+    results = [_result("met")] * 7 + [_result("not_met")] * 3
+    a = assess(results, [], pass_score=70)
+    assert a.score.value == 70.0 and a.verdict == "pass"
+
+
+def test_failed_gate_fails_even_with_full_score():
+    a = assess([_result("met")] * 5, [_gate(True), _gate(False)], pass_score=70)
+    assert a.verdict == "fail" and a.score.value == 100.0
+    assert a.reasons[0] == "gate g does not hold: f"
+
+
+def test_failed_gate_wins_over_errors_and_undecided_gates():
+    a = assess([_result("met"), _result("error")], [_gate(None), _gate(False)], pass_score=70)
+    assert a.verdict == "fail"
+
+
+def test_undecided_gate_is_inconclusive():
+    a = assess([_result("met")] * 5, [_gate(True), _gate(None)], pass_score=70)
+    assert a.verdict == "inconclusive"
+    assert "could not be decided" in a.reasons[0]
+
+
+def test_undecided_gate_with_a_hopeless_score_fails():
+    a = assess([_result("not_met")] * 5, [_gate(None)], pass_score=70)
+    assert a.verdict == "fail"
+
+
+def test_errors_are_left_out_of_the_score_not_scored_zero():
+    results = [_result("met", rid="A"), _result("met", rid="B"), _result("error", rid="C")]
+    a = assess(results, [_gate(True)], pass_score=70)
+    assert a.score.value == 100.0                      # measured ones only
+    assert (a.lowest, a.highest) == (66.67, 100.0)    # C at 0 / C at 1
+    assert a.verdict == "inconclusive"                # C could sink it below 70
+    assert "1 indicator(s) in error (C)" in a.reasons[0]
+
+
+def test_errors_that_cannot_change_a_pass():
+    results = [_result("met")] * 9 + [_result("error")]
+    a = assess(results, [_gate(True)], pass_score=70)
+    assert (a.lowest, a.verdict) == (90.0, "pass")
+
+
+def test_errors_that_cannot_change_a_fail():
+    results = [_result("not_met")] * 9 + [_result("error")]
+    a = assess(results, [_gate(True)], pass_score=70)
+    assert (a.highest, a.verdict) == (10.0, "fail")
+    assert "even if every indicator in error were met" in a.reasons[-1]
+
+
+def test_only_errors_is_inconclusive():
+    a = assess([_result("error")] * 5, [_gate(True)], pass_score=70)
+    assert (a.score.value, a.lowest, a.highest, a.verdict) == (0.0, 0.0, 100.0, "inconclusive")
+
+
+def test_not_applicable_is_left_out_entirely():
+    results = [_result("met"), _result("not_applicable"), _result("not_applicable")]
+    a = assess(results, [], pass_score=70)
+    assert (a.score.value, a.lowest, a.highest, a.verdict) == (100.0, 100.0, 100.0, "pass")
+
+
+def test_nothing_measured_fails():
+    a = assess([_result("not_applicable")], [_gate(True)], pass_score=70)
+    assert (a.score.value, a.verdict) == (0.0, "fail")
+    assert "no indicator was measured" in a.reasons
+    assert assess([], [], pass_score=70).verdict == "fail"
