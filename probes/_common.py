@@ -1,0 +1,326 @@
+"""Helpers shared by the built-in static probes: finding files in the delivered tree, repository
+globs, declared commands and interpreters, time budgets, and turning a failed tool run into a
+``ProbeError`` that carries the reason, the output tail and the evidence files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+from verifier.probe import ProbeContext, ProbeError
+from verifier.proc import ToolRun, scrubbed_env
+
+#: Directories never walked into: version control, caches, virtual environments' usual names.
+#: (Any directory holding a ``pyvenv.cfg`` is skipped too: an interpreter, not delivered code.)
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox",
+                          ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "node_modules"})
+
+#: Exit code ``verifier.proc.run_tool`` reports when the executable could not be started.
+CANNOT_START = 127
+
+#: Longest command line (bytes) a probe builds from a file list; beyond it the probe asks the spec
+#: to narrow ``paths`` rather than fail obscurely on the system's argument-size limit.
+MAX_ARGV_BYTES = 1_500_000
+
+
+def _scalar_to_str(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
+"""An environment variable value; YAML numbers and booleans are accepted and turned into text."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Repository globs and file discovery
+
+
+@lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        out.append(_segment_regex(part) + ("" if last else "/"))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _segment_regex(segment: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(segment):
+        char = segment[i]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = segment.find("]", i + 2 if segment[i + 1:i + 2] in ("!", "^") else i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = segment[i + 1:end]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def glob_matches(path: str, pattern: str) -> bool:
+    """Whether repository path ``path`` (POSIX) or one of its parent directories matches
+    ``pattern``: ``*`` stays inside one directory, ``**`` spans any number of them."""
+    regex = _glob_regex(pattern)
+    parts = path.split("/")
+    return any(regex.fullmatch("/".join(parts[:n])) for n in range(len(parts), 0, -1))
+
+
+def inside_repo(repo: Path, rel: str, *, what: str) -> Path:
+    """``repo/rel`` resolved; ``ProbeError`` when it does not exist or leads out of the repository."""
+    root = repo.resolve()
+    target = (root / rel).resolve()
+    if target != root and not target.is_relative_to(root):
+        raise ProbeError(f"{what} {rel!r} leads out of the repository")
+    if not target.exists():
+        raise ProbeError(f"{what} {rel!r} does not exist in the repository")
+    return target
+
+
+def source_files(repo: Path, paths: Sequence[str], *, exclude: Sequence[str] = (),
+                 suffixes: tuple[str, ...] = (".py",)) -> list[str]:
+    """Repository-relative POSIX paths of the files ending in ``suffixes`` under ``paths``, sorted,
+    without symlinks, ``exclude`` matches, version-control/cache dirs and virtual environments."""
+    root = repo.resolve()
+    found: set[str] = set()
+    for rel in paths:
+        start = inside_repo(root, rel, what="path")
+        if start.is_file():
+            if start.name.endswith(suffixes):
+                found.add(start.relative_to(root).as_posix())
+            continue
+        for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+            here = Path(dirpath)
+            kept = []
+            for name in sorted(dirnames):
+                sub = here / name
+                sub_rel = sub.relative_to(root).as_posix()
+                if (name in SKIPPED_DIRS or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
+                        or any(glob_matches(sub_rel, g) for g in exclude)):
+                    continue
+                kept.append(name)
+            dirnames[:] = kept
+            for name in filenames:
+                if not name.endswith(suffixes):
+                    continue
+                file = here / name
+                file_rel = file.relative_to(root).as_posix()
+                if file.is_symlink() or any(glob_matches(file_rel, g) for g in exclude):
+                    continue
+                found.add(file_rel)
+    return sorted(found)
+
+
+def check_argv_size(argv: Sequence[str], *, what: str) -> None:
+    """``ProbeError`` when a command line built from a file list is too long for the system."""
+    size = sum(len(os.fsencode(a)) + 1 for a in argv)
+    if size > MAX_ARGV_BYTES:
+        raise ProbeError(f"{what}: {len(argv)} arguments ({size} bytes) exceed the command-line "
+                         f"limit; narrow `paths` or add `exclude` globs")
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared commands and interpreters
+
+
+def split_command(command: str | Sequence[str], *, shell: bool = False) -> list[str]:
+    """The argv of a declared command: a list as is, a string split like a POSIX shell would
+    (``shlex``), or ``["/bin/sh", "-c", command]`` only when the spec declares ``shell: true``."""
+    if shell:
+        text = command if isinstance(command, str) else shlex.join(command)
+        return ["/bin/sh", "-c", text]
+    if isinstance(command, str):
+        try:
+            return shlex.split(command)
+        except ValueError as exc:
+            raise ProbeError(f"command {command!r} cannot be split: {exc}") from None
+    return [str(part) for part in command]
+
+
+def resolve_python(repo: Path, python: str | None = None, venv: str | None = None) -> str:
+    """The interpreter to run: ``venv``'s ``bin/python``, the declared ``python`` (a path, relative
+    to the repository when relative, or a name looked up on ``PATH``), else the harness's own."""
+    if venv:
+        base = Path(venv).expanduser()
+        base = base if base.is_absolute() else repo / base
+        for candidate in (base / "bin" / "python", base / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return str(candidate.absolute())
+        raise ProbeError(f"virtual environment {venv!r} has no bin/python")
+    if python:
+        if "/" not in python and os.sep not in python:
+            found = shutil.which(python, path=scrubbed_env().get("PATH"))
+            if found is None:
+                raise ProbeError(f"interpreter {python!r} is not on PATH")
+            return found
+        path = Path(python).expanduser()
+        path = path if path.is_absolute() else repo / path
+        if not path.exists():
+            raise ProbeError(f"interpreter {python!r} does not exist")
+        return str(path.absolute())
+    return sys.executable
+
+
+def interpreter_env(python: str, extra: Mapping[str, str] | None = None,
+                    pythonpath: Iterable[str] = ()) -> dict[str, str]:
+    """A scrubbed environment for running ``python``: its directory first on ``PATH`` (as a
+    venv's activation would), ``extra`` variables, and ``pythonpath`` entries before any declared."""
+    env = scrubbed_env(extra)
+    bin_dir = str(Path(python).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", os.defpath)])
+    entries = [*pythonpath, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+    if entries:
+        env["PYTHONPATH"] = os.pathsep.join(entries)
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Budgets and tool failures
+
+
+class Deadline:
+    """The wall-clock budget of one probe run, shared by the tools it starts."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self._end = time.monotonic() + self.seconds
+
+    def remaining(self, *, what: str = "probe") -> float:
+        """Seconds left; ``ProbeError`` when the budget is spent."""
+        left = self._end - time.monotonic()
+        if left <= 0.05:
+            raise ProbeError(f"{what}: time budget of {self.seconds:g} s spent before it could run")
+        return left
+
+
+def run_evidence(ctx: ProbeContext, run: ToolRun, *, keep_empty: bool = False) -> tuple[str, ...]:
+    """The run's stdout/stderr files (only those that hold something unless ``keep_empty``),
+    relative to the run directory."""
+    return tuple(ctx.rel(p) for p in (run.stdout_path, run.stderr_path)
+                 if p.exists() and (keep_empty or p.stat().st_size > 0))
+
+
+def failure_reason(run: ToolRun, what: str, timeout_s: float) -> str:
+    """One line saying why ``run`` failed (timeout, cannot start, signal, exit status)."""
+    if run.timed_out:
+        return f"{what} did not finish within {timeout_s:g} s and was killed"
+    if run.returncode == CANNOT_START:
+        first = run.tail(1) or "executable not found"
+        return f"{what} could not be started: {first}"
+    if run.returncode is not None and run.returncode < 0:
+        return f"{what} was killed by signal {-run.returncode}"
+    return f"{what} exited with status {run.returncode}"
+
+
+def tool_failure(ctx: ProbeContext, run: ToolRun, what: str, timeout_s: float,
+                 evidence: Iterable[str] = ()) -> ProbeError:
+    """A ``ProbeError`` for a failed tool run, with the output tail and every evidence file."""
+    return ProbeError(failure_reason(run, what, timeout_s), tail=run.tail(),
+                      evidence=tuple(dict.fromkeys([*evidence, *run_evidence(ctx, run)])))
+
+
+def read_json(path: Path, *, what: str, run: ToolRun, ctx: ProbeContext) -> Any:
+    """The JSON a tool wrote to ``path``; ``ProbeError`` (with the tail) when missing or garbled."""
+    import json
+
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError as exc:
+        raise ProbeError(f"{what} wrote no output file ({exc.strerror})", tail=run.tail(),
+                         evidence=run_evidence(ctx, run)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        excerpt = text.strip()[:200].replace("\n", " ")
+        raise ProbeError(f"{what} output is not JSON ({exc.msg} at line {exc.lineno}): {excerpt!r}",
+                         tail=run.tail(), evidence=run_evidence(ctx, run)) from None
+
+
+def tool_version(distribution: str) -> dict[str, str]:
+    """``{distribution: version}`` of an installed distribution, or ``{}`` when it is missing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return {distribution: version(distribution)}
+    except PackageNotFoundError:
+        return {}
+
+
+def safe_name(text: str, *, limit: int = 40) -> str:
+    """``text`` reduced to a file-name-safe slug (for evidence file names)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return (slug or "item")[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Placeholders in declared commands
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` placeholders in ``text`` (``{{`` and ``}}`` are literal braces)."""
+    return {m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1)}
+
+
+def substitute(text: str, values: Mapping[str, str], *, quote: bool = False) -> str:
+    """``text`` with each ``{name}`` replaced by ``values[name]`` (shell-quoted when ``quote``);
+    ``{{``/``}}`` become literal braces. ``ProbeError`` for a name not in ``values``."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        if name not in values:
+            raise ProbeError(f"placeholder {{{name}}} is not defined (known: {', '.join(sorted(values))})")
+        return shlex.quote(values[name]) if quote else values[name]
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def expand_command(command: str | Sequence[str], values: Mapping[str, str], *,
+                   shell: bool = False) -> list[str]:
+    """A declared command as argv with placeholders filled in: a string is split first (so a value
+    with spaces stays one argument) unless it runs through the shell, where values are quoted."""
+    if shell:
+        text = command if isinstance(command, str) else shlex.join(command)
+        return ["/bin/sh", "-c", substitute(text, values, quote=True)]
+    return [substitute(part, values) for part in split_command(command)]
+
+
+def which(executable: str, env: Mapping[str, str], cwd: Path) -> str | None:
+    """Where ``executable`` would be found by the child (a path relative to ``cwd``, or ``PATH``)."""
+    if "/" in executable:
+        path = Path(executable) if Path(executable).is_absolute() else cwd / executable
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(executable, path=env.get("PATH"))
