@@ -20,6 +20,8 @@ _COMMANDS: dict[str, str] = {
     "origin": "verifier.cli.origin:origin",
     "probes": "verifier.cli.probes:probes_command",
     "run": "verifier.cli.run:run_command",
+    "init": "verifier.cli.spec_cmds:init",
+    "check": "verifier.cli.spec_cmds:check",
 }
 
 

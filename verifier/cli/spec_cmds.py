@@ -1,0 +1,65 @@
+"""``verifier init`` (write a commented task-book template) and ``verifier check`` (validate one)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from verifier.errors import InputError
+from verifier.evidence import atomic_write_text
+from verifier.spec import DEFAULT_SPEC_NAME, load_spec
+
+
+def template_text() -> str:
+    """The commented spec template shipped with verifier (Chinese and English comments)."""
+    return resources.files("verifier").joinpath("spec_template.yaml").read_text(encoding="utf-8")
+
+
+@click.command("init")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SPEC_NAME)
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented task-book template (项目任务书模板) to PATH (default acceptance.yaml).
+
+    Edit it to your task book's indicators and targets, then run `verifier check PATH`.
+    """
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists", hint="use --force to overwrite it")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent} is not a directory")
+    atomic_write_text(path, template_text())
+    click.echo(f"wrote {path}: edit it, then run `verifier check {path}`")
+
+
+@click.command("check")
+@click.argument("spec", type=click.Path(path_type=Path), default=DEFAULT_SPEC_NAME)
+@click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also check paths against this repository (existence, symlinks out of it).")
+def check(spec: Path, repo: Path | None) -> None:
+    """Validate the task book SPEC without running anything (exit 0 valid, 2 malformed).
+
+    A malformed spec stops with one line: FILE:LINE: field.path: what is wrong. A valid one prints
+    a summary and the policy gates that can be decided from the spec alone.
+    """
+    from verifier.scoring import CHARACTERISTIC_NAMES, count_gate, coverage_gates, version_gate
+
+    loaded = load_spec(spec, repo=repo)
+    counts = Counter(item.characteristic for item in loaded.indicators)
+    project = loaded.project
+    click.echo(f"{spec}: OK")
+    click.echo(f"  project:    {project.name} {project.version}"
+               + (f" ({project.applicant})" if project.applicant else ""))
+    click.echo(f"  indicators: {len(loaded.indicators)} ("
+               + ", ".join(f"{CHARACTERISTIC_NAMES[c][1]} {n}" for c, n in sorted(counts.items()))
+               + ")")
+    click.echo(f"  functions:  {len(loaded.functions)}")
+    click.echo(f"  pass score: {loaded.scoring.pass_score:g}"
+               + (" (partial credit)" if loaded.scoring.partial_credit else ""))
+    for gate in (count_gate(loaded), *coverage_gates(loaded), version_gate(loaded)):
+        mark = "ok  " if gate.passed else "FAIL"
+        click.echo(f"  gate {mark} {gate.id}: {gate.description_en} ({gate.figure})")
