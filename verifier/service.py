@@ -255,10 +255,11 @@ class Service:
         """True while the leader process runs."""
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self) -> float:
+    def start(self, ready_timeout: float | None = None) -> float:
         """Start the command and wait until ready; the seconds it took. ``ServiceError`` otherwise.
 
-        On failure the process group is killed before the error is raised.
+        ``ready_timeout`` overrides ``service.ready_timeout``. On failure the process group is
+        killed before the error is raised.
         """
         if self.alive():
             raise ServiceError("service is already running")
@@ -288,7 +289,7 @@ class Service:
         with _LIVE_LOCK:
             _LIVE.add(self)
         try:
-            self.wait_ready(self.config.ready_timeout, _began=began)
+            self.wait_ready(ready_timeout or self.config.ready_timeout, _began=began)
         except BaseException:
             self.kill()
             raise
@@ -309,8 +310,8 @@ class Service:
             if self.ready_once():
                 return time.monotonic() - began
             if time.monotonic() >= deadline:
-                raise ServiceError(f"service not ready at {self.ready_target()} after {timeout_s:g} s "
-                                   f"(service.ready_timeout)", tail=self.tail())
+                raise ServiceError(f"service not ready at {self.ready_target()} after {timeout_s:g} s",
+                                   tail=self.tail())
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 1.5, 0.25)
 
@@ -345,10 +346,10 @@ class Service:
         """SIGKILL the whole process group and every descendant at once (a crash, or cleanup)."""
         self._terminate(signal.SIGKILL, 0.0)
 
-    def restart(self) -> float:
+    def restart(self, ready_timeout: float | None = None) -> float:
         """Kill (if running) and start again with the same port and data dir; seconds until ready."""
         self.kill()
-        return self.start()
+        return self.start(ready_timeout)
 
     def processes(self) -> list[psutil.Process]:
         """The live processes of the service: its process group plus every descendant of the leader."""

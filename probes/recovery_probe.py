@@ -1,0 +1,110 @@
+"""``recovery`` probe (reliability): SIGKILL the service under load and time its recovery.
+
+Under load from the bounded loopback client, the service is killed with SIGKILL, then started again
+with the declared command (``restart: harness``) or left to the product's own supervisor
+(``restart: supervisor``: only the process listening on the port is killed). recovery_seconds runs
+from the kill until the readiness check passes again; failed_requests counts the requests that
+failed in that interval.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from probes._live import crash, recover, require_service, tail_with_service
+from probes._load_run import LoadArgs, LoadProcess, failure_examples, timeline
+from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
+                            ProbeError, ProbeOutcome)
+from verifier.service import Duration
+
+
+class RecoveryArgs(ProbeArgs, LoadArgs):
+    """``with:`` of the recovery probe."""
+
+    before: Duration = 3.0
+    """Seconds of load before the kill."""
+    after: Duration = 3.0
+    """Seconds of load after the service is ready again."""
+    recovery_timeout: Duration = 30.0
+    """Seconds to wait for the service to be ready again."""
+    restart: Literal["harness", "supervisor"] = "harness"
+    """``harness``: start the declared command again; ``supervisor``: the product restarts itself."""
+
+
+class RecoveryProbe(Probe):
+    """Time to recover from a crash (SIGKILL) under load, and the requests lost meanwhile."""
+
+    name = "recovery"
+    characteristic = "reliability"
+    description = "SIGKILL the service under load, restart it: seconds until ready, requests failed meanwhile."
+    metrics = {
+        "recovery_seconds": MetricInfo("s", "seconds from SIGKILL until the service is ready again"),
+        "failed_requests": MetricInfo("count", "requests that failed between the kill and recovery"),
+        "failures_after_recovery": MetricInfo("count", "requests that failed after the service was ready again"),
+    }
+    Args = RecoveryArgs
+    needs_service = True
+
+    def run(self, ctx: ProbeContext) -> ProbeOutcome:
+        """Load, kill, recover, load again; read the client's per-request records."""
+        args: RecoveryArgs = ctx.args  # type: ignore[assignment]
+        service = require_service(ctx, "recovery")
+        budget = args.before + args.recovery_timeout + args.after + 30
+        if ctx.timeout_s < budget:
+            raise ProbeError(f"indicator timeout {ctx.timeout_s:g} s is too short: before + "
+                             f"recovery_timeout + after + 30 s = {budget:g} s")
+        out = ctx.evidence_dir
+        total = args.before + args.recovery_timeout + args.after + 5
+        with LoadProcess(service.port, args, duration_s=total, out_dir=out, name="recovery") as load:
+            time.sleep(args.before)
+            if not load.running():
+                raise ProbeError("the load client stopped before the kill", tail=load.tail())
+            killed_at = crash(service, args.restart)
+            ready_at, reason = recover(service, args.restart, args.recovery_timeout)
+            if ready_at is not None:
+                time.sleep(args.after)
+            load.stop()
+        records = load.records()
+        evidence = tuple(ctx.rel(p) for p in (load.requests_file, load.records_file, *load.log_files)
+                         if p.exists())
+        if not records:
+            raise ProbeError("the load client recorded no requests",
+                             tail=tail_with_service(service, load.tail()), evidence=evidence)
+        origin = records[0].start
+        horizon = ready_at if ready_at is not None else float("inf")
+        during = [r for r in records if r.end >= killed_at and r.start <= horizon]
+        after = [r for r in records if r.start > horizon]
+        before = [r for r in records if r.end < killed_at]
+        failed = sum(not r.ok for r in during)
+        values = {"recovery_seconds": ready_at - killed_at if ready_at is not None else None,
+                  "failed_requests": float(failed),
+                  "failures_after_recovery": float(sum(not r.ok for r in after)) if ready_at else None}
+        events = [{"t": round(killed_at - origin, 3), "event": "SIGKILL"}]
+        if ready_at is not None:
+            events.append({"t": round(ready_at - origin, 3), "event": "ready"})
+        findings = [Finding(message=f"{f['count']}× {f['label']}: "
+                                    f"{'status ' + str(f['status']) if f['status'] else f['error']}",
+                            rule=f["label"], severity="info", extra=f)
+                    for f in failure_examples(during)]
+        findings += [Finding(message=f"after recovery: {f['count']}× {f['label']}: "
+                                     f"{'status ' + str(f['status']) if f['status'] else f['error']}",
+                             rule=f["label"], severity="medium", extra=f)
+                     for f in failure_examples(after)]
+        error = None
+        if ready_at is None:
+            error = f"the service did not recover after SIGKILL: {reason}"
+            log = service.tail(5)
+            if log:
+                error += " | service log: " + " / ".join(log.splitlines())
+        return ProbeOutcome(
+            measurements=tuple(Measurement(m, values[m], i.unit) for m, i in self.metrics.items()),
+            findings=tuple(findings), evidence=evidence,
+            commands=(load.argv, *service.commands[-1:]),
+            notes=(f"restart: {args.restart}; recovery measured from SIGKILL until the readiness "
+                   f"check ({service.ready_target()}) passed.",),
+            details={"timeline": timeline(records, origin, bucket_s=0.25), "events": events,
+                     "requests": {"before": len(before), "during": len(during), "after": len(after)},
+                     "failures": failure_examples(records)},
+            error=error,
+        )
