@@ -1,0 +1,147 @@
+"""`verifier init` and `verifier check` through the real CLI group and the installed probes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from verifier.cli import main
+from verifier.cli.spec_cmds import template_text
+from verifier.probe import available_probes
+from verifier.spec import load_spec
+
+GOOD = textwrap.dedent("""\
+    project: {name: 示例, version: "1.0.0", applicant: 湖南示例软件有限公司, owners: [湖南示例软件有限公司]}
+    indicators:
+      - {id: T1, name: 测试通过率, characteristic: functionality, probe: pytest, metric: pass_rate,
+         target: ">= 95%"}
+      - {id: S1, name: 高危问题, characteristic: security, probe: bandit, metric: high, target: "0 个"}
+      - {id: M1, name: 复杂度, characteristic: maintainability, probe: radon, metric: avg_complexity,
+         target: "<= 10"}
+    scoring: {pass_score: 80}
+    """)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_check_good_spec(runner, tmp_path):
+    spec = tmp_path / "acceptance.yaml"
+    spec.write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(main, ["check", str(spec)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith(f"{spec}: OK\n")
+    assert "project:    示例 1.0.0 (湖南示例软件有限公司)" in out
+    assert "indicators: 3 (functionality 1, maintainability 1, security 1)" in out
+    assert "pass score: 80" in out
+    assert "gate FAIL indicators.count: At least 5 key indicators (3 < 5)" in out
+    assert "gate ok   coverage.security: An indicator covers security (S1)" in out
+    assert "gate FAIL coverage.reliability" in out
+    assert "gate ok   project.version" in out
+    assert result.stderr == ""
+
+
+def test_check_bad_spec_is_one_line_and_exit_2(runner, tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(GOOD.replace("metric: high", "metric: critical"), encoding="utf-8")
+    result = runner.invoke(main, ["check", str(spec)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"verifier: error: {spec}:5: indicators[1].metric: "
+                               "probe 'bandit' has no metric 'critical'")
+
+
+def test_check_bad_yaml_exit_2(runner, tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("project: {name: x\n", encoding="utf-8")
+    result = runner.invoke(main, ["check", str(spec)])
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "invalid YAML" in result.stderr
+
+
+def test_check_missing_file_exit_2(runner, tmp_path):
+    result = runner.invoke(main, ["check", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"verifier: error: {tmp_path / 'nope.yaml'}: cannot read the spec")
+
+
+def test_check_with_repo_finds_escaping_symlink(runner, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "src").symlink_to(tmp_path)
+    spec = tmp_path / "acceptance.yaml"
+    spec.write_text(GOOD.replace("probe: bandit,", "probe: bandit, with: {paths: [src]},"),
+                    encoding="utf-8")
+    assert runner.invoke(main, ["check", str(spec)]).exit_code == 0
+    result = runner.invoke(main, ["check", str(spec), "--repo", str(repo)])
+    assert result.exit_code == 2
+    assert f"{spec}:5: indicators[1].with.paths[0]: 'src' leads out of the repository" in result.stderr
+
+
+def test_init_writes_the_template_and_refuses_to_overwrite(runner, tmp_path):
+    target = tmp_path / "acceptance.yaml"
+    result = runner.invoke(main, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8") == template_text()
+    target.write_text("mine\n", encoding="utf-8")
+    again = runner.invoke(main, ["init", str(target)])
+    assert again.exit_code == 2
+    assert again.stderr.strip() == f"verifier: error: {target} already exists (use --force to overwrite it)"
+    assert target.read_text(encoding="utf-8") == "mine\n"
+    forced = runner.invoke(main, ["init", str(target), "--force"])
+    assert forced.exit_code == 0 and target.read_text(encoding="utf-8") == template_text()
+
+
+def test_init_into_a_missing_directory_exit_2(runner, tmp_path):
+    result = runner.invoke(main, ["init", str(tmp_path / "no" / "such" / "acceptance.yaml")])
+    assert result.exit_code == 2 and "is not a directory" in result.stderr
+
+
+def test_init_default_name(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    assert (tmp_path / "acceptance.yaml").is_file()
+
+
+def test_template_is_accepted_by_check(runner, tmp_path):
+    target = tmp_path / "acceptance.yaml"
+    assert runner.invoke(main, ["init", str(target)]).exit_code == 0
+    result = runner.invoke(main, ["check", str(target)])
+    assert result.exit_code == 0, result.stderr
+    spec = load_spec(target)
+    assert len(spec.indicators) >= 5
+    assert {"gate FAIL" in line for line in result.stdout.splitlines()} == {False}
+    assert {i.probe for i in spec.indicators} <= set(available_probes())
+
+
+def test_template_comments_are_bilingual():
+    text = template_text()
+    assert "项目任务书" in text and "Task book" in text
+    assert "自研代码率" in text and "self-developed code ratio" in text
+
+
+@pytest.mark.parametrize("command", ["init", "check"])
+def test_help(runner, command):
+    result = runner.invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and len(result.stdout) > 100
+    assert command in runner.invoke(main, ["--help"]).stdout
+
+
+def test_check_as_a_real_process(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(GOOD.replace('version: "1.0.0"', "version: 1.0"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "verifier", "check", str(spec)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"verifier: error: {spec}:1: project.version: write the version as a quoted string, "
+        'e.g. "1.0" (YAML reads an unquoted 1.10 as the number 1.1)']
