@@ -20,7 +20,8 @@ from pathlib import Path
 
 from verifier.cache import ResultCache
 from verifier.origin import counting
-from verifier.origin.languages import TEST_RULE, is_test_path, kind_by_name, lexer_filename
+from verifier.origin.languages import (TEST_RULE, is_test_path, kind_by_name, lexer_filename,
+                                       lexer_name, shebang_filename)
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
 
 #: Source files larger than this are inventoried (hashed) but not counted: "too large to count".
@@ -80,6 +81,8 @@ class _File:
     problem: str | None = None
     key: str | None = None
     result: dict | None = None
+    lexer_as: str | None = None
+    """File name given to the lexer guess (a script named by its ``#!`` line)."""
 
 
 def _walk(root: str) -> tuple[list[_File], list[SkippedPath]]:
@@ -163,25 +166,8 @@ def _read(file: _File, count_limit: int) -> bytes | None:
             file.problem = f"unreadable: no longer a regular file ({_special(info.st_mode)})"
             return None
         file.size = info.st_size
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            if file.kind == "source" and info.st_size <= count_limit:
-                data = handle.read(count_limit + 1)
-                digest.update(data)
-                head = data[:_HEAD]
-                rest = handle.read(1 << 20)  # grown since fstat: finish the hash, do not count
-                if rest or len(data) > count_limit:
-                    data = None
-                    while rest:
-                        digest.update(rest)
-                        rest = handle.read(1 << 20)
-            else:
-                data = None
-                head = handle.read(_HEAD)
-                digest.update(head)
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
-        file.sha256 = digest.hexdigest()
+        data, head, file.sha256 = _hash(fd, keep=file.kind in ("source", "other")
+                                  and info.st_size <= count_limit, limit=count_limit)
     except OSError as err:
         file.problem = f"unreadable: {_reason(err)}"
         return None
@@ -189,6 +175,11 @@ def _read(file: _File, count_limit: int) -> bytes | None:
         os.close(fd)
     if file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS):
         file.kind, file.language = "binary", None
+    if file.kind == "other":
+        file.lexer_as = shebang_filename(head)
+        if file.lexer_as is None:
+            return None
+        file.kind, file.language = "source", lexer_name(file.lexer_as)
     if file.kind != "source":
         return None
     if data is None:
@@ -199,6 +190,32 @@ def _read(file: _File, count_limit: int) -> bytes | None:
                        "max_line_length": 0, "problem": None}
         return None
     return data
+
+
+def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str]:
+    """Read ``fd`` once: ``(content, first 8 KiB, sha256)``; content is ``None`` unless ``keep``
+    and it fits ``limit``."""
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "rb", closefd=False) as handle:
+        if keep:
+            data = handle.read(limit + 1)
+            digest.update(data)
+            if len(data) <= limit:
+                rest = handle.read(1 << 20)
+                if not rest:
+                    return data, data[:_HEAD], digest.hexdigest()
+            else:
+                rest = b""
+            head = data[:_HEAD]
+            while rest:  # grown past the limit since it was listed: hash it, do not count it
+                digest.update(rest)
+                rest = handle.read(1 << 20)
+        else:
+            head = handle.read(_HEAD)
+            digest.update(head)
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return None, head, digest.hexdigest()
 
 
 def _key(file: _File, name: str) -> str:
@@ -234,6 +251,7 @@ class _Counter:
         self.waiting_bytes = 0
         self.pool: cf.ProcessPoolExecutor | None = None
         self.running: dict[cf.Future, list[tuple[_File, str, bytes]]] = {}
+        self.counted = 0
 
     def add(self, file: _File, name: str, data: bytes) -> None:
         self.waiting.append((file, name, data))
@@ -282,6 +300,7 @@ class _Counter:
 
     def _store(self, batch: list[tuple[_File, str, bytes]], results: list[dict | None]) -> None:
         fresh = {}
+        self.counted += len(batch)
         for (file, _, _), result in zip(batch, results):
             if result is None:
                 result = {"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
@@ -294,17 +313,14 @@ class _Counter:
 
     def finish(self) -> None:
         """Count everything still waiting and wait for running batches."""
-        try:
-            if self.pool is None:
-                self._count_here()
-                return
-            self._submit()
-            while self.running:
-                self._harvest(cf.ALL_COMPLETED)
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-                self.pool = None
+        if self.pool is None:
+            self._count_here()
+            return
+        self._submit()
+        while self.running:
+            self._harvest(cf.ALL_COMPLETED)
+        self.pool.shutdown(wait=True)
+        self.pool = None
 
 
 def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = None,
@@ -334,7 +350,7 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
             progress(0, total)
         counter = _Counter(jobs, store, advance)
         try:
-            _count_all(files, store, counter, advance, count_limit)
+            cached = _count_all(files, store, counter, advance, count_limit)
             counter.finish()
         finally:
             if counter.pool is not None:
@@ -345,13 +361,16 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
             store.close()
     warnings = tuple(source.notes)
     return Inventory(source=source, entries=entries, skipped=tuple(source.skipped) + tuple(skipped),
-                     counting=counting_rule(count_limit), test_rule=TEST_RULE, warnings=warnings)
+                     counting=counting_rule(count_limit), test_rule=TEST_RULE, warnings=warnings,
+                     counted=counter.counted, cached=cached)
 
 
 def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
-               advance: Callable[[int], None], count_limit: int) -> None:
-    """Read and hash every file, feeding cache misses to ``counter`` (in chunks, for cache I/O)."""
+               advance: Callable[[int], None], count_limit: int) -> int:
+    """Read and hash every file, feeding cache misses to ``counter`` (in chunks, for cache I/O);
+    return the number of cache hits."""
     chunk_size = 256
+    cached = 0
     for start in range(0, len(files), chunk_size):
         chunk = files[start:start + chunk_size]
         pending: list[tuple[_File, str, bytes]] = []
@@ -359,7 +378,7 @@ def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
             data = _read(file, count_limit)
             if data is None:
                 continue
-            name = lexer_filename(file.rel.rsplit("/", 1)[-1])
+            name = file.lexer_as or lexer_filename(file.rel.rsplit("/", 1)[-1])
             file.key = _key(file, name)
             pending.append((file, name, data))
         hits = store.get_many(f.key for f, _, _ in pending)
@@ -368,9 +387,11 @@ def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
             if file.key in hits:
                 file.result = hits[file.key]
                 done_now += 1
+                cached += 1
             else:
                 counter.add(file, name, data)
         advance(done_now)
+    return cached
 
 
 def _entry(file: _File) -> InventoryEntry:

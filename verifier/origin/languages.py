@@ -163,3 +163,26 @@ def kind_by_name(basename: str) -> tuple[str, str | None]:
 
 _DOC_LANGUAGES = frozenset({"Text only", "Markdown", "reStructuredText", "TeX", "BibTeX", "Groff",
                             "Texinfo", "Todotxt", "Org Mode", "AsciiDoc", "Rd"})
+
+#: Interpreters named on a ``#!`` line, and a file name that makes pygments pick their lexer.
+_INTERPRETERS = {
+    "python": "x.py", "pypy": "x.py", "bash": "x.sh", "sh": "x.sh", "dash": "x.sh", "ksh": "x.sh",
+    "zsh": "x.zsh", "ash": "x.sh", "node": "x.js", "nodejs": "x.js", "deno": "x.ts", "bun": "x.js",
+    "perl": "x.pl", "ruby": "x.rb", "php": "x.php", "lua": "x.lua", "tclsh": "x.tcl",
+    "wish": "x.tcl", "rscript": "x.R", "fish": "x.fish", "pwsh": "x.ps1", "groovy": "x.groovy",
+    "awk": "x.awk", "gawk": "x.awk", "make": "Makefile",
+}
+
+
+def shebang_filename(head: bytes) -> str | None:
+    """For a script without a telling name, a file name for the interpreter its ``#!`` line
+    names (``#!/usr/bin/env python3`` -> ``x.py``), or ``None``."""
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].decode("ascii", "replace").split()
+    if words and os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    if not words:
+        return None
+    match = re.match(r"[a-z]+", os.path.basename(words[0]).lower())
+    return _INTERPRETERS.get(match.group(0)) if match else None

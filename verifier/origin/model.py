@@ -86,3 +86,7 @@ class Inventory:
     test_rule: str = ""
     """How test code is recognised, in words."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    counted: int = 0
+    """Source files counted in this run (cache misses)."""
+    cached: int = 0
+    """Source files whose count came from the result cache."""

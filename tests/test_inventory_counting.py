@@ -1,0 +1,183 @@
+"""Effective-line counts, kinds, encodings and test flags of real files, counted by real pygount."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from verifier.origin.inventory import COUNT_LIMIT, build_inventory
+from verifier.origin.languages import is_test_path
+from verifier.origin.model import SourceInfo
+
+# (file name, content, language, effective lines): each count checked by hand against the rule
+# "non-blank lines that are not only comments; lone brackets are blank; Python docstrings are
+# comments; preprocessor lines are code".
+SAMPLES = [
+    ("a.py", '#!/usr/bin/env python3\n"""Module docstring."""\nimport os  # comment\n\n'
+             '# only a comment\n\n\ndef f(x):\n    """Doc."""\n    y = "s"\n    return [\n'
+             '        x,\n        y,\n    ]\n', "Python", 6),
+    ("A.java", "package a;\n\n/**\n * Doc.\n */\npublic class A {\n    // c\n"
+               "    private int x = 1; /* trailing */\n\n    public int get() {\n        return x;\n"
+               "    }\n}\n", "Java", 5),
+    ("m.c", '#include <stdio.h>\n/* block\n   comment */\nint main(void) {\n'
+            '    printf("hi\\n"); // c\n    return 0;\n}\n', "C", 4),
+    ("m.go", 'package main\n\nimport "fmt"\n\n// main prints.\nfunc main() {\n'
+             '\tfmt.Println("hi")\n}\n', "Go", 4),
+    ("a.js", "// c\nconst a = 1;\n/* b */\nfunction f() {\n  return `t`;\n}\n", "JavaScript", 3),
+    ("a.ts", "// c\nexport interface P { name: string }\n/** doc */\n"
+             "export const n: number = 2;\n", "TypeScript", 2),
+    ("P.cs", '// c\nusing System;\n/// <summary>doc</summary>\nclass P {\n'
+             '    static void Main() { Console.WriteLine("x"); }\n}\n', "C#", 3),
+    ("k.kt", '// c\nfun main() {\n    println("x") // y\n}\n', "Kotlin", 2),
+    ("i.php", '<?php\n// c\n# d\necho "x";\n/* e */\n$a = 1;\n', "PHP", 3),
+    ("s.sh", "#!/bin/sh\n# c\necho hi\n\nls\n", "Bash", 2),
+    ("q.sql", "-- comment\nSELECT id\nFROM t;\n/* c */\n", "Transact-SQL", 2),
+    ("i.html", "<!-- c -->\n<html>\n<body><p>x</p></body>\n</html>\n", "HTML", 3),
+    ("s.css", "/* c */\nbody {\n  color: red;\n}\n", "CSS", 2),
+    ("c.vue", "<template>\n  <!-- c -->\n  <div>{{ msg }}</div>\n</template>\n<script>\n// c\n"
+              "export default { data() { return { msg: 'x' } } }\n</script>\n", "Vue", 6),
+    ("CMakeLists.txt", "# c\nproject(x)\n\nadd_executable(a a.c)\n", "CMake", 2),
+    ("page.wxml", "<!-- c -->\n<view>{{x}}</view>\n", "HTML", 1),
+]
+
+# Python with Chinese comments, docstring and string: 4 effective lines in any encoding.
+CHINESE_PY = ('"""库存模块。"""\n# 注释：入库登记\nimport os\n\n\ndef 入库(数量):\n'
+              '    """登记入库。"""\n    提示 = "数量必须为正数"\n    return 提示\n')
+
+
+def _inventory(root: Path, **kwargs):
+    return build_inventory(SourceInfo(given=str(root), kind="directory", root=root), jobs=1,
+                           **kwargs)
+
+
+def _by_path(inventory):
+    return {e.path: e for e in inventory.entries}
+
+
+def test_exact_effective_lines_in_many_languages(tmp_path):
+    for name, text, _, _ in SAMPLES:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    entries = _by_path(_inventory(tmp_path))
+    got = {name: (entries[name].kind, entries[name].language, entries[name].lines)
+           for name, *_ in SAMPLES}
+    assert got == {name: ("source", language, lines) for name, _, language, lines in SAMPLES}
+    assert all(entries[name].problem is None for name, *_ in SAMPLES)
+
+
+def test_gbk_source_is_decoded_and_counted_like_utf8(tmp_path):
+    (tmp_path / "gbk.py").write_bytes(CHINESE_PY.encode("gbk"))
+    (tmp_path / "utf8.py").write_bytes(CHINESE_PY.encode("utf-8"))
+    (tmp_path / "bom.py").write_bytes(CHINESE_PY.encode("utf-8-sig"))
+    (tmp_path / "utf16.py").write_bytes(CHINESE_PY.encode("utf-16"))  # BOM, NUL bytes: still text
+    entries = _by_path(_inventory(tmp_path))
+    assert {n: (e.lines, e.encoding, e.kind) for n, e in entries.items()} == {
+        "gbk.py": (4, "gb18030", "source"), "utf8.py": (4, "utf-8", "source"),
+        "bom.py": (4, "utf-8-sig", "source"), "utf16.py": (4, "utf-16", "source")}
+
+
+def test_declared_coding_is_honoured(tmp_path):
+    text = "# -*- coding: big5 -*-\n# 註解\nx = '中文'\n"
+    (tmp_path / "big5.py").write_bytes(text.encode("big5"))
+    entry = _by_path(_inventory(tmp_path))["big5.py"]
+    assert (entry.lines, entry.encoding, entry.problem) == (1, "big5", None)
+
+
+def test_undecodable_source_is_reported_not_counted(tmp_path):
+    (tmp_path / "bad.py").write_bytes(b"x = 1\n\x80\x81\x8d\n")  # not UTF-8, GB18030 nor cp1252
+    entry = _by_path(_inventory(tmp_path))["bad.py"]
+    assert (entry.kind, entry.lines, entry.problem) == ("source", 0, "undecodable")
+    assert entry.sha256 and entry.size == 10
+
+
+def test_binary_detected_by_content_and_by_suffix(tmp_path):
+    (tmp_path / "blob.c").write_bytes(b"int x;\n\x00\x01\x02binary")
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (tmp_path / "data.bin.txt").write_bytes(b"text\x00with nul")
+    entries = _by_path(_inventory(tmp_path))
+    assert {n: (e.kind, e.lines, e.language) for n, e in entries.items()} == {
+        "blob.c": ("binary", 0, None), "logo.png": ("binary", 0, None),
+        "data.bin.txt": ("binary", 0, None)}
+
+
+def test_huge_source_is_hashed_but_not_counted(tmp_path):
+    line = b"x = 1\n"
+    (tmp_path / "huge.py").write_bytes(line * (COUNT_LIMIT // len(line) + 1))
+    (tmp_path / "small.py").write_bytes(line * 3)
+    entries = _by_path(_inventory(tmp_path))
+    huge = entries["huge.py"]
+    assert huge.kind == "source" and huge.lines == 0
+    assert huge.problem.startswith("too large to count")
+    assert huge.size > COUNT_LIMIT and len(huge.sha256) == 64
+    assert entries["small.py"].lines == 3
+    # a lower limit is honoured and stated in the counting rule
+    low = _inventory(tmp_path, count_limit=4 * 1024 * 1024)
+    assert "over 4 MiB" in low.counting
+
+
+def test_docs_data_and_other_files_are_inventoried_not_counted(tmp_path):
+    files = {"README.md": "# Title\ntext\n", "LICENSE": "MIT License\n", "notes.txt": "hello\n",
+             "config.json": '{"a": 1}\n', "app.yaml": "a: 1\n", "pom.xml": "<project/>\n",
+             "table.csv": "a,b\n1,2\n", "pyproject.toml": "[project]\nname='x'\n",
+             "setup.cfg": "[metadata]\n", "yarn.lock": "x\n", "go.mod": "module x\n",
+             "package-lock.json": "{}\n", "requirements.txt": "click\n", "icon.svg": "<svg/>\n",
+             "manual.pdf": "%PDF-1.4\n", "spec.docx": "PK\n", "Makefile": "all:\n\techo hi\n",
+             ".gitignore": "*.pyc\n", "VERSION": "1.0\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    entries = _by_path(_inventory(tmp_path))
+    kinds = {n: e.kind for n, e in entries.items()}
+    assert kinds == {
+        "README.md": "doc", "LICENSE": "doc", "notes.txt": "doc", "config.json": "data",
+        "app.yaml": "data", "pom.xml": "data", "table.csv": "data", "pyproject.toml": "data",
+        "setup.cfg": "data", "yarn.lock": "data", "go.mod": "data", "package-lock.json": "data",
+        "requirements.txt": "data", "icon.svg": "data", "manual.pdf": "doc", "spec.docx": "doc",
+        "Makefile": "source", ".gitignore": "data", "VERSION": "other"}
+    assert all(e.lines == 0 for n, e in entries.items() if n != "Makefile")
+    assert entries["Makefile"].lines == 2
+
+
+def test_script_without_suffix_is_counted_by_its_shebang(tmp_path):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "tool").write_text("#!/usr/bin/env python3\n# c\nprint(1)\n")
+    (tmp_path / "bin" / "run").write_text("#!/bin/bash\nset -e\necho ok\n")
+    entries = _by_path(_inventory(tmp_path))
+    assert (entries["bin/tool"].kind, entries["bin/tool"].language, entries["bin/tool"].lines) == (
+        "source", "Python", 1)
+    assert (entries["bin/run"].language, entries["bin/run"].lines) == ("Bash", 2)
+
+
+def test_empty_source_file_counts_zero_without_problem(tmp_path):
+    (tmp_path / "__init__.py").write_bytes(b"")
+    entry = _by_path(_inventory(tmp_path))["__init__.py"]
+    assert (entry.kind, entry.lines, entry.problem, entry.size) == ("source", 0, None, 0)
+    assert entry.sha256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_long_line_length_is_reported(tmp_path):
+    (tmp_path / "app.min.js").write_text("var a=1;" * 500 + "\n")
+    entry = _by_path(_inventory(tmp_path))["app.min.js"]
+    assert entry.max_line_length == 4000 and entry.lines == 1
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("tests/test_api.py", True), ("src/test/java/a/AppTest.java", True), ("pkg/test_x.py", True),
+    ("pkg/x_test.py", True), ("conftest.py", True), ("cmd/server_test.go", True),
+    ("src/main/java/a/UserServiceTest.java", True), ("Api.Tests/FooTests.cs", True),
+    ("web/src/a.spec.ts", True), ("web/src/b.test.js", True), ("web/__tests__/c.js", True),
+    ("spec/models/user_spec.rb", True), ("e2e/login.cy.ts", True),
+    ("src/latest/x.py", False), ("src/contest.py", False), ("src/testing_utils.py", False),
+    ("src/main/java/a/Tester.java", False), ("attestation/a.go", False), ("protest.js", False),
+])
+def test_test_rule(path, expected):
+    assert is_test_path(path) is expected
+
+
+def test_test_flag_and_rule_in_inventory(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("assert True\n")
+    (tmp_path / "app.py").write_text("x = 1\n")
+    inventory = _inventory(tmp_path)
+    flags = {e.path: e.is_test for e in inventory.entries}
+    assert flags == {"tests/test_a.py": True, "app.py": False}
+    assert "test_*.py" in inventory.test_rule and "pygount" in inventory.counting
