@@ -55,4 +55,25 @@ class LiveProbe(Probe):
                             notes=("measures nothing without a service",))
 
 
-PROBES = {"counter": CounterProbe, "live": LiveProbe}
+class ReadingArgs(ProbeArgs):
+    unit: str
+
+
+class ReadingProbe(Probe):
+    """A probe whose metric unit is declared by the spec (like the command probe's ``with.unit``)."""
+
+    name = "reading"
+    characteristic = "functionality"
+    description = "A number in a declared unit (test probe)."
+    metrics = {"value": MetricInfo("count", "the number; its unit is with.unit")}
+    Args = ReadingArgs
+
+    @classmethod
+    def metrics_for(cls, args: ReadingArgs) -> dict[str, MetricInfo]:
+        return {"value": MetricInfo(args.unit, "the number", "higher")}
+
+    def run(self, ctx: ProbeContext) -> ProbeOutcome:
+        return ProbeOutcome(measurements=(Measurement("value", 1.0, ctx.args.unit),))
+
+
+PROBES = {"counter": CounterProbe, "live": LiveProbe, "reading": ReadingProbe}

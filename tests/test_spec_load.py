@@ -240,7 +240,7 @@ def test_wrong_type_in_union_is_one_problem(tmp_path):
 def test_unknown_probe(tmp_path):
     text = GOOD.replace("probe: counter", "probe: jmeter")
     _assert(_error(tmp_path, text), tmp_path, _line(text, "jmeter"), "indicators[0].probe",
-            r"unknown probe 'jmeter' \(known: counter, live\)")
+            r"unknown probe 'jmeter' \(known: counter, live, reading\)")
 
 
 def test_unknown_metric(tmp_path):
@@ -481,3 +481,33 @@ def test_function_tests_symlinked_out_of_the_repository(tmp_path):
     (repo / "tests").symlink_to(tmp_path)
     _assert(_error(tmp_path, GOOD, repo=repo), tmp_path, _line(GOOD, "F-01"), "functions[0].tests[0]",
             "leads out of the repository")
+
+
+READING = textwrap.dedent("""\
+    project: {name: x, version: "1.0", owners: [a]}
+    indicators:
+      - id: C1
+        name: 冷启动时间
+        characteristic: performance_efficiency
+        probe: reading
+        with: {unit: ms}
+        metric: value
+        target: "<= 2 s"
+    """)
+
+
+def test_metric_unit_declared_by_the_probe_arguments(tmp_path):
+    spec = load_spec(_write(tmp_path, READING), probes=PROBES)
+    assert (spec.indicators[0].unit, spec.indicators[0].parsed_target.value) == ("ms", 2000.0)
+
+
+def test_metric_unit_declared_by_the_arguments_mismatch(tmp_path):
+    text = READING.replace("unit: ms", "unit: MB")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "target"), "indicators[0].target",
+            "unit mismatch")
+
+
+def test_metric_unit_arguments_invalid_reports_only_that(tmp_path):
+    text = READING.replace("with: {unit: ms}", "with: {}")
+    err = _error(tmp_path, text)
+    _assert(err, tmp_path, _line(text, "with:"), "indicators[0].with.unit", "required field missing$")

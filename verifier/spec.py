@@ -435,11 +435,17 @@ def _bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[
         indicator._args = probe.Args.model_validate(indicator.with_, context=context)
     except ValidationError as err:
         problems += _pydantic_problems(err, probe.Args, here + ("with",))
-    info = probe.metrics.get(indicator.metric)
+    # A probe whose metric units depend on its arguments (the command probe's ``with.unit``)
+    # declares them through an optional ``metrics_for(args)`` classmethod.
+    metrics_for = getattr(probe, "metrics_for", None)
+    if metrics_for is not None and indicator._args is None:
+        return problems
+    metrics = metrics_for(indicator._args) if metrics_for is not None else probe.metrics
+    info = metrics.get(indicator.metric)
     if info is None:
-        metrics = ", ".join(probe.metrics) or "none"
+        names = ", ".join(metrics) or "none"
         problems.append((here + ("metric",),
-                         f"probe {probe.name!r} has no metric {indicator.metric!r} (its metrics: {metrics})"))
+                         f"probe {probe.name!r} has no metric {indicator.metric!r} (its metrics: {names})"))
         return problems
     if not is_known_unit(info.unit):
         problems.append((here + ("metric",), f"probe {probe.name!r} declares unit {info.unit!r} "
