@@ -1,2 +1,135 @@
 """Origin analysis: inventory of a delivered tree, effective lines per file, classification
-(self / third_party / generated / excluded / unknown) with evidence, and the self-developed ratio."""
+(self / third_party / generated / excluded / unknown) with evidence, and the self-developed ratio.
+
+Stages: ``verifier.source`` (prepare the tree) -> ``inventory`` (files, lines) -> ``detect``
+(scancode notices, manifests, generated hints; cached) -> ``components`` -> ``classify`` ->
+optional line-level matches (snippet knowledge base) -> ``adjudication`` -> ``report``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from verifier.cache import ResultCache
+from verifier.origin.adjudication import Adjudication, apply_adjudications, load_adjudications
+from verifier.origin.classify import Declared, FileOrigin, LineMatch, classify, needs_detection
+from verifier.origin.components import find_components, owner_licenses
+from verifier.origin.detect import (DEFAULT_TIMEOUT_S, DETECTOR_VERSION, HEAD_BYTES, HEAD_LINES,
+                                    Detector, is_legal_file, is_manifest, scancode_version)
+from verifier.origin.model import SourceInfo
+from verifier.origin.owners import OwnerMatcher
+from verifier.origin.report import OriginReport, component_totals
+
+__all__ = ["analyze", "OriginReport", "FileOrigin", "LineMatch", "LineMatcher", "Declared",
+           "DEFAULT_MIN_RATIO", "NO_OWNERS_WARNING", "detection_cache"]
+
+DEFAULT_MIN_RATIO = 0.60
+CACHE_NAMESPACE = "origin-detect"
+NO_OWNERS_WARNING = ("NO OWNERS DECLARED: every copyright holder is treated as foreign, so files "
+                     "under your own copyright notice count as third-party. Declare project.owners "
+                     "in the spec or pass --owner NAME.")
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stages ``inventory`` and ``detect``."""
+
+
+class LineMatcher(Protocol):
+    """Finds runs of lines of self-developed files in known third-party code (issue 6's KB)."""
+
+    def match_lines(self, root: Path, files: Sequence[FileOrigin]
+                    ) -> Mapping[str, Sequence[LineMatch]]:
+        """Matches by file path, for the given (self, counted) files."""
+
+
+def detection_cache(cache_dir: Path | None) -> ResultCache:
+    """The detection result cache in ``cache_dir`` (None: a cache that never hits)."""
+    return ResultCache(cache_dir, CACHE_NAMESPACE,
+                       f"scancode {scancode_version()}; detector {DETECTOR_VERSION}; "
+                       f"head {HEAD_LINES}/{HEAD_BYTES}")
+
+
+def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iterable[str] = (),
+            exclude: Iterable[str] = (), third_party: Iterable[str] = (),
+            generated: Iterable[str] = (), declared_source: str = "spec",
+            adjudications: Path | str | Sequence[Adjudication] | None = None,
+            min_ratio: float = DEFAULT_MIN_RATIO, cache_dir: Path | None = None,
+            jobs: int | None = None, progress: Progress | None = None,
+            kb: LineMatcher | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> OriginReport:
+    """Classify every file of a delivered tree and compute the self-developed code ratio.
+
+    ``cache_dir`` None disables caching; ``adjudications`` is a file path or loaded entries.
+    Raises ``InputError`` for unusable input, ``ToolError`` when scancode fails wholesale.
+    """
+    from verifier.origin.inventory import build_inventory
+    from verifier.source import open_source
+
+    if isinstance(adjudications, (str, os.PathLike)):
+        adjudications = load_adjudications(adjudications)
+    with contextlib.ExitStack() as stack:
+        source = (source_or_path if isinstance(source_or_path, SourceInfo)
+                  else stack.enter_context(open_source(source_or_path)))
+        inventory = build_inventory(
+            source, cache=cache_dir, jobs=jobs,
+            progress=(lambda done, total: progress("inventory", done, total)) if progress else None)
+        matcher = OwnerMatcher(owners)
+        declared = Declared(tuple(exclude), tuple(third_party), tuple(generated), declared_source)
+        cache = stack.enter_context(detection_cache(cache_dir))
+        detector = stack.enter_context(Detector(source.root, cache=cache, jobs=jobs,
+                                                timeout_s=timeout_s, progress=progress))
+        entries = inventory.entries
+        markers = [e for e in entries if is_legal_file(e.path) or is_manifest(e.path)]
+        detections = detector.detect(markers)
+        own = owner_licenses(entries, detections, matcher)
+        components = find_components(entries, detections, matcher, own)
+        rest = [e for e in entries if e.path not in detections
+                and needs_detection(e, declared, components)]
+        detections.update(detector.detect(rest))
+        files = classify(entries, detections, declared=declared, components=components,
+                         matcher=matcher, own_licenses=own)
+        if kb is not None:
+            candidates = [f for f in files if f.counted and f.origin == "self"]
+            found = kb.match_lines(source.root, candidates)
+            files = tuple(f.with_matches(found[f.path]) if found.get(f.path) else f for f in files)
+        applied: list = []
+        stale: list = []
+        if adjudications:
+            files, applied, stale = apply_adjudications(files, adjudications)
+        stats = detector.stats
+
+    warnings = list(inventory.warnings)
+    if not matcher.owners:
+        warnings.insert(0, NO_OWNERS_WARNING)
+    unknown = [f for f in files if f.origin == "unknown"]
+    if unknown:
+        warnings.append(f"{len(unknown)} file(s) ({sum(f.lines for f in unknown)} lines) are "
+                        "unknown (detection did not finish or the file could not be read); they "
+                        "are not counted as self-developed: " + ", ".join(f.path for f in unknown[:5])
+                        + (" …" if len(unknown) > 5 else ""))
+    for item in stale:
+        target = item.adjudication.path or item.adjudication.sha256
+        warnings.append(f"stale adjudication for {target}: {item.reason}; not applied")
+    if inventory.skipped:
+        warnings.append(f"{len(inventory.skipped)} path(s) not inventoried (links, special files, "
+                        "unreadable); see 'skipped'")
+    detection = {
+        "scope": stats.scope, "scancode_version": stats.scancode_version,
+        "files_considered": stats.requested, "cache_hits": stats.cache_hits,
+        "prefiltered": stats.prefiltered, "scancode_files": stats.scancode_files,
+        "license_scans": stats.license_scans, "copyright_scans": stats.copyright_scans,
+        "package_scans": stats.package_scans, "timeouts": stats.timeouts, "errors": stats.errors,
+        "index_loaded": stats.index_loaded, "workers": stats.workers,
+        "timeout_s": timeout_s, "seconds": round(stats.seconds, 3),
+        "cache": str(cache_dir) if cache_dir is not None else None,
+    }
+    return OriginReport(
+        source=source, files=tuple(files), components=component_totals(components, files),
+        threshold=min_ratio, counting=inventory.counting, test_rule=inventory.test_rule,
+        owners=matcher.owners,
+        declared={"exclude": list(declared.exclude), "third_party": list(declared.third_party),
+                  "generated": list(declared.generated), "from": declared_source},
+        adjudications=tuple(applied), stale_adjudications=tuple(s.to_json() for s in stale),
+        skipped=inventory.skipped, warnings=tuple(warnings), detection=detection)

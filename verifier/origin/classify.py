@@ -1,0 +1,304 @@
+"""Classification: the origin of every inventoried file, with a reason and the evidence behind it.
+
+Counted (source) files are classified by the first rule that applies (``RULES``):
+
+1. ``declared``  the spec's or the command line's exclude / third_party / generated globs;
+2. ``component`` inside a vendored component (see ``verifier.origin.components``) -> third_party;
+3. ``notice``    a copyright holder that is not an owner -> third_party ("modified third-party"
+   when an owner appears beside it); with no holder named, a license notice that is not the
+   owner's own license -> third_party; an owner's notice -> self;
+4. ``generated`` scancode's generated-code hints, DO NOT EDIT / @generated markers, protoc output
+   (``*_pb2.py``, ``*.pb.go`` …) and lock files -> generated;
+5. ``minified``  ``*.min.js``-style names, or very long lines (``MINIFIED_MEAN_LINE`` mean, or a
+   ``MINIFIED_MAX_LINE`` line in a web asset) -> third_party;
+6. ``undetected`` the inventory could not read or count it, or detection timed out or failed ->
+   unknown (never self);
+7. ``default``   none of the above -> self.
+
+Files that are not source code (docs, data, images, binaries) are ``excluded`` (rule
+``not-counted``). Everything here is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+from verifier.origin.components import Component, component_of, is_weak_license
+from verifier.origin.detect import FileDetection
+from verifier.origin.model import InventoryEntry
+from verifier.origin.owners import OwnerMatcher
+
+RULES = ("declared", "component", "notice", "generated", "minified", "undetected", "default")
+
+#: Mean non-blank line length (bytes) from which any source file is taken as minified/bundled.
+MINIFIED_MEAN_LINE = 250
+#: A line this long (characters) in a web asset (JS/CSS/HTML …) marks it minified/bundled.
+MINIFIED_MAX_LINE = 1000
+_WEB_LANGUAGES = frozenset({"javascript", "typescript", "css", "scss", "sass", "less", "html",
+                            "vue", "jsx", "tsx", "coffeescript", "javascript+genshi"})
+_MINIFIED_NAME = re.compile(r"[.-]min\.(?:m?js|css)$|\.bundle\.m?js$|\.packed\.js$|\.prod\.js$",
+                            re.IGNORECASE)
+_GENERATED_NAME = re.compile(
+    r"(?:_pb2(?:_grpc)?\.pyi?|\.pb\.go|\.pb\.cc|\.pb\.h|\.pb\.swift|_pb\.js|_grpc_pb\.js|"
+    r"\.pb\.dart|_pb\.rb|\.g\.dart|\.designer\.cs|_generated\.\w+|\.generated\.\w+)$", re.IGNORECASE)
+_LOCK_FILES = frozenset({
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
+    "pipfile.lock", "cargo.lock", "composer.lock", "gemfile.lock", "go.sum", "uv.lock", "pdm.lock",
+    "podfile.lock", "pubspec.lock", "mix.lock", "flake.lock",
+})
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Globs the owner declared (spec ``origin.*`` or command-line options)."""
+
+    exclude: tuple[str, ...] = ()
+    third_party: tuple[str, ...] = ()
+    generated: tuple[str, ...] = ()
+    source: str = "spec"
+    """Where the globs came from, for the reason text (``spec`` / ``option``)."""
+
+
+@dataclass(frozen=True)
+class LineMatch:
+    """A run of lines of a file matching known third-party code (snippet knowledge base)."""
+
+    start_line: int
+    end_line: int
+    lines: int
+    """Effective lines of the run."""
+    component: str
+    version: str | None = None
+    license: str | None = None
+    matched_file: str | None = None
+    matched_start: int | None = None
+    matched_end: int | None = None
+
+
+@dataclass(frozen=True)
+class FileOrigin:
+    """The origin of one inventoried file."""
+
+    path: str
+    language: str | None
+    lines: int
+    """Effective lines (0 for files that are not counted)."""
+    is_test: bool
+    sha256: str
+    kind: str
+    origin: str
+    """One of ``ORIGINS``."""
+    rule: str
+    """Which rule decided (``RULES``, ``not-counted`` or ``adjudicated``)."""
+    reason: str
+    evidence: tuple[str, ...] = ()
+    component: str | None = None
+    """Path of the component holding the file."""
+    matched_lines: int = 0
+    """Lines of a ``self`` file found in third-party code (line-level matches); counted third-party."""
+    matches: tuple[LineMatch, ...] = ()
+    adjudication: Mapping[str, Any] | None = None
+    """The manual adjudication that decided the origin, if any."""
+    problem: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Whether the file's lines enter the ratio at all."""
+        return self.kind == "source"
+
+    def line_split(self) -> dict[str, int]:
+        """This file's lines by origin class, as they enter the ratio (matched lines of a self
+        file count as third-party)."""
+        if self.origin == "self" and self.matched_lines:
+            matched = min(self.matched_lines, self.lines)
+            return {"self": self.lines - matched, "third_party": matched}
+        return {self.origin: self.lines}
+
+    def with_matches(self, matches: Sequence[LineMatch]) -> FileOrigin:
+        """A copy whose ``matches`` move lines of a self file to third-party."""
+        return replace(self, matches=tuple(matches), matched_lines=sum(m.lines for m in matches))
+
+
+@lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A repository-relative POSIX glob as a regex: ``**`` any depth, ``*``/``?`` within a name."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append(r"(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(r".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append(r"[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append(r"[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape("["))
+                i += 1
+            else:
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    # a pattern naming a directory covers everything below it
+    return re.compile("".join(out) + r"(?:/.*)?\Z", re.DOTALL)
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Whether repository-relative ``path`` matches ``pattern`` (or lies below a matched dir)."""
+    return bool(_glob_regex(pattern.strip("/")).match(path))
+
+
+def _declared(entry: InventoryEntry, declared: Declared) -> tuple[str, str] | None:
+    for origin, patterns in (("excluded", declared.exclude), ("third_party", declared.third_party),
+                             ("generated", declared.generated)):
+        for pattern in patterns:
+            if glob_match(entry.path, pattern):
+                key = {"excluded": "exclude"}.get(origin, origin)
+                return origin, f"declared {origin.replace('_', '-')} ({declared.source} " \
+                               f"{key}: {pattern})"
+    return None
+
+
+def _notice(det: FileDetection, matcher: OwnerMatcher,
+            own_licenses: frozenset[str]) -> tuple[str, str, list[str]] | None:
+    """The notice rule: (origin, reason, evidence) or None when the head names nobody."""
+    evidence: list[str] = []
+    owners: list[str] = []
+    foreign: list[str] = []
+    for hit in det.holders:
+        result = matcher.match(hit.text)
+        tag = "" if hit.source == "scancode" else f" ({hit.source})"
+        if result.foreign:
+            foreign.append(hit.text)
+            evidence.append(f"line {hit.start_line}: holder {hit.text!r} is not an owner{tag}")
+        else:
+            evidence.append(f"line {hit.start_line}: holder {hit.text!r} is an owner{tag}")
+        owners.extend(result.owners)
+    licenses = [h for h in det.licenses if not is_weak_license(h.expression)]
+    for hit in det.licenses:
+        weak = " (too vague to decide)" if is_weak_license(hit.expression) else ""
+        evidence.append(f"lines {hit.start_line}-{hit.end_line}: license {hit.spdx}{weak}")
+    if foreign and owners:
+        return ("third_party", f"modified third-party: owner {owners[0]} beside foreign holder "
+                f"{foreign[0]}", evidence)
+    if foreign:
+        return "third_party", f"copyright notice of {foreign[0]}, not an owner", evidence
+    if owners:
+        return "self", f"owner's copyright notice ({owners[0]})", evidence
+    foreign_licenses = sorted({h.spdx for h in licenses} - own_licenses)
+    if foreign_licenses:
+        return ("third_party", f"license notice {' AND '.join(foreign_licenses)} with no owner "
+                "named, not the owner's own license", evidence)
+    if licenses:
+        return ("self", f"license notice {licenses[0].spdx} is the owner's own license (root "
+                "license file or manifest)", evidence)
+    return None
+
+
+def _generated(entry: InventoryEntry, det: FileDetection | None) -> str | None:
+    name = entry.path.rsplit("/", 1)[-1]
+    if name.lower() in _LOCK_FILES:
+        return f"lock file {name}"
+    if _GENERATED_NAME.search(name):
+        return f"generated-code file name {name}"
+    if det is not None and det.generated is not None:
+        return f"line {det.generated.start_line}: generated-code marker {det.generated.text!r}"
+    return None
+
+
+def _minified(entry: InventoryEntry, det: FileDetection | None) -> str | None:
+    name = entry.path.rsplit("/", 1)[-1]
+    if _MINIFIED_NAME.search(name):
+        return f"minified/bundled asset name {name}"
+    mean = det.mean_line_length if det is not None else 0.0
+    if mean >= MINIFIED_MEAN_LINE:
+        return f"mean line length {mean:.0f} ≥ {MINIFIED_MEAN_LINE}: minified or bundled"
+    if (entry.max_line_length >= MINIFIED_MAX_LINE
+            and (entry.language or "").lower() in _WEB_LANGUAGES):
+        return (f"a {entry.max_line_length}-character line in a {entry.language} file: minified "
+                "or bundled")
+    return None
+
+
+def needs_detection(entry: InventoryEntry, declared: Declared,
+                    components: Sequence[Component]) -> bool:
+    """Whether a counted file's origin depends on notice/generated detection (rules 3-6)."""
+    return (entry.kind == "source" and _declared(entry, declared) is None
+            and component_of(entry.path, components) is None)
+
+
+def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared: Declared,
+                  components: Sequence[Component], matcher: OwnerMatcher,
+                  own_licenses: frozenset[str]) -> FileOrigin:
+    """The origin of one file by the first rule that applies (module docstring)."""
+    base = dict(path=entry.path, language=entry.language, lines=entry.lines,
+                is_test=entry.is_test, sha256=entry.sha256, kind=entry.kind,
+                problem=entry.problem)
+    if entry.kind != "source":
+        return FileOrigin(**base, origin="excluded", rule="not-counted",
+                          reason=f"not counted: {entry.kind} file")
+    hit = _declared(entry, declared)
+    if hit is not None:
+        return FileOrigin(**base, origin=hit[0], rule="declared", reason=hit[1])
+    component = component_of(entry.path, components)
+    if component is not None:
+        return FileOrigin(
+            **base, origin="third_party", rule="component", component=component.path,
+            reason=f"part of component {component.name}"
+                   + (f" {component.version}" if component.version else "")
+                   + f" ({component.license or 'license not found'}): {component.reason}",
+            evidence=component.evidence)
+    if entry.problem:
+        return FileOrigin(**base, origin="unknown", rule="undetected",
+                          reason=f"not counted or read: {entry.problem}; not counted as self")
+    if det is None or det.error:
+        why = det.error if det is not None else "no detection result"
+        return FileOrigin(**base, origin="unknown", rule="undetected",
+                          reason=f"notice detection did not finish ({why}); not counted as self")
+    notice = _notice(det, matcher, own_licenses)
+    evidence = list(notice[2]) if notice else []
+    if notice is not None and notice[0] == "third_party":
+        return FileOrigin(**base, origin="third_party", rule="notice", reason=notice[1],
+                          evidence=tuple(evidence))
+    generated = _generated(entry, det)
+    if generated is not None:
+        return FileOrigin(**base, origin="generated", rule="generated", reason=generated,
+                          evidence=tuple(evidence))
+    minified = _minified(entry, det)
+    if minified is not None:
+        return FileOrigin(**base, origin="third_party", rule="minified", reason=minified,
+                          evidence=tuple(evidence))
+    if notice is not None:
+        return FileOrigin(**base, origin="self", rule="notice", reason=notice[1],
+                          evidence=tuple(evidence))
+    scope = {"none": "no license or copyright keyword in the head",
+             "head": "no notice found in the head", "whole": "no notice found"}[det.scope]
+    return FileOrigin(**base, origin="self", rule="default",
+                      reason=f"self-developed: {scope}, not generated, not in a component",
+                      evidence=tuple(evidence))
+
+
+def classify(entries: Sequence[InventoryEntry], detections: Mapping[str, FileDetection], *,
+             declared: Declared, components: Sequence[Component], matcher: OwnerMatcher,
+             own_licenses: frozenset[str]) -> tuple[FileOrigin, ...]:
+    """The origin of every entry, in inventory order."""
+    return tuple(classify_file(e, detections.get(e.path), declared=declared,
+                               components=components, matcher=matcher, own_licenses=own_licenses)
+                 for e in entries)
+

@@ -1,0 +1,113 @@
+"""Matching copyright holders against the declared owners, the way people write them.
+
+A holder such as ``Copyright (c) 2019-2024 HUNAN EXAMPLE SOFTWARE CO LTD. All rights reserved.`` or
+``Hunan Example Software Co., Ltd. and contributors`` is the owner ``Hunan Example Software Co., Ltd.``:
+case, punctuation, ``(c)``/``©``, years, company-form suffixes (Ltd, Co., Ltd., Inc, GmbH …),
+"and contributors"/"and its affiliates" and "All rights reserved" are ignored. Chinese names are
+matched as written and also in the pinyin transliteration scancode reports for them
+(``湖南示例软件有限公司`` -> ``Hu Nan Shi Li Ruan Jian``), company suffixes (有限公司, 股份有限公司 …)
+ignored. A holder naming an owner *and* someone else (``The Foo Authors and Hunan Example …``) is
+split: the owner part is recognised and the rest is a foreign holder.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from text_unidecode import unidecode
+
+#: Words dropped from a holder before comparing: notice words, connectors, company forms.
+_DROP_WORDS = frozenset("""
+    c copyright copyrights copr all rights reserved right and its their his her the of by
+    contributors contributor others other authors author et al affiliates affiliate subsidiaries
+    subsidiary licensors licensor team developers developer project members
+    co company corp corporation inc incorporated ltd limited llc llp lp plc gmbh mbh ag sa sas sarl
+    bv nv ab oy as pty pte kk kg se srl spa
+    licensed license licence under see file spdx identifier notice portions
+    you xian gong si gu fen ze ren ji tuan
+""".split())
+#: Chinese notice words and company forms removed from the original (untransliterated) text.
+_CJK_DROP = re.compile(
+    "版权所有|保留所有权利|著作权所有|著作权人|版权|著作权|所有权|"
+    "股份有限公司|有限责任公司|有限公司|集团公司|公司|集团")
+_YEARS = re.compile(r"\b(?:19|20)\d\d\b")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _tokens(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _CJK_DROP.sub(" ", text)
+    text = _YEARS.sub(" ", text)
+    return [t for t in _TOKEN.findall(text) if t not in _DROP_WORDS and not t.isdigit()]
+
+
+def _forms(text: str) -> set[str]:
+    """Compact comparable forms of a name: as written, and transliterated to ASCII."""
+    forms = {"".join(_tokens(text))}
+    if _CJK.search(text):
+        forms.add("".join(_tokens(unidecode(_CJK_DROP.sub(" ", text)))))
+    return {f for f in forms if f}
+
+
+def normalize_holder(text: str) -> str:
+    """The compact comparable form of a holder or owner name (``"Hunan Example Software Co., Ltd."``
+    -> ``"hunanexamplesoftware"``)."""
+    return "".join(_tokens(text))
+
+
+@dataclass(frozen=True)
+class HolderMatch:
+    """How one detected holder relates to the owners."""
+
+    holder: str
+    owners: tuple[str, ...]
+    """The declared owners named in the holder."""
+    foreign: str | None
+    """What is left of the holder once the owners are taken out, when it names someone else."""
+
+
+class OwnerMatcher:
+    """Decides whether holder strings name the declared owners."""
+
+    def __init__(self, owners: Iterable[str]) -> None:
+        self.owners = tuple(dict.fromkeys(o.strip() for o in owners if o and o.strip()))
+        self._forms: list[tuple[str, str]] = sorted(
+            ((form, owner) for owner in self.owners for form in _forms(owner)),
+            key=lambda item: -len(item[0]))
+
+    def match(self, holder: str) -> HolderMatch:
+        """Split ``holder`` into the owners it names and a foreign remainder (``None`` if none)."""
+        found: list[str] = []
+        leftovers: list[str] = []
+        for variant in _forms(holder) or {""}:
+            rest = variant
+            names: list[str] = []
+            for form, owner in self._forms:
+                if form and form in rest:
+                    rest = rest.replace(form, " ")
+                    names.append(owner)
+                elif rest and len(rest) >= max(8, int(0.6 * len(form))) and form.startswith(rest):
+                    # scancode cuts some holders short (a transliterated Chinese company name
+                    # loses its 有限公司): a holder that is the start of an owner's name is that owner.
+                    rest = ""
+                    names.append(owner)
+            if names and len(names) >= len(found):
+                found = names
+                leftovers = [rest.strip()]
+            elif not found:
+                leftovers.append(rest.strip())
+        if found:
+            remainder = leftovers[0].replace(" ", "") if leftovers else ""
+            foreign = holder if remainder else None
+            return HolderMatch(holder, tuple(dict.fromkeys(found)), foreign)
+        # No owner named: foreign, including holders that say nothing but "the authors".
+        return HolderMatch(holder, (), holder)
+
+    def is_owner(self, holder: str) -> bool:
+        """True when ``holder`` names only declared owners."""
+        result = self.match(holder)
+        return bool(result.owners) and result.foreign is None
