@@ -118,11 +118,15 @@ def lexer_name(basename: str) -> str | None:
 
 
 def lexer_filename(basename: str) -> str:
-    """The file name to give pygount/pygments for a source file: aliases applied, and a name
-    pygount would take for markup (``CMakeLists.txt``) replaced by one of the lexer's own patterns."""
-    alias = SUFFIX_ALIASES.get(os.path.splitext(basename)[1].lower())
+    """The file name to give pygount/pygments for a source file: ``x.<suffix>`` unless pygments
+    knows the whole name, aliases applied, and a name pygount would take for markup
+    (``CMakeLists.txt``) replaced by one of the lexer's own patterns."""
+    suffix = os.path.splitext(basename)[1]
+    alias = SUFFIX_ALIASES.get(suffix.lower())
     if alias is not None:
         return alias
+    if suffix and not _SPECIAL_PATTERNS.match(basename):
+        return "x" + suffix  # only the suffix matters to pygments: one cache key per content
     if _MARKUP_NAME.match(basename):
         lexer = find_lexer_class_for_filename(basename)
         for pattern in lexer.filenames if lexer is not None else ():
