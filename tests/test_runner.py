@@ -1,0 +1,195 @@
+"""``verifier run`` end to end with the real ``command`` probe: results, errors, timeouts, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_tree
+from verifier.results import RunResult
+
+OWN_CODE = '''
+# Copyright (c) 2026 Hunan Example Software Co., Ltd. All rights reserved.
+"""Stock arithmetic."""
+
+
+def add(stock: int, delta: int) -> int:
+    """Stock after a movement."""
+    if stock + delta < 0:
+        raise ValueError("stock would go negative")
+    return stock + delta
+'''
+
+
+def _indicator(ind_id: str, characteristic: str, code: str, target: str, unit: str = "count",
+               timeout: float | None = None) -> str:
+    lines = [
+        f"  - id: {ind_id}",
+        f"    name: 指标 {ind_id}",
+        f"    characteristic: {characteristic}",
+        "    probe: command",
+        "    with:",
+        f"      command: ['{{python}}', '-c', {json.dumps(code)}]",
+        r"      regex: '(\d+(?:\.\d+)?)'",
+        f"      unit: '{unit}'",
+        "    metric: value",
+        f"    target: '{target}'",
+    ]
+    if timeout is not None:
+        lines.append(f"    timeout: {timeout}")
+    return "\n".join(lines)
+
+
+def _spec(indicators: list[str]) -> str:
+    return "\n".join([
+        "project:",
+        "  name: 测试系统",
+        "  version: '1.0.0'",
+        "  applicant: 湖南示例软件有限公司",
+        "  owners: [Hunan Example Software Co., Ltd.]",
+        "indicators:",
+        *indicators,
+        "",
+    ])
+
+
+FIVE = [
+    _indicator("F1", "functionality", "print(100)", ">= 95", "%"),
+    _indicator("P1", "performance_efficiency", "print(120)", "<= 500", "ms"),
+    _indicator("R1", "reliability", "print(0)", "== 0"),
+    _indicator("S1", "security", "print(3)", "== 0"),  # not met on purpose
+    _indicator("C1", "compatibility", "print(90)", ">= 100", "%"),  # not met: score 60 < 70
+]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE,
+                                         "acceptance.yaml": _spec(FIVE)})
+
+
+def test_run_measures_evaluates_and_writes_results(repo: Path, tmp_path: Path, cli) -> None:
+    out = tmp_path / "run"
+    result = cli("run", repo / "acceptance.yaml", "--out", out, "--quiet")
+    assert result.exit_code == 1, result.output  # S1 and C1 miss their targets: fail
+    data = json.loads((out / "results.json").read_text("utf-8"))
+    run = RunResult.model_validate(data)
+    status = {i.id: i.status for i in run.indicators}
+    assert status == {"F1": "met", "P1": "met", "R1": "met", "S1": "not_met", "C1": "not_met"}
+    assert {i.id: i.value for i in run.indicators}["P1"] == 120
+    assert run.verdict == "fail" and run.score.value == 60
+    assert run.finished_at is not None
+    # every evidence path is relative to the run dir and exists
+    for indicator in run.indicators:
+        assert indicator.evidence, indicator.id
+        for rel in indicator.evidence:
+            assert not rel.startswith("/") and (out / rel).is_file(), rel
+        assert indicator.commands and indicator.commands[0][0] == sys.executable
+    gates = {g.id: g.passed for g in run.gates}
+    assert gates["indicators.count"] is True and gates["project.version"] is True
+    assert run.repository.tree_sha256 and len(run.repository.tree_sha256) >= 64
+    assert "verdict: fail" in result.output
+
+
+def test_only_limits_the_run_and_unknown_ids_are_input_errors(repo: Path, tmp_path: Path, cli) -> None:
+    out = tmp_path / "run"
+    ok = cli("run", repo / "acceptance.yaml", "--out", out, "--only", "P1", "--quiet")
+    run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    assert [i.id for i in run.indicators] == ["P1"], ok.output
+    bad = cli("run", repo / "acceptance.yaml", "--out", tmp_path / "other", "--only", "NOPE")
+    assert bad.exit_code == 2
+    assert "NOPE" in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+def test_crashing_and_hanging_probes_become_errors(tmp_path: Path, cli) -> None:
+    indicators = FIVE[:3] + [
+        _indicator("S1", "security", "import sys; sys.exit(7)", "== 0"),
+        _indicator("C1", "compatibility", "import time; time.sleep(120)", ">= 100", "%", timeout=2),
+    ]
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(indicators)})
+    out = tmp_path / "run"
+    result = cli("run", repo / "acceptance.yaml", "--out", out, "--quiet")
+    run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    by_id = {i.id: i for i in run.indicators}
+    assert by_id["S1"].status == "error" and "7" in by_id["S1"].reason
+    assert by_id["C1"].status == "error"
+    assert "within 2 s" in by_id["C1"].reason  # timed out, killed
+    assert run.verdict == "inconclusive" and result.exit_code == 3
+    assert run.score.lowest is not None and run.score.highest is not None
+
+
+def test_existing_run_dir_and_bad_spec_are_input_errors(repo: Path, tmp_path: Path, cli) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "something").write_text("x")
+    busy = cli("run", repo / "acceptance.yaml", "--out", out)
+    assert busy.exit_code == 2 and "not empty" in busy.output
+    (repo / "broken.yaml").write_text("project: [\n")
+    broken = cli("run", repo / "broken.yaml", "--out", tmp_path / "r2")
+    assert broken.exit_code == 2 and "broken.yaml:" in broken.output
+    missing = cli("run", repo / "nope.yaml", "--out", tmp_path / "r3")
+    assert missing.exit_code == 2
+
+
+@pytest.mark.slow
+def test_sigkilled_run_resumes_keeping_finished_indicators(tmp_path: Path) -> None:
+    slow = ("import os, time\n"
+            "time.sleep(60) if os.path.exists('SLOW') else None\n"
+            "print(1)")
+    indicators = [FIVE[0], _indicator("P1", "performance_efficiency", slow, "<= 500", "ms"), *FIVE[2:]]
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "SLOW": "",
+                                         "acceptance.yaml": _spec(indicators)})
+    out = tmp_path / "run"
+    verifier = Path(sys.executable).with_name("verifier")
+    proc = subprocess.Popen([str(verifier), "run", str(repo / "acceptance.yaml"), "--out", str(out),
+                             "--quiet", "--no-cache"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "state" / "F1.json").exists():
+            assert proc.poll() is None, "run ended before it could be killed"
+            assert time.monotonic() < deadline, "first indicator never finished"
+            time.sleep(0.2)
+        time.sleep(0.5)  # now inside P1's 60 s sleep
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    first = json.loads((out / "state" / "F1.json").read_text("utf-8"))
+    assert not (out / "state" / "P1.json").exists()
+    partial = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    assert partial.finished_at is None  # the interrupted run left valid, unfinished results
+
+    (repo / "SLOW").unlink()
+    done = subprocess.run([str(verifier), "run", str(repo / "acceptance.yaml"), "--resume", str(out),
+                           "--quiet", "--no-cache"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr  # S1 and C1 are not met
+    run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    assert [i.id for i in run.indicators] == ["F1", "P1", "R1", "S1", "C1"]
+    kept = next(i for i in run.indicators if i.id == "F1")
+    assert kept.started_at == first["started_at"]  # kept, not measured again
+    assert next(i for i in run.indicators if i.id == "P1").status == "met"
+    assert run.finished_at is not None
+
+
+def test_resume_refuses_a_changed_spec(repo: Path, tmp_path: Path, cli) -> None:
+    out = tmp_path / "run"
+    cli("run", repo / "acceptance.yaml", "--out", out, "--only", "F1", "--quiet")
+    spec = repo / "acceptance.yaml"
+    spec.write_text(spec.read_text("utf-8").replace("测试系统", "另一个系统"), "utf-8")
+    again = cli("run", spec, "--resume", out)
+    assert again.exit_code == 2 and "changed" in again.output
+
+
+def test_deadline_interrupts_a_probe_that_ignores_its_timeout() -> None:
+    from verifier.runner import ProbeTimeout, _deadline
+
+    with pytest.raises(ProbeTimeout):
+        with _deadline(0.3):
+            time.sleep(30)  # a probe blocked without a timeout of its own
