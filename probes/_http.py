@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -126,29 +127,46 @@ class Exchange:
 def send(port: int, method: str, path: str, body: bytes | None = None, *,
          headers: dict[str, str] | None = None, timeout_s: float = 5.0,
          max_body: int = 1 << 20) -> Exchange:
-    """Send one request to 127.0.0.1:``port`` on a fresh connection; never raises for I/O errors."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
-    began = time.monotonic()
+    """Send one request to 127.0.0.1:``port`` on a fresh connection; never raises for I/O errors.
+
+    The request is written as raw bytes (so malformed paths and bodies go out as given); when the
+    server answers before reading a large body and closes, its answer is still read.
+    """
     data = body or b""
+    began = time.monotonic()
+    lines = [f"{method} ".encode() + path.encode("utf-8", errors="surrogateescape") + b" HTTP/1.1",
+             f"Host: 127.0.0.1:{port}".encode(), b"Connection: close"]
+    sent = {k.lower() for k in (headers or {})}
+    lines += [f"{k}: {v}".encode("utf-8") for k, v in (headers or {}).items()]
+    if "content-length" not in sent and (body is not None or method in ("POST", "PUT", "PATCH")):
+        lines.append(f"Content-Length: {len(data)}".encode())
+    head = b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def done(status: int, payload: bytes, error: str | None = None, timed_out: bool = False) -> Exchange:
+        return Exchange(method, path, data, status, payload, (time.monotonic() - began) * 1000,
+                        error, timed_out)
+
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        sent = {k.lower() for k in (headers or {})}
-        for key, value in (headers or {}).items():
-            conn.putheader(key, value)
-        if "content-length" not in sent and (body is not None or method in ("POST", "PUT", "PATCH")):
-            conn.putheader("Content-Length", str(len(data)))
-        conn.endheaders(data if data else None)
-        resp = conn.getresponse()
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+    except TimeoutError:
+        return done(0, b"", f"connect timeout after {timeout_s:g} s", True)
+    except OSError as exc:
+        return done(0, b"", f"{type(exc).__name__}: {exc}")
+    try:
+        try:
+            sock.sendall(head + data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may have answered (413) and closed: read what it said
+        resp = http.client.HTTPResponse(sock, method=method)
+        resp.begin()
         payload = resp.read(max_body)
-        return Exchange(method, path, data, resp.status, payload, (time.monotonic() - began) * 1000)
-    except TimeoutError as exc:
-        return Exchange(method, path, data, 0, b"", (time.monotonic() - began) * 1000,
-                        f"timeout after {timeout_s:g} s ({exc or 'no answer'})", timed_out=True)
+        return done(resp.status, payload)
+    except TimeoutError:
+        return done(0, b"", f"no answer within {timeout_s:g} s", True)
     except (OSError, http.client.HTTPException) as exc:
-        return Exchange(method, path, data, 0, b"", (time.monotonic() - began) * 1000,
-                        f"{type(exc).__name__}: {exc}")
+        return done(0, b"", f"{type(exc).__name__}: {exc}")
     finally:
-        conn.close()
+        sock.close()
 
 
 def send_request(port: int, request: HttpRequest, i: int = 0, *, timeout_s: float = 5.0) -> Exchange:

@@ -1,0 +1,303 @@
+"""``robustness`` probe (reliability): malformed requests must get a 4xx, not a 5xx, a timeout or a crash.
+
+Sends the declared malformed ``cases`` plus requests generated from well-formed example
+``endpoints``: bad JSON, not JSON, empty and wrong-typed bodies, wrong field types, oversize bodies,
+invalid UTF-8, bad path parameters and percent-encoding, unknown routes, undeclared methods. Every
+answer that is not a 4xx is kept as a finding with the request and the response. When the service
+dies, that is recorded and it is started again so that the remaining cases still run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from probes._http import Exchange, HttpRequest, fill, new_uid, send
+from probes._live import require_service, tail_with_service
+from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
+                            ProbeError, ProbeOutcome)
+from verifier.service import ServiceError
+
+#: The kinds of generated case, usable in ``skip``.
+KINDS = ("bad_json", "not_json", "empty_body", "wrong_top_type", "empty_object", "wrong_field_type",
+         "oversize", "bad_utf8", "bad_path_param", "bad_percent_encoding", "unknown_route",
+         "undeclared_method")
+_UNDECLARED_METHODS = ("PUT", "DELETE", "PATCH")
+_NUMERIC_SEGMENT = re.compile(r"^\d+$")
+
+
+class MalformedCase(BaseModel):
+    """A declared malformed request that must be answered with a 4xx."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: str = "POST"
+    path: str
+    body: Any = None
+    """A JSON value sent as the body."""
+    raw: str | None = None
+    """A body sent exactly as written (UTF-8), e.g. broken JSON; instead of ``body``."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    name: str | None = None
+
+    @field_validator("method", "path")
+    @classmethod
+    def _request_parts(cls, value: str, info: Any) -> str:
+        probe = {"method": value, "path": "/"} if info.field_name == "method" else {"path": value}
+        checked = HttpRequest.model_validate(probe)
+        return checked.method if info.field_name == "method" else checked.path
+
+    @model_validator(mode="after")
+    def _one_body(self) -> MalformedCase:
+        if self.body is not None and self.raw is not None:
+            raise ValueError("declare body or raw, not both")
+        return self
+
+
+class RobustnessArgs(ProbeArgs):
+    """``with:`` of the robustness probe."""
+
+    endpoints: list[HttpRequest] = Field(default_factory=list)
+    """Well-formed example requests from which malformed variants are generated."""
+    cases: list[MalformedCase] = Field(default_factory=list)
+    """Declared malformed requests."""
+    skip: list[str] = Field(default_factory=list)
+    """Generated kinds not to send (e.g. ``undeclared_method`` when the API has undeclared methods)."""
+    oversize_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    """Size of the oversize bodies."""
+    request_timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds without an answer before a request counts as a timeout."""
+    max_cases: int = Field(default=300, ge=1, le=5000)
+    """At most this many requests are sent."""
+
+    @field_validator("skip")
+    @classmethod
+    def _skip(cls, value: list[str]) -> list[str]:
+        unknown = [k for k in value if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kind(s) {', '.join(unknown)} (known: {', '.join(KINDS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> RobustnessArgs:
+        if not self.endpoints and not self.cases:
+            raise ValueError("declare endpoints (to generate malformed variants) or cases, or both")
+        return self
+
+
+@dataclass(frozen=True)
+class Case:
+    """One malformed request to send."""
+
+    kind: str
+    name: str
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _wrong_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "maybe"
+    if isinstance(value, (int, float)):
+        return "not-a-number"
+    if isinstance(value, str):
+        return ["not", "a", "string"]
+    if isinstance(value, list):
+        return {"not": "a list"}
+    if isinstance(value, dict):
+        return ["not", "an", "object"]
+    return None
+
+
+def generate_cases(endpoints: list[HttpRequest], *, oversize_bytes: int, skip: set[str]) -> list[Case]:
+    """Malformed variants of the example ``endpoints`` (pure: same input, same cases)."""
+    cases: list[Case] = []
+    json_header = {"Content-Type": "application/json"}
+    declared: dict[str, set[str]] = {}
+    for ep in endpoints:
+        declared.setdefault(fill(ep.path, 1, "robust"), set()).add(ep.method)
+
+    def add(kind: str, name: str, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> None:
+        if kind not in skip:
+            cases.append(Case(kind, name, method, path, body, dict(headers or {})))
+
+    for ep in endpoints:
+        path = fill(ep.path, 1, "robust")
+        label = f"{ep.method} {ep.path}"
+        if ep.body is not None:
+            good = fill(ep.body, 1, "robust")
+            text = _json_bytes(good)
+            add("bad_json", f"{label}: truncated JSON", ep.method, path, text[: max(1, len(text) // 2)],
+                json_header)
+            add("not_json", f"{label}: body is not JSON", ep.method, path, b"this is not json",
+                json_header)
+            add("empty_body", f"{label}: empty body", ep.method, path, b"", json_header)
+            for top in ([], "text", 42, None):
+                add("wrong_top_type", f"{label}: body is {json.dumps(top)}", ep.method, path,
+                    _json_bytes(top), json_header)
+            if isinstance(good, dict) and good:
+                add("empty_object", f"{label}: empty object", ep.method, path, b"{}", json_header)
+                for key, value in good.items():
+                    wrong = _wrong_value(value)
+                    if wrong is not None:
+                        add("wrong_field_type", f"{label}: {key} of the wrong type", ep.method, path,
+                            _json_bytes({**good, key: wrong}), json_header)
+                padded = {**good, "padding": "x" * oversize_bytes}
+                add("oversize", f"{label}: {len(_json_bytes(padded))} byte body", ep.method, path,
+                    _json_bytes(padded), json_header)
+                strings = [k for k, v in good.items() if isinstance(v, str)]
+                if strings:
+                    marker = "\u0000VERIFIER-BAD-UTF8\u0000"
+                    raw = _json_bytes({**good, strings[0]: marker})
+                    raw = raw.replace(_json_bytes(marker)[1:-1], b"\xff\xfe\xc3\x28")
+                    add("bad_utf8", f"{label}: invalid UTF-8 in {strings[0]}", ep.method, path, raw,
+                        json_header)
+            else:
+                add("oversize", f"{label}: {oversize_bytes} byte body", ep.method, path,
+                    b"[" + b'"x",' * (oversize_bytes // 4) + b'"x"]', json_header)
+        segments = path.split("?")[0].split("/")
+        for n, segment in enumerate(segments):
+            if _NUMERIC_SEGMENT.match(segment):
+                for bad in ("abc", "-1", "9" * 30):
+                    mangled = "/".join([*segments[:n], bad, *segments[n + 1:]])
+                    add("bad_path_param", f"{label}: path parameter {bad[:12]}", ep.method, mangled,
+                        _json_bytes(fill(ep.body, 1, "robust")) if ep.body is not None else None,
+                        json_header if ep.body is not None else None)
+    for path, methods in declared.items():
+        add("bad_percent_encoding", f"{path}: bad percent-encoding", "GET",
+            path.split("?")[0].rstrip("/") + "/%ZZ%C3%28")
+        add("unknown_route", f"{path}: unknown sub-route", "GET",
+            path.split("?")[0].rstrip("/") + "/__verifier_no_such_route__")
+        for method in _UNDECLARED_METHODS:
+            if method not in methods:
+                add("undeclared_method", f"{method} {path}: method not declared", method, path,
+                    b"{}" if method in ("PUT", "PATCH") else None,
+                    json_header if method in ("PUT", "PATCH") else None)
+    add("unknown_route", "unknown route at the root", "GET", "/__verifier_no_such_route__")
+    return cases
+
+
+def _declared_cases(cases: list[MalformedCase]) -> list[Case]:
+    out = []
+    for case in cases:
+        uid = new_uid()
+        headers = dict(case.headers)
+        body = None
+        if case.raw is not None:
+            body = case.raw.encode("utf-8")
+        elif case.body is not None:
+            body = _json_bytes(fill(case.body, 1, uid))
+            headers.setdefault("Content-Type", "application/json")
+        out.append(Case("declared", case.name or f"{case.method} {case.path}", case.method,
+                        fill(case.path, 1, uid), body, headers))
+    return out
+
+
+def _outcome(ex: Exchange) -> str:
+    if ex.timed_out:
+        return "timeout"
+    if ex.status == 0:
+        return "no_answer"
+    return f"{ex.status // 100}xx"
+
+
+class RobustnessProbe(Probe):
+    """Share of malformed requests answered with a client error (4xx)."""
+
+    name = "robustness"
+    characteristic = "reliability"
+    description = "Malformed requests (bad JSON, wrong types, oversize, bad encodings, unknown routes): share answered 4xx."
+    metrics = {
+        "share_4xx": MetricInfo("%", "malformed requests answered with a 4xx", "higher"),
+        "non4xx": MetricInfo("count", "malformed requests answered otherwise (5xx, 2xx, timeout, no answer)"),
+        "cases": MetricInfo("count", "malformed requests sent", "higher"),
+        "crashes": MetricInfo("count", "times the service died while answering them"),
+    }
+    Args = RobustnessArgs
+    needs_service = True
+
+    def run(self, ctx: ProbeContext) -> ProbeOutcome:
+        """Send every case, one connection each, and classify the answers."""
+        args: RobustnessArgs = ctx.args  # type: ignore[assignment]
+        service = require_service(ctx, "robustness")
+        cases = _declared_cases(args.cases) + generate_cases(
+            args.endpoints, oversize_bytes=args.oversize_bytes, skip=set(args.skip))
+        notes = ["4xx is the only acceptable answer to a malformed request; every other answer is a finding."]
+        if len(cases) > args.max_cases:
+            notes.append(f"{len(cases)} cases generated; the first {args.max_cases} were sent (max_cases).")
+            cases = cases[: args.max_cases]
+        if not cases:
+            raise ProbeError("no malformed request to send (everything skipped)")
+        deadline = time.monotonic() + ctx.timeout_s - 5
+        log_path = ctx.evidence_dir / "robustness-exchanges.jsonl"
+        findings: list[Finding] = []
+        counts: dict[str, int] = {}
+        crashes = 0
+        sent = 0
+        error = None
+        with open(log_path, "w", encoding="utf-8") as log:
+            for case in cases:
+                if time.monotonic() > deadline:
+                    error = f"indicator timeout reached after {sent} of {len(cases)} cases"
+                    break
+                ex = send(service.port, case.method, case.path, case.body, headers=case.headers,
+                          timeout_s=args.request_timeout)
+                sent += 1
+                kind = _outcome(ex)
+                crashed = not service.alive()
+                counts[kind] = counts.get(kind, 0) + 1
+                entry = {"kind": case.kind, "name": case.name, "method": case.method, "path": case.path,
+                         "request_bytes": len(case.body or b""),
+                         "request_excerpt": (case.body or b"")[:200].decode("utf-8", "replace"),
+                         "status": ex.status, "outcome": kind, "error": ex.error,
+                         "elapsed_ms": round(ex.elapsed_ms, 3), "response_excerpt": ex.excerpt(300),
+                         "service_died": crashed}
+                log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                if kind != "4xx" or crashed:
+                    severity = "high" if crashed or kind in ("5xx", "timeout", "no_answer") else "medium"
+                    findings.append(Finding(
+                        message=f"{case.name}: {case.method} {case.path[:120]} -> "
+                                f"{ex.status or ex.error}" + (" (service died)" if crashed else ""),
+                        rule=case.kind, severity=severity, extra=entry))
+                if crashed:
+                    crashes += 1
+                    try:
+                        service.start()
+                    except ServiceError as exc:
+                        error = f"the service died on '{case.name}' and did not start again: {exc}"
+                        break
+        non4xx = sent - counts.get("4xx", 0)
+        if sent == 0:
+            raise ProbeError(error or "no request sent", tail=tail_with_service(service),
+                             evidence=(ctx.rel(log_path),))
+        return ProbeOutcome(
+            measurements=(Measurement("share_4xx", 100.0 * counts.get("4xx", 0) / sent, "%"),
+                          Measurement("non4xx", float(non4xx), "count"),
+                          Measurement("cases", float(sent), "count"),
+                          Measurement("crashes", float(crashes), "count")),
+            findings=tuple(findings), evidence=(ctx.rel(log_path),), notes=tuple(notes),
+            details={"outcomes": counts, "by_kind": _by_kind(log_path), "planned": len(cases)},
+            error=error,
+        )
+
+
+def _by_kind(log_path) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    with open(log_path, encoding="utf-8") as handle:
+        for line in handle:
+            entry = json.loads(line)
+            row = table.setdefault(entry["kind"], {})
+            row[entry["outcome"]] = row.get(entry["outcome"], 0) + 1
+    return table
