@@ -160,7 +160,8 @@ class PytestProbe(Probe):
             if run.returncode == _NO_TESTS:
                 cases: list[JUnitCase] = []
             else:
-                raise ProbeError("pytest wrote no JUnit XML (was the plugin or --junitxml overridden?)",
+                raise ProbeError(f"pytest exited with status {run.returncode} without writing JUnit "
+                                 "XML (is pytest installed for this interpreter?)",
                                  tail=run.tail(), evidence=evidence)
         else:
             cases = parse_junit(junit, rootdir_in_repo=_rootdir_in_repo(meta))
