@@ -12,9 +12,9 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from verifier.cache import ResultCache
+from verifier.cache import ResultCache, default_cache_dir
 from verifier.origin.adjudication import Adjudication, apply_adjudications, load_adjudications
 from verifier.origin.classify import Declared, FileOrigin, LineMatch, classify, needs_detection
 from verifier.origin.components import find_components, owner_licenses
@@ -24,7 +24,10 @@ from verifier.origin.model import SourceInfo
 from verifier.origin.owners import OwnerMatcher
 from verifier.origin.report import OriginReport, component_totals
 
-__all__ = ["analyze", "OriginReport", "FileOrigin", "LineMatch", "LineMatcher", "Declared",
+if TYPE_CHECKING:
+    from verifier.spec import Spec
+
+__all__ = ["analyze", "origin_options_from_spec", "OriginReport", "FileOrigin", "LineMatch", "LineMatcher", "Declared",
            "DEFAULT_MIN_RATIO", "NO_OWNERS_WARNING", "detection_cache"]
 
 DEFAULT_MIN_RATIO = 0.60
@@ -52,21 +55,39 @@ def detection_cache(cache_dir: Path | None) -> ResultCache:
                        f"head {HEAD_LINES}/{HEAD_BYTES}")
 
 
+def _tool_versions() -> dict[str, str]:
+    import pygments
+    import pygount
+    return {"pygount": pygount.__version__, "pygments": pygments.__version__}
+
+
+def origin_options_from_spec(spec: Spec, repo: Path | str) -> dict[str, Any]:
+    """``analyze`` keyword arguments from a loaded spec: owners, globs, adjudications, threshold."""
+    adjudications = spec.origin.adjudications
+    return {"owners": list(spec.project.owners), "exclude": list(spec.origin.exclude),
+            "third_party": list(spec.origin.third_party),
+            "generated": list(spec.origin.generated), "declared_source": "spec",
+            "adjudications": Path(repo) / adjudications if adjudications else None,
+            "min_ratio": spec.origin.min_ratio}
+
+
 def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iterable[str] = (),
             exclude: Iterable[str] = (), third_party: Iterable[str] = (),
             generated: Iterable[str] = (), declared_source: str = "spec",
             adjudications: Path | str | Sequence[Adjudication] | None = None,
             min_ratio: float = DEFAULT_MIN_RATIO, cache_dir: Path | None = None,
-            jobs: int | None = None, progress: Progress | None = None,
+            no_cache: bool = False, jobs: int | None = None, progress: Progress | None = None,
             kb: LineMatcher | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> OriginReport:
     """Classify every file of a delivered tree and compute the self-developed code ratio.
 
-    ``cache_dir`` None disables caching; ``adjudications`` is a file path or loaded entries.
+    ``cache_dir`` defaults to ``default_cache_dir()``; ``no_cache`` disables caching.
+    ``adjudications`` is a file path or loaded entries.
     Raises ``InputError`` for unusable input, ``ToolError`` when scancode fails wholesale.
     """
     from verifier.origin.inventory import build_inventory
     from verifier.source import open_source
 
+    cache_dir = None if no_cache else Path(cache_dir or default_cache_dir())
     if isinstance(adjudications, (str, os.PathLike)):
         adjudications = load_adjudications(adjudications)
     with contextlib.ExitStack() as stack:
@@ -124,6 +145,7 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         "index_loaded": stats.index_loaded, "workers": stats.workers,
         "timeout_s": timeout_s, "seconds": round(stats.seconds, 3),
         "cache": str(cache_dir) if cache_dir is not None else None,
+        "tools": _tool_versions(),
     }
     return OriginReport(
         source=source, files=tuple(files), components=component_totals(components, files),

@@ -101,6 +101,12 @@ class OriginReport:
         ratio = self.ratio
         return None if ratio is None else ratio >= self.threshold
 
+    def tool_versions(self) -> dict[str, str]:
+        """Versions of the tools behind the figures (for the run's environment record)."""
+        versions = {"scancode-toolkit": str(self.detection.get("scancode_version") or "")}
+        versions.update({k: str(v) for k, v in self.detection.get("tools", {}).items()})
+        return {k: v for k, v in versions.items() if v}
+
     def file(self, path: str) -> FileOrigin | None:
         """The origin of one file by path."""
         return next((f for f in self.files if f.path == path), None)

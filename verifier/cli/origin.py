@@ -1,0 +1,229 @@
+"""``verifier origin PATH``: the self-developed code ratio of a delivered repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from verifier.errors import ExitCode, InputError
+
+_CLASS_LABELS = {
+    "self": "self 自研", "third_party": "third_party 第三方", "generated": "generated 生成",
+    "excluded": "excluded 排除", "unknown": "unknown 未判定",
+}
+
+
+class _Ratio(click.ParamType):
+    name = "RATIO"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip()
+        try:
+            number = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a ratio (write 0.6 or 60%)", param, ctx)
+        if not 0.0 <= number <= 1.0:
+            self.fail(f"{value!r} is outside 0..1 (write 0.6 or 60%)", param, ctx)
+        return number
+
+
+class _OneLineErrors(click.Command):
+    """Usage errors as one line (``verifier: error: …``, exit 2) rather than click's usage block."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            raise InputError(f"origin: {err.format_message()}",
+                             hint="see 'verifier origin --help'") from None
+
+
+@click.command("origin", cls=_OneLineErrors)
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Task book (acceptance.yaml) giving project.owners and origin.*; default: "
+                   "acceptance.yaml at the root of PATH, when there is one.")
+@click.option("--no-spec", is_flag=True, help="Do not read acceptance.yaml from PATH.")
+@click.option("--owner", "owners", multiple=True, metavar="NAME",
+              help="Copyright holder whose code is self-developed (repeatable; added to the "
+                   "spec's project.owners).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Not part of the delivered software (repeatable; added to origin.exclude).")
+@click.option("--third-party", "third_party", multiple=True, metavar="GLOB",
+              help="Declared third-party code (repeatable; added to origin.third_party).")
+@click.option("--generated", multiple=True, metavar="GLOB",
+              help="Declared generated code (repeatable; added to origin.generated).")
+@click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
+              help="Manual adjudication file (YAML/JSON); overrides origin.adjudications.")
+@click.option("--min-ratio", type=_Ratio(), default=None,
+              help="Threshold, 0..1 or a percentage (default: origin.min_ratio, else 0.60).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Write the full report (every file with origin, reason, evidence) as JSON to "
+                   "FILE ('-' for stdout).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Result cache directory (default: $XDG_CACHE_HOME/verifier, "
+                   "~/.cache/verifier).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Worker processes (default: CPU count).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=None,
+              help="Per-file detection timeout in seconds (default 60); a file that does not "
+                   "finish is 'unknown'.")
+@click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="Components listed in the summary.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, ...],
+           exclude: tuple[str, ...], third_party: tuple[str, ...], generated: tuple[str, ...],
+           adjudications: Path | None, min_ratio: float | None, json_path: str | None,
+           cache_dir: Path | None, no_cache: bool, jobs: int | None, timeout_s: float | None,
+           top: int, quiet: bool) -> None:
+    """Measure the self-developed code ratio (自研代码率) of PATH.
+
+    PATH is a directory, a git working tree or an archive (.zip, .tar, .tar.gz/.tgz, .tar.xz).
+    Every source file is classified self / third_party / generated / excluded / unknown with a
+    reason and evidence (scancode-toolkit license, copyright, package and generated-code
+    detection); ratio = self ÷ (self + third_party + generated + unknown) effective lines.
+
+    \b
+    Exit codes: 0 ratio ≥ threshold, 1 below the threshold, 2 usage or input error,
+    3 incomplete (scancode failed, so no verdict).
+    """
+    from verifier.origin import DEFAULT_MIN_RATIO, analyze, origin_options_from_spec
+    from verifier.origin.detect import DEFAULT_TIMEOUT_S
+    from verifier.repo_paths import normalize_repo_path
+    from verifier.source import open_source
+
+    for option, values in (("--exclude", exclude), ("--third-party", third_party),
+                           ("--generated", generated)):
+        for value in values:
+            try:
+                normalize_repo_path(value, glob=True)
+            except ValueError as err:
+                raise InputError(f"origin: {option}: {err}") from None
+    if spec_path is not None and no_spec:
+        raise InputError("origin: --spec and --no-spec exclude each other")
+
+    console = Console(stderr=True)
+    with open_source(path) as source:
+        options: dict[str, Any] = {"owners": [], "exclude": [], "third_party": [],
+                                   "generated": [], "adjudications": None,
+                                   "min_ratio": DEFAULT_MIN_RATIO, "declared_source": "option"}
+        spec_file = spec_path
+        if spec_file is None and not no_spec and (source.root / "acceptance.yaml").is_file():
+            spec_file = source.root / "acceptance.yaml"
+        if spec_file is not None:
+            from verifier.spec import load_spec
+            spec = load_spec(spec_file, repo=source.root)
+            options.update(origin_options_from_spec(spec, source.root))
+            if exclude or third_party or generated:
+                options["declared_source"] = "spec and options"
+        options["owners"] = list(dict.fromkeys([*options["owners"], *owners]))
+        for key, values in (("exclude", exclude), ("third_party", third_party),
+                            ("generated", generated)):
+            options[key] = [*options[key], *values]
+        if adjudications is not None:
+            options["adjudications"] = adjudications
+        if min_ratio is not None:
+            options["min_ratio"] = min_ratio
+        show = not quiet and console.is_terminal
+        with _progress(console, show) as progress:
+            report = analyze(source, **options, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                             timeout_s=timeout_s or DEFAULT_TIMEOUT_S, progress=progress)
+    data = report.to_json()
+    data["spec"] = str(spec_file) if spec_file is not None else None
+    if json_path:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        if json_path == "-":
+            click.echo(text)
+        else:
+            try:
+                Path(json_path).write_text(text + "\n", encoding="utf-8")
+            except OSError as err:
+                raise InputError(f"{json_path}: cannot write the JSON report: "
+                                 f"{err.strerror or err}") from None
+    out = Console(file=sys.stderr if json_path == "-" else sys.stdout, width=_width())
+    _render(out, data, top)
+    if report.ratio is None:
+        raise InputError(f"{path}: no source code to measure (no counted lines in any file)")
+    sys.exit(int(ExitCode.OK if report.passed else ExitCode.NOT_MET))
+
+
+def _width() -> int | None:
+    return None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "110"))
+
+
+class _progress:
+    """A rich progress bar on stderr, fed by ``analyze(progress=...)``; nothing when not shown."""
+
+    def __init__(self, console: Console, show: bool) -> None:
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console, transient=True) if show else None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        assert self.bar is not None
+        label = {"inventory": "counting lines", "detect": "scancode detection"}.get(stage, stage)
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(label, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def _render(console: Console, data: dict[str, Any], top: int) -> None:
+    totals = data["totals"]
+    counted = sum(totals[c]["lines"] for c in ("self", "third_party", "generated", "unknown"))
+    table = Table(title=f"Origin of {data['source']['given']} (来源分类)", title_justify="left")
+    for column, justify in (("class", "left"), ("files", "right"), ("lines", "right"),
+                            ("share of counted lines", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for origin_class, label in _CLASS_LABELS.items():
+        lines = totals[origin_class]["lines"]
+        share = "—" if origin_class == "excluded" or not counted else f"{lines / counted:.1%}"
+        table.add_row(label, str(totals[origin_class]["files"]), str(lines), share)
+    console.print(table)
+    if data["components"] and top:
+        comp = Table(title="Components (第三方组件)", title_justify="left")
+        for column in ("component", "version", "license", "path", "lines"):
+            comp.add_column(column, justify="right" if column == "lines" else "left")
+        for item in data["components"][:top]:
+            comp.add_row(item["name"], item["version"] or "", item["license"] or "not found",
+                         item["path"], str(item["lines"]))
+        console.print(comp)
+        if len(data["components"]) > top:
+            console.print(f"… and {len(data['components']) - top} more components (see --json)")
+    if data["adjudications"]:
+        console.print(f"Manual adjudications applied: {len(data['adjudications'])} "
+                      + ", ".join(f"{a['file']} → {a['origin']}" for a in data["adjudications"][:5]))
+    src = data["source"]
+    where = src["kind"] + (f" @ {src['commit'][:12]}" + (" (dirty)" if src["dirty"] else "")
+                           if src.get("commit") else "")
+    console.print(f"Source: {where}; owners: {', '.join(data['owners']) or 'NONE'}")
+    for warning in data["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {warning}", markup=True, highlight=False)
+    ratio, threshold = data["ratio"], data["threshold"]
+    verdict = ("[bold green]PASS 达标[/]" if data["passed"] else "[bold red]FAIL 未达标[/]"
+               if data["passed"] is False else "[bold yellow]NO RATIO[/]")
+    console.print(f"Self-developed ratio 自研代码率: [bold]{_pct(ratio)}[/] "
+                  f"(threshold {_pct(threshold)}; without test code {_pct(data['ratio_without_tests'])})"
+                  f"  {verdict}", markup=True, highlight=False)
