@@ -233,9 +233,10 @@ def _extract(given: str, dest: Path, limits: _Limits) -> tuple[str, list[Skipped
         else:
             try:
                 archive = tarfile.open(given, "r:*")
-            except tarfile.ReadError as err:
+            except tarfile.ReadError:
                 if is_archive_name(given):
-                    raise InputError(f"{given}: corrupt or unsupported archive: {err}") from None
+                    raise InputError(f"{given}: corrupt or unsupported archive: not a readable "
+                                     "zip or (compressed) tar file") from None
                 raise InputError(f"{given}: not a directory or a supported archive "
                                  f"({_SUPPORTED})") from None
             with archive:
@@ -243,8 +244,8 @@ def _extract(given: str, dest: Path, limits: _Limits) -> tuple[str, list[Skipped
     except InputError:
         raise
     except _CORRUPT as err:
-        raise InputError(f"{given}: corrupt archive: {type(err).__name__}: "
-                         f"{str(err).splitlines()[0] if str(err) else 'unreadable'}") from None
+        detail = " ".join(str(err).split()) or "unreadable"
+        raise InputError(f"{given}: corrupt archive: {type(err).__name__}: {detail}") from None
     return digest.hexdigest(), skipped
 
 
@@ -289,7 +290,7 @@ def _extract_zip(given: str, dest: Path, limits: _Limits) -> list[SkippedPath]:
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
     """The entry name, re-decoded when the zip did not flag UTF-8 (Chinese Windows tools write
-    GBK names), with backslashes taken as separators."""
+    GBK names); ``_safe_parts`` takes backslashes as separators."""
     name = info.filename
     if not info.flag_bits & 0x800:
         raw = name.encode("cp437", "replace")
@@ -299,7 +300,7 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
                 break
             except UnicodeDecodeError:
                 continue
-    return name.replace("\\", "/")
+    return name
 
 
 def _extract_tar(given: str, archive: tarfile.TarFile, dest: Path,
