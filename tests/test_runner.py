@@ -193,3 +193,23 @@ def test_deadline_interrupts_a_probe_that_ignores_its_timeout() -> None:
     with pytest.raises(ProbeTimeout):
         with _deadline(0.3):
             time.sleep(30)  # a probe blocked without a timeout of its own
+
+
+@pytest.mark.slow
+def test_origin_probe_reports_the_runs_ratio(tmp_path: Path, cli) -> None:
+    foreign = ("# Copyright (c) 2015 Jane Roe\n# SPDX-License-Identifier: MIT\n"
+               + "\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(40)))
+    origin_indicator = "\n".join([
+        "  - id: O1", "    name: 自研代码率", "    characteristic: maintainability",
+        "    probe: origin", "    metric: ratio", "    target: '>= 60%'"])
+    repo = write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE, "lib/borrowed.py": foreign,
+                                         "acceptance.yaml": _spec([*FIVE, origin_indicator])})
+    out = tmp_path / "run"
+    cli("run", repo / "acceptance.yaml", "--out", out, "--quiet", "--only", "O1")
+    run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    (o1,) = run.indicators
+    assert run.origin is not None and run.origin.ratio is not None
+    assert 0 < run.origin.ratio < 0.6  # 80 foreign lines against 6 own ones
+    assert o1.status == "not_met" and o1.value == pytest.approx(run.origin.ratio * 100, abs=1e-3)
+    assert "origin/summary.json" in o1.evidence and (out / "origin" / "origin.json").is_file()
+    assert {g.id: g.passed for g in run.gates}["origin.ratio"] is False
