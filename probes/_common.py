@@ -233,7 +233,7 @@ def run_evidence(ctx: ProbeContext, run: ToolRun, *, keep_empty: bool = False) -
 def failure_reason(run: ToolRun, what: str, timeout_s: float) -> str:
     """One line saying why ``run`` failed (timeout, cannot start, signal, exit status)."""
     if run.timed_out:
-        return f"{what} did not finish within {timeout_s:g} s and was killed"
+        return f"{what} did not finish within {round(timeout_s, 1):g} s and was killed"
     if run.returncode == CANNOT_START:
         first = run.tail(1) or "executable not found"
         return f"{what} could not be started: {first}"

@@ -1,8 +1,8 @@
 """``radon`` probe (maintainability): cyclomatic complexity and maintainability index.
 
 Runs ``radon cc -j`` and ``radon mi -j`` on an explicit list of files the probe selects itself,
-from a neutral working directory so that a ``radon.cfg``/``setup.cfg``/``pyproject.toml`` in the
-delivered repository cannot filter what is counted.
+from a neutral working directory and ``HOME`` so that a ``radon.cfg``/``setup.cfg``/``pyproject.toml``
+in the delivered repository (or ``~/.radon.cfg``) cannot filter what is counted.
 
 Definitions:
 
@@ -44,7 +44,7 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool
+from verifier.proc import run_tool, scrubbed_env
 from verifier.repo_paths import RepoGlob, RepoPath
 
 CC_RANKS = ("A", "B", "C", "D", "E", "F")
@@ -105,7 +105,7 @@ class RadonProbe(Probe):
             timeout = deadline.remaining(what=f"radon {kind}")
             with tempfile.TemporaryDirectory(prefix="verifier-radon-") as neutral:
                 run = run_tool(argv, cwd=neutral, timeout_s=timeout, out_dir=ctx.evidence_dir,
-                               name=f"radon-{kind}")
+                               name=f"radon-{kind}", env=scrubbed_env({"HOME": neutral}))
             commands.append(run.argv)
             if run.timed_out or run.returncode != 0:
                 raise tool_failure(ctx, run, f"radon {kind}", timeout, evidence=evidence)
