@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# The Quick start's main job: measure the bundled sample delivery.
+# The Quick start's main job: measure the bundled sample delivery against its task book and write
+# the evidence report. Usage: scripts/demo.sh [RUN_DIR]   (default runs/demo; replaced if present)
 set -uo pipefail
+cd "$(dirname "$0")/.."
 out=${1:-runs/demo}
 bin=.venv/bin
-mkdir -p "$out"
-"$bin/verifier" origin fixtures/sample-delivery --json "$out/origin.json"
+spec=fixtures/sample-delivery/acceptance.yaml
+
+rm -rf "$out"
+"$bin/verifier" run "$spec" --out "$out"
 status=$?
-echo "origin JSON: $out/origin.json"
+if [ -f "$out/results.json" ]; then
+  "$bin/verifier" report "$out" --format html --lang zh -o "$out/report.zh.html" >/dev/null || status=3
+  "$bin/verifier" report "$out" --format html --lang en -o "$out/report.en.html" >/dev/null || status=3
+  echo "HTML report: $(pwd)/$out/report.zh.html (English: $out/report.en.html)"
+fi
 exit $status
