@@ -22,6 +22,8 @@ _COMMANDS: dict[str, str] = {
     "run": "verifier.cli.run:run_command",
     "init": "verifier.cli.spec_cmds:init",
     "check": "verifier.cli.spec_cmds:check",
+    "report": "verifier.cli.report_cmds:report", "bundle": "verifier.cli.report_cmds:bundle",
+    "verify": "verifier.cli.report_cmds:verify", "keygen": "verifier.cli.report_cmds:keygen",
 }
 
 

@@ -1,0 +1,226 @@
+"""A realistic run directory (results.json + evidence files) for report and bundle tests.
+
+Everything is deterministic (fixed timestamps and timings) so rendered reports can be compared with
+golden files. ``hostile=True`` puts markup, quotes, template syntax and Markdown syntax into every
+field that comes from the delivered repository.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
+from verifier.materials import DOSSIER
+from verifier.results import (
+    Environment, FindingRecord, FunctionCoverage, Gate, IndicatorResult, MaterialCheck, MaterialFound,
+    OriginSummary, Project, Repository, RunResult, Score,
+)
+
+EVIL = "<script>alert('x\"y')</script>{{ 7*7 }}|`tick`"
+
+
+def _history(seconds: int = 30) -> list[dict]:
+    points = []
+    for t in range(seconds):
+        users = min(200, 20 + t * 20)
+        points.append({"t": float(t), "users": users, "rps": round(180 + 9 * min(t, 10) - (t % 3), 1),
+                       "failures_per_s": 0.0 if t != 17 else 0.4,
+                       "p50_ms": 40 + (t % 5) * 2, "p95_ms": 120 + (t % 7) * 9 + min(t, 10) * 4,
+                       "p99_ms": 210 + (t % 4) * 15 + min(t, 10) * 6,
+                       "requests": 200 * t, "failures": 0 if t < 17 else 1})
+    points[3]["p99_ms"] = None  # Locust writes N/A before enough samples
+    return points
+
+
+def _origin_files(n_files: int | None, evil: str) -> list[dict]:
+    if n_files is None:
+        files = [
+            {"path": "inventory_api/server.py", "language": "Python", "lines": 412, "origin": "self",
+             "reason": "owner notice: 湖南示例软件有限公司"},
+            {"path": "inventory_api/store.py", "language": "Python", "lines": 236, "origin": "self",
+             "reason": "no foreign notice"},
+            {"path": "inventory_api/__main__.py", "language": "Python", "lines": 31, "origin": "self",
+             "reason": "no foreign notice"},
+            {"path": "web/app.js", "language": "JavaScript", "lines": 188, "origin": "self",
+             "reason": "no foreign notice"},
+            {"path": "tests/test_items.py", "language": "Python", "lines": 164, "origin": "self",
+             "reason": "test code; no foreign notice"},
+            {"path": "vendor/minischema/core.py", "language": "Python", "lines": 290, "origin": "third_party",
+             "reason": "vendored component minischema 1.2.0 (MIT)"},
+            {"path": "web/static/lib/chart.min.js", "language": "JavaScript", "lines": 96,
+             "origin": "third_party", "reason": "minified asset"},
+            {"path": "inventory_api/proto/items_pb2.py", "language": "Python", "lines": 58,
+             "origin": "generated", "reason": "generated marker: protoc"},
+            {"path": "docs/conf.py", "language": "Python", "lines": 20, "origin": "excluded",
+             "reason": "declared exclude docs/**"},
+            {"path": "inventory_api/legacy_codec.py", "language": "Python", "lines": 12, "origin": "unknown",
+             "reason": "decode failure"},
+        ]
+        if evil:
+            files.append({"path": f"inventory_api/{evil}.py", "language": "Python", "lines": 3,
+                          "origin": "third_party", "reason": f"foreign holder {evil}"})
+        return files
+    classes = ["self"] * 7 + ["third_party", "generated", "excluded"]
+    return [{"path": f"pkg{i % 97:02d}/module_{i // 97:03d}/file_{i:05d}.py", "language": "Python",
+             "lines": 20 + i % 180, "origin": classes[i % 10],
+             "reason": "no foreign notice" if classes[i % 10] == "self" else f"rule {classes[i % 10]}"}
+            for i in range(n_files)]
+
+
+def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None = None) -> Path:
+    """Write a run directory under ``root`` (``root/run``) and return its path."""
+    evil = EVIL if hostile else ""
+    run = root / "run"
+    (run / "evidence").mkdir(parents=True, exist_ok=True)
+
+    def ev(rel: str, text: str) -> str:
+        atomic_write_text(run / rel, text)
+        return rel
+
+    files = _origin_files(n_files, evil)
+    atomic_write_json(run / "origin" / "origin.json", {"files": files})
+    totals: dict[str, dict[str, int]] = {c: {"files": 0, "lines": 0}
+                                         for c in ("self", "third_party", "generated", "excluded", "unknown")}
+    for f in files:
+        totals[f["origin"]]["files"] += 1
+        totals[f["origin"]]["lines"] += f["lines"]
+    counted = sum(totals[c]["lines"] for c in ("self", "third_party", "generated", "unknown"))
+    ratio = totals["self"]["lines"] / counted
+    test_lines = sum(f["lines"] for f in files if f["path"].startswith("tests/"))
+    ratio_nt = (totals["self"]["lines"] - test_lines) / (counted - test_lines)
+    origin = OriginSummary(
+        ratio=round(ratio, 4), ratio_without_tests=round(ratio_nt, 4), threshold=0.6, passed=ratio >= 0.6,
+        counting="effective lines (non-blank, non-comment) per pygount; tests recognised by path "
+                 "(tests/**, test_*.py, *_test.py)",
+        totals=totals,
+        components=[{"name": "minischema", "version": "1.2.0", "license": "MIT",
+                     "path": "vendor/minischema", "lines": 290},
+                    {"name": f"chart.min.js{evil}", "version": None, "license": "unknown",
+                     "path": "web/static/lib", "lines": 96}],
+        adjudications=[{"path": "inventory_api/legacy_codec.py", "origin": "self",
+                        "justification": f"written in-house in 2023, encoding detection failed{evil}",
+                        "reviewer": "张工", "date": "2026-11-20"}] if n_files is None else [],
+        files_path="origin/origin.json",
+    )
+
+    perf_ev = [ev("evidence/P1/locust_stats.csv", "Type,Name,Request Count\n,Aggregated,5400\n"),
+               ev("evidence/P1/locust_stats_history.csv", "Timestamp,User Count\n1764097200,20\n"),
+               ev("evidence/P1/locust_report.html", "<html><body>locust report</body></html>\n")]
+    test_name = f"tests/test_items.py::test_stock_negative[{evil}]" if evil else \
+        "tests/test_items.py::test_stock_negative"
+    indicators = [
+        IndicatorResult(
+            id="F1", name="功能测试用例通过率", characteristic="functionality", probe="pytest", metric="pass_rate",
+            target=">= 95%", unit="%", value=96.15, status="met", credit=1.0, weight=1.0,
+            reason="96.15% >= 95%", evidence=[ev("evidence/F1/junit.xml", f"<testsuite tests='26'>{evil}</testsuite>\n")],
+            commands=[["python", "-m", "pytest", "-q", "--junitxml", "evidence/F1/junit.xml", "tests"]],
+            findings=[FindingRecord(message=f"assert 409 == 400{evil}", file="tests/test_items.py", line=88,
+                                    severity="high", rule=test_name)],
+            measurements={"pass_rate": 96.15, "passed": 25, "failed": 1, "errors": 0, "skipped": 0},
+            details={"failing_tests": [{"nodeid": test_name, "message": f"assert 409 == 400{evil}"}]},
+            started_at="2026-11-25T10:00:05+00:00", duration_s=4.2),
+        IndicatorResult(
+            id="P1", name="200 并发下 95% 响应时间", characteristic="performance_efficiency", probe="locust",
+            metric="p95_ms", target="<= 500 ms", unit="ms", value=210.0, status="met", credit=1.0, weight=1.0,
+            reason="210 ms <= 500 ms", evidence=perf_ev,
+            commands=[["locust", "--headless", "-f", "perf/locustfile.py", "-u", "200", "-r", "50", "-t", "30s",
+                       "-H", "http://127.0.0.1:41234", "--csv", "evidence/P1/locust"]],
+            notes=["Locust rounds response times to about two significant digits."],
+            measurements={"rps": 268.4, "p50_ms": 44.0, "p90_ms": 170.0, "p95_ms": 210.0, "p99_ms": 330.0,
+                          "max_ms": 910.0, "failure_ratio": 0.02},
+            details={"history": _history(), "users": 200, "spawn_rate": 50, "run_time_s": 30,
+                     "endpoints": [{"method": "GET", "path": "/api/items", "weight": 3},
+                                   {"method": "POST", "path": f"/api/items{evil}", "weight": 1}]},
+            started_at="2026-11-25T10:00:10+00:00", duration_s=33.9),
+        IndicatorResult(
+            id="P2", name="吞吐量", characteristic="performance_efficiency", probe="locust", metric="rps",
+            target=">= 300 rps", unit="rps", value=268.4, status="not_met", credit=0.0, weight=1.0,
+            reason="268.4 rps < 300 rps", evidence=perf_ev[:1], started_at="2026-11-25T10:00:10+00:00",
+            duration_s=0.0),
+        IndicatorResult(
+            id="R1", name="进程被杀后的恢复时间", characteristic="reliability", probe="recovery",
+            metric="recovery_seconds", target="<= 10 s", unit="s", value=1.8, status="met", credit=1.0,
+            weight=1.0, reason="1.8 s <= 10 s",
+            evidence=[ev("evidence/R1/service/stdout.log", f"serving on 127.0.0.1{evil}\n")],
+            measurements={"recovery_seconds": 1.8, "failed_requests": 14},
+            details={"timeline": [{"t": 0.0, "event": "load started"}, {"t": 5.0, "event": "SIGKILL sent"},
+                                  {"t": 5.4, "event": "service restarted"},
+                                  {"t": 6.8, "event": f"ready again{evil}"}, {"t": 15.0, "event": "load stopped"}]},
+            started_at="2026-11-25T10:01:00+00:00", duration_s=16.2),
+        IndicatorResult(
+            id="S1", name="高危安全问题数", characteristic="security", probe="bandit", metric="high",
+            target="== 0", unit="count", value=0.0, status="met", credit=1.0, weight=1.0, reason="0 == 0",
+            evidence=[ev("evidence/S1/bandit.json", json.dumps({"results": [], "note": evil}) + "\n")],
+            commands=[["bandit", "-r", "-f", "json", "-o", "evidence/S1/bandit.json", "inventory_api"]],
+            findings=[FindingRecord(message="Use of assert detected.", file="inventory_api/store.py", line=41,
+                                    severity="low", rule="B101"),
+                      FindingRecord(message=f"Possible SQL injection{evil}", file="inventory_api/server.py",
+                                    line=120, severity="medium", rule="B608")],
+            measurements={"high": 0, "medium": 1, "low": 1, "total": 2, "issues_per_kloc": 2.31, "loc": 866},
+            details={"by_severity": {"high": 0, "medium": 1, "low": 1}, "confidence_floor": "medium"},
+            started_at="2026-11-25T10:01:20+00:00", duration_s=1.1),
+        IndicatorResult(
+            id="C1", name="多 Python 版本兼容", characteristic="compatibility", probe="matrix", metric="pass_ratio",
+            target=">= 100%", unit="%", value=None, status="error", credit=0.0, weight=1.0,
+            reason="python3.9 not found on this machine\nstderr: command not found",
+            evidence=[ev("evidence/C1/py39.log", "sh: python3.9: command not found\n")],
+            started_at="2026-11-25T10:01:25+00:00", duration_s=0.2),
+        IndicatorResult(
+            id="M1", name="平均圈复杂度", characteristic="maintainability", probe="radon", metric="avg_complexity",
+            target="<= 10", unit="score", value=3.42, status="met", credit=1.0, weight=1.0, reason="3.42 <= 10",
+            evidence=[ev("evidence/M1/radon_cc.json", "{}\n")],
+            findings=[FindingRecord(message="function handle_post has cyclomatic complexity 14 (rank C)",
+                                    file="inventory_api/server.py", line=200, severity="medium", rule="cc-rank-C")],
+            measurements={"avg_complexity": 3.42, "max_complexity": 14, "share_rank_c_or_worse": 1.8},
+            details={"cc_rank_histogram": {"A": 48, "B": 6, "C": 1, "D": 0, "E": 0, "F": 0},
+                     "worst_blocks": [{"file": "inventory_api/server.py", "line": 200, "name": "handle_post",
+                                       "complexity": 14, "rank": "C"}]},
+            started_at="2026-11-25T10:01:26+00:00", duration_s=0.6),
+    ]
+    materials = []
+    present = {"test_report": ["docs/acceptance/test-report.pdf"], "function_list": ["docs/acceptance/functions.xlsx"],
+               "user_evaluations": ["docs/acceptance/user-eval-1.pdf"],
+               "ip_proofs": ["docs/acceptance/ip/软著登记证书.pdf", f"docs/acceptance/ip/{evil or 'patent'}.pdf"]}
+    for key, (zh, en, default_min) in DOSSIER.items():
+        found = [MaterialFound(path=p, sha256=f"{i + 1:x}" * 64, size=1000 + i) for i, p in enumerate(present.get(key, []))]
+        patterns = [] if key == "audit_report" else [f"docs/acceptance/{key}*"]
+        materials.append(MaterialCheck(key=key, label_zh=zh, label_en=en, patterns=patterns, required=default_min,
+                                       found=found, ok=bool(patterns) and len(found) >= default_min))
+    gates = [
+        Gate(id="indicators", description_zh="关键指标不少于 5 项", description_en="At least 5 key indicators",
+             passed=True, figure="7 indicators"),
+        Gate(id="characteristics", description_zh="覆盖功能、性能效率、可靠性、安全性、兼容性",
+             description_en="Functionality, performance efficiency, reliability, security and compatibility covered",
+             passed=True, figure="5 of 5"),
+        Gate(id="origin", description_zh="自研代码率不低于 60%", description_en="Self-developed ratio at least 60%",
+             passed=origin.passed, figure=f"{ratio * 100:.1f}% ≥ 60%"),
+        Gate(id="version", description_zh="版本号为 1.x", description_en="Version 1.x", passed=True, figure="1.0.0"),
+    ]
+    result = RunResult(
+        verifier_version="0.1.0", run_id="20261125T100000Z-sample", started_at="2026-11-25T10:00:00+00:00",
+        finished_at="2026-11-25T10:01:30+00:00", spec_path="acceptance.yaml", spec_sha256="ab" * 32,
+        project=Project(name=f"智能仓储调度系统{evil}", version="1.0.0", applicant="湖南示例软件有限公司",
+                        owners=["湖南示例软件有限公司", "Hunan Example Software Co., Ltd."]),
+        repository=Repository(path="fixtures/sample-delivery", commit="0123456789abcdef0123456789abcdef01234567",
+                              dirty=False, tree_sha256="cd" * 32),
+        environment=Environment(os="Linux 6.1 (Debian 12)", machine="x86_64", cpu="Intel(R) Xeon(R) CPU @ 2.20GHz",
+                                cpu_count=2, python="3.11.7",
+                                tools={"pytest": "9.2.0", "locust": "2.47.0", "bandit": "1.8.6", "radon": "6.0.1",
+                                       "scancode-toolkit": "32.5.0"}),
+        origin=origin, indicators=indicators,
+        functions=[FunctionCoverage(id="F-01", name="入库登记", description="登记新的库存物品",
+                                    tests=["tests/test_items.py::test_create*"], passed=6, failed=0, covered=True),
+                   FunctionCoverage(id="F-02", name=f"库存调整{evil}", tests=[test_name], passed=3, failed=1,
+                                    covered=False)],
+        materials=materials, gates=gates, score=Score(value=71.4286, pass_score=70, lowest=71.4286, highest=85.7143),
+        verdict="inconclusive", verdict_reasons=["C1 could not be measured: the score lies between 71.4 and 85.7"],
+        command=["verifier", "run", "acceptance.yaml", "--repo", "fixtures/sample-delivery"],
+    )
+    atomic_write_json(run / "results.json", result.model_dump(mode="json", by_alias=True))
+    return run
+
+
+def evidence_hash(run: Path, rel: str) -> str:
+    """sha256 of a run directory file (for assertions)."""
+    return sha256_file(run / rel)

@@ -1,0 +1,109 @@
+"""``verifier report``, ``bundle``, ``verify`` and ``keygen``: the evidence a panel reads and checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from verifier.errors import ExitCode, InputError
+from verifier.evidence import atomic_write_bytes
+
+_RUN_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
+
+
+@click.command("report")
+@click.argument("run_dir", type=_RUN_DIR)
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json"]), default="html",
+              show_default=True, help="html: one self-contained file; pdf: printed from it; md: Markdown; "
+                                      "json: the canonical results.json, validated.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Report language (中文 / English).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT.")
+def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
+    """Render the evidence report of RUN_DIR (a `verifier run` directory)."""
+    from verifier.report import default_output, render_report  # noqa: PLC0415 - keep CLI start fast
+
+    target = output if output is not None else default_output(run_dir, fmt, lang)
+    to_stdout = str(target) == "-"
+    base = _evidence_base(run_dir, target) if not to_stdout else None
+    data = render_report(run_dir, fmt, lang, base=base)
+    if to_stdout:
+        click.get_binary_stream("stdout").write(data)
+        return
+    if target.parent and not target.parent.exists():
+        if output is not None:
+            raise InputError(f"{target.parent}: no such directory for the report")
+        target.parent.mkdir(parents=True)
+    atomic_write_bytes(target, data)
+    click.echo(str(target))
+
+
+def _evidence_base(run_dir: Path, target: Path) -> str | None:
+    """The run directory relative to the report's folder (for evidence links), or None if there is none."""
+    try:
+        rel = os.path.relpath(run_dir.resolve(), target.resolve().parent)
+    except ValueError:
+        return None
+    if os.path.isabs(rel):
+        return None
+    return "" if rel == "." else Path(rel).as_posix() + "/"
+
+
+@click.command("bundle")
+@click.argument("run_dir", type=_RUN_DIR)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The bundle zip to write (outside RUN_DIR).")
+@click.option("--sign", "key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sign the manifest with this Ed25519 private key (PEM, from `verifier keygen`).")
+def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
+    """Pack RUN_DIR (results, evidence, HTML reports in zh and en) with a manifest of hashes into a zip."""
+    from verifier.bundle import build_bundle  # noqa: PLC0415
+
+    info = build_bundle(run_dir, output, key_path=key)
+    click.echo(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
+    if info.rendered:
+        click.echo(f"rendered for the bundle: {', '.join(info.rendered)}")
+    click.echo(f"signed by {info.signed_by}" if info.signed_by else "not signed (use --sign KEY to sign)")
+
+
+@click.command("verify")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ed25519 public key (PEM) the manifest must be signed with.")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The delivered repository: its commit and tree hash must match the bundle's.")
+def verify(bundle_path: Path, key: Path | None, repo: Path | None) -> None:
+    """Check a bundle: every hash, no file added or removed, the signature, and the repository.
+
+    \b
+    Prints one line per check. Exit 0 when everything holds, 1 when something does not,
+    2 when the input is unusable (not a zip, no manifest, bad key file).
+    """
+    from verifier.bundle import verify_bundle  # noqa: PLC0415
+    from verifier.signing import load_public_key  # noqa: PLC0415
+
+    public_key = load_public_key(key) if key is not None else None
+    checks = verify_bundle(bundle_path, public_key=public_key, repo=repo)
+    for check in checks:
+        mark = {True: "OK  ", False: "FAIL", None: "--  "}[check.ok]
+        click.echo(f"{mark} {check.what}")
+    failed = sum(1 for c in checks if c.ok is False)
+    if failed:
+        click.echo(f"{bundle_path}: {failed} check(s) do not hold")
+        raise click.exceptions.Exit(int(ExitCode.NOT_MET))
+    click.echo(f"{bundle_path}: everything checked holds")
+
+
+@click.command("keygen")
+@click.option("-o", "--output", "prefix", type=click.Path(path_type=Path), required=True,
+              help="Prefix of the key files: PREFIX.key (private, mode 0600) and PREFIX.pub.")
+def keygen(prefix: Path) -> None:
+    """Make an Ed25519 key pair for signing bundles (e.g. a testing agency's key)."""
+    from verifier.signing import fingerprint, load_public_key, write_keypair  # noqa: PLC0415
+
+    private_path, public_path = write_keypair(prefix)
+    click.echo(f"private key: {private_path} (keep it secret; mode 0600)")
+    click.echo(f"public key:  {public_path} ({fingerprint(load_public_key(public_path))})")

@@ -1,0 +1,686 @@
+"""Evidence reports of a run: HTML, PDF, Markdown and JSON, in Chinese or English.
+
+``build_view`` turns the canonical ``RunResult`` (plus the run directory's evidence files) into a view
+model of ready-to-print strings and SVG charts; the Jinja2 templates in ``report_templates/`` only lay
+it out. HTML is autoescaped; Markdown escapes every value through ``md_escape`` (the environment's
+``finalize``), so nothing from the delivered repository is ever rendered as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shlex
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+import pydantic
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from verifier import charts
+from verifier.errors import InputError
+from verifier.evidence import canonical_json, sha256_file
+from verifier.i18n import labels
+from verifier.results import IndicatorResult, OriginSummary, RunResult
+
+FORMATS = ("html", "pdf", "md", "json")
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
+CHARACTERISTICS = ("functionality", "performance_efficiency", "compatibility", "usability", "reliability",
+                   "security", "maintainability", "portability")
+ORIGIN_CLASSES = ("self", "third_party", "generated", "unknown", "excluded")
+COUNTED_CLASSES = ("self", "third_party", "generated", "unknown")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+#: per-format caps that keep large repositories readable: rows of the file table, findings per
+#: indicator, directories in the roll-up, rows of a details table
+LIMITS: dict[str, dict[str, int]] = {
+    "html": {"files": 20000, "findings": 500, "dirs": 200, "table": 100},
+    "pdf": {"files": 300, "findings": 100, "dirs": 60, "table": 30},
+    "md": {"files": 500, "findings": 100, "dirs": 60, "table": 30},
+}
+_MAX_RESULTS_BYTES = 256 << 20
+_MAX_FILES_TABLE_BYTES = 1 << 30
+_MAX_CELL = 300
+
+
+# --------------------------------------------------------------------------- loading
+
+def load_run(run_dir: str | os.PathLike[str]) -> RunResult:
+    """Read and validate ``RUN_DIR/results.json``; ``InputError`` naming what is wrong otherwise."""
+    path = Path(run_dir) / "results.json"
+    if not Path(run_dir).is_dir():
+        raise InputError(f"{run_dir}: not a run directory")
+    if not path.is_file():
+        raise InputError(f"{path}: no results.json in the run directory")
+    if path.stat().st_size > _MAX_RESULTS_BYTES:
+        raise InputError(f"{path}: larger than {_MAX_RESULTS_BYTES} bytes")
+    try:
+        return RunResult.model_validate_json(path.read_bytes())
+    except pydantic.ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(f"{path}: {where}: {first['msg']} ({err.error_count()} problem(s))") from None
+
+
+def default_output(run_dir: str | os.PathLike[str], fmt: str, lang: str) -> Path:
+    """Where ``verifier report`` writes without ``-o``: ``RUN_DIR/reports/report.LANG.EXT``."""
+    ext = {"html": "html", "pdf": "pdf", "md": "md", "json": "json"}[fmt]
+    return Path(run_dir) / "reports" / f"report.{lang}.{ext}"
+
+
+def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *,
+                  base: str | None = "../") -> bytes:
+    """The report of ``run_dir`` in ``fmt`` (html, pdf, md, json) and ``lang`` as bytes.
+
+    ``base``: the run directory as seen from where the report will sit (``"../"`` for
+    ``RUN_DIR/reports/``), used to link evidence files; None for no file links.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    labels(lang)
+    result = load_run(run_dir)
+    if fmt == "json":
+        return render_json(result).encode("utf-8")
+    if fmt == "html":
+        return render_html(result, run_dir, lang, base=base).encode("utf-8")
+    if fmt == "md":
+        return render_markdown(result, run_dir, lang, base=base).encode("utf-8")
+    return render_pdf(result, run_dir, lang)
+
+
+def render_json(result: RunResult) -> str:
+    """The canonical data: ``results.json`` re-emitted after validation, as canonical JSON."""
+    return canonical_json(result.model_dump(mode="json", by_alias=True))
+
+
+def render_html(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
+                base: str | None = "../", fmt: str = "html") -> str:
+    """One self-contained HTML file (inline CSS and SVG, no request of any kind)."""
+    view = build_view(result, run_dir, lang, fmt=fmt, base=base)
+    return _html_env().get_template("report.html.j2").render(v=view, L=view["L"])
+
+
+def render_markdown(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
+                    base: str | None = "../") -> str:
+    """The report as Markdown (GitHub/CommonMark), every value escaped."""
+    view = build_view(result, run_dir, lang, fmt="md", base=base)
+    return _md_env().get_template("report.md.j2").render(v=view, L=view["L"])
+
+
+def render_pdf(result: RunResult, run_dir: str | os.PathLike[str], lang: str) -> bytes:
+    """The HTML report printed to PDF by WeasyPrint (print stylesheet, Noto Sans CJK SC)."""
+    import weasyprint  # noqa: PLC0415 - slow import, only for PDF
+
+    html = render_html(result, run_dir, lang, base=None, fmt="pdf")
+    return weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+
+
+def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    raise ValueError(f"the report fetches nothing: {url}")
+
+
+# --------------------------------------------------------------------------- templates
+
+def md_escape(value: Any) -> str:
+    """``value`` as Markdown text: markup characters backslash-escaped, ``&`` and line breaks defused."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ")
+    text = text.replace("&", "&amp;")
+    text = re.sub(r"([\\`*{}\[\]<>|~$])", r"\\\1", text)
+    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+    # what would start a heading, list, quote or rule when the value begins a line
+    text = re.sub(r"^(\s*)(#{1,6}|[-+=])(?=\s|$)", r"\1\\\2", text)
+    return re.sub(r"^(\s*\d+)([.)])(?=\s|$)", r"\1\\\2", text)
+
+
+class MdSafe(str):
+    """A string already safe for Markdown (not escaped again)."""
+
+
+def md_code(value: Any) -> MdSafe:
+    """``value`` as a fenced Markdown code block whose fence no line of the value can close."""
+    text = str(value).replace("\r\n", "\n").rstrip("\n")
+    longest = max((len(m) for m in re.findall(r"`+|~+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return MdSafe(f"{fence}text\n{text}\n{fence}")
+
+
+def _md_finalize(value: Any) -> str:
+    if isinstance(value, MdSafe):
+        return value
+    if isinstance(value, Markup):  # SVG charts have no place in Markdown
+        return ""
+    return md_escape(value)
+
+
+_ENVS: dict[str, Environment] = {}
+
+
+def _html_env() -> Environment:
+    if "html" not in _ENVS:
+        _ENVS["html"] = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return _ENVS["html"]
+
+
+def _md_env() -> Environment:
+    if "md" not in _ENVS:
+        env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=False,
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                          finalize=_md_finalize, keep_trailing_newline=True)
+        env.filters["code"] = md_code
+        _ENVS["md"] = env
+    return _ENVS["md"]
+
+
+# --------------------------------------------------------------------------- the view model
+
+def build_view(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *, fmt: str = "html",
+               base: str | None = "../") -> dict[str, Any]:
+    """Everything a template shows, as strings, lists and SVG markup: no template computes."""
+    L = labels(lang)
+    limits = LIMITS["html" if fmt not in LIMITS else fmt]
+    run = Path(run_dir)
+    appendix = _appendix(run, result, base)
+    ev_index = {row["path"]: row for row in appendix}
+    ordered = _in_report_order(result.indicators)
+    indicators = [_indicator_row(i, n, L, ev_index) for n, i in enumerate(ordered, 1)]
+    css = (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
+    return {
+        "L": L,
+        "lang": lang,
+        "html_lang": "zh-CN" if lang == "zh" else "en",
+        "collapse": fmt == "html",
+        "is_pdf": fmt == "pdf",
+        "css": Markup(css),
+        "notice": result.notice.get(lang) or next(iter(result.notice.values()), ""),
+        "cover": _cover(result, L),
+        "summary": _summary(result, L, lang),
+        "groups": _groups(indicators, L),
+        "origin": _origin(result.origin, run, L, limits, ev_index),
+        "functions": [_function_row(f, L) for f in result.functions],
+        "details": [_detail(i, row, L, limits, ev_index) for i, row in zip(ordered, indicators)],
+        "environment": _environment(result, L),
+        "materials": [_material_row(m, lang, L) for m in result.materials],
+        "appendix": appendix,
+        "footer": L["generated_by"].format(version=result.verifier_version),
+    }
+
+
+def fmt_number(value: float | int | None) -> str:
+    """A figure for people: integers without decimals, others to a sensible precision."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    value = float(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
+_UNIT_SUFFIX = {"%": "%", "ms": " ms", "s": " s", "rps": " rps", "per_kloc": " /kLOC", "MB": " MB",
+                "count": "", "ratio": "", "score": "", "grade": ""}
+
+
+def fmt_value(value: float | None, unit: str, L: Mapping[str, str]) -> str:
+    """A measured value with its unit, or the 'not measured' label."""
+    if value is None:
+        return L["not_measured"]
+    return fmt_number(value) + _UNIT_SUFFIX.get(unit, f" {unit}" if unit else "")
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else (fmt_number(value) if isinstance(value, (int, float)) else str(value))
+    return text if len(text) <= _MAX_CELL else text[:_MAX_CELL - 1] + "…"
+
+
+def _status(status: str, L: Mapping[str, str]) -> dict[str, str]:
+    return {"text": L[f"status_{status}"], "cls": f"st-{status}"}
+
+
+def _cover(result: RunResult, L: Mapping[str, str]) -> dict[str, Any]:
+    started = _date(result.started_at)
+    finished = _date(result.finished_at) if result.finished_at else ""
+    dates = started if not finished or finished == started else f"{started} — {finished}"
+    repo = result.repository
+    return {
+        "product": result.project.name,
+        "version": result.project.version,
+        "applicant": result.project.applicant or "—",
+        "owners": "; ".join(result.project.owners) or "—",
+        "report_id": result.run_id,
+        "dates": dates,
+        "basis": [f"{L['basis_task_book']} {result.spec_path} (sha256 {result.spec_sha256[:16]}…)",
+                  L["basis_standards"]],
+        "repository": repo.path,
+        "commit": (repo.commit or "—") + (" (dirty)" if repo.dirty else ""),
+        "tree": repo.tree_sha256 or "—",
+        "signatures": [L["prepared_by"], L["reviewed_by"], L["approved_by"]],
+    }
+
+
+def _date(stamp: str | None) -> str:
+    return (stamp or "")[:10]
+
+
+def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, Any]:
+    score = result.score
+    gates = []
+    for gate in result.gates:
+        state = "holds" if gate.passed else ("fails" if gate.passed is False else "undecided")
+        gates.append({"description": gate.description_zh if lang == "zh" else gate.description_en,
+                      "figure": gate.figure, "text": L[state], "cls": f"gate-{state}"})
+    counts = Counter(i.status for i in result.indicators)
+    score_text = L["score_vs"].format(score=fmt_number(round(score.value, 1)),
+                                      maximum=fmt_number(score.maximum), pass_score=fmt_number(score.pass_score))
+    if score.lowest is not None and score.highest is not None:
+        score_text += f" [{fmt_number(round(score.lowest, 1))} – {fmt_number(round(score.highest, 1))}]"
+    return {
+        "verdict": L[f"verdict_{result.verdict}"],
+        "verdict_cls": f"verdict-{result.verdict}",
+        "score": score_text,
+        "reasons": list(result.verdict_reasons),
+        "gates": gates,
+        "counts": [{"n": str(counts.get(s, 0)), **_status(s, L)}
+                   for s in ("met", "not_met", "not_applicable", "error")],
+    }
+
+
+def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
+                   ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "no": str(n),
+        "anchor": f"ind-{n}",
+        "id": ind.id,
+        "name": ind.name,
+        "characteristic": ind.characteristic,
+        "target": ind.target,
+        "result": fmt_value(ind.value, ind.unit, L),
+        "status": _status(ind.status, L),
+        "weight": fmt_number(ind.weight),
+        "evidence": sorted((ev_index[p]["ref"] for p in set(ind.evidence) if p in ev_index),
+                           key=lambda r: int(r["label"][1:])),
+    }
+
+
+def _in_report_order(indicators: list[IndicatorResult]) -> list[IndicatorResult]:
+    """Indicators grouped by characteristic (GB/T 25000.10 order, unknown ones last), task-book order within."""
+    rank = {c: n for n, c in enumerate(CHARACTERISTICS)}
+    return sorted(indicators, key=lambda i: (rank.get(i.characteristic, len(rank)), i.characteristic))
+
+
+def _groups(rows: list[dict[str, Any]], L: Mapping[str, str]) -> list[dict[str, Any]]:
+    order = list(CHARACTERISTICS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTICS))
+    groups = []
+    for char in order:
+        members = [r for r in rows if r["characteristic"] == char]
+        if members:
+            groups.append({"name": L.get(f"char_{char}", char), "rows": members})
+    return groups
+
+
+def _function_row(f: Any, L: Mapping[str, str]) -> dict[str, Any]:
+    return {"id": f.id, "name": f.name, "description": f.description, "tests": ", ".join(f.tests) or "—",
+            "passed": str(f.passed), "failed": str(f.failed),
+            "covered": {"text": L["covered"] if f.covered else L["not_covered"],
+                        "cls": "st-met" if f.covered else "st-not_met"}}
+
+
+def _material_row(m: Any, lang: str, L: Mapping[str, str]) -> dict[str, Any]:
+    if not m.patterns:
+        state = {"text": f"{L['material_missing']} ({L['material_undeclared']})", "cls": "st-not_met"}
+    else:
+        state = {"text": L["material_ok"] if m.ok else L["material_missing"],
+                 "cls": "st-met" if m.ok else "st-not_met"}
+    return {"label": m.label_zh if lang == "zh" else m.label_en, "key": m.key,
+            "required": str(m.required), "found": str(len(m.found)),
+            "patterns": ", ".join(m.patterns) or "—", "state": state,
+            "files": [{"path": f.path, "sha256": f.sha256, "size": fmt_number(f.size)} for f in m.found]}
+
+
+def _environment(result: RunResult, L: Mapping[str, str]) -> dict[str, Any]:
+    env = result.environment
+    commands = [{"who": "verifier", "line": shlex.join(result.command)}] if result.command else []
+    for ind in result.indicators:
+        commands += [{"who": ind.id, "line": shlex.join(c)} for c in ind.commands]
+    return {
+        "facts": [(L["os"], env.os), (L["machine"], env.machine), (L["cpu"], env.cpu),
+                  (L["cpu_count"], str(env.cpu_count)), (L["python"], env.python),
+                  (L["spec"], f"{result.spec_path} (sha256 {result.spec_sha256})"),
+                  (L["run_started"], result.started_at), (L["run_finished"], result.finished_at or "—")],
+        "tools": sorted(env.tools.items()),
+        "commands": commands,
+    }
+
+
+# --------------------------------------------------------------------------- appendix
+
+def _appendix(run: Path, result: RunResult, base: str | None) -> list[dict[str, Any]]:
+    present = {}
+    for dirpath, dirnames, filenames in os.walk(run, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(run).as_posix()
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d != "reports"]
+        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
+        for name in filenames:
+            full = Path(dirpath, name)
+            if full.is_symlink() or not full.is_file() or (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            present[full.relative_to(run).as_posix()] = full
+    referenced = {p for i in result.indicators for p in i.evidence}
+    if result.origin and result.origin.files_path:
+        referenced.add(result.origin.files_path)
+    rows = []
+    for n, rel in enumerate(sorted(set(present) | referenced), 1):
+        full = present.get(rel)
+        rows.append({
+            "ref": {"label": f"E{n}", "anchor": f"ev-{n}"},
+            "path": rel,
+            "sha256": sha256_file(full) if full else "",
+            "size": fmt_number(full.stat().st_size) if full else "",
+            "missing": full is None,
+            "href": (base + quote(rel)) if base is not None and full is not None else "",
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------- origin
+
+def _origin(origin: OriginSummary | None, run: Path, L: Mapping[str, str], limits: Mapping[str, int],
+            ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any] | None:
+    if origin is None:
+        return None
+    totals = {c: origin.totals.get(c, {}) for c in ORIGIN_CLASSES}
+    numerator = int(totals["self"].get("lines", 0))
+    denominator = sum(int(totals[c].get("lines", 0)) for c in COUNTED_CLASSES)
+    state = "met" if origin.passed else ("not_met" if origin.passed is False else "error")
+    rows = []
+    for c in ORIGIN_CLASSES:
+        lines = int(totals[c].get("lines", 0))
+        share = (f"{lines / denominator * 100:.1f}%" if denominator and c in COUNTED_CLASSES else "—")
+        rows.append({"cls": c, "label": L[f"class_{c}"], "files": fmt_number(totals[c].get("files", 0)),
+                     "lines": fmt_number(lines), "share": share})
+    chart = charts.share_bar([(L[f"class_{c}"], float(totals[c].get("lines", 0)), charts.STATUS_COLOURS[c])
+                              for c in COUNTED_CLASSES], title=L["chart_origin"])
+    files_view = _file_table(origin, run, L, limits, ev_index)
+    return {
+        "error": origin.error or "",
+        "status": _status(state, L),
+        "ratio": _pct(origin.ratio),
+        "ratio_without_tests": _pct(origin.ratio_without_tests),
+        "threshold": f"≥ {_pct(origin.threshold)}",
+        "formula": L["origin_formula"],
+        "numerator": fmt_number(numerator),
+        "denominator": fmt_number(denominator),
+        "equation": (f"{fmt_number(numerator)} ÷ {fmt_number(denominator)} = {_pct(origin.ratio)}"
+                     if denominator else "—"),
+        "counting": origin.counting,
+        "totals": rows,
+        "chart": chart,
+        "components": [_component(c) for c in origin.components],
+        "adjudications": [_adjudication(a, L) for a in origin.adjudications],
+        **files_view,
+    }
+
+
+def _pct(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+def _component(c: Mapping[str, Any]) -> dict[str, str]:
+    version = c.get("version")
+    name = str(c.get("name") or "—") + (f" {version}" if version else "")
+    lic = c.get("license") or c.get("license_expression") or c.get("licenses") or "—"
+    if isinstance(lic, list):
+        lic = ", ".join(map(str, lic)) or "—"
+    return {"name": _cell(name), "license": _cell(lic), "path": _cell(c.get("path") or "—"),
+            "lines": fmt_number(c.get("lines")) if isinstance(c.get("lines"), (int, float)) else "—"}
+
+
+def _adjudication(a: Mapping[str, Any], L: Mapping[str, str]) -> dict[str, str]:
+    origin = str(a.get("origin") or "—")
+    return {"target": _cell(a.get("path") or a.get("sha256") or "—"),
+            "origin": L.get(f"class_{origin}", origin),
+            "justification": _cell(a.get("justification") or "—"),
+            "reviewer": _cell(a.get("reviewer") or "—"), "date": _cell(a.get("date") or "—")}
+
+
+def _file_table(origin: OriginSummary, run: Path, L: Mapping[str, str], limits: Mapping[str, int],
+                ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    empty = {"file_groups": [], "dirs": [], "files_note": "", "files_error": ""}
+    if not origin.files_path:
+        return empty
+    files = _read_file_table(run / origin.files_path)
+    if files is None:
+        return {**empty, "files_error": L["file_table_missing"].format(path=origin.files_path)}
+    by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    dirs: dict[str, Counter[str]] = defaultdict(Counter)
+    for f in files:
+        cls = f["origin"] if f["origin"] in ORIGIN_CLASSES else "unknown"
+        by_class[cls].append(f)
+        parts = PurePosixPath(f["path"]).parts[:-1]
+        key = "/".join(parts[:2]) + "/" if parts else "./"
+        dirs[key][cls] += f["lines"]
+        dirs[key]["_files"] += 1
+    budget = limits["files"]
+    groups = []
+    shown_total = 0
+    for cls in ("unknown", "third_party", "generated", "excluded", "self"):
+        members = sorted(by_class.get(cls, []), key=lambda f: f["path"])
+        if not members:
+            continue
+        take = members[:max(budget - shown_total, 0)]
+        shown_total += len(take)
+        groups.append({
+            "label": L[f"class_{cls}"], "cls": cls, "count": fmt_number(len(members)),
+            "shown": fmt_number(len(take)), "open": cls != "self" and len(take) <= 200,
+            "rows": [(_cell(f["path"]), _cell(f["language"]), fmt_number(f["lines"]), _cell(f["reason"]))
+                     for f in take],
+            "truncated": len(take) < len(members),
+        })
+    note = ""
+    if shown_total < len(files):
+        ev = ev_index.get(origin.files_path)
+        note = L["rows_shown"].format(shown=fmt_number(shown_total), total=fmt_number(len(files)),
+                                      path=origin.files_path, sha=(ev["sha256"] if ev else "—"))
+    top_dirs = sorted(dirs.items(), key=lambda kv: (-sum(v for k, v in kv[1].items() if k != "_files"), kv[0]))
+    dir_rows = []
+    for name, counter in top_dirs[:limits["dirs"]]:
+        counted = sum(counter[c] for c in COUNTED_CLASSES)
+        dir_rows.append({"name": name, "files": fmt_number(counter["_files"]),
+                         "cells": [fmt_number(counter[c]) for c in ORIGIN_CLASSES],
+                         "share": f"{counter['self'] / counted * 100:.1f}%" if counted else "—"})
+    return {"file_groups": groups, "dirs": dir_rows, "files_note": note, "files_error": ""}
+
+
+def _read_file_table(path: Path) -> list[dict[str, Any]] | None:
+    """The ``files`` list of the origin evidence file, each entry normalised; None when unusable."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_FILES_TABLE_BYTES:
+            return None
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        return None
+    out = []
+    for f in files:
+        if not isinstance(f, dict) or not isinstance(f.get("path"), str):
+            continue
+        lines = f.get("lines")
+        out.append({"path": f["path"], "language": str(f.get("language") or ""),
+                    "lines": int(lines) if isinstance(lines, (int, float)) and not isinstance(lines, bool) else 0,
+                    "origin": str(f.get("origin") or "unknown"), "reason": str(f.get("reason") or "")})
+    return out
+
+
+# --------------------------------------------------------------------------- per-indicator detail
+
+def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], limits: Mapping[str, int],
+            ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    facts = [(L["probe"], ind.probe), (L["characteristic"], L.get(f"char_{ind.characteristic}", ind.characteristic)),
+             (L["metric"], ind.metric), (L["target"], ind.target), (L["value"], row["result"]),
+             (L["col_weight"], row["weight"])]
+    if ind.started_at:
+        facts.append((L["started"], ind.started_at))
+    if ind.duration_s is not None:
+        facts.append((L["duration"], f"{fmt_number(round(ind.duration_s, 1))} s"))
+    charts_, tables, scalars = _details_views(ind, L, limits)
+    findings = ind.findings[: limits["findings"]]
+    return {
+        "anchor": row["anchor"],
+        "title": f"{ind.id} {ind.name}",
+        "status": row["status"],
+        "reason": ind.reason,
+        "facts": facts,
+        "measurements": [(name, fmt_number(value)) for name, value in sorted(ind.measurements.items())],
+        "scalars": scalars,
+        "commands": [shlex.join(c) for c in ind.commands],
+        "notes": list(ind.notes),
+        "charts": charts_,
+        "tables": tables,
+        "findings": [{"severity": f.severity or "—", "cls": f"sev-{(f.severity or '').lower()}",
+                      "location": _location(f.file, f.line), "rule": _cell(f.rule or "—"),
+                      "message": _cell(f.message)} for f in findings],
+        "findings_note": (L["findings_shown"].format(shown=len(findings), total=len(ind.findings))
+                          if len(findings) < len(ind.findings) else ""),
+        "evidence": [ev_index[p] for p in ind.evidence if p in ev_index],
+    }
+
+
+def _location(file: str | None, line: int | None) -> str:
+    if not file:
+        return "—"
+    return _cell(f"{file}:{line}" if line is not None else file)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+_TIME_KEYS = ("t", "elapsed_s", "time_s", "t_s", "time", "timestamp", "at_s", "at")
+_LABEL_KEYS = ("event", "label", "state", "what", "message", "name")
+_LATENCY = re.compile(r"(^p\d+|_ms$|percentile|latency|response)", re.I)
+_THROUGHPUT = re.compile(r"(rps|throughput|requests_per_s|requests/s)", re.I)
+_CUMULATIVE = {"requests", "failures"}
+
+
+def _details_views(ind: IndicatorResult, L: Mapping[str, str], limits: Mapping[str, int]
+                   ) -> tuple[list[Markup], list[dict[str, Any]], list[tuple[str, str]]]:
+    """Charts, small tables and scalar facts from an indicator's findings and free-form details."""
+    out_charts: list[Markup] = []
+    tables: list[dict[str, Any]] = []
+    scalars: list[tuple[str, str]] = []
+    details = ind.details
+    for key, value in details.items():
+        if key == "history" and isinstance(value, list):
+            out_charts += _history_charts(value, L)
+        elif key in ("timeline", "events") and isinstance(value, list):
+            events = _events(value)
+            if events:
+                out_charts.append(charts.timeline_chart(events, title=L["chart_timeline"], x_label=L["time_s"]))
+        elif isinstance(value, dict) and value and len(value) <= 40 and all(_is_number(v) for v in value.values()):
+            colours = ([charts.SEVERITY_COLOURS.get(str(k).lower(), charts.PALETTE[0]) for k in value]
+                       if "severity" in key else None)
+            out_charts.append(charts.bar_chart([(str(k), float(v)) for k, v in value.items()],
+                                               title=L["chart_distribution"].format(name=key), colours=colours))
+        elif isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
+            tables.append({"title": key, "columns": [L["metric"], L["value"]],
+                           "rows": [(_cell(k), _cell(v)) for k, v in list(value.items())[: limits["table"]]],
+                           "note": ""})
+        elif isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            tables.append(_list_table(key, value, limits["table"], L))
+        elif isinstance(value, list) and value and all(_is_scalar(v) for v in value):
+            tables.append({"title": key, "columns": [key], "rows": [(_cell(v),) for v in value[: limits["table"]]],
+                           "note": "" if len(value) <= limits["table"] else
+                           L["findings_shown"].format(shown=limits["table"], total=len(value))})
+        elif _is_scalar(value):
+            scalars.append((key, _cell(value)))
+    severities = Counter((f.severity or "").lower() for f in ind.findings if f.severity)
+    if severities and not any("severity" in k for k in details):
+        order = [s for s in SEVERITIES if s in severities] + sorted(set(severities) - set(SEVERITIES))
+        out_charts.append(charts.bar_chart(
+            [(s, float(severities[s])) for s in order], title=L["chart_severity"],
+            colours=[charts.SEVERITY_COLOURS.get(s, charts.PALETTE[7]) for s in order]))
+    tests = [(k, ind.measurements.get(k)) for k in ("passed", "failed", "errors", "skipped")]
+    if sum(1 for _, v in tests if v is not None) >= 2:
+        out_charts.append(charts.bar_chart(
+            [(k, float(v)) for k, v in tests if v is not None], title=L["chart_tests"],
+            colours=["#2e8b57", "#b23b3b", "#7a1010", "#9aa0a6"]))
+    return out_charts, tables, scalars
+
+
+def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str, str]) -> dict[str, Any]:
+    columns: list[str] = []
+    for r in rows[:limit]:
+        for k, v in r.items():
+            if k not in columns and _is_scalar(v) and len(columns) < 8:
+                columns.append(k)
+    title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else key
+    return {"title": title, "columns": columns,
+            "rows": [tuple(_cell(r.get(c)) for c in columns) for r in rows[:limit]],
+            "note": "" if len(rows) <= limit else L["findings_shown"].format(shown=limit, total=len(rows))}
+
+
+def _time_key(rows: Iterable[Mapping[str, Any]]) -> str | None:
+    rows = list(rows)
+    for key in _TIME_KEYS:
+        if rows and all(_is_number(r.get(key)) for r in rows):
+            return key
+    return None
+
+
+def _history_charts(history: list[Any], L: Mapping[str, str]) -> list[Markup]:
+    rows = [r for r in history if isinstance(r, dict)]
+    tkey = _time_key(rows)
+    if not rows or tkey is None:
+        return []
+    xs = [float(r[tkey]) for r in rows]
+    if xs and xs[0] > 1e8:  # absolute timestamps: seconds since the first point
+        xs = [x - xs[0] for x in xs]
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k, v in r.items() if k != tkey and k not in keys and _is_number(v)]
+    latency = [k for k in keys if _LATENCY.search(k)]
+    throughput = [k for k in keys if k not in latency and _THROUGHPUT.search(k)]
+    other = [k for k in keys if k not in latency and k not in throughput and k not in _CUMULATIVE]
+
+    def series(ks: list[str]) -> dict[str, list[float | None]]:
+        return {k: [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
+
+    out = []
+    if latency:
+        out.append(charts.line_chart(xs, series(latency), title=L["chart_latency"], x_label=L["time_s"]))
+    if throughput:
+        out.append(charts.line_chart(xs, series(throughput), title=L["chart_rps"], x_label=L["time_s"]))
+    for k in other[:3]:
+        out.append(charts.line_chart(xs, series([k]), title=L["chart_series"].format(name=k), x_label=L["time_s"]))
+    return out
+
+
+def _events(value: list[Any]) -> list[tuple[float, str]]:
+    events = []
+    dict_rows = [r for r in value if isinstance(r, dict)]
+    tkey = _time_key(dict_rows) if dict_rows else None
+    for r in value:
+        if isinstance(r, dict) and tkey is not None:
+            label = next((str(r[k]) for k in _LABEL_KEYS if r.get(k) not in (None, "")), "")
+            events.append((float(r[tkey]), label))
+        elif isinstance(r, (list, tuple)) and len(r) >= 2 and _is_number(r[0]):
+            events.append((float(r[0]), str(r[1])))
+    return events
