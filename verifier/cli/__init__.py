@@ -18,6 +18,7 @@ from verifier.errors import ExitCode, VerifierError
 #: command name -> "module:attribute" of its click.Command
 _COMMANDS: dict[str, str] = {
     "origin": "verifier.cli.origin:origin",
+    "kb": "verifier.cli.kb:kb",
     "probes": "verifier.cli.probes:probes_command",
     "run": "verifier.cli.run:run_command",
     "init": "verifier.cli.spec_cmds:init",

@@ -1,0 +1,13 @@
+"""Snippet knowledge base: winnowing fingerprints of open-source code and line-level matching of a
+delivered tree against them, to find copied code whose notices were removed.
+
+``build_kb`` / ``add_to_kb`` make and update the SQLite KB file, ``match_texts`` finds runs of lines a
+delivered file shares with KB files, ``KnowledgeBase.open(...).info()`` tells what a KB holds.
+"""
+
+from verifier.kb.build import BuildReport, add_to_kb, build_kb
+from verifier.kb.match import MAX_DF, MIN_LINES, FileMatches, SnippetMatch, match_paths, match_texts
+from verifier.kb.store import Component, KnowledgeBase
+
+__all__ = ["BuildReport", "Component", "FileMatches", "KnowledgeBase", "MAX_DF", "MIN_LINES",
+           "SnippetMatch", "add_to_kb", "build_kb", "match_paths", "match_texts"]

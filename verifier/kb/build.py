@@ -1,0 +1,570 @@
+"""Building and updating a knowledge base from open-source code.
+
+Sources: directories (one component, named by a manifest at its root or by the directory; any
+``node_modules`` inside becomes one npm component per ``package.json``), source archives (.zip, .tar,
+.tar.gz/.tgz, .tar.bz2, .tar.xz: read in memory, nothing extracted), ``node_modules`` trees, and the
+installed distributions of a Python environment (files from each distribution's RECORD; name,
+version and license from its metadata). Symbolic links are never followed.
+
+Fingerprinting runs in a process pool; the parent alone writes the SQLite file. ``build_kb`` writes
+to a temporary file and renames it into place, so a failed build leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import json
+import multiprocessing
+import os
+import re
+import tarfile
+import time
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path, PurePosixPath
+
+import xxhash
+
+from verifier.errors import InputError, ToolError
+from verifier.kb.normalize import SOURCE_EXTENSIONS, decode_source, is_source_name, normalize
+from verifier.kb.store import Component, KnowledgeBase, StoredFile
+from verifier.kb.winnow import K, W, encode, fingerprint
+
+#: Files larger than this are not indexed (data tables and bundles, not reusable code).
+MAX_FILE_BYTES = 1 << 20
+#: Archive limits: members and total bytes read, against archive bombs.
+MAX_ARCHIVE_MEMBERS = 200_000
+MAX_ARCHIVE_BYTES = 2 << 30
+#: A fingerprinting task that takes longer than this stops the build (seconds).
+TASK_TIMEOUT_S = 300
+
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".mypy_cache"})
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build or an add did."""
+
+    kb: str
+    components_added: int
+    components_replaced: int
+    files_indexed: int
+    """Files fingerprinted and stored (identical ones stored once, counted each)."""
+    files_skipped: int
+    """Source files not stored: too large, or too short to carry a fingerprint."""
+    corpus_bytes: int
+    """Bytes of the files stored by this run."""
+    kb_bytes: int
+    """Size of the KB file afterwards."""
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Candidate:
+    component: Component
+    files: list[tuple[str, str | None, bytes | None]] = field(default_factory=list)
+    """(path inside the component, file to read, or the bytes already read)."""
+    skipped: int = 0
+
+
+def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
+             python_envs: Sequence[str | os.PathLike] = (), only: Iterable[str] = (),
+             jobs: int | None = None, force: bool = False, k: int = K, w: int = W,
+             progress: Progress | None = None) -> BuildReport:
+    """Create the KB ``output`` from ``sources`` and Python environments (``only``: restrict to
+    these distribution names). ``InputError`` on a bad or empty source or an existing output."""
+    started = time.monotonic()
+    output = Path(output)
+    if output.exists() and not force:
+        raise InputError(f"{output}: already exists", hint="use --force to replace it, "
+                         "or `verifier kb add` to update it")
+    if output.is_dir():
+        raise InputError(f"{output}: is a directory")
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent}: no such directory")
+    candidates, warnings = collect_sources(sources, python_envs, only)
+    temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        kb = KnowledgeBase.create(temp, k=k, w=w)
+        try:
+            counts = _index(kb, candidates, jobs, progress)
+        finally:
+            kb.close()
+        os.replace(temp, output)
+    finally:
+        temp.unlink(missing_ok=True)
+    return BuildReport(str(output), len(candidates), 0, counts[0], counts[1], counts[2],
+                       output.stat().st_size, round(time.monotonic() - started, 2), tuple(warnings))
+
+
+def add_to_kb(kb_path: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
+              python_envs: Sequence[str | os.PathLike] = (), only: Iterable[str] = (),
+              jobs: int | None = None, progress: Progress | None = None) -> BuildReport:
+    """Add components to an existing KB, replacing any of the same kind, name and version."""
+    started = time.monotonic()
+    candidates, warnings = collect_sources(sources, python_envs, only)
+    with KnowledgeBase.open(kb_path, writable=True) as kb:
+        files, skipped, corpus, replaced = _index(kb, candidates, jobs, progress)
+    return BuildReport(str(kb_path), len(candidates) - replaced, replaced, files, skipped, corpus,
+                       Path(kb_path).stat().st_size, round(time.monotonic() - started, 2),
+                       tuple(warnings))
+
+
+def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[str | os.PathLike],
+                    only: Iterable[str] = ()) -> tuple[list[_Candidate], list[str]]:
+    """Enumerate the components and files of every source; ``InputError`` if one has nothing to
+    index."""
+    if not sources and not python_envs:
+        raise InputError("no source given", hint="give directories, archives or --python-env PATH")
+    candidates: list[_Candidate] = []
+    warnings: list[str] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_symlink() and not path.exists():
+            raise InputError(f"{source}: broken symbolic link")
+        if not path.exists():
+            raise InputError(f"{source}: no such file or directory")
+        if path.is_dir():
+            found = _directory_candidates(path, warnings)
+        elif path.is_file() and path.name.lower().endswith(_ARCHIVE_SUFFIXES):
+            found = [_archive_candidate(path)]
+        else:
+            raise InputError(f"{source}: not a directory or a source archive "
+                             "(.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)")
+        found = [c for c in found if c.files]
+        if not found:
+            raise InputError(f"{source}: no source files to index", hint=_EXT_HINT)
+        candidates += found
+    wanted = {_canonical(name) for name in only}
+    for env in python_envs:
+        found = _python_env_candidates(Path(env), wanted, warnings)
+        if not found:
+            raise InputError(f"{env}: no installed distribution with source files to index")
+        candidates += found
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for cand in candidates:
+        key = (cand.component.kind, cand.component.name, cand.component.version)
+        if key in seen:
+            warnings.append(f"{cand.component.name} {cand.component.version}: given twice, "
+                            f"indexed once (from {_origin_of(unique, key)})")
+            continue
+        seen.add(key)
+        unique.append(cand)
+    return unique, warnings
+
+
+_EXT_HINT = "it indexes source code files such as .py, .js, .ts, .java, .c, .go, .php, .rs"
+
+
+def _origin_of(candidates: list[_Candidate], key: tuple[str, str, str]) -> str:
+    for cand in candidates:
+        if (cand.component.kind, cand.component.name, cand.component.version) == key:
+            return cand.component.origin or "?"
+    return "?"
+
+
+# -- indexing --------------------------------------------------------------------------------------
+def _index(kb: KnowledgeBase, candidates: list[_Candidate], jobs: int | None,
+           progress: Progress | None) -> tuple[int, int, int, int]:
+    tasks = [(path, disk, data, kb.k, kb.w) for cand in candidates for path, disk, data in cand.files]
+    results = _run_tasks(tasks, jobs, progress)
+    writer = kb.writer()
+    files = skipped = corpus = 0
+    at = 0
+    for cand in candidates:
+        stored = []
+        for path, _, _ in cand.files:
+            result = results[at]
+            at += 1
+            if result is None:
+                skipped += 1
+                continue
+            size, n_lines, hash_bytes, meta_bytes = result
+            digest = xxhash.xxh3_64_intdigest(hash_bytes + meta_bytes) - (1 << 63)
+            stored.append(StoredFile(path, size, n_lines, hash_bytes, meta_bytes, digest))
+            corpus += size
+        files += len(stored)
+        skipped += cand.skipped
+        writer.add_component(cand.component, stored)
+    writer.finish()
+    return files, skipped, corpus, len(writer.replaced)
+
+
+def _run_tasks(tasks: list[tuple], jobs: int | None, progress: Progress | None) -> list:
+    jobs = jobs or min(os.cpu_count() or 1, 8)
+    total = len(tasks)
+    results = []
+    if jobs <= 1 or total < 64:
+        for done, task in enumerate(tasks, 1):
+            results.append(fingerprint_task(task))
+            if progress:
+                progress(done, total)
+        return results
+    chunks = [tasks[at:at + _CHUNK] for at in range(0, total, _CHUNK)]
+    with multiprocessing.get_context().Pool(jobs) as pool:
+        stream = pool.imap(_fingerprint_chunk, chunks)
+        for chunk in chunks:
+            try:
+                results += stream.next(timeout=TASK_TIMEOUT_S)
+            except multiprocessing.TimeoutError:
+                pool.terminate()
+                raise ToolError(f"fingerprinting {chunk[0][0]} and the next {len(chunk) - 1} files "
+                                f"took over {TASK_TIMEOUT_S} s; knowledge base not written") from None
+            if progress:
+                progress(len(results), total)
+    return results
+
+
+_CHUNK = 8
+
+
+def _fingerprint_chunk(chunk: list[tuple]) -> list:
+    return [fingerprint_task(task) for task in chunk]
+
+
+def fingerprint_task(task: tuple) -> tuple[int, int, bytes, bytes] | None:
+    """Worker: fingerprint one file; ``(size, effective lines, hashes, line data)`` or ``None`` when
+    it is unreadable or too short to carry a fingerprint."""
+    path, disk, data, k, w = task
+    if data is None:
+        try:
+            with open(disk, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            return None
+    if len(data) > MAX_FILE_BYTES:
+        return None
+    text = normalize(decode_source(data), path)
+    fps = fingerprint(text, k, w)
+    if not fps.hashes:
+        return None
+    hash_bytes, meta_bytes = encode(fps)
+    return len(data), len(text), hash_bytes, meta_bytes
+
+
+# -- directories and node_modules --------------------------------------------------------------------
+def _directory_candidates(root: Path, warnings: list[str]) -> list[_Candidate]:
+    if root.name == "node_modules":
+        return _node_modules_candidates(root, warnings)
+    name, version, license_ = _manifest_info(root)
+    component = Component("directory", name or root.resolve().name, version or "", license_,
+                          str(root))
+    own = _Candidate(component)
+    found = [own]
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        if "node_modules" in dirnames:
+            found += _node_modules_candidates(here / "node_modules", warnings)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and d != "node_modules")
+        for filename in sorted(filenames):
+            _add_file(own, root, here / filename)
+    return found
+
+
+def _node_modules_candidates(modules: Path, warnings: list[str]) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    package_dirs: list[Path] = []
+    for entry in sorted(_listdir(modules)):
+        path = modules / entry
+        if entry.startswith(".") or path.is_symlink() or not path.is_dir():
+            continue
+        if entry.startswith("@"):
+            package_dirs += [path / sub for sub in sorted(_listdir(path))
+                             if not (path / sub).is_symlink() and (path / sub).is_dir()]
+        else:
+            package_dirs.append(path)
+    for package in package_dirs:
+        manifest = _read_json(package / "package.json")
+        if manifest is None:
+            warnings.append(f"{package}: no readable package.json, skipped")
+            continue
+        name = str(manifest.get("name") or package.name)
+        version = str(manifest.get("version") or "")
+        cand = _Candidate(Component("npm", name, version, _npm_license(manifest), str(package),
+                                    f"pkg:npm/{name.replace('@', '%40')}@{version}" if version
+                                    else f"pkg:npm/{name.replace('@', '%40')}"))
+        for dirpath, dirnames, filenames in os.walk(package):
+            here = Path(dirpath)
+            if "node_modules" in dirnames:
+                found += _node_modules_candidates(here / "node_modules", warnings)
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and d != "node_modules")
+            for filename in sorted(filenames):
+                _add_file(cand, package, here / filename)
+        found.append(cand)
+    return found
+
+
+def _add_file(cand: _Candidate, root: Path, path: Path) -> None:
+    if not is_source_name(path.name) or path.is_symlink():
+        return
+    try:
+        size = path.stat().st_size
+    except OSError:
+        cand.skipped += 1
+        return
+    if not path.is_file():
+        return
+    if size > MAX_FILE_BYTES:
+        cand.skipped += 1
+        return
+    try:
+        label = path.relative_to(root).as_posix()
+    except ValueError:
+        return
+    cand.files.append((label, str(path), None))
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _npm_license(manifest: dict) -> str | None:
+    value = manifest.get("license")
+    if isinstance(value, dict):
+        value = value.get("type")
+    if not value and isinstance(manifest.get("licenses"), list):
+        types = [item.get("type") for item in manifest["licenses"] if isinstance(item, dict)]
+        value = " OR ".join(str(t) for t in types if t)
+    return str(value) if value else None
+
+
+def _manifest_info(root: Path) -> tuple[str | None, str | None, str | None]:
+    """(name, version, license) from a manifest at ``root``: package.json, PKG-INFO, pyproject.toml."""
+    manifest = _read_json(root / "package.json")
+    if manifest is not None:
+        return (manifest.get("name") and str(manifest["name"]),
+                manifest.get("version") and str(manifest["version"]), _npm_license(manifest))
+    for name in ("PKG-INFO", "METADATA"):
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        return _metadata_info(text)
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project")
+    except (OSError, ValueError):
+        project = None
+    if isinstance(project, dict):
+        license_ = project.get("license")
+        if isinstance(license_, dict):
+            license_ = license_.get("text")
+        return (project.get("name") and str(project["name"]),
+                project.get("version") and str(project["version"]),
+                license_ if isinstance(license_, str) and "\n" not in license_.strip() else None)
+    return None, None, None
+
+
+def _metadata_info(text: str) -> tuple[str | None, str | None, str | None]:
+    message = email.parser.Parser().parsestr(text, headersonly=True)
+    return message.get("Name"), message.get("Version"), _license_from_metadata(message)
+
+
+# -- archives --------------------------------------------------------------------------------------
+def _archive_candidate(path: Path) -> _Candidate:
+    lower = path.name.lower()
+    stem = next(path.name[:-len(s)] for s in _ARCHIVE_SUFFIXES if lower.endswith(s))
+    match = re.match(r"^(?P<name>.+?)-(?P<version>\d[\w.+!-]*)$", stem)
+    name, version = (match["name"], match["version"]) if match else (stem, "")
+    members = _archive_members(path)
+    prefix = _common_top(list(members))
+    manifest_info = _archive_manifest(members, prefix)
+    if manifest_info[0]:
+        name = manifest_info[0]
+        version = manifest_info[1] or version
+    cand = _Candidate(Component("archive", name, version, manifest_info[2], str(path)))
+    for member, data in members.items():
+        label = member[len(prefix):] if prefix else member
+        if not is_source_name(PurePosixPath(label).name):
+            continue
+        if data is None:
+            cand.skipped += 1
+            continue
+        cand.files.append((label, None, data))
+    return cand
+
+
+def _archive_members(path: Path) -> dict[str, bytes | None]:
+    """Regular members by sanitized path: their bytes for source files and manifests, ``None`` for
+    source files over the size limit."""
+    members: dict[str, bytes | None] = {}
+    total = 0
+    wanted = ("package.json", "PKG-INFO", "pyproject.toml")
+    try:
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                infos = archive.infolist()
+                if len(infos) > MAX_ARCHIVE_MEMBERS:
+                    raise InputError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} members")
+                for info in infos:
+                    name = _safe_member(info.filename)
+                    if info.is_dir() or name is None:
+                        continue
+                    base = PurePosixPath(name).name
+                    if not (is_source_name(base) or base in wanted):
+                        continue
+                    if info.file_size > MAX_FILE_BYTES:
+                        members[name] = None
+                        continue
+                    total += info.file_size
+                    _check_total(path, total)
+                    members[name] = archive.read(info)[:MAX_FILE_BYTES + 1]
+        else:
+            with tarfile.open(path, "r:*") as archive:
+                count = 0
+                for info in archive:
+                    count += 1
+                    if count > MAX_ARCHIVE_MEMBERS:
+                        raise InputError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} members")
+                    name = _safe_member(info.name)
+                    if not info.isreg() or name is None:
+                        continue
+                    base = PurePosixPath(name).name
+                    if not (is_source_name(base) or base in wanted):
+                        continue
+                    if info.size > MAX_FILE_BYTES:
+                        members[name] = None
+                        continue
+                    total += info.size
+                    _check_total(path, total)
+                    handle = archive.extractfile(info)
+                    members[name] = handle.read(MAX_FILE_BYTES + 1) if handle else b""
+    except (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
+            ValueError, RuntimeError) as err:
+        raise InputError(f"{path}: unreadable archive ({type(err).__name__}: {err})") from None
+    return dict(sorted(members.items()))
+
+
+def _check_total(path: Path, total: int) -> None:
+    if total > MAX_ARCHIVE_BYTES:
+        raise InputError(f"{path}: more than {MAX_ARCHIVE_BYTES >> 20} MiB of source in the archive")
+
+
+def _safe_member(name: str) -> str | None:
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def _common_top(names: list[str]) -> str:
+    tops = {name.split("/", 1)[0] for name in names}
+    if len(tops) == 1 and all("/" in name for name in names):
+        return tops.pop() + "/"
+    return ""
+
+
+def _archive_manifest(members: dict[str, bytes | None], prefix: str
+                      ) -> tuple[str | None, str | None, str | None]:
+    data = members.get(prefix + "package.json")
+    if data:
+        try:
+            manifest = json.loads(data.decode("utf-8"))
+        except ValueError:
+            manifest = None
+        if isinstance(manifest, dict):
+            return (manifest.get("name") and str(manifest["name"]),
+                    manifest.get("version") and str(manifest["version"]), _npm_license(manifest))
+    data = members.get(prefix + "PKG-INFO")
+    if data:
+        return _metadata_info(data.decode("utf-8", "replace"))
+    return None, None, None
+
+
+# -- Python environments -----------------------------------------------------------------------------
+def site_packages_of(env: Path) -> Path:
+    """The site-packages directory of a virtualenv root, a site-packages directory or an
+    environment's ``python`` (never run); ``InputError`` if there is none."""
+    if not env.exists():
+        raise InputError(f"{env}: no such Python environment")
+    if env.is_file():  # .../bin/python
+        env = env.parent.parent
+    if any(env.glob("*.dist-info")) or any(env.glob("*.egg-info")):
+        return env
+    for pattern in ("lib/python3*/site-packages", "lib64/python3*/site-packages", "Lib/site-packages"):
+        found = sorted(p for p in env.glob(pattern) if p.is_dir())
+        if found:
+            return found[-1]
+    raise InputError(f"{env}: no site-packages found",
+                     hint="give a virtualenv, a site-packages directory or its python")
+
+
+def _python_env_candidates(env: Path, wanted: set[str], warnings: list[str]) -> list[_Candidate]:
+    site = site_packages_of(env)
+    root = site.resolve()
+    dists: dict[str, importlib_metadata.Distribution] = {}
+    for dist in importlib_metadata.distributions(path=[str(site)]):
+        name = dist.metadata["Name"]
+        if not name:
+            continue
+        key = _canonical(name)
+        if (wanted and key not in wanted) or key in dists:
+            continue
+        dists[key] = dist
+    missing = sorted(wanted - set(dists))
+    if missing:
+        raise InputError(f"{env}: no installed distribution named {', '.join(missing)}")
+    found = []
+    for key in sorted(dists):
+        dist = dists[key]
+        name, version = dist.metadata["Name"], dist.version or ""
+        cand = _Candidate(Component("python", name, version, _license_from_metadata(dist.metadata),
+                                    str(site), f"pkg:pypi/{key}@{version}"))
+        if dist.files is None:
+            warnings.append(f"{name} {version}: no RECORD of its files, skipped")
+            continue
+        for item in sorted(dist.files, key=str):
+            rel = PurePosixPath(str(item).replace("\\", "/"))
+            if ".." in rel.parts or not is_source_name(rel.name):
+                continue
+            disk = Path(dist.locate_file(item))
+            try:
+                inside = disk.resolve().is_relative_to(root)
+            except OSError:
+                inside = False
+            if not inside:
+                continue
+            _add_file(cand, site, disk)
+        if cand.files:
+            found.append(cand)
+    return found
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _license_from_metadata(message) -> str | None:
+    expression = (message.get("License-Expression") or "").strip()
+    if expression:
+        return expression
+    text = (message.get("License") or "").strip()
+    if text and "\n" not in text and len(text) <= 100 and text.upper() != "UNKNOWN":
+        return text
+    classifiers = sorted({c.split("::")[-1].strip() for c in (message.get_all("Classifier") or [])
+                          if c.startswith("License ::") and c.count("::") >= 2})
+    if classifiers:
+        return " OR ".join(classifiers)
+    if text and text.upper() != "UNKNOWN":
+        first = text.splitlines()[0].strip()
+        return first[:100] or None
+    return None

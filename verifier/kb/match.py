@@ -1,0 +1,310 @@
+"""Line-level matching of delivered files against a knowledge base.
+
+For every file: normalize, winnow (with the KB's k and w), look the fingerprints up in the KB, then
+form *runs*: chains of fingerprints shared with one KB file, increasing in both files, consecutive
+ones at most 12 effective lines apart and on the same diagonal within one line (a changed line is
+bridged, an inserted block is not). Each run is widened line by line at both ends while the
+normalized lines are equal (8-bit line hash), by at most ``w // 16`` lines, about the ``w - 1``
+bytes winnowing may leave unseen at each end of a copy. A run covering at least ``min_lines`` effective lines marks those lines third-party.
+
+Fingerprints found in files of more than ``max_df`` distinct components are boilerplate and ignored.
+Overlapping runs from different KB files (a vendored copy of the same code) are resolved longest
+first, ties broken by component name, version and path, so the same inputs give the same matches.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifier.errors import InputError
+from verifier.kb.normalize import normalize
+from verifier.kb.store import Component, KnowledgeBase
+from verifier.kb.winnow import Fingerprints, decode, decode_hashes, fingerprint
+
+#: Default minimum run, in effective lines.
+MIN_LINES = 10
+#: A fingerprint present in files of more than this many distinct components is ignored.
+MAX_DF = 10
+#: A hash repeated more often than this within one file carries no position information.
+_REPEAT_CAP = 16
+#: Fewest fingerprints a run may rest on.
+_MIN_RUN_FPS = 2
+#: Consecutive fingerprints of a run are at most this many effective lines apart …
+_GAP_LINES = 12
+#: … and the two files' gaps differ by at most this many lines (a changed line is bridged, an
+#: inserted block is not).
+_DRIFT_LINES = 1
+
+
+@dataclass(frozen=True)
+class SnippetMatch:
+    """One run of lines shared with a knowledge-base file."""
+
+    component: str
+    version: str
+    license: str | None
+    kind: str
+    """Component kind: python, npm, directory, archive."""
+    purl: str | None
+    kb_file: str
+    """Path of the matched file inside its component."""
+    lines: tuple[int, int]
+    """First and last physical line of the run in the delivered file (1-based, inclusive)."""
+    kb_lines: tuple[int, int]
+    """First and last physical line of the run in the knowledge-base file."""
+    matched_lines: int
+    """Effective lines of the delivered file inside the run."""
+    fingerprints: int
+    """Shared fingerprints the run rests on."""
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready dict."""
+        return {"component": self.component, "version": self.version, "license": self.license,
+                "kind": self.kind, "purl": self.purl, "kb_file": self.kb_file,
+                "lines": list(self.lines), "kb_lines": list(self.kb_lines),
+                "matched_lines": self.matched_lines, "fingerprints": self.fingerprints}
+
+
+@dataclass(frozen=True)
+class FileMatches:
+    """The matches of one delivered file."""
+
+    path: str
+    matched_lines: int
+    """Effective lines covered by at least one match."""
+    effective_lines: int
+    """Effective (non-blank, non-comment) lines of the file as the normalizer counts them."""
+    matches: tuple[SnippetMatch, ...]
+    """In order of their first line."""
+    line_numbers: tuple[int, ...]
+    """Physical numbers of the matched effective lines, ascending."""
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready dict (the line numbers are given as ranges in ``matches``)."""
+        return {"path": self.path, "matched_lines": self.matched_lines,
+                "effective_lines": self.effective_lines,
+                "matches": [m.to_json() for m in self.matches]}
+
+
+@dataclass(frozen=True)
+class _Query:
+    path: str
+    fps: Fingerprints
+
+
+@dataclass(frozen=True)
+class _Run:
+    item: int
+    content: int
+    q_lines: tuple[int, int]
+    """Normalized line indices in the query, inclusive."""
+    k_lines: tuple[int, int]
+    fps: int
+
+
+def match_texts(kb: KnowledgeBase | str | os.PathLike, items: Iterable[tuple[str, str]], *,
+                min_lines: int = MIN_LINES, max_df: int = MAX_DF) -> dict[str, FileMatches]:
+    """Match ``(path, text)`` items against ``kb``; files with at least one run of ``min_lines``
+    effective lines shared with a KB file, by path. Deterministic."""
+    if min_lines < 1:
+        raise InputError(f"min_lines must be at least 1, not {min_lines}")
+    if isinstance(kb, KnowledgeBase):
+        return _match(kb, items, min_lines, max_df)
+    with KnowledgeBase.open(Path(kb)) as opened:
+        return _match(opened, items, min_lines, max_df)
+
+
+def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
+                paths: Iterable[str], **options) -> dict[str, FileMatches]:
+    """Like ``match_texts`` for files given by POSIX paths relative to ``root`` (read as UTF-8,
+    undecodable bytes replaced)."""
+    base = Path(root)
+
+    def texts():
+        for rel in paths:
+            try:
+                data = (base / rel).read_bytes()
+            except OSError:
+                continue
+            yield rel, data.decode("utf-8", "replace")
+    return match_texts(kb, texts(), **options)
+
+
+def _match(kb: KnowledgeBase, items: Iterable[tuple[str, str]], min_lines: int,
+           max_df: int) -> dict[str, FileMatches]:
+    queries: list[_Query] = []
+    index: dict[int, list[tuple[int, int]]] = {}
+    for path, text in items:
+        fps = fingerprint(normalize(text, path), kb.k, kb.w)
+        if not fps.hashes:
+            continue
+        item = len(queries)
+        queries.append(_Query(path, fps))
+        positions: dict[int, list[int]] = {}
+        for at, value in enumerate(fps.hashes):
+            positions.setdefault(value, []).append(at)
+        for value, ats in positions.items():
+            if len(ats) <= _REPEAT_CAP:
+                index.setdefault(value, []).extend((item, at) for at in ats)
+    if not queries:
+        return {}
+    components = kb.components()
+    owners = kb.files_by_content()
+    hits, df = _scan(kb, index, components, owners)
+    common = {value for value, names in df.items() if len(names) > max_df}
+    runs: list[_Run] = []
+    records: dict[int, Fingerprints] = {}
+    for content, pairs in sorted(hits.items()):
+        by_item: dict[int, list[tuple[int, int]]] = {}
+        for kb_at, value in pairs:
+            if value in common:
+                continue
+            for item, q_at in index[value]:
+                by_item.setdefault(item, []).append((q_at, kb_at))
+        for item, matched in sorted(by_item.items()):
+            if len(matched) < _MIN_RUN_FPS:
+                continue
+            record = records.get(content)
+            if record is None:
+                record = records[content] = _load_record(kb, content)
+            runs += _runs(item, content, queries[item].fps, record, matched, kb.w, min_lines)
+    return _resolve(queries, runs, records, components, owners, min_lines)
+
+
+def _scan(kb: KnowledgeBase, index: dict[int, list[tuple[int, int]]],
+          components: dict[int, Component], owners: dict[int, list[tuple[int, str]]]
+          ) -> tuple[dict[int, list[tuple[int, int]]], dict[int, set[str]]]:
+    """One pass over the KB: per content, the (position, hash) of fingerprints the queries hold,
+    and per such hash the component names whose files hold it."""
+    wanted = index.keys()
+    names = {cid: comp.name.lower() for cid, comp in components.items()}
+    by_segment: dict[int, list] = {}
+    for ref in kb.contents():
+        by_segment.setdefault(ref.segment, []).append(ref)
+    hits: dict[int, list[tuple[int, int]]] = {}
+    df: dict[int, set[str]] = {}
+    for segment, data in kb.segments():
+        view = memoryview(data)
+        for ref in by_segment.get(segment, ()):
+            end = ref.offset + ref.hash_len
+            if ref.hash_len % 4 or end + ref.meta_len > len(data):
+                raise InputError(f"{kb.path}: corrupt knowledge base (record {ref.id} out of bounds)")
+            hashes = decode_hashes(view[ref.offset:end])
+            if wanted.isdisjoint(hashes):
+                continue
+            found = [(at, value) for at, value in enumerate(hashes) if value in wanted]
+            hits[ref.id] = found
+            holders = {names[cid] for cid, _ in owners.get(ref.id, ()) if cid in names}
+            for value in {value for _, value in found}:
+                df.setdefault(value, set()).update(holders)
+    return hits, df
+
+
+def _load_record(kb: KnowledgeBase, content: int) -> Fingerprints:
+    hash_bytes, meta_bytes, n_lines = kb.record(content)
+    try:
+        return decode(hash_bytes, meta_bytes, n_lines)
+    except ValueError as err:
+        raise InputError(f"{kb.path}: corrupt knowledge base (record {content}: {err})") from None
+
+
+def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,
+          matched: list[tuple[int, int]], w: int, min_lines: int) -> list[_Run]:
+    """Chains of shared fingerprints between one query file and one KB file, as line runs."""
+    hits = sorted(set(matched))
+    qs, ks = query.starts, record.starts
+    alive = list(range(len(hits)))
+    runs = []
+    while len(alive) >= _MIN_RUN_FPS:
+        score: dict[int, int] = {}
+        back: dict[int, int | None] = {}
+        best = None
+        for pos, j in enumerate(alive):
+            qj, kj = hits[j]
+            score[j], back[j] = 1, None
+            for i in reversed(alive[max(0, pos - 64):pos]):
+                qi, ki = hits[i]
+                dq = qs[qj] - qs[qi]
+                if dq > _GAP_LINES:
+                    break
+                dk = ks[kj] - ks[ki]
+                if qi < qj and ki < kj and dk <= _GAP_LINES and abs(dq - dk) <= _DRIFT_LINES \
+                        and score[i] + 1 > score[j]:
+                    score[j], back[j] = score[i] + 1, i
+            if best is None or score[j] > score[best]:
+                best = j
+        if score[best] < _MIN_RUN_FPS:
+            break
+        chain = []
+        at = best
+        while at is not None:
+            chain.append(at)
+            at = back[at]
+        chain.reverse()
+        taken = set(chain)
+        alive = [j for j in alive if j not in taken]
+        (q_first, k_first), (q_last, k_last) = hits[chain[0]], hits[chain[-1]]
+        extend = max(2, w // 16)
+        q_lo, k_lo = _widen(query, record, qs[q_first], ks[k_first], -1, extend)
+        q_hi, k_hi = _widen(query, record, qs[q_last] + query.spans[q_last],
+                            ks[k_last] + record.spans[k_last], +1, extend)
+        if q_hi - q_lo + 1 >= min_lines:
+            runs.append(_Run(item, content, (q_lo, q_hi), (k_lo, k_hi), len(chain)))
+    return runs
+
+
+def _widen(query: Fingerprints, record: Fingerprints, q: int, r: int, step: int,
+           limit: int) -> tuple[int, int]:
+    """Move a run end outwards while the next lines are equal, by at most ``limit`` lines."""
+    for _ in range(limit):
+        nq, nr = q + step, r + step
+        if not (0 <= nq < len(query.line_hashes) and 0 <= nr < len(record.line_hashes)) \
+                or query.line_hashes[nq] != record.line_hashes[nr]:
+            break
+        q, r = nq, nr
+    return q, r
+
+
+def _resolve(queries: list[_Query], runs: list[_Run], records: dict[int, Fingerprints],
+             components: dict[int, Component], owners: dict[int, list[tuple[int, str]]],
+             min_lines: int) -> dict[str, FileMatches]:
+    """Keep, per file, the runs that add at least ``min_lines`` lines, longest first."""
+    def source(content: int) -> tuple[Component, str]:
+        cid, path = min(owners[content], key=lambda o: (
+            components[o[0]].name.lower(), components[o[0]].version, components[o[0]].kind, o[1]))
+        return components[cid], path
+
+    per_item: dict[int, list[tuple[_Run, Component, str]]] = {}
+    for run in runs:
+        comp, path = source(run.content)
+        per_item.setdefault(run.item, []).append((run, comp, path))
+    out: dict[str, FileMatches] = {}
+    for item in sorted(per_item):
+        query = queries[item].fps
+        ordered = sorted(per_item[item], key=lambda e: (
+            -(e[0].q_lines[1] - e[0].q_lines[0]), -e[0].fps, e[1].name.lower(), e[1].version,
+            e[1].kind, e[2], e[0].q_lines, e[0].k_lines))
+        covered: set[int] = set()
+        kept: list[SnippetMatch] = []
+        for run, comp, path in ordered:
+            span = set(range(run.q_lines[0], run.q_lines[1] + 1))
+            if len(span - covered) < min_lines:
+                continue
+            covered |= span
+            record = records[run.content]
+            kept.append(SnippetMatch(
+                component=comp.name, version=comp.version, license=comp.license, kind=comp.kind,
+                purl=comp.purl, kb_file=path,
+                lines=(query.numbers[run.q_lines[0]], query.numbers[run.q_lines[1]]),
+                kb_lines=(record.numbers[run.k_lines[0]], record.numbers[run.k_lines[1]]),
+                matched_lines=len(span), fingerprints=run.fps))
+        if not kept:
+            continue
+        kept.sort(key=lambda m: (m.lines, m.component, m.kb_file))
+        path = queries[item].path
+        out[path] = FileMatches(path, len(covered), len(query.numbers), tuple(kept),
+                                tuple(query.numbers[i] for i in sorted(covered)))
+    return dict(sorted(out.items()))

@@ -1,0 +1,117 @@
+"""Source normalization for snippet fingerprints: comments out, whitespace, case and line endings
+normalized, so that re-indenting, re-wrapping line endings or editing comments changes nothing.
+
+pygments tells comments from code in every language it knows (one lexer per file extension, cached).
+Comments, docstrings (``String.Doc``) and whitespace are dropped, the remaining token text is
+lower-cased and stripped of all whitespace; preprocessor lines (C ``#include``) are code and are kept.
+What is left of each physical line is one *normalized line*; lines left empty (blank, comment-only,
+docstring) disappear, so normalized lines are the file's effective lines.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pygments import token as _t
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+#: Bump when normalization changes: fingerprints made by another normalizer never match.
+NORMALIZER_VERSION = 1
+
+#: Extensions indexed into a knowledge base (source code in common languages, not docs or data).
+SOURCE_EXTENSIONS: frozenset[str] = frozenset("""
+    .py .pyi .pyx .pxd .pxi .js .mjs .cjs .jsx .ts .tsx .mts .cts .vue .svelte .java .kt .kts .scala
+    .groovy .c .h .cc .cpp .cxx .hpp .hh .hxx .cs .go .rs .php .rb .pl .pm .lua .r .swift .m .mm .sh
+    .bash .zsh .ps1 .sql .html .htm .css .scss .sass .less .dart .ex .exs .erl .hs .clj .jl .f90
+""".split())
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """A file's effective lines after normalization."""
+
+    numbers: tuple[int, ...]
+    """1-based physical line number of each normalized line."""
+    lines: tuple[bytes, ...]
+    """UTF-8 normalized text of each line (never empty)."""
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def is_source_name(name: str) -> bool:
+    """Whether a file name has an extension a knowledge base indexes (minified assets excluded)."""
+    lower = name.lower()
+    if lower.endswith((".min.js", ".min.css")):
+        return False
+    return os.path.splitext(lower)[1] in SOURCE_EXTENSIONS
+
+
+def lexer_for(name: str) -> Lexer | None:
+    """The pygments lexer for a file name (cached per extension), or ``None`` if none fits."""
+    base = os.path.basename(name).lower()
+    ext = os.path.splitext(base)[1]
+    return _lexer_for_key(ext or base)
+
+
+@lru_cache(maxsize=512)
+def _lexer_for_key(key: str) -> Lexer | None:
+    probe = f"x{key}" if key.startswith(".") else key
+    try:
+        return get_lexer_for_filename(probe, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _is_code(ttype: _t._TokenType) -> bool:
+    if ttype in _t.Comment:
+        return ttype in _t.Comment.Preproc
+    return ttype not in _t.String.Doc
+
+
+def normalize(text: str, name: str) -> NormalizedText:
+    """Normalize ``text`` of a file called ``name`` (its extension picks the lexer).
+
+    Without a lexer for the name, only whitespace, case and line endings are normalized.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts: list[list[str] | None] = [None] * (text.count("\n") + 1)
+    lexer = lexer_for(name)
+    tokens = (lexer.get_tokens_unprocessed(text) if lexer is not None
+              else ((0, _t.Text, text),))
+    line = 0
+    for _, ttype, value in tokens:
+        breaks = value.count("\n")
+        if _is_code(ttype):
+            pieces = value.split("\n") if breaks else (value,)
+            for offset, piece in enumerate(pieces):
+                squashed = "".join(piece.lower().split())
+                if squashed and line + offset < len(parts):
+                    slot = parts[line + offset]
+                    if slot is None:
+                        parts[line + offset] = [squashed]
+                    else:
+                        slot.append(squashed)
+        line += breaks
+    numbers: list[int] = []
+    lines: list[bytes] = []
+    for index, slot in enumerate(parts):
+        if slot:
+            numbers.append(index + 1)
+            lines.append("".join(slot).encode("utf-8", "surrogatepass"))
+    return NormalizedText(tuple(numbers), tuple(lines))
+
+
+def decode_source(data: bytes) -> str:
+    """Decode file bytes as UTF-8 (BOM dropped), falling back to Latin-1 so any file decodes."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
