@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from verifier.origin.components import Component, component_of, is_weak_license
+from verifier.origin.components import Component, component_of, is_weak_license, license_parts
 from verifier.origin.detect import FileDetection
 from verifier.origin.model import InventoryEntry
 from verifier.origin.owners import OwnerMatcher
@@ -184,6 +184,8 @@ def _notice(det: FileDetection, matcher: OwnerMatcher,
     for hit in det.holders:
         result = matcher.match(hit.text)
         tag = "" if hit.source == "scancode" else f" ({hit.source})"
+        if hit.spill:
+            tag += f" (scancode's {hit.spill!r} from line {hit.end_line} left out)"
         if result.foreign:
             foreign.append(hit.text)
             evidence.append(f"line {hit.start_line}: holder {hit.text!r} is not an owner{tag}")
@@ -201,7 +203,7 @@ def _notice(det: FileDetection, matcher: OwnerMatcher,
         return "third_party", f"copyright notice of {foreign[0]}, not an owner", evidence
     if owners:
         return "self", f"owner's copyright notice ({owners[0]})", evidence
-    foreign_licenses = sorted({h.spdx for h in licenses} - own_licenses)
+    foreign_licenses = sorted({p for h in licenses for p in license_parts(h.spdx)} - own_licenses)
     if foreign_licenses:
         return ("third_party", f"license notice {' AND '.join(foreign_licenses)} with no owner "
                 "named, not the owner's own license", evidence)
@@ -253,10 +255,11 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
     if entry.kind != "source":
         return FileOrigin(**base, origin="excluded", rule="not-counted",
                           reason=f"not counted: {entry.kind} file")
+    component = component_of(entry.path, components)
     hit = _declared(entry, declared)
     if hit is not None:
-        return FileOrigin(**base, origin=hit[0], rule="declared", reason=hit[1])
-    component = component_of(entry.path, components)
+        return FileOrigin(**base, origin=hit[0], rule="declared", reason=hit[1],
+                          component=component.path if component is not None else None)
     if component is not None:
         return FileOrigin(
             **base, origin="third_party", rule="component", component=component.path,

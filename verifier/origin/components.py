@@ -60,6 +60,19 @@ class Component:
         return path.startswith(self.path + "/")
 
 
+_WEAK_SPDX = frozenset(f"licenseref-scancode-{k}" for k in WEAK_LICENSES)
+
+
+def license_parts(spdx: str) -> list[str]:
+    """The AND-ed parts of an SPDX expression, vague ones (unknown reference …) left out."""
+    text = spdx.strip()
+    if not text:
+        return []
+    parts = [text] if "(" in text else [p.strip() for p in text.split(" AND ")]
+    return [p for p in parts if p.lower() not in _WEAK_SPDX
+            and not p.lower().startswith("licenseref-scancode-unknown")]
+
+
 def is_weak_license(expression: str) -> bool:
     """True when every license key of a scancode expression is vague (unknown reference …)."""
     keys = {k for k in expression.replace("(", " ").replace(")", " ").split()
@@ -98,7 +111,7 @@ def _facts(files: Sequence[InventoryEntry], detections: Mapping[str, FileDetecti
             name = name or pkg.name
             version = version or pkg.version
             if pkg.license and not is_weak_license(pkg.expression or ""):
-                licenses.append(pkg.license)
+                licenses.extend(license_parts(pkg.license))
                 expressions.append(pkg.expression or pkg.license)
             holders.extend(p for p in pkg.parties)
             if pkg.holder:
@@ -109,10 +122,10 @@ def _facts(files: Sequence[InventoryEntry], detections: Mapping[str, FileDetecti
         if is_legal_file(entry.path):
             for hit in det.licenses:
                 if not is_weak_license(hit.expression):
-                    licenses.append(hit.spdx)
+                    licenses.extend(license_parts(hit.spdx))
                     expressions.append(hit.expression)
             holders.extend(h.text for h in det.holders)
-            found = sorted({h.spdx for h in det.licenses if not is_weak_license(h.expression)})
+            found = sorted({p for h in det.licenses for p in license_parts(h.spdx)})
             evidence.append(f"{entry.path}: license {' AND '.join(found) or 'not recognised'}"
                             + (f", holder {'; '.join(h.text for h in det.holders)}"
                                if det.holders else ""))

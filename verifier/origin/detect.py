@@ -49,7 +49,7 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "1"
+DETECTOR_VERSION = "3"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword; license/notice files whole (up to "
@@ -109,6 +109,9 @@ class TextHit:
     end_line: int
     source: str = "scancode"
     """``scancode`` or ``cjk-notice`` (the Chinese notice pattern of this module)."""
+    spill: str | None = None
+    """Words scancode took from the start of the next line, dropped from ``text`` (see
+    ``trim_spill``)."""
 
 
 @dataclass(frozen=True)
@@ -317,8 +320,9 @@ def _scan_with_scancode(task: dict[str, Any]) -> dict[str, Any]:
             found = api.get_copyrights(location)
             out["copyrights"] = [{"text": c["copyright"], "start_line": c["start_line"],
                                   "end_line": c["end_line"]} for c in found.get("copyrights", ())]
-            out["holders"] = [{"text": h["holder"], "start_line": h["start_line"],
-                               "end_line": h["end_line"]} for h in found.get("holders", ())]
+            out["holders"] = _trim_holders(location, [
+                {"text": h["holder"], "start_line": h["start_line"], "end_line": h["end_line"]}
+                for h in found.get("holders", ())])
         if task["package"]:
             found = api.get_package_data(task["package_path"])
             out["packages"] = [_package_hit(p) for p in found.get("package_data", ())]
@@ -327,6 +331,51 @@ def _scan_with_scancode(task: dict[str, Any]) -> dict[str, Any]:
             os.unlink(tmp_file)
             os.rmdir(os.path.dirname(tmp_file))
     out["seconds"] = round(time.monotonic() - start, 4)
+    return out
+
+
+def _norm_word(word: str) -> str:
+    return re.sub(r"^\W+|\W+$", "", word).casefold()
+
+
+def trim_spill(holder: str, start_line: int, end_line: int, lines: Sequence[str]
+               ) -> tuple[str, str | None]:
+    """Undo scancode's spill-over into the next line: in ``# Copyright 2024 Foo Ltd.`` followed by
+    ``\"\"\"Plain data objects…``, scancode reports the holder ``Foo Ltd. Plain``. When a two-line
+    holder's tail is only the first words of a longer next line, return the holder without it and
+    the dropped words; otherwise ``(holder, None)``."""
+    if end_line != start_line + 1 or start_line < 1 or end_line > len(lines):
+        return holder, None
+    from text_unidecode import unidecode  # scancode reads Chinese as pinyin: compare likewise
+    words = holder.split()
+    first = unidecode(lines[start_line - 1]).casefold()
+    pos = kept = 0
+    for word in words:
+        key = _norm_word(word)
+        found = first.find(key, pos) if key else pos
+        if found < 0:
+            break
+        pos = found + len(key)
+        kept += 1
+    if kept in (0, len(words)):
+        return holder, None
+    tail = [_norm_word(w) for w in words[kept:]]
+    following = [_norm_word(w) for w in unidecode(lines[end_line - 1]).split()]
+    following = [w for w in following if w]
+    if len(following) > len(tail) and following[:len(tail)] == tail:
+        return " ".join(words[:kept]), " ".join(words[kept:])
+    return holder, None
+
+
+def _trim_holders(location: str, holders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not any(h["end_line"] > h["start_line"] for h in holders):
+        return holders
+    with open(location, "rb") as handle:
+        lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    out = []
+    for hit in holders:
+        text, spill = trim_spill(hit["text"], hit["start_line"], hit["end_line"], lines)
+        out.append({**hit, "text": text, "spill": spill} if spill else hit)
     return out
 
 

@@ -227,9 +227,10 @@ def _cacheable(result: dict) -> bool:
 
 
 def _pool(jobs: int) -> cf.ProcessPoolExecutor:
-    """Workers forked from a server that already imported the counter (cheap, fork-safe)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["verifier.origin.counting"])
+    """Worker processes forked from this one: they start at once with the counter imported, and
+    unlike spawn/forkserver never re-run the caller's ``__main__`` (a script without a guard)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 
@@ -252,6 +253,7 @@ class _Counter:
         self.pool: cf.ProcessPoolExecutor | None = None
         self.running: dict[cf.Future, list[tuple[_File, str, bytes]]] = {}
         self.counted = 0
+        self.warnings: list[str] = []
 
     def add(self, file: _File, name: str, data: bytes) -> None:
         self.waiting.append((file, name, data))
@@ -282,6 +284,8 @@ class _Counter:
     def _harvest(self, until: str) -> None:
         done, _ = cf.wait(self.running, timeout=BATCH_TIMEOUT_S, return_when=until)
         if not done:  # nothing finished in time: every running batch is given up
+            self.warnings.append(f"{sum(map(len, self.running.values()))} files not counted: "
+                                 f"counting took over {BATCH_TIMEOUT_S:.0f} s")
             for batch in self.running.values():
                 self._store(batch, [None] * len(batch))
             self.running.clear()
@@ -293,9 +297,10 @@ class _Counter:
             try:
                 results = future.result()
             except Exception as err:  # a worker died (e.g. killed for memory)
+                reason = f"count failed: {type(err).__name__}: {err}"[:300]
+                self.warnings.append(f"{len(batch)} files not counted ({reason})")
                 results = [{"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
-                            "problem": f"count failed: {type(err).__name__}: {err}"[:300]}
-                           ] * len(batch)
+                            "problem": reason}] * len(batch)
             self._store(batch, results)
 
     def _store(self, batch: list[tuple[_File, str, bytes]], results: list[dict | None]) -> None:
@@ -359,7 +364,7 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
     finally:
         if own_cache:
             store.close()
-    warnings = tuple(source.notes)
+    warnings = tuple(source.notes) + tuple(counter.warnings)
     return Inventory(source=source, entries=entries, skipped=tuple(source.skipped) + tuple(skipped),
                      counting=counting_rule(count_limit), test_rule=TEST_RULE, warnings=warnings,
                      counted=counter.counted, cached=cached)
