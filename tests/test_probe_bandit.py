@@ -214,3 +214,47 @@ def test_garbage_output_is_an_error(tmp_path, repo):
         _Substitute((sys.executable, "-c", "pass")).run(context(tmp_path, repo))
     with pytest.raises(ProbeError, match="no 'results' list"):
         summarize({"errors": []}, confidence="medium", severity="low")
+
+
+# ---------------------------------------------------------------------------------------------
+# The fixtures, with their task books' arguments
+
+
+def _fixture_run(tmp_path, root: Path, indicator: str):
+    from verifier.spec import load_spec
+
+    spec_obj = load_spec(root / "acceptance.yaml", repo=root)
+    run_dir = tmp_path / "fixture-run"
+    (run_dir / indicator).mkdir(parents=True)
+    return BanditProbe().run(ProbeContext(repo=root, run_dir=run_dir, evidence_dir=run_dir / indicator,
+                                          args=spec_obj.indicator(indicator).args, spec=spec_obj,
+                                          timeout_s=120))
+
+
+def test_sample_delivery_has_no_issue(tmp_path):
+    from fixture_expectations import SAMPLE_BANDIT_ISSUES_INVENTORY_API, SAMPLE_ROOT
+
+    outcome = _fixture_run(tmp_path, SAMPLE_ROOT, "SEC-1")
+    got = values(outcome)
+    assert got["high"] + got["medium"] + got["low"] == SAMPLE_BANDIT_ISSUES_INVENTORY_API
+    assert got["total"] == 0 and got["issues_per_kloc"] == 0.0 and got["loc"] > 0
+
+
+def test_weak_delivery_issues_match_the_known_list(tmp_path):
+    from fixture_expectations import (
+        WEAK_BANDIT_HIGH,
+        WEAK_BANDIT_ISSUES,
+        WEAK_BANDIT_LOW,
+        WEAK_BANDIT_MEDIUM,
+        WEAK_ROOT,
+    )
+
+    outcome = _fixture_run(tmp_path, WEAK_ROOT, "SEC-1")
+    found = {(f.rule, f.severity.upper(), f.extra["confidence"].upper(), f.line)
+             for f in outcome.findings if f.rule != "bandit-error"}
+    assert found == WEAK_BANDIT_ISSUES
+    assert {f.file for f in outcome.findings} == {"weak_api/admin.py"}
+    got = values(outcome)
+    assert (got["high"], got["medium"], got["low"]) == (WEAK_BANDIT_HIGH, WEAK_BANDIT_MEDIUM,
+                                                        WEAK_BANDIT_LOW)
+    assert got["total"] == WEAK_BANDIT_HIGH + WEAK_BANDIT_MEDIUM  # the task book's floor: medium

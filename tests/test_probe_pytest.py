@@ -304,3 +304,67 @@ def test_garbage_junit_is_an_error(tmp_path):
     path.write_text("<html><body/></html>")
     with pytest.raises(ProbeError, match="not <testsuites>"):
         parse_junit(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fixtures' own test suites, with their task books' function lists and arguments
+
+
+def _fixture_run(tmp_path_factory, root: Path, indicator: str):
+    from verifier.spec import load_spec
+
+    spec_obj = load_spec(root / "acceptance.yaml", repo=root)
+    run_dir = tmp_path_factory.mktemp("run")
+    evidence = run_dir / indicator
+    evidence.mkdir()
+    ctx = ProbeContext(repo=root, run_dir=run_dir, evidence_dir=evidence,
+                       args=spec_obj.indicator(indicator).args, spec=spec_obj, timeout_s=300)
+    return PytestProbe().run(ctx)
+
+
+@pytest.fixture(scope="module")
+def sample_outcome(tmp_path_factory):
+    from fixture_expectations import SAMPLE_ROOT
+
+    return _fixture_run(tmp_path_factory, SAMPLE_ROOT, "FUN-1")
+
+
+@pytest.fixture(scope="module")
+def weak_outcome(tmp_path_factory):
+    from fixture_expectations import WEAK_ROOT
+
+    return _fixture_run(tmp_path_factory, WEAK_ROOT, "FUN-1")
+
+
+def test_sample_delivery_passes_and_covers_every_function(sample_outcome):
+    from fixture_expectations import SAMPLE_FUNCTIONS, SAMPLE_TEST_COUNT, SAMPLE_TESTS_PER_FUNCTION
+
+    got = values(sample_outcome)
+    assert got["total"] == got["passed"] == SAMPLE_TEST_COUNT
+    assert got["pass_rate"] == 100.0 and got["function_coverage"] == 100.0
+    assert sample_outcome.findings == ()
+    rows = {r["id"]: r for r in sample_outcome.details["functions"]}
+    assert {i: r["name"] for i, r in rows.items()} == SAMPLE_FUNCTIONS
+    assert {i: r["passed"] for i, r in rows.items()} == SAMPLE_TESTS_PER_FUNCTION
+    assert all(r["covered"] for r in rows.values())
+
+
+def test_weak_delivery_failures_and_function_coverage(weak_outcome):
+    from fixture_expectations import (
+        WEAK_COVERED_FUNCTIONS,
+        WEAK_FAILING_TESTS,
+        WEAK_FUNCTION_COVERAGE,
+        WEAK_PASSING_TESTS,
+        WEAK_UNTESTED_FUNCTIONS,
+    )
+
+    got = values(weak_outcome)
+    assert got["passed"] == len(WEAK_PASSING_TESTS) and got["failed"] == len(WEAK_FAILING_TESTS)
+    assert got["pass_rate"] == pytest.approx(
+        100 * len(WEAK_PASSING_TESTS) / (len(WEAK_PASSING_TESTS) + len(WEAK_FAILING_TESTS)), abs=1e-3)
+    assert {f.rule for f in weak_outcome.findings} == WEAK_FAILING_TESTS
+    assert all(f.file and f.line for f in weak_outcome.findings)
+    rows = {r["id"]: r for r in weak_outcome.details["functions"]}
+    assert {i for i, r in rows.items() if r["covered"]} == WEAK_COVERED_FUNCTIONS
+    assert {i for i, r in rows.items() if not r["tests"]} == WEAK_UNTESTED_FUNCTIONS
+    assert got["function_coverage"] == pytest.approx(100 * WEAK_FUNCTION_COVERAGE, abs=1e-3)

@@ -186,3 +186,44 @@ def test_crash_and_garbage_are_errors(tmp_path, repo):
 def test_bad_arguments_are_validation_errors(args, message):
     with pytest.raises(ValueError, match=message):
         RadonArgs.model_validate(args)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fixtures, with their task books' arguments
+
+
+def _fixture_run(tmp_path, root: Path, indicator: str):
+    from verifier.spec import load_spec
+
+    spec_obj = load_spec(root / "acceptance.yaml", repo=root)
+    run_dir = tmp_path / "fixture-run"
+    (run_dir / indicator).mkdir(parents=True)
+    return RadonProbe().run(ProbeContext(repo=root, run_dir=run_dir, evidence_dir=run_dir / indicator,
+                                         args=spec_obj.indicator(indicator).args, spec=spec_obj,
+                                         timeout_s=120))
+
+
+def test_sample_delivery_is_simple(tmp_path):
+    from fixture_expectations import SAMPLE_RADON_WORST, SAMPLE_ROOT
+
+    outcome = _fixture_run(tmp_path, SAMPLE_ROOT, "MAINT-1")
+    got = values(outcome)
+    worst = outcome.details["worst_blocks"][0]
+    assert (worst["file"], worst["name"], worst["complexity"]) == SAMPLE_RADON_WORST
+    assert got["max_complexity"] == SAMPLE_RADON_WORST[2]
+    assert got["share_rank_c_or_worse"] == 0.0
+    assert 1.5 < got["avg_complexity"] < 3.0  # "~2.3" in the fixture's notes
+    assert not [f for f in outcome.findings if f.rule.startswith("cc-rank")]
+
+
+def test_weak_delivery_worst_block(tmp_path):
+    from fixture_expectations import WEAK_RADON_WORST, WEAK_ROOT
+
+    outcome = _fixture_run(tmp_path, WEAK_ROOT, "MAINT-1")
+    file, name, complexity, rank = WEAK_RADON_WORST
+    assert values(outcome)["max_complexity"] == complexity
+    first = outcome.findings[0]
+    assert (first.file, first.extra["name"], first.extra["complexity"], first.extra["rank"]) == (
+        file, name, complexity, rank)
+    assert first.severity == "high"
+    assert outcome.details["cc_rank_histogram"][rank] >= 1
