@@ -511,3 +511,41 @@ def test_metric_unit_arguments_invalid_reports_only_that(tmp_path):
     text = READING.replace("with: {unit: ms}", "with: {}")
     err = _error(tmp_path, text)
     _assert(err, tmp_path, _line(text, "with:"), "indicators[0].with.unit", "required field missing$")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
+              f"*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    _assert(_error(tmp_path, "\n".join(lines) + "\n"), tmp_path, 1, "", "expands to more than")
+
+
+def test_aliases_within_limits_are_fine(tmp_path):
+    text = GOOD.replace("with: {path: tests, users: 5}", "with: &args {path: tests, users: 5}")
+    text = text.replace("    probe: live\n", "    probe: live\n    with: *args\n")
+    with pytest.raises(SpecError) as info:   # the alias is expanded and validated by live's Args
+        load_spec(_write(tmp_path, text), probes=PROBES)
+    assert info.value.path == "indicators[1].with.path" and info.value.line == _line(text, "*args")
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    err = _error(tmp_path, "project: " + "[" * 1500 + "]" * 1500 + "\n")
+    assert "nested too deeply" in err.problem or "invalid YAML" in err.problem
+
+
+def test_oversized_file_is_refused(tmp_path):
+    from verifier.spec import MAX_BYTES
+    _assert(_error(tmp_path, "#" * (MAX_BYTES + 1)), tmp_path, None, "", "not a task book")
+
+
+def test_python_tags_are_refused(tmp_path):
+    text = GOOD.replace("name: 出库", "name: !!python/object/apply:os.system [echo hi]")
+    err = _error(tmp_path, text)
+    assert err.line == _line(text, "python/object") and err.problem.startswith("invalid YAML")
+
+
+def test_knowledge_base_resolves_against_the_spec_directory(tmp_path):
+    text = GOOD.replace("  adjudications:", "  knowledge_base: ../kb/oss.kb\n  adjudications:")
+    spec = load_spec(_write(tmp_path, text), probes=PROBES)
+    assert spec.knowledge_base_path() == (tmp_path.parent / "kb" / "oss.kb").resolve()
+    assert load_spec(_write(tmp_path, GOOD), probes=PROBES).knowledge_base_path() is None

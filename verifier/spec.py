@@ -27,6 +27,9 @@ from verifier.service import ServiceConfig
 from verifier.units import Target, TargetError, is_known_unit, parse_target
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
+#: Limits that keep a hostile spec from exhausting memory (a task book is a few kilobytes).
+MAX_BYTES = 4 * 1024 * 1024
+MAX_VALUES = 200_000
 
 #: The five characteristics every task book must cover (policy article 6(二)2).
 REQUIRED_CHARACTERISTICS: tuple[str, ...] = (
@@ -251,6 +254,12 @@ class Spec(_Strict):
         """The directory relative paths outside the repository (knowledge base) start from."""
         return self._path.parent if self._path is not None else Path.cwd()
 
+    def knowledge_base_path(self) -> Path | None:
+        """``origin.knowledge_base`` resolved against the spec file's directory, if declared."""
+        if self.origin.knowledge_base is None:
+            return None
+        return (self.base_dir / self.origin.knowledge_base).resolve()
+
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with ``indicator_id``; ``KeyError`` otherwise."""
         for item in self.indicators:
@@ -267,9 +276,16 @@ class _Located:
     def __init__(self) -> None:
         self.lines: dict[Loc, int] = {}
         self.duplicates: list[tuple[Loc, int, int]] = []
+        self._walked: set[int] = set()
+        self.aliases: set[Loc] = set()
+        """Where an alias (``*name``) stands: paths below it are located at the alias's line."""
 
     def walk(self, node: yaml.Node, loc: Loc) -> None:
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        if id(node) in self._walked:  # an alias: its lines were recorded at the anchor
+            self.aliases.add(loc)
+            return
+        self._walked.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
@@ -319,6 +335,18 @@ def _yaml_error(file: str, err: yaml.YAMLError, text: str) -> SpecError:
     return SpecError(file, line, "", " ".join(message.split()))
 
 
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values ``node`` stands for once aliases are expanded (computed once per node)."""
+    if id(node) not in memo:
+        memo[id(node)] = 1
+        if isinstance(node, yaml.MappingNode):
+            memo[id(node)] += sum(_expanded_size(k, memo) + _expanded_size(v, memo)
+                                  for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            memo[id(node)] += sum(_expanded_size(item, memo) for item in node.value)
+    return memo[id(node)]
+
+
 def _compose(text: str, file: str) -> tuple[Any, _Located]:
     loader = yaml.SafeLoader(text)
     try:
@@ -326,10 +354,15 @@ def _compose(text: str, file: str) -> tuple[Any, _Located]:
         located = _Located()
         if node is None:
             raise SpecError(file, 1, "", "the spec is empty")
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise SpecError(file, 1, "", f"the spec expands to more than {MAX_VALUES} values "
+                            "(YAML aliases nested into each other?)")
         located.walk(node, ())
         data = loader.construct_document(node)
     except yaml.YAMLError as err:
         raise _yaml_error(file, err, text) from None
+    except RecursionError:
+        raise SpecError(file, None, "", "the spec is nested too deeply") from None
     finally:
         loader.dispose()
     if located.duplicates:
@@ -396,7 +429,8 @@ def _raise_first(file: str, located: _Located, problems: list[tuple[Loc, str]]) 
         # A missing key lies one step beyond the data: name it. Other steps beyond the data are
         # pydantic's union tags ("str", "function-after[…]"): drop them.
         missing = problem == _MISSING and len(loc) == len(known) + 1
-        placed.append((line, order, format_loc(loc if missing else known), problem))
+        aliased = known in located.aliases and all(_is_data_key(p) for p in loc[len(known):])
+        placed.append((line, order, format_loc(loc if missing or aliased else known), problem))
     merged: dict[tuple[int, str], list[str]] = {}
     for line, _, path, problem in sorted(placed):
         # one value failing every member of a union gives one error per member: join them
@@ -409,6 +443,10 @@ def _raise_first(file: str, located: _Located, problems: list[tuple[Loc, str]]) 
     if more:
         problem += f" (+{more} more problem{'s' if more > 1 else ''})"
     raise SpecError(file, line, path, problem)
+
+
+def _is_data_key(part: str | int) -> bool:
+    return isinstance(part, int) or "[" not in part
 
 
 def _pydantic_problems(err: ValidationError, model: type[BaseModel] | None,
@@ -527,6 +565,8 @@ def load_spec(path: Path | str, *, repo: Path | str | None = None,
     path = Path(path)
     file = str(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise SpecError(file, None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MiB: not a task book")
         raw = path.read_bytes()
     except IsADirectoryError:
         raise SpecError(file, None, "", "is a directory, not a spec file") from None
