@@ -15,8 +15,10 @@ Counted (source) files are classified by the first rule that applies (``RULES``)
    unknown (never self);
 7. ``default``   none of the above -> self.
 
-Files that are not source code (docs, data, images, binaries) are ``excluded`` (rule
-``not-counted``). Everything here is a pure function of its inputs.
+Files that are not source code (docs, data, images, binaries) have 0 lines and never move the
+ratio; rules 1, 2 and the name-based part of 4 (lock files, ``*_pb2.py``) still name their origin
+(``uv.lock`` is generated, a vendored component's LICENSE third-party), any other is ``excluded``
+(rule ``not-counted``). Everything here is a pure function of its inputs.
 """
 
 from __future__ import annotations
@@ -238,6 +240,10 @@ def _minified(entry: InventoryEntry, det: FileDetection | None) -> str | None:
     return None
 
 
+def _zero(entry: InventoryEntry) -> str:
+    return "" if entry.kind == "source" else f"; not counted ({entry.kind} file, 0 lines)"
+
+
 def needs_detection(entry: InventoryEntry, declared: Declared,
                     components: Sequence[Component]) -> bool:
     """Whether a counted file's origin depends on notice/generated detection (rules 3-6)."""
@@ -252,20 +258,25 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
     base = dict(path=entry.path, language=entry.language, lines=entry.lines,
                 is_test=entry.is_test, sha256=entry.sha256, kind=entry.kind,
                 problem=entry.problem)
-    if entry.kind != "source":
-        return FileOrigin(**base, origin="excluded", rule="not-counted",
-                          reason=f"not counted: {entry.kind} file")
     component = component_of(entry.path, components)
     hit = _declared(entry, declared)
     if hit is not None:
-        return FileOrigin(**base, origin=hit[0], rule="declared", reason=hit[1],
+        return FileOrigin(**base, origin=hit[0], rule="declared", reason=hit[1] + _zero(entry),
                           component=component.path if component is not None else None)
+    if entry.kind != "source" and component is None:
+        by_name = _generated(entry, None)
+        if by_name is not None:
+            return FileOrigin(**base, origin="generated", rule="generated",
+                              reason=by_name + _zero(entry))
+        return FileOrigin(**base, origin="excluded", rule="not-counted",
+                          reason=f"not counted: {entry.kind} file")
     if component is not None:
         return FileOrigin(
             **base, origin="third_party", rule="component", component=component.path,
             reason=f"part of component {component.name}"
                    + (f" {component.version}" if component.version else "")
-                   + f" ({component.license or 'license not found'}): {component.reason}",
+                   + f" ({component.license or 'license not found'}): {component.reason}"
+                   + _zero(entry),
             evidence=component.evidence)
     if entry.problem:
         return FileOrigin(**base, origin="unknown", rule="undetected",
