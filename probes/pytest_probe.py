@@ -247,7 +247,8 @@ def _matches(case: JUnitCase, pattern: str) -> bool:
 
 def function_coverage(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]]) -> list[dict]:
     """Per function item: the tests mapped to it (marker or glob), how many passed and failed
-    (failures and errors), and whether it is covered (a pass and no failure)."""
+    (failures and errors), whether it is covered (a pass and no failure), and each test's outcome
+    (``outcomes``: node id -> outcome, so that runs of the same tests can be merged by node id)."""
     rows = []
     for item in functions:
         mapped = [c for c in cases
@@ -256,7 +257,8 @@ def function_coverage(cases: Sequence[JUnitCase], functions: Sequence[dict[str, 
         failed = sum(c.outcome in ("failed", "error") for c in mapped)
         rows.append({"id": item["id"], "name": item["name"], "description": item["description"],
                      "tests": sorted(c.nodeid for c in mapped), "passed": passed, "failed": failed,
-                     "covered": passed > 0 and failed == 0})
+                     "covered": passed > 0 and failed == 0,
+                     "outcomes": {c.nodeid: c.outcome for c in sorted(mapped, key=lambda c: c.nodeid)}})
     return rows
 
 

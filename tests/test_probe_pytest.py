@@ -368,3 +368,11 @@ def test_weak_delivery_failures_and_function_coverage(weak_outcome):
     assert {i for i, r in rows.items() if r["covered"]} == WEAK_COVERED_FUNCTIONS
     assert {i for i, r in rows.items() if not r["tests"]} == WEAK_UNTESTED_FUNCTIONS
     assert got["function_coverage"] == pytest.approx(100 * WEAK_FUNCTION_COVERAGE, abs=1e-3)
+
+
+def test_function_rows_carry_each_tests_outcome(tmp_path, project):
+    outcome = PytestProbe().run(context(tmp_path, project))
+    rows = {r["id"]: r for r in outcome.details["functions"]}
+    assert rows["F-02"]["outcomes"] == {"tests/test_items.py::test_stock": "failed",
+                                        "tests/test_items.py::test_stock_setup": "error"}
+    assert list(rows["F-01"]["outcomes"]) == rows["F-01"]["tests"]
