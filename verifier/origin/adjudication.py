@@ -140,9 +140,10 @@ def load_adjudications(path: Path | str) -> tuple[Adjudication, ...]:
             entry = Adjudication.model_validate(item)
         except ValidationError as err:
             first = err.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "entry"
+            field = ".".join(str(p) for p in first["loc"])
             message = first["msg"].removeprefix("Value error, ")
-            raise InputError(f"{path}: entry {index}: {field}: {message}") from None
+            where = f"entry {index}: {field}" if field else f"entry {index}"
+            raise InputError(f"{path}: {where}: {message}") from None
         key = (entry.path, entry.sha256)
         if key in seen:
             raise InputError(f"{path}: entry {index}: same file as entry {seen[key]}")

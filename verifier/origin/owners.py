@@ -47,10 +47,15 @@ def _tokens(text: str) -> list[str]:
 
 def _forms(text: str) -> set[str]:
     """Compact comparable forms of a name: as written, and transliterated to ASCII."""
-    forms = {"".join(_tokens(text))}
+    return {form for form, _ in _forms_with_kind(text)}
+
+
+def _forms_with_kind(text: str) -> set[tuple[str, bool]]:
+    """``(form, transliterated)`` pairs of a name."""
+    forms = {("".join(_tokens(text)), False)}
     if _CJK.search(text):
-        forms.add("".join(_tokens(unidecode(_CJK_DROP.sub(" ", text)))))
-    return {f for f in forms if f}
+        forms.add(("".join(_tokens(unidecode(_CJK_DROP.sub(" ", text)))), True))
+    return {(f, t) for f, t in forms if f}
 
 
 def normalize_holder(text: str) -> str:
@@ -75,8 +80,9 @@ class OwnerMatcher:
 
     def __init__(self, owners: Iterable[str]) -> None:
         self.owners = tuple(dict.fromkeys(o.strip() for o in owners if o and o.strip()))
-        self._forms: list[tuple[str, str]] = sorted(
-            ((form, owner) for owner in self.owners for form in _forms(owner)),
+        self._forms: list[tuple[str, str, bool]] = sorted(
+            ((form, owner, translit) for owner in self.owners
+             for form, translit in _forms_with_kind(owner)),
             key=lambda item: -len(item[0]))
 
     def match(self, holder: str) -> HolderMatch:
@@ -86,13 +92,14 @@ class OwnerMatcher:
         for variant in _forms(holder) or {""}:
             rest = variant
             names: list[str] = []
-            for form, owner in self._forms:
+            for form, owner, translit in self._forms:
                 if form and form in rest:
                     rest = rest.replace(form, " ")
                     names.append(owner)
-                elif rest and len(rest) >= max(8, int(0.6 * len(form))) and form.startswith(rest):
-                    # scancode cuts some holders short (a transliterated Chinese company name
-                    # loses its 有限公司): a holder that is the start of an owner's name is that owner.
+                elif (translit and len(rest) >= max(8, int(0.6 * len(form)))
+                      and form.startswith(rest)):
+                    # scancode cuts some transliterated Chinese names short: a holder that is
+                    # most of the start of an owner's pinyin name is that owner.
                     rest = ""
                     names.append(owner)
             if names and len(names) >= len(found):
