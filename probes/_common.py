@@ -5,6 +5,7 @@ globs, declared commands and interpreters, time budgets, and turning a failed to
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -251,8 +253,6 @@ def tool_failure(ctx: ProbeContext, run: ToolRun, what: str, timeout_s: float,
 
 def read_json(path: Path, *, what: str, run: ToolRun, ctx: ProbeContext) -> Any:
     """The JSON a tool wrote to ``path``; ``ProbeError`` (with the tail) when missing or garbled."""
-    import json
-
     try:
         text = path.read_text("utf-8", errors="replace")
     except OSError as exc:
@@ -268,8 +268,6 @@ def read_json(path: Path, *, what: str, run: ToolRun, ctx: ProbeContext) -> Any:
 
 def tool_version(distribution: str) -> dict[str, str]:
     """``{distribution: version}`` of an installed distribution, or ``{}`` when it is missing."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return {distribution: version(distribution)}
     except PackageNotFoundError:
@@ -297,7 +295,7 @@ def substitute(text: str, values: Mapping[str, str], *, quote: bool = False) -> 
     """``text`` with each ``{name}`` replaced by ``values[name]`` (shell-quoted when ``quote``);
     ``{{``/``}}`` become literal braces. ``ProbeError`` for a name not in ``values``."""
 
-    def replace(match: re.Match[str]) -> str:
+    def _replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name is None:
             return match.group(0)[0]
@@ -305,7 +303,7 @@ def substitute(text: str, values: Mapping[str, str], *, quote: bool = False) -> 
             raise ProbeError(f"placeholder {{{name}}} is not defined (known: {', '.join(sorted(values))})")
         return shlex.quote(values[name]) if quote else values[name]
 
-    return _PLACEHOLDER.sub(replace, text)
+    return _PLACEHOLDER.sub(_replace, text)
 
 
 def expand_command(command: str | Sequence[str], values: Mapping[str, str], *,

@@ -110,8 +110,7 @@ class BanditProbe(Probe):
         check_argv_size(argv, what="bandit")
         timeout = Deadline(ctx.timeout_s).remaining(what="bandit")
         report.unlink(missing_ok=True)
-        run = run_tool(argv, cwd=ctx.repo, timeout_s=timeout, out_dir=ctx.evidence_dir, name="bandit",
-                       env=None)
+        run = run_tool(argv, cwd=ctx.repo, timeout_s=timeout, out_dir=ctx.evidence_dir, name="bandit")
         if run.timed_out or run.returncode not in _OK_EXIT:
             raise tool_failure(ctx, run, "bandit", timeout,
                                evidence=[ctx.rel(report)] if report.exists() else [])

@@ -258,3 +258,21 @@ def test_weak_delivery_issues_match_the_known_list(tmp_path):
     assert (got["high"], got["medium"], got["low"]) == (WEAK_BANDIT_HIGH, WEAK_BANDIT_MEDIUM,
                                                         WEAK_BANDIT_LOW)
     assert got["total"] == WEAK_BANDIT_HIGH + WEAK_BANDIT_MEDIUM  # the task book's floor: medium
+
+
+@pytest.mark.parametrize("path, pattern, expected", [
+    ("vendor/lib/bad.py", "vendor/**", True),
+    ("vendor/lib/bad.py", "vendor", True),            # a directory excludes what is under it
+    ("app/vendor/x.py", "vendor/**", False),          # globs are anchored at the repository root
+    ("app/vendor/x.py", "**/vendor/**", True),
+    ("tests/test_a.py", "tests/*.py", True),
+    ("tests/sub/test_a.py", "tests/*.py", False),     # * stays inside one directory
+    ("tests/sub/test_a.py", "tests/**/*.py", True),
+    ("tests/test_a.py", "tests/**/*.py", True),       # ** also matches no directory
+    ("app/a1.py", "app/a[0-9].py", True),
+    ("app/ab.py", "app/a[!b].py", False),
+])
+def test_repository_globs(path, pattern, expected):
+    from probes._common import glob_matches
+
+    assert glob_matches(path, pattern) is expected
