@@ -19,6 +19,7 @@ import io
 import json
 import os
 import stat
+import struct
 import subprocess
 import zipfile
 import zlib
@@ -46,6 +47,9 @@ MAX_TOTAL_BYTES = 8 << 30
 MAX_MANIFEST_BYTES = 256 << 20
 
 _CHUNK = 1 << 20
+#: what reading a damaged or hostile zip can raise (zipfile, zlib and struct errors, bad names …)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, KeyError,
+               TypeError, IndexError, OverflowError, RuntimeError, NotImplementedError)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -291,7 +295,7 @@ def verify_bundle(bundle: str | os.PathLike[str], *, public_key: Any = None,
         raise InputError(f"{repo}: repository is not a directory")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as err:
+    except _ZIP_ERRORS as err:
         raise InputError(f"{path}: not a readable zip ({err})") from None
     with zf:
         return _verify_open(path, zf, public_key, repo)
@@ -366,7 +370,7 @@ def _read_manifest(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], byt
     try:
         data = _read_limited(zf, info, MAX_MANIFEST_BYTES)
         manifest = json.loads(data.decode("utf-8"))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, ValueError) as err:
+    except _ZIP_ERRORS as err:
         raise InputError(f"{path}: {MANIFEST} unreadable ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InputError(f"{path}: {MANIFEST} is not a {FORMAT} manifest")
@@ -424,7 +428,7 @@ def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int, 
                 if size > min(MAX_MEMBER_BYTES, info.file_size):
                     return digest.hexdigest(), size, "longer than its declared size"
                 digest.update(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as err:
+    except _ZIP_ERRORS as err:
         return digest.hexdigest(), size, str(err)
     return digest.hexdigest(), size, None
 
@@ -435,7 +439,7 @@ def _check_container(path: Path, zf: zipfile.ZipFile, listed: dict[str, tuple[st
     sink = _Sink()
     try:
         _write_canonical(sink, ((n, (lambda n=n: zf.open(n)), zf.getinfo(n).file_size) for n in order))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, KeyError) as err:
+    except _ZIP_ERRORS as err:
         return Check(False, f"zip container: could not be rebuilt ({err})")
     if sink.digest.hexdigest() == sha256_file(path):
         return Check(True, "zip container: every byte is the canonical bundle of these contents")
@@ -449,7 +453,7 @@ def _check_results(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manif
         return Check(False, "results.json: missing from the bundle")
     try:
         results = json.loads(_read_limited(zf, names[rel], MAX_MANIFEST_BYTES).decode("utf-8"))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, ValueError) as err:
+    except _ZIP_ERRORS as err:
         return Check(False, f"results.json: unreadable ({err})")
     repo = results.get("repository") or {}
     pairs = [("run id", results.get("run_id"), manifest.get("run_id")),
@@ -474,8 +478,7 @@ def _check_signature(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], man
     try:
         record = json.loads(_read_limited(zf, names[SIGNATURE], 64 * 1024).decode("utf-8"))
         text = record["signature"]
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, ValueError, KeyError,
-            TypeError) as err:
+    except _ZIP_ERRORS as err:
         return Check(False, f"signature: unreadable ({err})")
     if isinstance(text, str) and verify_signature(manifest_bytes, text, public_key):
         return Check(True, f"signature: valid Ed25519 signature of the manifest by key {want}")

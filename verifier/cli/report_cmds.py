@@ -31,7 +31,7 @@ def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     base = _evidence_base(run_dir, target) if not to_stdout else None
     data = render_report(run_dir, fmt, lang, base=base)
     if to_stdout:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)
         return
     if target.parent and not target.parent.exists():
         if output is not None:
