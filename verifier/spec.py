@@ -47,6 +47,7 @@ class SpecError(InputError):
     """A malformed spec. ``str(err)`` is one line: ``FILE:LINE: field.path: problem``."""
 
     def __init__(self, file: str, line: int | None, path: str, problem: str) -> None:
+        problem = " ".join(problem.splitlines())
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {path}: {problem}" if path else f"{where}: {problem}")
         self.file, self.line, self.path, self.problem = file, line, path, problem
