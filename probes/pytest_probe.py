@@ -164,23 +164,31 @@ class PytestProbe(Probe):
                                  "XML (is pytest installed for this interpreter?)",
                                  tail=run.tail(), evidence=evidence)
         else:
-            cases = parse_junit(junit, rootdir_in_repo=_rootdir_in_repo(meta))
+            cases = parse_junit(junit, rootdir_in_repo=str(_meta(meta).get("rootdir_in_repo", ".")))
         outcome = summarize(cases, functions=_spec_functions(ctx.spec))
+        details = {**outcome.details, "python": python,
+                   "pytest_version": _meta(meta).get("pytest_version"),
+                   "duration_s": round(run.duration_s, 3)}
         notes = list(outcome.notes)
         if run.returncode == _NO_TESTS:
             notes.insert(0, f"pytest collected no tests in {', '.join(args.paths)} (exit status 5)")
         return ProbeOutcome(measurements=outcome.measurements, findings=outcome.findings,
-                            notes=tuple(notes), details=outcome.details, evidence=evidence,
+                            notes=tuple(notes), details=details, evidence=evidence,
                             commands=(run.argv,))
 
 
-def _rootdir_in_repo(meta: Path) -> str:
+def _meta(path: Path) -> dict[str, Any]:
+    """What our plugin recorded about the session (rootdir, pytest version), or ``{}``."""
     try:
-        data = json.loads(meta.read_text("utf-8"))
+        data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
-        return "."
-    value = data.get("rootdir_in_repo") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and not value.startswith("/") else "."
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    rootdir = data.get("rootdir_in_repo")
+    if not isinstance(rootdir, str) or rootdir.startswith("/"):
+        data["rootdir_in_repo"] = "."
+    return data
 
 
 def _spec_functions(spec: Any) -> list[dict[str, Any]]:

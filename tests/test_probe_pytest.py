@@ -376,3 +376,9 @@ def test_function_rows_carry_each_tests_outcome(tmp_path, project):
     assert rows["F-02"]["outcomes"] == {"tests/test_items.py::test_stock": "failed",
                                         "tests/test_items.py::test_stock_setup": "error"}
     assert list(rows["F-01"]["outcomes"]) == rows["F-01"]["tests"]
+
+
+def test_details_name_the_interpreter_and_pytest_version(tmp_path, project):
+    outcome = PytestProbe().run(context(tmp_path, project))
+    assert outcome.details["python"] == sys.executable
+    assert outcome.details["pytest_version"] == pytest.__version__
