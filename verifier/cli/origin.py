@@ -153,7 +153,7 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     _render(out, data, top)
     if report.ratio is None:
         raise InputError(f"{path}: no source code to measure (no counted lines in any file)")
-    sys.exit(int(ExitCode.OK if report.passed else ExitCode.NOT_MET))
+    click.get_current_context().exit(int(ExitCode.OK if report.passed else ExitCode.NOT_MET))
 
 
 def _width() -> int | None:
