@@ -181,3 +181,23 @@ def test_test_flag_and_rule_in_inventory(tmp_path):
     flags = {e.path: e.is_test for e in inventory.entries}
     assert flags == {"tests/test_a.py": True, "app.py": False}
     assert "test_*.py" in inventory.test_rule and "pygount" in inventory.counting
+
+
+def test_counts_match_the_plain_pygount_cli(tmp_path):
+    """Cross-check: the same files through the pygount command line give the same line counts."""
+    import json
+    import subprocess
+    import sys
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name, text, _, _ in SAMPLES:
+        if name not in ("page.wxml", "CMakeLists.txt"):  # aliases of ours that pygount lacks
+            (tree / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "pygount.json"
+    subprocess.run([str(Path(sys.executable).with_name("pygount")), "--format=json", f"--out={out}",
+                    "--duplicates", "--generated=[regex](?!x)x", "--merge-embedded-languages",
+                    str(tree)], check=True, timeout=120, capture_output=True)
+    plain = {Path(f["path"]).name: f["sourceCount"] for f in json.loads(out.read_text())["files"]}
+    ours = {e.path: e.lines for e in _inventory(tree).entries}
+    assert ours == plain and len(ours) == len(SAMPLES) - 2
