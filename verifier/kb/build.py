@@ -110,8 +110,8 @@ def add_to_kb(kb_path: str | os.PathLike, sources: Sequence[str | os.PathLike] =
               jobs: int | None = None, progress: Progress | None = None) -> BuildReport:
     """Add components to an existing KB, replacing any of the same kind, name and version."""
     started = time.monotonic()
-    candidates, warnings = collect_sources(sources, python_envs, only)
     with KnowledgeBase.open(kb_path, writable=True) as kb:
+        candidates, warnings = collect_sources(sources, python_envs, only)
         files, skipped, corpus, replaced = _index(kb, candidates, jobs, progress)
     return BuildReport(str(kb_path), len(candidates) - replaced, replaced, files, skipped, corpus,
                        Path(kb_path).stat().st_size, round(time.monotonic() - started, 2),

@@ -70,7 +70,7 @@ def _lexer_for_key(key: str) -> Lexer | None:
 @lru_cache(maxsize=1024)
 def _is_code(ttype: _t._TokenType) -> bool:
     if ttype in _t.Comment:
-        return ttype in _t.Comment.Preproc
+        return ttype in _t.Comment.Preproc or ttype in _t.Comment.PreprocFile
     return ttype not in _t.String.Doc
 
 
