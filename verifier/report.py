@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pydantic
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from verifier import charts
 from verifier.errors import InputError
@@ -40,13 +40,16 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 #: per-format caps that keep large repositories readable: rows of the file table, findings per
 #: indicator, directories in the roll-up, rows of a details table
 LIMITS: dict[str, dict[str, int]] = {
-    "html": {"files": 20000, "findings": 500, "dirs": 200, "table": 100},
-    "pdf": {"files": 300, "findings": 100, "dirs": 60, "table": 30},
-    "md": {"files": 500, "findings": 100, "dirs": 60, "table": 30},
+    "html": {"files": 100_000, "file_bytes": 3_000_000, "findings": 500, "dirs": 200, "table": 100},
+    "pdf": {"files": 300, "file_bytes": 300_000, "findings": 100, "dirs": 60, "table": 30},
+    "md": {"files": 500, "file_bytes": 300_000, "findings": 100, "dirs": 60, "table": 30},
 }
+#: markup bytes around one row of the file table (tags, cell separators, line end)
+_ROW_OVERHEAD = 40
 _MAX_RESULTS_BYTES = 256 << 20
 _MAX_FILES_TABLE_BYTES = 1 << 30
 _MAX_CELL = 300
+_REPORT_NAME = re.compile(r"report\.(zh|en)\.(html|pdf|md|json)")
 
 
 # --------------------------------------------------------------------------- loading
@@ -376,6 +379,8 @@ def _appendix(run: Path, result: RunResult, base: str | None) -> list[dict[str, 
             full = Path(dirpath, name)
             if full.is_symlink() or not full.is_file() or (name.startswith(".") and name.endswith(".tmp")):
                 continue
+            if rel_dir == "." and _REPORT_NAME.fullmatch(name):
+                continue  # a report written into the run directory is not evidence
             present[full.relative_to(run).as_posix()] = full
     referenced = {p for i in result.indicators for p in i.evidence}
     if result.origin and result.origin.files_path:
@@ -472,21 +477,26 @@ def _file_table(origin: OriginSummary, run: Path, L: Mapping[str, str], limits: 
         key = "/".join(parts[:2]) + "/" if parts else "./"
         dirs[key][cls] += f["lines"]
         dirs[key]["_files"] += 1
-    budget = limits["files"]
+    budget_rows, budget_bytes = limits["files"], limits["file_bytes"]
     groups = []
     shown_total = 0
     for cls in ("unknown", "third_party", "generated", "excluded", "self"):
         members = sorted(by_class.get(cls, []), key=lambda f: f["path"])
         if not members:
             continue
-        take = members[:max(budget - shown_total, 0)]
-        shown_total += len(take)
+        rows = []
+        for f in members:
+            row = (_cell(f["path"]), _cell(f["language"]), fmt_number(f["lines"]), _cell(f["reason"]))
+            cost = sum(len(escape(c)) for c in row) + _ROW_OVERHEAD
+            if shown_total >= budget_rows or cost > budget_bytes:
+                break
+            budget_bytes -= cost
+            shown_total += 1
+            rows.append(row)
         groups.append({
             "label": L[f"class_{cls}"], "cls": cls, "count": fmt_number(len(members)),
-            "shown": fmt_number(len(take)), "open": cls != "self" and len(take) <= 200,
-            "rows": [(_cell(f["path"]), _cell(f["language"]), fmt_number(f["lines"]), _cell(f["reason"]))
-                     for f in take],
-            "truncated": len(take) < len(members),
+            "shown": fmt_number(len(rows)), "open": cls != "self" and len(rows) <= 200,
+            "rows": rows, "truncated": len(rows) < len(members),
         })
     note = ""
     if shown_total < len(files):
@@ -618,7 +628,8 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], limits: Mapping[s
             [(s, float(severities[s])) for s in order], title=L["chart_severity"],
             colours=[charts.SEVERITY_COLOURS.get(s, charts.PALETTE[7]) for s in order]))
     tests = [(k, ind.measurements.get(k)) for k in ("passed", "failed", "errors", "skipped")]
-    if sum(1 for _, v in tests if v is not None) >= 2:
+    charted = any(isinstance(v, dict) and {"passed", "failed"} <= set(v) for v in details.values())
+    if not charted and sum(1 for _, v in tests if v is not None) >= 2:
         out_charts.append(charts.bar_chart(
             [(k, float(v)) for k, v in tests if v is not None], title=L["chart_tests"],
             colours=["#2e8b57", "#b23b3b", "#7a1010", "#9aa0a6"]))
