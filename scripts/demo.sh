@@ -13,6 +13,6 @@ status=$?
 if [ -f "$out/results.json" ]; then
   "$bin/verifier" report "$out" --format html --lang zh -o "$out/report.zh.html" >/dev/null || status=3
   "$bin/verifier" report "$out" --format html --lang en -o "$out/report.en.html" >/dev/null || status=3
-  echo "HTML report: $(pwd)/$out/report.zh.html (English: $out/report.en.html)"
+  echo "HTML report: $(realpath "$out/report.zh.html") (English: $(realpath "$out/report.en.html"))"
 fi
 exit $status

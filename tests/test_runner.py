@@ -213,3 +213,50 @@ def test_origin_probe_reports_the_runs_ratio(tmp_path: Path, cli) -> None:
     assert o1.status == "not_met" and o1.value == pytest.approx(run.origin.ratio * 100, abs=1e-3)
     assert "origin/summary.json" in o1.evidence and (out / "origin" / "origin.json").is_file()
     assert {g.id: g.passed for g in run.gates}["origin.ratio"] is False
+
+
+def test_a_partial_run_never_passes(tmp_path: Path, cli) -> None:
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(FIVE)})
+    out = tmp_path / "run"
+    result = cli("run", repo / "acceptance.yaml", "--out", out, "--quiet", "--only", "F1")
+    run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    assert run.indicators[0].status == "met"
+    assert run.verdict == "inconclusive" and result.exit_code == 3
+    assert any("partial run" in r for r in run.verdict_reasons)
+
+
+def test_indicators_sharing_probe_and_arguments_share_one_measurement(tmp_path: Path, cli) -> None:
+    code = "import time; print(time.time_ns())"  # a different figure on every run
+    twins = [_indicator("F1", "functionality", code, ">= 0"),
+             _indicator("F2", "functionality", code, ">= 0"), *FIVE[1:]]
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(twins)})
+    out = tmp_path / "run"
+    cli("run", repo / "acceptance.yaml", "--out", out, "--quiet")
+    run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    f1, f2 = run.indicators[:2]
+    assert f1.value == f2.value and f1.evidence == f2.evidence
+    assert any("measured once with F1" in n for n in f2.notes)
+
+
+def test_function_coverage_merges_runs_by_node_id() -> None:
+    from tests.conftest import FIXTURES
+    from verifier.results import IndicatorResult
+    from verifier.runner import function_coverage
+    from verifier.spec import load_spec
+
+    spec = load_spec(FIXTURES / "sample-delivery" / "acceptance.yaml")
+
+    def result(ind_id: str, outcomes: dict[str, str]) -> IndicatorResult:
+        return IndicatorResult(id=ind_id, name=ind_id, characteristic="functionality", probe="pytest",
+                               metric="pass_rate", target=">= 95%", unit="%", value=100.0,
+                               status="met", credit=1.0, weight=1.0, reason="",
+                               details={"functions": [{"id": "F-01", "outcomes": outcomes}]})
+
+    same = {"tests/t.py::a": "passed", "tests/t.py::b": "passed"}
+    merged = function_coverage(spec, [result("A", same), result("B", same)])
+    f01 = next(f for f in merged if f.id == "F-01")
+    assert (f01.passed, f01.failed, f01.covered) == (2, 0, True)  # not doubled
+    flaky = function_coverage(spec, [result("A", same), result("B", {"tests/t.py::b": "failed"})])
+    f01 = next(f for f in flaky if f.id == "F-01")
+    assert (f01.passed, f01.failed, f01.covered) == (1, 1, False)  # failed once counts as failed
+    assert next(f for f in merged if f.id == "F-02").covered is False  # no test mapped

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Protocol
@@ -153,6 +153,7 @@ class Runner:
         self.tool_versions: dict[str, str] = {"verifier": __version__}
         self.run_dir: Path | None = None
         self._repo_record: Repository | None = None
+        self._outcomes: dict[tuple[str, str], tuple[str, ProbeOutcome]] = {}
 
     # ---- the run ------------------------------------------------------------------------------
 
@@ -165,15 +166,13 @@ class Runner:
         origin = self._origin(state)
         materials = self._materials(state)
         results: list[IndicatorResult] = []
-        outcomes: dict[str, ProbeOutcome] = {}
         for index, indicator in enumerate(selected, 1):
             if indicator.id in state.finished:
                 result = state.finished[indicator.id]
                 self.listener.indicator_finished(result, index, len(selected), True)
             else:
                 self.listener.indicator_started(indicator, index, len(selected))
-                result, outcome = self._measure(indicator, state.run_dir)
-                outcomes[indicator.id] = outcome
+                result = self._measure_or_reuse(indicator, state.run_dir)
                 atomic_write_json(state.run_dir / "state" / f"{safe_name(indicator.id)}.json",
                                   result.model_dump(mode="json"))
                 self.listener.indicator_finished(result, index, len(selected), False)
@@ -193,6 +192,15 @@ class Runner:
         spec = self.spec
         gate_list = gates(spec, origin=origin, materials=materials or None)
         assessment = assess(results, gate_list, pass_score=spec.scoring.pass_score)
+        verdict, reasons = assessment.verdict, list(assessment.reasons)
+        measured = {r.id for r in results}
+        left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
+        if left_out:
+            why = "partial run (--only)" if finished else "run not finished (yet)"
+            reasons.append(f"{why}: {len(left_out)} of {len(spec.indicators)} indicators not "
+                           f"measured ({', '.join(left_out)}); no verdict on the whole task book")
+            if verdict == "pass":
+                verdict = "inconclusive"
         errors = any(r.status == "error" for r in results)
         score = assessment.score.model_copy(update={
             "lowest": assessment.lowest if errors else None,
@@ -205,8 +213,8 @@ class Runner:
                             applicant=spec.project.applicant, owners=list(spec.project.owners)),
             repository=self._repository(), environment=_environment(self.tool_versions),
             origin=origin, indicators=results, functions=function_coverage(spec, results),
-            materials=materials, gates=gate_list, score=score, verdict=assessment.verdict,
-            verdict_reasons=list(assessment.reasons), command=list(self.options.command),
+            materials=materials, gates=gate_list, score=score, verdict=verdict,
+            verdict_reasons=reasons, command=list(self.options.command),
         )
         atomic_write_json(state.run_dir / "results.json", result.model_dump(mode="json", by_alias=True))
         return result
@@ -276,6 +284,22 @@ class Runner:
         atomic_write_json(state.run_dir / "materials.json", [c.model_dump(mode="json") for c in checks])
         return checks
 
+    def _measure_or_reuse(self, indicator: Indicator, run_dir: Path) -> IndicatorResult:
+        """Measure ``indicator``, or judge it on the outcome of an earlier indicator of this run
+        that ran the same probe with the same arguments (one load test, several figures)."""
+        key = (indicator.probe, json.dumps(indicator.with_, sort_keys=True, default=str))
+        earlier = self._outcomes.get(key)
+        if earlier is None:
+            result, outcome = self._measure(indicator, run_dir)
+            self._outcomes[key] = (indicator.id, outcome)
+            return result
+        source_id, outcome = earlier
+        note = (f"measured once with {source_id}: same probe and arguments, so the same run "
+                "gives both figures")
+        shared = replace(outcome, notes=(*outcome.notes, note))
+        return evaluate(indicator, shared, partial_credit=self.spec.scoring.partial_credit,
+                        started_at=_now(), duration_s=0.0)
+
     def _measure(self, indicator: Indicator, run_dir: Path) -> tuple[IndicatorResult, ProbeOutcome]:
         started_at, began = _now(), time.monotonic()
         evidence_dir = run_dir / "evidence" / safe_name(indicator.id)
@@ -325,8 +349,6 @@ def _with_existing_evidence(outcome: ProbeOutcome, evidence_dir: Path, run_dir: 
                    if p.is_file() and p.relative_to(run_dir).as_posix() not in listed)
     if not extra:
         return outcome
-    from dataclasses import replace
-
     return replace(outcome, evidence=tuple(outcome.evidence) + tuple(extra))
 
 
@@ -415,21 +437,28 @@ def repository_record(repo: Path) -> Repository:
 
 
 def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:
-    """The function list with the tests the pytest probes mapped to each item."""
-    found: dict[str, dict[str, Any]] = {}
+    """The function list with the tests the pytest probes mapped to each item.
+
+    Tests are merged by node id across indicators (two indicators running the same suite count
+    each test once); a test that failed in any run counts as failed.
+    """
+    outcomes: dict[str, dict[str, str]] = {}
     for result in results:
         for item in result.details.get("functions", []) or []:
-            if isinstance(item, dict) and item.get("id"):
-                merged = found.setdefault(item["id"], {"tests": [], "passed": 0, "failed": 0})
-                merged["tests"] += [t for t in item.get("tests", []) if t not in merged["tests"]]
-                merged["passed"] += int(item.get("passed", 0))
-                merged["failed"] += int(item.get("failed", 0))
+            if not (isinstance(item, dict) and item.get("id")):
+                continue
+            merged = outcomes.setdefault(item["id"], {})
+            for nodeid, outcome in (item.get("outcomes") or {}).items():
+                if isinstance(outcome, str) and merged.get(nodeid) != "failed":
+                    merged[nodeid] = "failed" if outcome in ("failed", "error") else outcome
     out = []
     for fn in spec.functions:
-        seen = found.get(fn.id, {"tests": [], "passed": 0, "failed": 0})
+        seen = outcomes.get(fn.id, {})
+        passed = sum(1 for o in seen.values() if o == "passed")
+        failed = sum(1 for o in seen.values() if o == "failed")
         out.append(FunctionCoverage(id=fn.id, name=fn.name, description=fn.description,
-                                    tests=seen["tests"], passed=seen["passed"], failed=seen["failed"],
-                                    covered=seen["passed"] > 0 and seen["failed"] == 0))
+                                    tests=sorted(seen), passed=passed, failed=failed,
+                                    covered=passed > 0 and failed == 0))
     return out
 
 

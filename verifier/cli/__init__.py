@@ -50,6 +50,10 @@ class _LazyGroup(click.Group):
             ctx.exit(int(err.exit_code))
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `verifier … | head`: the reader left; not an error of ours
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(int(ExitCode.OK))
         except Exception as err:  # a bug in verifier: still one line, unless asked for the trace
             if os.environ.get("VERIFIER_DEBUG"):
                 raise
