@@ -122,7 +122,8 @@ def test_docs_data_and_other_files_are_inventoried_not_counted(tmp_path):
              "setup.cfg": "[metadata]\n", "yarn.lock": "x\n", "go.mod": "module x\n",
              "package-lock.json": "{}\n", "requirements.txt": "click\n", "icon.svg": "<svg/>\n",
              "manual.pdf": "%PDF-1.4\n", "spec.docx": "PK\n", "Makefile": "all:\n\techo hi\n",
-             ".gitignore": "*.pyc\n", "VERSION": "1.0\n"}
+             ".gitignore": "*.pyc\n", "VERSION": "1.0\n", "LICENSE-MIT": "MIT\n",
+             "COPYING.LESSER": "LGPL\n", "license.py": "LICENSE = 'MIT'\n"}
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     entries = _by_path(_inventory(tmp_path))
@@ -132,9 +133,10 @@ def test_docs_data_and_other_files_are_inventoried_not_counted(tmp_path):
         "app.yaml": "data", "pom.xml": "data", "table.csv": "data", "pyproject.toml": "data",
         "setup.cfg": "data", "yarn.lock": "data", "go.mod": "data", "package-lock.json": "data",
         "requirements.txt": "data", "icon.svg": "data", "manual.pdf": "doc", "spec.docx": "doc",
-        "Makefile": "source", ".gitignore": "data", "VERSION": "other"}
-    assert all(e.lines == 0 for n, e in entries.items() if n != "Makefile")
-    assert entries["Makefile"].lines == 2
+        "Makefile": "source", ".gitignore": "data", "VERSION": "other", "LICENSE-MIT": "doc",
+        "COPYING.LESSER": "doc", "license.py": "source"}
+    assert all(e.lines == 0 for n, e in entries.items() if n not in ("Makefile", "license.py"))
+    assert (entries["Makefile"].lines, entries["license.py"].lines) == (2, 1)
 
 
 def test_script_without_suffix_is_counted_by_its_shebang(tmp_path):

@@ -144,25 +144,29 @@ def kind_by_name(basename: str) -> tuple[str, str | None]:
     """``(kind, language)`` decided from the file name: source files have a pygments lexer that is
     not a documentation or data format; the caller still checks content for binaries."""
     lower = basename.lower()
-    stem, suffix = os.path.splitext(lower)
+    suffix = os.path.splitext(lower)[1]
     language = lexer_name(basename)
     if lower in DATA_NAMES or lower.endswith(".lock"):
         return "data", (language if language in NON_CODE_LANGUAGES else None)
     if suffix in BINARY_SUFFIXES:
         return "binary", None
-    if suffix in DOC_SUFFIXES or (stem in DOC_NAMES and suffix in ("", ".txt", ".md", ".rst")):
+    if suffix in DOC_SUFFIXES:
         if suffix == ".txt" and language is not None and language not in NON_CODE_LANGUAGES:
             return "source", language  # CMakeLists.txt, meson_options.txt
         return "doc", language
-    if stem in DOC_NAMES and not suffix:
-        return "doc", None
     if suffix in DATA_SUFFIXES or lower in DATA_SUFFIXES:
         return "data", language
-    if language is None:
-        return "other", None
-    if language in NON_CODE_LANGUAGES:
+    if language is None or language in NON_CODE_LANGUAGES:
+        if _DOC_NAME.match(lower):  # LICENSE, COPYING.LESSER, NOTICE-APACHE, README
+            return "doc", language
+        if language is None:
+            return "other", None
         return ("doc" if language in _DOC_LANGUAGES else "data"), language
     return "source", language
+
+
+#: README, LICENSE, COPYING.LIB, NOTICE-APACHE … (when the name has no code suffix).
+_DOC_NAME = re.compile(r"^(?:" + "|".join(sorted(DOC_NAMES)) + r")(?:[._-].*)?$")
 
 
 _DOC_LANGUAGES = frozenset({"Text only", "Markdown", "reStructuredText", "TeX", "BibTeX", "Groff",
