@@ -455,6 +455,7 @@ def test_recall_and_false_positives(kb_path: Path, delivery):
     assert {m.kb_file for m in cells.matches} == {"rich/cells.py"}
     for fm in found.values():
         assert fm.matched_lines == len(fm.line_numbers) <= fm.effective_lines
+        assert fm.matched_lines == sum(m.matched_lines for m in fm.matches)
         for m in fm.matches:
             assert m.matched_lines >= 10 and m.lines[0] <= m.lines[1]
             assert m.kb_lines[0] <= m.kb_lines[1]

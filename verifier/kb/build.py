@@ -210,7 +210,8 @@ def _run_tasks(tasks: list[tuple], jobs: int | None, progress: Progress | None) 
                 progress(done, total)
         return results
     chunks = [tasks[at:at + _CHUNK] for at in range(0, total, _CHUNK)]
-    with multiprocessing.get_context().Pool(jobs) as pool:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with multiprocessing.get_context(method).Pool(jobs) as pool:
         stream = pool.imap(_fingerprint_chunk, chunks)
         for chunk in chunks:
             try:

@@ -14,12 +14,13 @@ first, ties broken by component name, version and path, so the same inputs give 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifier.errors import InputError
+from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import normalize
 from verifier.kb.store import Component, KnowledgeBase
 from verifier.kb.winnow import Fingerprints, decode, decode_hashes, fingerprint
@@ -30,6 +31,8 @@ MIN_LINES = 10
 MAX_DF = 10
 #: A hash repeated more often than this within one file carries no position information.
 _REPEAT_CAP = 16
+#: Fingerprinting one delivered file may take this long (seconds) before matching gives up.
+_TASK_TIMEOUT_S = 300
 #: Fewest fingerprints a run may rest on.
 _MIN_RUN_FPS = 2
 #: Consecutive fingerprints of a run are at most this many effective lines apart …
@@ -56,7 +59,8 @@ class SnippetMatch:
     kb_lines: tuple[int, int]
     """First and last physical line of the run in the knowledge-base file."""
     matched_lines: int
-    """Effective lines of the delivered file inside the run."""
+    """Effective lines of the delivered file this run marks (a run overlapping a longer one counts
+    only the lines it adds, so the runs of a file sum to its ``matched_lines``)."""
     fingerprints: int
     """Shared fingerprints the run rests on."""
 
@@ -106,15 +110,17 @@ class _Run:
 
 
 def match_texts(kb: KnowledgeBase | str | os.PathLike, items: Iterable[tuple[str, str]], *,
-                min_lines: int = MIN_LINES, max_df: int = MAX_DF) -> dict[str, FileMatches]:
+                min_lines: int = MIN_LINES, max_df: int = MAX_DF, jobs: int = 1
+                ) -> dict[str, FileMatches]:
     """Match ``(path, text)`` items against ``kb``; files with at least one run of ``min_lines``
-    effective lines shared with a KB file, by path. Deterministic."""
+    effective lines shared with a KB file, by path. Deterministic (``jobs`` > 1 fingerprints the
+    files in a process pool; the result is the same)."""
     if min_lines < 1:
         raise InputError(f"min_lines must be at least 1, not {min_lines}")
     if isinstance(kb, KnowledgeBase):
-        return _match(kb, items, min_lines, max_df)
+        return _match(kb, items, min_lines, max_df, jobs)
     with KnowledgeBase.open(Path(kb)) as opened:
-        return _match(opened, items, min_lines, max_df)
+        return _match(opened, items, min_lines, max_df, jobs)
 
 
 def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
@@ -133,12 +139,43 @@ def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
     return match_texts(kb, texts(), **options)
 
 
+def _fingerprint_one(task: tuple[str, str, int, int]) -> Fingerprints:
+    path, text, k, w = task
+    return fingerprint(normalize(text, path), k, w)
+
+
+def _fingerprinted(items: Iterable[tuple[str, str]], k: int, w: int, jobs: int
+                   ) -> Iterator[tuple[str, Fingerprints]]:
+    """Fingerprints of every item, in order; a fork-started pool when ``jobs`` > 1."""
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for path, text in items:
+            yield path, _fingerprint_one((path, text, k, w))
+        return
+    pending: list[str] = []
+
+    def tasks():
+        for path, text in items:
+            pending.append(path)
+            yield path, text, k, w
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        stream = pool.imap(_fingerprint_one, tasks())
+        while True:
+            try:
+                fps = stream.next(timeout=_TASK_TIMEOUT_S)
+            except StopIteration:
+                return
+            except multiprocessing.TimeoutError:
+                pool.terminate()
+                raise ToolError(f"fingerprinting {pending[0] if pending else 'a file'} took over "
+                                f"{_TASK_TIMEOUT_S} s") from None
+            yield pending.pop(0), fps
+
+
 def _match(kb: KnowledgeBase, items: Iterable[tuple[str, str]], min_lines: int,
-           max_df: int) -> dict[str, FileMatches]:
+           max_df: int, jobs: int) -> dict[str, FileMatches]:
     queries: list[_Query] = []
     index: dict[int, list[tuple[int, int]]] = {}
-    for path, text in items:
-        fps = fingerprint(normalize(text, path), kb.k, kb.w)
+    for path, fps in _fingerprinted(items, kb.k, kb.w, jobs):
         if not fps.hashes:
             continue
         item = len(queries)
@@ -271,7 +308,7 @@ def _widen(query: Fingerprints, record: Fingerprints, q: int, r: int, step: int,
 def _resolve(queries: list[_Query], runs: list[_Run], records: dict[int, Fingerprints],
              components: dict[int, Component], owners: dict[int, list[tuple[int, str]]],
              min_lines: int) -> dict[str, FileMatches]:
-    """Keep, per file, the runs that add at least ``min_lines`` lines, longest first."""
+    """Keep, per file, the runs that add at least ``min_lines`` new lines, longest first."""
     def source(content: int) -> tuple[Component, str]:
         cid, path = min(owners[content], key=lambda o: (
             components[o[0]].name.lower(), components[o[0]].version, components[o[0]].kind, o[1]))
@@ -291,7 +328,8 @@ def _resolve(queries: list[_Query], runs: list[_Run], records: dict[int, Fingerp
         kept: list[SnippetMatch] = []
         for run, comp, path in ordered:
             span = set(range(run.q_lines[0], run.q_lines[1] + 1))
-            if len(span - covered) < min_lines:
+            added = len(span - covered)
+            if added < min_lines:
                 continue
             covered |= span
             record = records[run.content]
@@ -300,7 +338,7 @@ def _resolve(queries: list[_Query], runs: list[_Run], records: dict[int, Fingerp
                 purl=comp.purl, kb_file=path,
                 lines=(query.numbers[run.q_lines[0]], query.numbers[run.q_lines[1]]),
                 kb_lines=(record.numbers[run.k_lines[0]], record.numbers[run.k_lines[1]]),
-                matched_lines=len(span), fingerprints=run.fps))
+                matched_lines=added, fingerprints=run.fps))
         if not kept:
             continue
         kept.sort(key=lambda m: (m.lines, m.component, m.kb_file))

@@ -138,7 +138,8 @@ def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int
     pos, spans = _get_varints(raw, pos, len(hashes))
     pos, numbers = _get_deltas(raw, pos, n_lines)
     line_hashes = raw[pos:]
-    if len(line_hashes) != n_lines or any(s + n >= n_lines for s, n in zip(starts, spans)):
+    # k-grams end in stream order, so the last one reaches the furthest line
+    if len(line_hashes) != n_lines or (starts and starts[-1] + spans[-1] >= n_lines):
         raise ValueError("damaged fingerprint record: line data does not match its length")
     return Fingerprints(hashes, tuple(starts), tuple(spans), tuple(numbers), bytes(line_hashes))
 
@@ -161,6 +162,9 @@ def _put_deltas(out: bytearray, values) -> None:
 
 
 def _get_varints(raw: bytes, pos: int, count: int) -> tuple[int, list[int]]:
+    chunk = raw[pos:pos + count]
+    if len(chunk) == count and (not chunk or max(chunk) < 0x80):  # all one-byte values
+        return pos + count, list(chunk)
     values = []
     size = len(raw)
     for _ in range(count):

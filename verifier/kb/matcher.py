@@ -1,0 +1,73 @@
+"""The bridge from a knowledge base to ``verifier origin``: a ``LineMatcher`` (see
+``verifier.origin.LineMatcher``) that reads the candidate files of a delivered tree and returns
+their line-level matches as ``verifier.origin.classify.LineMatch`` runs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from verifier.kb.match import MAX_DF, MIN_LINES, FileMatches, match_texts
+from verifier.kb.normalize import decode_source
+from verifier.kb.store import KnowledgeBase
+
+if TYPE_CHECKING:
+    from verifier.origin.classify import FileOrigin, LineMatch
+
+#: Files larger than this are not read for matching (origin counts them; a copy in a data blob is
+#: not what snippet matching is for).
+MAX_MATCH_BYTES = 8 << 20
+#: Fewer candidate files than this are fingerprinted in-process (a pool would not pay off).
+_PARALLEL_FILES = 8
+
+
+class KBLineMatcher:
+    """Matches self-developed files of a delivered tree against one knowledge base."""
+
+    def __init__(self, path: str | os.PathLike, *, min_lines: int = MIN_LINES,
+                 max_df: int = MAX_DF, jobs: int | None = None) -> None:
+        self.path = Path(path)
+        self.min_lines = min_lines
+        self.max_df = max_df
+        self.jobs = jobs or min(os.cpu_count() or 1, 8)
+        KnowledgeBase.open(self.path).close()  # fail early (InputError) on a bad KB
+        self.last: dict[str, FileMatches] = {}
+        """The full matches of the last ``match_lines`` call, by path."""
+
+    def match_lines(self, root: Path, files: Sequence[FileOrigin]
+                    ) -> dict[str, tuple[LineMatch, ...]]:
+        """Runs of at least ``min_lines`` effective lines shared with KB files, by file path."""
+        from verifier.origin.classify import LineMatch
+
+        root = Path(root)
+
+        def items():
+            for item in files:
+                path = root / item.path
+                try:
+                    if path.is_symlink() or path.stat().st_size > MAX_MATCH_BYTES:
+                        continue
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                yield item.path, decode_source(data)
+
+        jobs = self.jobs if len(files) >= _PARALLEL_FILES else 1
+        self.last = match_texts(self.path, items(), min_lines=self.min_lines, max_df=self.max_df,
+                                jobs=jobs)
+        return {path: tuple(LineMatch(start_line=m.lines[0], end_line=m.lines[1],
+                                      lines=m.matched_lines, component=m.component,
+                                      version=m.version or None, license=m.license,
+                                      matched_file=m.kb_file, matched_start=m.kb_lines[0],
+                                      matched_end=m.kb_lines[1])
+                            for m in found.matches)
+                for path, found in self.last.items()}
+
+
+def open_matcher(path: str | os.PathLike, *, min_lines: int = MIN_LINES, max_df: int = MAX_DF,
+                 jobs: int | None = None) -> KBLineMatcher:
+    """A ``LineMatcher`` over the KB at ``path`` for ``verifier.origin.analyze(kb=...)``;
+    ``InputError`` now if the KB is missing, foreign, corrupt or of another schema version."""
+    return KBLineMatcher(path, min_lines=min_lines, max_df=max_df, jobs=jobs)
