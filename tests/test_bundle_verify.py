@@ -282,3 +282,24 @@ def test_cli_keygen_and_bundle(tmp_path):
     assert inside.exit_code == 2 and "outside the run directory" in inside.output
     missing = runner.invoke(main, ["bundle", str(tmp_path / "nope"), "-o", str(out)])
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_size_limits_are_enforced_without_reading(signed_bundle, monkeypatch):
+    import verifier.bundle as bundle_module
+
+    monkeypatch.setattr(bundle_module, "MAX_MEMBER_BYTES", 1000)
+    failed = _failed(verify_bundle(signed_bundle))
+    assert any("declared size" in f and "exceeds 1000 bytes" in f for f in failed)
+    monkeypatch.setattr(bundle_module, "MAX_MANIFEST_BYTES", 100)
+    with pytest.raises(InputError, match="manifest.json is larger than 100 bytes"):
+        verify_bundle(signed_bundle)
+
+
+def test_tree_hash_takes_undecodable_names(tmp_path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "a.txt").write_bytes(b"a")
+    before = tree_hash(repo)
+    with open(os.path.join(os.fsencode(repo), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"latin-1 name")
+    assert tree_hash(repo) != before
