@@ -256,7 +256,7 @@ class RobustnessProbe(Probe):
                           timeout_s=args.request_timeout)
                 sent += 1
                 kind = _outcome(ex)
-                crashed = not service.alive()
+                crashed = _died(service, ex)
                 counts[kind] = counts.get(kind, 0) + 1
                 entry = {"kind": case.kind, "name": case.name, "method": case.method, "path": case.path,
                          "request_bytes": len(case.body or b""),
@@ -291,6 +291,24 @@ class RobustnessProbe(Probe):
             details={"outcomes": counts, "by_kind": _by_kind(log_path), "planned": len(cases)},
             error=error,
         )
+
+
+def _died(service, ex: Exchange, settle_s: float = 2.0) -> bool:
+    """Whether the service died on this request. Without an answer, wait (at most ``settle_s``)
+    until it has either exited or passes its readiness check again, so a crash is not blamed on
+    the next request."""
+    if not service.alive():
+        return True
+    if ex.status != 0:
+        return False
+    deadline = time.monotonic() + settle_s
+    while time.monotonic() < deadline:
+        if not service.alive():
+            return True
+        if service.ready_once(timeout_s=0.5):
+            return False
+        time.sleep(0.02)
+    return not service.alive()
 
 
 def _by_kind(log_path) -> dict[str, dict[str, int]]:
