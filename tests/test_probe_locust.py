@@ -130,7 +130,7 @@ def test_sample_meets_and_weak_misses_a_response_time_target(tmp_path):
     with fixture_service(tmp_path / "w", "weak") as svc:
         weak = LocustProbe().run(context(LocustProbe, tmp_path / "w", svc, weak_args))
     assert values(weak)["p50_ms"] >= 200  # GET /api/items sleeps 0.2 s: "<= 200 ms" at p95 is missed
-    assert values(weak)["p95_ms"] > 200
+    assert values(weak)["p95_ms"] >= 200
 
 
 @pytest.mark.slow
