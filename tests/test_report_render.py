@@ -108,6 +108,14 @@ def test_markdown_escapes_repository_data(hostile_run):
     # a table row stays one row: the hostile '|' is escaped
     row = next(line for line in md.splitlines() if "Product |" in line)
     assert row.count("|") - row.count("\\|") == 3
+    # a CommonMark parser with raw HTML enabled finds no HTML and reads the hostile text back verbatim
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(md)
+    inline = [c for t in tokens if t.children for c in t.children]
+    assert not [t for t in tokens + inline if t.type in ("html_block", "html_inline")]
+    texts = "".join(c.content for c in inline if c.type in ("text", "code_inline"))
+    assert texts.count(EVIL) >= 8
 
 
 def test_md_escape_and_code_blocks():

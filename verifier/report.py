@@ -565,7 +565,8 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], lim
                       "message": _cell(f.message)} for f in findings],
         "findings_note": (L["findings_shown"].format(shown=len(findings), total=len(ind.findings))
                           if len(findings) < len(ind.findings) else ""),
-        "evidence": [ev_index[p] for p in ind.evidence if p in ev_index],
+        "evidence": sorted((ev_index[p] for p in set(ind.evidence) if p in ev_index),
+                           key=lambda e: int(e["ref"]["label"][1:])),
     }
 
 
