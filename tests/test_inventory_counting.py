@@ -83,6 +83,15 @@ def test_declared_coding_is_honoured(tmp_path):
     assert (entry.lines, entry.encoding, entry.problem) == (1, "big5", None)
 
 
+def test_utf8_with_a_stray_byte_is_still_counted(tmp_path):
+    # UTF-8 Chinese: its continuation bytes rule out GB18030 and cp1252
+    data = ("提示 = '数量必须为正数'\n# 注释\n\n" * 200).encode("utf-8")
+    (tmp_path / "stray.py").write_bytes(data[:50] + b"\xff" + data[50:])
+    entry = _by_path(_inventory(tmp_path))["stray.py"]
+    assert (entry.lines, entry.encoding, entry.problem) == (
+        200, "utf-8 (invalid bytes replaced)", None)
+
+
 def test_undecodable_source_is_reported_not_counted(tmp_path):
     (tmp_path / "bad.py").write_bytes(b"x = 1\n\x80\x81\x8d\n")  # not UTF-8, GB18030 nor cp1252
     entry = _by_path(_inventory(tmp_path))["bad.py"]

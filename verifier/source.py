@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -392,11 +393,13 @@ def _archive_root(workdir: Path) -> tuple[Path, list[str]]:
 
 
 def _remove_tree(path: Path) -> None:
-    def _retry(func, target, _exc):  # read-only directories from the archive: make writable
+    def _retry(func, target, _exc):  # a directory left read-only: make it writable, try again
         try:
             os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
             func(target)
         except OSError:
             pass
-    shutil.rmtree(path, onerror=_retry)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=_retry)
+    else:
+        shutil.rmtree(path, onerror=_retry)

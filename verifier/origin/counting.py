@@ -35,7 +35,8 @@ def tool_version() -> str:
 
 def decode_text(data: bytes) -> tuple[str, str] | None:
     """``(text, encoding)`` for ``data``: BOM, else UTF-8, else a declared coding (``-*- coding``
-    comment or XML prolog), else GB18030, else Windows-1252; ``None`` when none decodes strictly."""
+    comment or XML prolog), else GB18030, else Windows-1252, else UTF-8 when at most 0.5% of it
+    is invalid (replaced); ``None`` when nothing fits (``undecodable``)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -54,6 +55,9 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError):
             continue
+    text = data.decode("utf-8", "replace")  # UTF-8 with a few stray bytes: lines are intact
+    if text.count("\ufffd") * 200 <= len(text):
+        return text, "utf-8 (invalid bytes replaced)"
     return None
 
 

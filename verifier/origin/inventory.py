@@ -34,7 +34,7 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 BATCH_TIMEOUT_S = 300.0
 
 #: Bump when the kind/decoding/counting rules here change, so old cached results are not reused.
-_RULES_VERSION = "1"
+_RULES_VERSION = "2"
 _HEAD = 8192
 _BATCH_FILES = 64
 _BATCH_BYTES = 2 * 1024 * 1024
@@ -56,7 +56,8 @@ def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
         "(md, rst, txt, pdf, docx …), data (json, yaml, xml, csv, toml, ini, lock files …), images "
         "and binaries (known suffix, or a NUL byte in the first 8 KiB) are inventoried with 0 lines. "
         "Text is decoded by its BOM, else as UTF-8, else by a declared coding, else GB18030 "
-        "(GBK/GB2312), else Windows-1252; a file none of these decode is 'undecodable' and source "
+        "(GBK/GB2312), else Windows-1252, else as UTF-8 with at most 0.5% invalid bytes replaced; "
+        "a file none of these decode is 'undecodable' and source "
         f"files over {count_limit // (1024 * 1024)} MiB are 'too large to count' (both 0 lines)")
 
 
