@@ -129,3 +129,31 @@ def test_repository_config_cannot_run_commands(tmp_path):
     with open_source(root) as info:
         assert info.kind == "git" and info.dirty is True
     assert not marker.exists()
+
+
+def test_unlistable_directory(tmp_path):
+    """As root the check runs in a child without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH, so the
+    kernel enforces the mode bits (root ignores them otherwise)."""
+    import shutil
+    import sys
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.py").write_text("x = 1\n")
+    script = ("import sys\nfrom verifier.errors import InputError\nfrom verifier.source import "
+              "open_source\ntry:\n    with open_source(sys.argv[1]):\n        print('opened')\n"
+              "except InputError as err:\n    print(err)\n")
+    argv = [sys.executable, "-c", script, str(locked)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot make a directory unreadable")
+        argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *argv]
+    os.chmod(locked, 0)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              cwd=Path(__file__).resolve().parents[1])
+    finally:
+        os.chmod(locked, 0o755)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{locked}: cannot read directory: Permission denied"
