@@ -606,9 +606,12 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], limits: Mapping[s
             if events:
                 out_charts.append(charts.timeline_chart(events, title=L["chart_timeline"], x_label=L["time_s"]))
         elif isinstance(value, dict) and value and len(value) <= 40 and all(_is_number(v) for v in value.values()):
-            colours = ([charts.SEVERITY_COLOURS.get(str(k).lower(), charts.PALETTE[0]) for k in value]
+            items = list(value.items())
+            if {str(k).lower() for k in value} <= set(SEVERITIES):  # results.json sorts keys: restore rank order
+                items.sort(key=lambda kv: SEVERITIES.index(str(kv[0]).lower()))
+            colours = ([charts.SEVERITY_COLOURS.get(str(k).lower(), charts.PALETTE[0]) for k, _ in items]
                        if "severity" in key else None)
-            out_charts.append(charts.bar_chart([(str(k), float(v)) for k, v in value.items()],
+            out_charts.append(charts.bar_chart([(str(k), float(v)) for k, v in items],
                                                title=L["chart_distribution"].format(name=key), colours=colours))
         elif isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
             tables.append({"title": key, "columns": [L["metric"], L["value"]],
