@@ -141,6 +141,21 @@ def test_cache_rescans_only_the_changed_file(tmp_path):
     assert fourth.detection["cache_hits"] == 0
 
 
+def test_an_edit_below_the_notice_block_reuses_its_scan(tmp_path):
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(40))
+    root = write_tree(tmp_path / "repo", {
+        "a.py": "# Copyright (c) 2015 Acme Widgets Inc.\n# SPDX-License-Identifier: MIT\n" + body})
+    cache = tmp_path / "cache"
+    first = analyze(root, owners=OWNERS, cache_dir=cache, jobs=1)
+    assert first.detection["scancode_files"] == 1
+    (root / "a.py").write_text((root / "a.py").read_text() + "def extra():\n    return 0\n")
+    second = analyze(root, owners=OWNERS, cache_dir=cache, jobs=1)
+    assert second.detection["cache_hits"] == 0 and second.detection["notice_cache_hits"] == 1
+    assert second.detection["scancode_files"] == 0
+    assert second.file("a.py").origin == "third_party"
+    assert second.file("a.py").lines == first.file("a.py").lines + 2
+
+
 def test_a_detection_timeout_makes_the_file_unknown(tmp_path):
     import site
 

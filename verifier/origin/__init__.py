@@ -139,6 +139,7 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
     detection = {
         "scope": stats.scope, "scancode_version": stats.scancode_version,
         "files_considered": stats.requested, "cache_hits": stats.cache_hits,
+        "notice_cache_hits": stats.notice_cache_hits,
         "prefiltered": stats.prefiltered, "scancode_files": stats.scancode_files,
         "license_scans": stats.license_scans, "copyright_scans": stats.copyright_scans,
         "package_scans": stats.package_scans, "timeouts": stats.timeouts, "errors": stats.errors,

@@ -8,6 +8,8 @@ What is scanned (the "detection scope", stated in every output):
   keyword (``licen[cs]e``, SPDX, "permission is hereby granted", GPL, MIT, BSD, Apache …), its
   copyright detection only when it holds a copyright keyword (``copyright``, ``©``, ``(C) 2024``,
   ``版权``, ``著作权``, "all rights reserved"); a head with neither is not given to scancode at all.
+  What scancode gets is the *notice block*: the head cut ``NOTICE_MARGIN`` lines after its last
+  keyword line.
 - **license and notice files** (LICENSE, LICENCE, COPYING, NOTICE, COPYRIGHT …): whole, up to
   ``LEGAL_MAX_BYTES``.
 - **package manifests** (package.json, setup.py, pyproject.toml, pom.xml, go.mod, Cargo.toml …):
@@ -17,13 +19,15 @@ What is scanned (the "detection scope", stated in every output):
 
 Detection runs in a pool of worker processes forked from this one after the license index is
 loaded (once, and only when some file needs license or package detection), so the workers share
-it. Each file has a hard timeout: a file whose detection does not finish, or fails, carries an
+it. Results are cached twice: per file (content hash and role) and per notice block (its hash),
+so a file edited below its notice block is not given to scancode again. Each file has a hard timeout: a file whose detection does not finish, or fails, carries an
 ``error`` and is classified ``unknown``. Results are cached per content hash and tool version.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
 import re
@@ -42,6 +46,9 @@ from verifier.origin.model import InventoryEntry
 #: Lines and bytes of a source file's head that are searched for notices.
 HEAD_LINES = 200
 HEAD_BYTES = 16 * 1024
+#: Lines kept past the last license/copyright keyword line of a head: the notice block given to
+#: scancode (and the key of its cached result, so edits below the notice reuse it).
+NOTICE_MARGIN = 20
 #: License and notice files are scanned whole up to this size (then their head of this size).
 LEGAL_MAX_BYTES = 1024 * 1024
 #: Lines searched for generated-code hints (as scancode's ``--generated`` does).
@@ -49,10 +56,11 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "3"
+DETECTOR_VERSION = "4"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
-         f"only when they hold a license or copyright keyword; license/notice files whole (up to "
+         f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
+         f"last keyword line; license/notice files whole (up to "
          f"{LEGAL_MAX_BYTES // 1024 // 1024} MiB); package manifests whole; generated-code hints in "
          f"the first {GENERATED_LINES} lines")
 
@@ -180,6 +188,8 @@ class DetectionStats:
 
     requested: int = 0
     cache_hits: int = 0
+    notice_cache_hits: int = 0
+    """Files read again (content changed) whose notice block was already scanned."""
     prefiltered: int = 0
     """Files whose content was read but needed no scancode run (no keyword)."""
     scancode_files: int = 0
@@ -244,36 +254,49 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
     nonblank = [line for line in lines if line.strip()]
     mean = (sum(map(len, nonblank)) / len(nonblank)) if nonblank else 0.0
     if role == "legal":
-        head = data
+        head_lines_b = lines
     else:
-        head = b"\n".join(lines[:HEAD_LINES])[:HEAD_BYTES]
-    text = head.decode(encoding or "utf-8", errors="replace")
-    head_lines = text.splitlines()
-    result: dict[str, Any] = {"role": role, "scope": "none", "scanned_lines": len(head_lines),
+        head_lines_b = b"\n".join(lines[:HEAD_LINES])[:HEAD_BYTES].split(b"\n")
+    dec = [line.decode(encoding or "utf-8", errors="replace") for line in head_lines_b]
+    result: dict[str, Any] = {"role": role, "scope": "none", "scanned_lines": 0,
                               "mean_line_length": round(mean, 1)}
     keywords = _generated_keywords()
-    for number, line in enumerate(head_lines[:GENERATED_LINES], 1):
+    for number, line in enumerate(dec[:GENERATED_LINES], 1):
         low = line.strip().lower()
         if any(kw in low for kw in keywords) or _EXTRA_GENERATED.search(low):
             result["generated"] = {"text": line.strip()[:120], "start_line": number,
                                    "end_line": number, "source": "marker"}
             break
     holders = []
-    for number, line in enumerate(head_lines, 1):
+    for number, line in enumerate(dec, 1):
         for match in _CJK_NOTICE.finditer(line):
             holders.append({"text": match.group(1).strip(), "start_line": number,
                             "end_line": number, "source": "cjk-notice"})
     result["holders"] = holders
-    want_licenses = role == "legal" or bool(_LICENSE_KW.search(text))
-    want_copyrights = role == "legal" or bool(_COPYRIGHT_KW.search(text))
+    license_lines = [i for i, t in enumerate(dec) if _LICENSE_KW.search(t)]
+    copyright_lines = [i for i, t in enumerate(dec) if _COPYRIGHT_KW.search(t)]
+    want_licenses = role == "legal" or bool(license_lines)
+    want_copyrights = role == "legal" or bool(copyright_lines)
     want_package = "manifest" in role
     if not (want_licenses or want_copyrights or want_package):
         return result, None
-    truncated = len(head) < len(data) or (limit is not None and path.stat().st_size > limit)
+    if role == "legal":
+        end = len(dec)
+    else:  # the notice block: up to NOTICE_MARGIN lines past the last keyword line of the head
+        end = min(len(dec), max(license_lines + copyright_lines, default=-1) + 1 + NOTICE_MARGIN)
+    region = b"\n".join(head_lines_b[:end])
+    if end < len(lines):
+        region += b"\n"
+    truncated = len(region) < len(data) or (limit is not None and path.stat().st_size > limit)
     result["scope"] = "head" if truncated else "whole"
-    task = {"path": str(path), "name": path.name, "head": head if truncated else None,
+    result["scanned_lines"] = end
+    task = {"path": str(path), "name": path.name, "head": region if truncated else None,
             "licenses": want_licenses, "copyrights": want_copyrights, "package": want_package,
-            "package_path": str(path)}
+            "package_path": str(path), "notice_key": None}
+    if not want_package:
+        flags = ("L" if want_licenses else "") + ("C" if want_copyrights else "")
+        task["notice_key"] = (f"notice:{hashlib.sha256(region).hexdigest()}:"
+                              f"{path.suffix.lower()}:{flags}")
     return result, task
 
 
@@ -396,6 +419,16 @@ def _load_index() -> None:
 
 # ---------------------------------------------------------------- parent side
 
+
+def _merge(partial: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """The quick scan's partial result completed with scancode's findings."""
+    merged = dict(partial)
+    merged["holders"] = list(found.get("holders", [])) + list(partial.get("holders", []))
+    for key in ("licenses", "copyrights", "packages", "seconds"):
+        if key in found:
+            merged[key] = found[key]
+    return merged
+
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``."""
 
@@ -472,11 +505,26 @@ class Detector:
                 pending.append((entry, partial, task))
         self._report("detect", done, total)
         if pending:
-            scanned = self._run_pool(pending, done, total)
-            for entry, merged in scanned:
+            notice_keys = [t["notice_key"] for _, _, t in pending if t["notice_key"]]
+            blocks = self.cache.get_many(notice_keys) if self.cache is not None else {}
+            to_scan = []
+            for entry, partial, task in pending:
+                found = blocks.get(task["notice_key"]) if task["notice_key"] else None
+                if found is None:
+                    to_scan.append((entry, partial, task))
+                    continue
+                self.stats.notice_cache_hits += 1
+                merged = _merge(partial, found)
+                results[entry.path] = FileDetection.from_json(merged)
+                fresh[keys[entry.path]] = merged
+                done += 1
+            scanned = self._run_pool(to_scan, done, total) if to_scan else []
+            for entry, merged, found, task in scanned:
                 results[entry.path] = FileDetection.from_json(merged)
                 if merged.get("error") is None:
                     fresh[keys[entry.path]] = merged
+                    if task["notice_key"]:
+                        fresh[task["notice_key"]] = found
         if self.cache is not None:
             self.cache.put_many(fresh)
         self.stats.seconds += time.monotonic() - start
@@ -505,7 +553,7 @@ class Detector:
             self.stats.workers = self.jobs
 
     def _run_pool(self, pending: Sequence[tuple[InventoryEntry, dict, dict]], done: int,
-                  total: int) -> list[tuple[InventoryEntry, dict[str, Any]]]:
+                  total: int) -> list[tuple[InventoryEntry, dict[str, Any], dict | None, dict]]:
         try:
             import scancode.api  # noqa: F401 - fail here, once, if scancode is broken
         except Exception as err:
@@ -517,12 +565,13 @@ class Detector:
             self.stats.license_scans += task["licenses"]
             self.stats.copyright_scans += task["copyrights"]
             self.stats.package_scans += task["package"]
-            futures.append((entry, partial, self._pool.schedule(
+            futures.append((entry, partial, task, self._pool.schedule(
                 _scan_with_scancode, args=(task,), timeout=self.timeout_s)))
         out = []
         failures = 0
-        for entry, partial, future in futures:
+        for entry, partial, task, future in futures:
             merged = dict(partial)
+            found = None
             try:
                 found = future.result(timeout=self.timeout_s * len(futures) + 60)
             except (FutureTimeout, TimeoutError):
@@ -537,11 +586,8 @@ class Detector:
                 if len(self.stats.error_samples) < 5:
                     self.stats.error_samples.append(f"{entry.path}: {message}")
             else:
-                merged["holders"] = list(found.get("holders", [])) + list(merged.get("holders", []))
-                for key in ("licenses", "copyrights", "packages", "seconds"):
-                    if key in found:
-                        merged[key] = found[key]
-            out.append((entry, merged))
+                merged = _merge(partial, found)
+            out.append((entry, merged, found, task))
             done += 1
             self._report("detect", done, total)
         if failures and failures == len(futures) and self.stats.errors:
