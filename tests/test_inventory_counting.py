@@ -135,8 +135,10 @@ def test_docs_data_and_other_files_are_inventoried_not_counted(tmp_path):
              "COPYING.LESSER": "LGPL\n", "license.py": "LICENSE = 'MIT'\n"}
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7\n\x00\x01binary stream\n")
     entries = _by_path(_inventory(tmp_path))
     kinds = {n: e.kind for n, e in entries.items()}
+    assert kinds.pop("report.pdf") == "doc"  # binary content, still a document
     assert kinds == {
         "README.md": "doc", "LICENSE": "doc", "notes.txt": "doc", "config.json": "data",
         "app.yaml": "data", "pom.xml": "data", "table.csv": "data", "pyproject.toml": "data",

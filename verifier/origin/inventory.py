@@ -20,8 +20,9 @@ from pathlib import Path
 
 from verifier.cache import ResultCache
 from verifier.origin import counting
-from verifier.origin.languages import (TEST_RULE, is_test_path, kind_by_name, lexer_filename,
-                                       lexer_name, shebang_filename)
+from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_path,
+                                       kind_by_name, lexer_filename, lexer_name,
+                                       shebang_filename)
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
 
 #: Source files larger than this are inventoried (hashed) but not counted: "too large to count".
@@ -174,7 +175,8 @@ def _read(file: _File, count_limit: int) -> bytes | None:
         return None
     finally:
         os.close(fd)
-    if file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS):
+    if (file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS)
+            and not (file.kind == "doc" and basename.lower().endswith(tuple(BINARY_DOC_SUFFIXES)))):
         file.kind, file.language = "binary", None
     if file.kind == "other":
         file.lexer_as = shebang_filename(head)

@@ -22,6 +22,11 @@ DOC_SUFFIXES = frozenset({
     ".wps", ".et", ".dps", ".tex", ".bib", ".man", ".info", ".epub", ".chm", ".vsd", ".vsdx",
     ".mpp", ".xmind", ".drawio",
 })
+#: Documents in binary formats: they stay ``doc`` although their content holds NUL bytes.
+BINARY_DOC_SUFFIXES = frozenset({
+    ".pdf", ".doc", ".docx", ".odt", ".ppt", ".pptx", ".odp", ".xls", ".xlsx", ".ods", ".wps",
+    ".et", ".dps", ".epub", ".chm", ".vsd", ".vsdx", ".mpp", ".xmind",
+})
 #: Names (without suffix, case-insensitive) of documents such as README or LICENSE.
 DOC_NAMES = frozenset({
     "readme", "license", "licence", "copying", "copyright", "notice", "authors", "contributors",
