@@ -43,3 +43,11 @@ def _current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_non_utf8_names_survive_a_json_round_trip(tmp_path: Path) -> None:
+    name = b"\xd6\xd0\xce\xc4.py".decode("utf-8", "surrogateescape")  # GBK bytes, not UTF-8
+    target = tmp_path / "r.json"
+    atomic_write_json(target, {"path": name})
+    target.read_bytes().decode("utf-8")  # valid UTF-8
+    assert json.loads(target.read_text("utf-8")) == {"path": name}

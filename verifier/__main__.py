@@ -1,3 +1,6 @@
+"""``python -m verifier``: the same CLI as the ``verifier`` command."""
+
 from verifier.cli import main
 
-main(prog_name="verifier")
+if __name__ == "__main__":  # guarded: worker processes of a spawn pool import this module too
+    main(prog_name="verifier")

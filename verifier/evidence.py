@@ -74,5 +74,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as canonical JSON to ``path`` atomically."""
-    atomic_write_text(path, canonical_json(data))
+    """Write ``data`` as canonical JSON to ``path`` atomically.
+
+    Lone surrogates (non-UTF-8 file names, kept as surrogate escapes) are written as ``\\udcXX``
+    escapes, so the file stays valid UTF-8 JSON and reads back to the same strings.
+    """
+    atomic_write_bytes(path, canonical_json(data).encode("utf-8", errors="backslashreplace"))
