@@ -88,13 +88,18 @@ def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *
         raise InputError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
     labels(lang)
     result = load_run(run_dir)
-    if fmt == "json":
-        return render_json(result).encode("utf-8")
+    if fmt == "json":  # lone surrogates become \\udcXX escapes: valid JSON, same strings
+        return render_json(result).encode("utf-8", errors="backslashreplace")
     if fmt == "html":
         return render_html(result, run_dir, lang, base=base).encode("utf-8")
     if fmt == "md":
         return render_markdown(result, run_dir, lang, base=base).encode("utf-8")
     return render_pdf(result, run_dir, lang)
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes of file names (kept as surrogate escapes) shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def render_json(result: RunResult) -> str:
@@ -106,14 +111,14 @@ def render_html(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *
                 base: str | None = "../", fmt: str = "html") -> str:
     """One self-contained HTML file (inline CSS and SVG, no request of any kind)."""
     view = build_view(result, run_dir, lang, fmt=fmt, base=base)
-    return _html_env().get_template("report.html.j2").render(v=view, L=view["L"])
+    return printable(_html_env().get_template("report.html.j2").render(v=view, L=view["L"]))
 
 
 def render_markdown(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
                     base: str | None = "../") -> str:
     """The report as Markdown (GitHub/CommonMark), every value escaped."""
     view = build_view(result, run_dir, lang, fmt="md", base=base)
-    return _md_env().get_template("report.md.j2").render(v=view, L=view["L"])
+    return printable(_md_env().get_template("report.md.j2").render(v=view, L=view["L"]))
 
 
 def render_pdf(result: RunResult, run_dir: str | os.PathLike[str], lang: str) -> bytes:
