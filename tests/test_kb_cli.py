@@ -64,6 +64,8 @@ def test_python_env_option(tmp_path: Path):
     (lambda t: (t / "bad.zip").write_bytes(b"PK\x03\x04broken"),
      ["kb", "build", "{t}/bad.zip", "-o", "{t}/k.sqlite"], "unreadable archive"),
     (lambda t: None, ["kb", "add", "{t}/none.sqlite", "{t}"], "no such knowledge base"),
+    (lambda t: None, ["kb", "build", "{t}", "--only", "rich", "-o", "{t}/k.sqlite"],
+     "--only selects distributions of a --python-env"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, make, args, message):
     make(tmp_path)

@@ -124,6 +124,9 @@ def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[
     index."""
     if not sources and not python_envs:
         raise InputError("no source given", hint="give directories, archives or --python-env PATH")
+    wanted = {_canonical(name) for name in only}
+    if wanted and not python_envs:
+        raise InputError("--only selects distributions of a --python-env; none given")
     candidates: list[_Candidate] = []
     warnings: list[str] = []
     for source in sources:
@@ -143,7 +146,6 @@ def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[
         if not found:
             raise InputError(f"{source}: no source files to index", hint=_EXT_HINT)
         candidates += found
-    wanted = {_canonical(name) for name in only}
     for env in python_envs:
         found = _python_env_candidates(Path(env), wanted, warnings)
         if not found:
