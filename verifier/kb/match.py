@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.errors import InputError, ToolError
-from verifier.kb.normalize import normalize
+from verifier.kb.normalize import decode_source, normalize
 from verifier.kb.store import Component, KnowledgeBase
 from verifier.kb.winnow import Fingerprints, decode, decode_hashes, fingerprint
 
@@ -125,8 +125,8 @@ def match_texts(kb: KnowledgeBase | str | os.PathLike, items: Iterable[tuple[str
 
 def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
                 paths: Iterable[str], **options) -> dict[str, FileMatches]:
-    """Like ``match_texts`` for files given by POSIX paths relative to ``root`` (read as UTF-8,
-    undecodable bytes replaced)."""
+    """Like ``match_texts`` for files given by POSIX paths relative to ``root`` (UTF-8, else
+    Latin-1; unreadable files are left out)."""
     base = Path(root)
 
     def texts():
@@ -135,7 +135,7 @@ def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
                 data = (base / rel).read_bytes()
             except OSError:
                 continue
-            yield rel, data.decode("utf-8", "replace")
+            yield rel, decode_source(data)
     return match_texts(kb, texts(), **options)
 
 
