@@ -177,6 +177,7 @@ class _Peak:
             self._stop.wait(0.25)
 
     def stop(self) -> None:
+        """Stop sampling."""
         self._stop.set()
         self._thread.join(timeout=5)
 
@@ -302,6 +303,7 @@ def main() -> None:
         owners = [a for o in OWNERS for a in ("--owner", o)]
 
         def ours(name: str) -> tuple[float, dict]:
+            """Run verifier origin once; its seconds and JSON report."""
             out = work / f"{name}.json"
             seconds, code, pss, rss = _timed(
                 [str(bin_dir / "verifier"), "origin", str(tree), *owners, "--no-spec",

@@ -174,3 +174,20 @@ def test_help(cli):
                    "--adjudications", "--min-ratio", "--json", "--cache-dir", "--no-cache",
                    "--jobs", "--timeout"):
         assert option in result.output
+
+
+def test_broken_scancode_is_incomplete_exit_3(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = write_tree(tmp_path / "repo", {
+        "a.py": "# Copyright (c) 2015 Acme Inc.\n# SPDX-License-Identifier: MIT\nX = 1\n"})
+    in_the_way = tmp_path / "not-a-directory"
+    in_the_way.write_text("")
+    env = {**os.environ, "SCANCODE_CACHE": str(in_the_way), "NO_COLOR": "1"}
+    result = subprocess.run([sys.executable, "-m", "verifier", "origin", str(root), "--no-cache",
+                             "-q"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "scancode-toolkit is not usable" in lines[0]

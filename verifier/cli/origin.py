@@ -25,6 +25,7 @@ class _Ratio(click.ParamType):
     name = "RATIO"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """``0.6`` or ``60%`` as a fraction in 0..1."""
         text = str(value).strip()
         try:
             number = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
@@ -39,6 +40,7 @@ class _OneLineErrors(click.Command):
     """Usage errors as one line (``verifier: error: …``, exit 2) rather than click's usage block."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Click's parsing, with usage errors raised as ``InputError``."""
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as err:

@@ -242,6 +242,15 @@ def _generated_keywords() -> tuple[str, ...]:
     return GENERATED_KEYWORDS_LOWERED
 
 
+def check_scancode() -> None:
+    """``ToolError`` (exit 3) unless scancode-toolkit imports and finds its data."""
+    try:
+        _generated_keywords()
+        import scancode.api  # noqa: F401
+    except Exception as err:  # whatever scancode raises on a broken install or cache
+        raise ToolError(f"scancode-toolkit is not usable: {type(err).__name__}: {err}") from err
+
+
 def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, Any], dict | None]:
     """Read the file once: line statistics, generated hint, Chinese notices, prefilter.
 
@@ -473,6 +482,8 @@ class Detector:
         """Detections by path for the scannable ``entries`` (others are left out)."""
         start = time.monotonic()
         todo = [(e, role) for e in entries if (role := role_of(e)) is not None and not e.problem]
+        if todo:
+            check_scancode()
         self.stats.requested += len(todo)
         keys = {e.path: self.cache_key(e, role) for e, role in todo}
         cached = self.cache.get_many(keys.values()) if self.cache is not None else {}
@@ -554,10 +565,6 @@ class Detector:
 
     def _run_pool(self, pending: Sequence[tuple[InventoryEntry, dict, dict]], done: int,
                   total: int) -> list[tuple[InventoryEntry, dict[str, Any], dict | None, dict]]:
-        try:
-            import scancode.api  # noqa: F401 - fail here, once, if scancode is broken
-        except Exception as err:
-            raise ToolError(f"scancode-toolkit is not usable: {type(err).__name__}: {err}") from err
         self._ensure_pool(any(t["licenses"] or t["package"] for _, _, t in pending))
         futures = []
         for entry, partial, task in pending:
