@@ -366,17 +366,12 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
     A scan that fails (scancode crashed, …) yields a summary with ``error`` set and no ratio: the
     ratio gate then stays undecided and the run goes on.
     """
-    from verifier.cache import default_cache_dir
-    from verifier.origin import analyze
+    from verifier.origin import analyze, origin_options_from_spec
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    adjudications = repo / spec.origin.adjudications if spec.origin.adjudications else None
     try:
-        report = analyze(repo, owners=spec.project.owners, exclude=spec.origin.exclude,
-                         third_party=spec.origin.third_party, generated=spec.origin.generated,
-                         adjudications=adjudications, min_ratio=spec.origin.min_ratio,
-                         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
-                         jobs=jobs, kb=_knowledge_base(spec, repo))
+        report = analyze(repo, **origin_options_from_spec(spec, repo), cache_dir=cache_dir,
+                         no_cache=no_cache, jobs=jobs, kb=_knowledge_base(spec))
     except InputError:
         raise
     except Exception as err:
@@ -384,21 +379,17 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
                              passed=None, counting="", totals={},
                              error=f"origin analysis failed: {type(err).__name__}: {err}")
     atomic_write_json(out_dir / "origin.json", report.to_json())
-    scancode = report.detection.get("scancode_version")
-    if scancode:
-        tool_versions["scancode-toolkit"] = str(scancode)
+    tool_versions.update(report.tool_versions())
     return OriginSummary.model_validate(report.summary(files_path="origin/origin.json"))
 
 
-def _knowledge_base(spec: Spec, repo: Path):
+def _knowledge_base(spec: Spec):
     """The snippet knowledge base the spec declares (``origin.knowledge_base``), or None."""
-    if not spec.origin.knowledge_base:
+    path = spec.knowledge_base_path()
+    if path is None:
         return None
     from verifier.kb import open_matcher
 
-    path = Path(spec.origin.knowledge_base)
-    if not path.is_absolute():
-        path = (spec.base_dir / path).resolve()
     return open_matcher(path, min_lines=spec.origin.min_match_lines)
 
 

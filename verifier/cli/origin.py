@@ -67,6 +67,11 @@ class _OneLineErrors(click.Command):
               help="Manual adjudication file (YAML/JSON); overrides origin.adjudications.")
 @click.option("--min-ratio", type=_Ratio(), default=None,
               help="Threshold, 0..1 or a percentage (default: origin.min_ratio, else 0.60).")
+@click.option("--kb", "kb_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Snippet knowledge base (verifier kb build): runs of matching lines in "
+                   "self-developed files count as third-party (default: origin.knowledge_base).")
+@click.option("--min-match-lines", type=click.IntRange(1), default=None,
+              help="Shortest matched run, in lines (default: origin.min_match_lines, else 10).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str),
               help="Write the full report (every file with origin, reason, evidence) as JSON to "
                    "FILE ('-' for stdout).")
@@ -84,7 +89,8 @@ class _OneLineErrors(click.Command):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, ...],
            exclude: tuple[str, ...], third_party: tuple[str, ...], generated: tuple[str, ...],
-           adjudications: Path | None, min_ratio: float | None, json_path: str | None,
+           adjudications: Path | None, min_ratio: float | None, kb_path: Path | None,
+           min_match_lines: int | None, json_path: str | None,
            cache_dir: Path | None, no_cache: bool, jobs: int | None, timeout_s: float | None,
            top: int, quiet: bool) -> None:
     """Measure the self-developed code ratio (自研代码率) of PATH.
@@ -119,6 +125,7 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
                                    "generated": [], "adjudications": None,
                                    "min_ratio": DEFAULT_MIN_RATIO, "declared_source": "option"}
         spec_file = spec_path
+        spec = None
         if spec_file is None and not no_spec and (source.root / "acceptance.yaml").is_file():
             spec_file = source.root / "acceptance.yaml"
         if spec_file is not None:
@@ -135,14 +142,17 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
             options["adjudications"] = adjudications
         if min_ratio is not None:
             options["min_ratio"] = min_ratio
+        kb = _knowledge_base(kb_path, min_match_lines, spec, jobs)
         show = not quiet and console.is_terminal
         with _progress(console, show) as progress:
             report = analyze(source, **options, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
-                             timeout_s=timeout_s or DEFAULT_TIMEOUT_S, progress=progress)
+                             timeout_s=timeout_s or DEFAULT_TIMEOUT_S, progress=progress, kb=kb)
     data = report.to_json()
     data["spec"] = str(spec_file) if spec_file is not None else None
     if json_path:
         text = json.dumps(data, ensure_ascii=False, indent=2)
+        # non-UTF-8 file names are surrogate-escaped: write them as \\udcXX JSON escapes
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         if json_path == "-":
             click.echo(text)
         else:
@@ -156,6 +166,20 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     if report.ratio is None:
         raise InputError(f"{path}: no source code to measure (no counted lines in any file)")
     click.get_current_context().exit(int(ExitCode.OK if report.passed else ExitCode.NOT_MET))
+
+
+def _knowledge_base(kb_path: Path | None, min_match_lines: int | None, spec: Any,
+                    jobs: int | None) -> Any:
+    """The snippet matcher from --kb, else from the spec's origin.knowledge_base; None without."""
+    if kb_path is None and spec is not None:
+        kb_path = spec.knowledge_base_path()
+    if kb_path is None:
+        return None
+    from verifier.kb import open_matcher
+
+    if min_match_lines is None:
+        min_match_lines = spec.origin.min_match_lines if spec is not None else 10
+    return open_matcher(kb_path, min_lines=min_match_lines, jobs=jobs)
 
 
 def _width() -> int | None:
