@@ -56,7 +56,7 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "4"
+DETECTOR_VERSION = "5"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
@@ -259,6 +259,12 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
     limit = LEGAL_MAX_BYTES if role == "legal" else None
     with open(path, "rb") as handle:
         data = handle.read() if limit is None else handle.read(limit)
+    # scancode reads files as UTF-8: give it a UTF-8 copy of a GBK/GB18030/UTF-16 … file's text,
+    # or it reads mojibake (and takes code on the next line for a copyright holder)
+    transcoded = bool(encoding) and not _is_utf8(encoding)
+    if transcoded:
+        data = data.decode(encoding.split(" ")[0], errors="replace").encode("utf-8")
+        encoding = "utf-8"
     lines = data.split(b"\n")
     nonblank = [line for line in lines if line.strip()]
     mean = (sum(map(len, nonblank)) / len(nonblank)) if nonblank else 0.0
@@ -299,7 +305,8 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
     truncated = len(region) < len(data) or (limit is not None and path.stat().st_size > limit)
     result["scope"] = "head" if truncated else "whole"
     result["scanned_lines"] = end
-    task = {"path": str(path), "name": path.name, "head": region if truncated else None,
+    task = {"path": str(path), "name": path.name,
+            "head": region if truncated or transcoded else None,
             "licenses": want_licenses, "copyrights": want_copyrights, "package": want_package,
             "package_path": str(path), "notice_key": None}
     if not want_package:
@@ -307,6 +314,11 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
         task["notice_key"] = (f"notice:{hashlib.sha256(region).hexdigest()}:"
                               f"{path.suffix.lower()}:{flags}")
     return result, task
+
+
+def _is_utf8(encoding: str) -> bool:
+    name = encoding.split(" ")[0].lower().replace("_", "-")
+    return name in ("utf-8", "utf8", "ascii", "us-ascii")
 
 
 # ---------------------------------------------------------------- worker side
