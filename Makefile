@@ -22,6 +22,7 @@ demo: setup
 	bash scripts/demo.sh $(DEMO_OUT)
 
 test: setup system-deps
+	$(BIN)/ruff check verifier probes tests bench scripts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

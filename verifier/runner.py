@@ -24,7 +24,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.evaluation import evaluate, outcome_from_error
-from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
+from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
 from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
@@ -238,8 +238,7 @@ class Runner:
             "spec_path": str(self.options.spec_path), "repository": str(self.repo),
             "only": list(self.options.only), "command": list(self.options.command),
         })
-        atomic_write_text(run_dir / "spec.yaml",
-                          self.options.spec_path.read_text("utf-8", errors="replace"))
+        atomic_write_bytes(run_dir / "spec.yaml", self.options.spec_path.read_bytes())
         return state
 
     def _resume(self, run_dir: Path, spec_sha: str) -> _RunState:

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 import xxhash
 
 from verifier.errors import InputError, ToolError
-from verifier.kb.normalize import SOURCE_EXTENSIONS, decode_source, is_source_name, normalize
+from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
 from verifier.kb.winnow import K, W, encode, fingerprint
 
