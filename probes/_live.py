@@ -1,14 +1,36 @@
-"""Helpers shared by the live-service probes: the running service and error tails."""
+"""Helpers shared by the live-service probes: the running service, error tails, and commands
+declared to run next to the service (a product's own CLI or batch job that writes or reads data).
+
+A declared command (``ServiceCommand``) is an argv list, or a string split like a POSIX shell would
+(never run through a shell unless ``shell: true``). Its arguments and environment values may use
+``{port}``, ``{base_url}``, ``{data_dir}`` (the service's scratch directory), ``{python}`` (the
+interpreter running verifier) and ``{repo}``, plus whatever the probe adds (``{i}``, ``{uid}``);
+``{{``/``}}`` are literal braces. Values from the spec are data: they are only ever passed as argv.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
+import sys
 import time
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
+from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from probes._common import (EnvValue, expand_command, inside_repo, interpreter_env, placeholders,
+                            substitute, which)
 from verifier.probe import ProbeContext, ProbeError
-from verifier.service import Service, ServiceError
+from verifier.repo_paths import RepoPath
+from verifier.service import Duration, Service, ServiceError
+
+#: Placeholders every declared command may use; a probe may allow more (``{i}``, ``{uid}``).
+COMMAND_PLACEHOLDERS = ("port", "base_url", "data_dir", "python", "repo")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def require_service(ctx: ProbeContext, probe: str) -> Service:
@@ -62,3 +84,82 @@ def recover(service: Service, restart: str, timeout_s: float) -> tuple[float | N
     except ServiceError as exc:
         return None, str(exc)
     return time.time(), None
+
+
+class ServiceCommand(BaseModel):
+    """A command declared in a live-service probe's ``with:``, run next to the running service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: list[str] | str
+    """argv list (preferred), or a string split like a POSIX shell would; placeholders allowed."""
+    env: dict[str, EnvValue] = Field(default_factory=dict)
+    """Extra environment variables (placeholders allowed) on top of a scrubbed environment."""
+    cwd: RepoPath = "."
+    """Working directory, relative to the delivered repository."""
+    shell: bool = False
+    """Run through ``/bin/sh -c`` (placeholder values are shell-quoted); only when declared."""
+    timeout: Duration = Field(default=30.0, le=3600)
+    """Seconds one run may take before it is killed (and the probe reports an error)."""
+    ok_exit_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    """Exit statuses that mean the command succeeded."""
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: list[str] | str) -> list[str] | str:
+        try:
+            parts = shlex.split(value) if isinstance(value, str) else value
+        except ValueError as exc:
+            raise ValueError(f"command cannot be split: {exc}") from None
+        if not parts or not str(parts[0]).strip():
+            raise ValueError("command is empty")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _ENV_NAME.fullmatch(key):
+                raise ValueError(f"bad environment variable name {key!r}")
+        return value
+
+    @property
+    def label(self) -> str:
+        """The command as declared, on one line (cut to 120 characters), for findings and errors."""
+        text = self.command if isinstance(self.command, str) else " ".join(
+            part if part and not any(ch.isspace() or ch in "'\"" for ch in part) else shlex.quote(part)
+            for part in self.command)
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    def placeholders(self) -> set[str]:
+        """Every ``{name}`` used in the command and the environment values."""
+        texts = [self.command] if isinstance(self.command, str) else list(self.command)
+        return set().union(*(placeholders(t) for t in [*texts, *self.env.values()]))
+
+    def check_placeholders(self, allowed: Iterable[str], where: str) -> None:
+        """``ValueError`` naming any placeholder outside ``allowed`` (for a model validator)."""
+        known = sorted(set(allowed))
+        unknown = sorted(self.placeholders() - set(known))
+        if unknown:
+            raise ValueError(f"{where}: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}"
+                             f" (known here: {', '.join('{' + k + '}' for k in known)}; "
+                             "write {{ }} for literal braces)")
+
+
+def command_values(ctx: ProbeContext, service: Service) -> dict[str, str]:
+    """The values of ``COMMAND_PLACEHOLDERS`` for ``service`` running under ``ctx``."""
+    return {"port": str(service.port), "base_url": service.base_url,
+            "data_dir": str(service.data_dir or ""), "python": sys.executable,
+            "repo": str(ctx.repo.resolve())}
+
+
+def command_call(step: ServiceCommand, ctx: ProbeContext, values: Mapping[str, str], *,
+                 what: str) -> tuple[list[str], Path, dict[str, str]]:
+    """argv, working directory and environment of ``step`` with ``values`` filled in;
+    ``ProbeError`` when the directory is missing or the executable cannot be found."""
+    cwd = inside_repo(ctx.repo, step.cwd, what=f"{what} cwd")
+    argv = expand_command(step.command, values, shell=step.shell)
+    env = interpreter_env(sys.executable, {k: substitute(v, values) for k, v in step.env.items()})
+    if which(argv[0], env, cwd) is None:
+        raise ProbeError(f"{what} {argv[0]!r} not found (not on PATH, nor relative to cwd {step.cwd!r})")
+    return argv, cwd, env

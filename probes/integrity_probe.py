@@ -1,37 +1,75 @@
 """``integrity`` probe (reliability): acknowledged writes must survive a crash.
 
-N records are written through a declared write request; right after the last acknowledged write the
-service is SIGKILLed and brought back; the records are read back through a declared read request.
-In the write request and the marker, ``{i}`` is the record number (1…N) and ``{uid}`` one token for
-the whole run (so records are unique across runs on the same database). The read is per record when
-its path uses ``{i}`` or ``{id}`` (``{id}`` comes from ``id_field`` of the write's JSON answer),
-otherwise one collection read in which every record's ``marker`` must appear.
+N records are written through a declared write — an HTTP request, or a command (the product's own
+CLI or batch job) run once per record; right after the last acknowledged write the service is
+SIGKILLed and brought back; the records are read back through a declared read — an HTTP request, or
+a command run once after recovery whose stdout is read like the HTTP answer.
+In the write and the marker, ``{i}`` is the record number (1…N) and ``{uid}`` one token for the
+whole run (so records are unique across runs on the same database). An HTTP read is per record when
+its path uses ``{i}`` or ``{id}`` (``{id}`` comes from ``id_field`` of the write's JSON answer, or of
+the write command's JSON stdout), otherwise one collection read in which every record's ``marker``
+must appear; a read command is always one collection read.
+
+A write command counts as acknowledged when it exits with one of its ``ok_exit_codes``; another exit
+status is an unacknowledged write (like an HTTP error status); a write command that cannot be found,
+cannot start or times out is an error. Commands also know ``{port}``, ``{base_url}``,
+``{data_dir}``, ``{python}`` and ``{repo}`` (see ``probes._live``).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+import tempfile
 import time
-from typing import Any, Literal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
+from probes._common import CANNOT_START, failure_reason
 from probes._http import Exchange, HttpRequest, fill, new_uid, send
-from probes._live import crash, recover, require_service, tail_with_service
+from probes._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
+                          recover, require_service, tail_with_service)
 from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
-from verifier.service import Duration
+from verifier.proc import ToolRun, run_tool
+from verifier.service import Duration, Service
 
 _MAX_FINDINGS = 50
+_HTTP_KEYS = ("method", "path", "body", "headers", "weight", "name", "expect")
+
+
+def _step_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "command" if "command" in value else "http"
+    return "command" if isinstance(value, ServiceCommand) else "http"
+
+
+#: A write or read: an HTTP request (``method``/``path`` …) or a command (``command`` …).
+Step = Annotated[Annotated[HttpRequest, Tag("http")] | Annotated[ServiceCommand, Tag("command")],
+                 Discriminator(_step_kind)]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An unacknowledged write: what was sent and what came back."""
+
+    what: str
+    outcome: str
+    tail: str = ""
 
 
 class IntegrityArgs(ProbeArgs):
     """``with:`` of the integrity probe."""
 
-    write: HttpRequest
-    """The write request (e.g. ``POST /api/items`` with a body using ``{i}`` and ``{uid}``)."""
-    read: HttpRequest
-    """The read request: per record (path with ``{i}`` or ``{id}``) or one collection read."""
+    write: Step
+    """The write: an HTTP request (e.g. ``POST /api/items`` with a body using ``{i}`` and ``{uid}``)
+    or a command run once per record (e.g. the product's CLI with ``--sku INT-{uid}-{i}``)."""
+    read: Step
+    """The read: an HTTP request, per record (path with ``{i}`` or ``{id}``) or one collection
+    read, or a command run once after recovery (its stdout is the collection)."""
     count: int = Field(default=100, ge=1, le=10_000)
     """Records to write."""
     marker: str | None = None
@@ -47,10 +85,37 @@ class IntegrityArgs(ProbeArgs):
     recovery_timeout: Duration = 30.0
     """Seconds to wait for the service to be ready again."""
     request_timeout: float = Field(default=5.0, gt=0, le=120)
-    """Seconds before one request counts as failed."""
+    """Seconds before one HTTP request counts as failed (a command has its own ``timeout``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("write", "read"):
+                step = data.get(key)
+                if not isinstance(step, dict):
+                    continue
+                http = [k for k in _HTTP_KEYS if k in step]
+                if "command" in step and http:
+                    raise ValueError(f"{key}: declare either an HTTP request (method, path …) or a "
+                                     f"command, not both (found command and {', '.join(http)})")
+                if "command" not in step and "path" not in step:
+                    raise ValueError(f"{key}: declare an HTTP request (path, optionally method, body …) "
+                                     "or a command (command, optionally env, cwd, timeout …)")
+        return data
 
     @model_validator(mode="after")
     def _read_mode(self) -> IntegrityArgs:
+        if isinstance(self.write, ServiceCommand):
+            self.write.check_placeholders([*COMMAND_PLACEHOLDERS, "i", "uid"], "write")
+        if isinstance(self.read, ServiceCommand):
+            if {"i", "id"} & self.read.placeholders():
+                raise ValueError("read: a read command runs once after recovery, so it cannot use {i} "
+                                 "or {id}; print every record and declare a marker")
+            self.read.check_placeholders([*COMMAND_PLACEHOLDERS, "uid"], "read")
+            if self.marker is None:
+                raise ValueError("a read command is one collection read: it needs a marker")
+            return self
         per_record = "{i}" in self.read.path or "{id}" in self.read.path
         if not per_record and self.marker is None:
             raise ValueError("a collection read (read.path without {i} or {id}) needs a marker")
@@ -77,129 +142,273 @@ class IntegrityProbe(Probe):
         """Write, crash, recover, read back."""
         args: IntegrityArgs = ctx.args  # type: ignore[assignment]
         service = require_service(ctx, "integrity")
-        deadline = time.monotonic() + ctx.timeout_s
-        token = new_uid()
         log_path = ctx.evidence_dir / "integrity-exchanges.jsonl"
-        with open(log_path, "w", encoding="utf-8") as log:
-            def record(phase: str, i: int, ex: Exchange) -> None:
-                log.write(json.dumps({"phase": phase, "i": i, "method": ex.method, "path": ex.path,
-                                      "status": ex.status, "elapsed_ms": round(ex.elapsed_ms, 3),
-                                      "error": ex.error, "body": ex.excerpt(200)},
-                                     ensure_ascii=False) + "\n")
-
-            evidence = (ctx.rel(log_path),)
-            written, ids, failed_writes = self._write(args, service.port, token, deadline, record)
+        with open(log_path, "w", encoding="utf-8") as log, \
+                tempfile.TemporaryDirectory(prefix="verifier-integrity-") as scratch:
+            run = _Run(ctx, args, service, log, Path(scratch), (ctx.rel(log_path),))
+            run.check_commands()
+            written, ids, failed_writes = run.write_all()
             if not written:
                 first = failed_writes[0] if failed_writes else None
                 raise ProbeError("no write was acknowledged"
-                                 + (f": {first.method} {first.path} -> "
-                                    f"{first.status or first.error} {first.excerpt(120)}" if first else ""),
-                                 tail=tail_with_service(service), evidence=evidence)
+                                 + (f": {first.what} -> {first.outcome}" if first else ""),
+                                 tail=tail_with_service(service, first.tail if first else ""),
+                                 evidence=run.evidence)
             if args.settle:
                 time.sleep(args.settle)
             killed_at = crash(service, args.restart)
             ready_at, reason = recover(service, args.restart, args.recovery_timeout)
             if ready_at is None:
                 raise ProbeError(f"the service did not recover after SIGKILL: {reason}",
-                                 tail=tail_with_service(service), evidence=evidence)
-            present, corrupt = self._read(args, service.port, token, written, ids, deadline, record)
+                                 tail=tail_with_service(service), evidence=run.evidence)
+            present, corrupt = run.read_back(written, ids)
         lost = [i for i in written if i not in present]
         findings = [Finding(message=f"record {i} acknowledged before the crash is missing after it"
                                     + (" (read back altered)" if i in corrupt else ""),
-                            rule=f"{args.read.method} {args.read.path}", severity="high",
-                            extra={"i": i, "marker": self._marker(args, token, i)})
+                            rule=_label(args.read), severity="high",
+                            extra={"i": i, "marker": run.marker(i)})
                     for i in lost[:_MAX_FINDINGS]]
-        findings += [Finding(message=f"write {ex.method} {ex.path} not acknowledged: "
-                                     f"{ex.status or ex.error} {ex.excerpt(120)}",
-                             rule=f"{args.write.method} {args.write.path}", severity="low")
-                     for ex in failed_writes[:10]]
+        findings += [Finding(message=f"write {f.what} not acknowledged: {f.outcome}",
+                             rule=_label(args.write), severity="low")
+                     for f in failed_writes[:10]]
+        notes = [f"SIGKILL {args.settle:g} s after the last acknowledged write; restart: {args.restart}."]
+        if isinstance(args.write, ServiceCommand):
+            notes.append(f"The write command ran once per record ({run.write_runs} runs; record 1's "
+                         "command line is listed, every run's exit status and output excerpt is in "
+                         f"{run.evidence[0]}).")
+        if isinstance(args.read, ServiceCommand):
+            notes.append("The read command ran once after recovery; its stdout is the read-back.")
         return ProbeOutcome(
             measurements=(Measurement("lost_records", float(len(lost)), "count"),
                           Measurement("written", float(len(written)), "count"),
                           Measurement("read_back", float(len(present)), "count")),
-            findings=tuple(findings), evidence=evidence, commands=tuple(service.commands[-1:]),
-            notes=(f"SIGKILL {args.settle:g} s after the last acknowledged write; restart: {args.restart}.",),
+            findings=tuple(findings), evidence=run.evidence,
+            commands=(*service.commands[-1:], *run.commands), notes=tuple(notes),
             details={"requested": args.count, "written": len(written), "read_back": len(present),
                      "lost": lost[:200], "failed_writes": len(failed_writes),
-                     "recovery_seconds": ready_at - killed_at, "token": token},
+                     "recovery_seconds": ready_at - killed_at, "token": run.token},
         )
 
-    @staticmethod
-    def _marker(args: IntegrityArgs, token: str, i: int) -> str | None:
-        return fill(args.marker, i, token) if args.marker is not None else None
 
-    def _write(self, args: IntegrityArgs, port: int, token: str, deadline: float, record: Any
-               ) -> tuple[list[int], dict[int, str], list[Exchange]]:
+def _label(step: HttpRequest | ServiceCommand) -> str:
+    """How a finding names the write or read."""
+    if isinstance(step, ServiceCommand):
+        return f"command: {step.label}"
+    return f"{step.method} {step.path}"
+
+
+def _excerpt(data: bytes, limit: int) -> str:
+    text = data[:limit].decode("utf-8", errors="replace")
+    return text + ("…" if len(data) > limit else "")
+
+
+def _tail_text(path: Path, limit: int = 200) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - limit))
+            data = handle.read()
+    except OSError:
+        return ""
+    return ("…" if size > limit else "") + data.decode("utf-8", errors="replace")
+
+
+_MAX_READ_OUTPUT = 32 << 20
+
+
+class _Run:
+    """One integrity run: the declared steps, the run token, the log of every exchange and run."""
+
+    def __init__(self, ctx: ProbeContext, args: IntegrityArgs, service: Service, log: Any,
+                 scratch: Path, evidence: tuple[str, ...]) -> None:
+        self.ctx, self.args, self.service, self.log, self.scratch = ctx, args, service, log, scratch
+        self.evidence = evidence
+        self.token = new_uid()
+        self.deadline = time.monotonic() + ctx.timeout_s
+        self.commands: list[tuple[str, ...]] = []
+        self.write_runs = 0
+
+    def marker(self, i: int) -> str | None:
+        """Record ``i``'s marker text, if one is declared."""
+        return fill(self.args.marker, i, self.token) if self.args.marker is not None else None
+
+    def _values(self, i: int | None) -> dict[str, str]:
+        values = {**command_values(self.ctx, self.service), "uid": self.token}
+        if i is not None:
+            values["i"] = str(i)
+        return values
+
+    def check_commands(self) -> None:
+        """Fail before any write when a declared command's directory or executable is missing."""
+        if isinstance(self.args.write, ServiceCommand):
+            command_call(self.args.write, self.ctx, self._values(1), what="write command")
+        if isinstance(self.args.read, ServiceCommand):
+            command_call(self.args.read, self.ctx, self._values(None), what="read command")
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.log.flush()
+
+    def _log_exchange(self, phase: str, i: int, ex: Exchange) -> None:
+        self._log({"phase": phase, "i": i, "method": ex.method, "path": ex.path, "status": ex.status,
+                   "elapsed_ms": round(ex.elapsed_ms, 3), "error": ex.error, "body": ex.excerpt(200)})
+
+    def _log_run(self, phase: str, i: int, run: ToolRun) -> None:
+        self._log({"phase": phase, "i": i, "argv": list(run.argv), "returncode": run.returncode,
+                   "timed_out": run.timed_out, "elapsed_ms": round(run.duration_s * 1000, 3),
+                   "stdout": _tail_text(run.stdout_path), "stderr": _tail_text(run.stderr_path)})
+
+    def _timeout(self, step: ServiceCommand, what: str) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0.05:
+            raise ProbeError(f"{what}: the indicator timeout was spent before it could run",
+                             evidence=self.evidence)
+        return min(step.timeout, left)
+
+    def _run_command(self, step: ServiceCommand, i: int | None, phase: str, out_dir: Path,
+                     ) -> tuple[ToolRun, float]:
+        what = f"{phase} command"
+        argv, cwd, env = command_call(step, self.ctx, self._values(i), what=what)
+        timeout = self._timeout(step, what)
+        run = run_tool(argv, cwd=cwd, timeout_s=timeout, out_dir=out_dir, name=phase, env=env)
+        self._log_run(phase, i or 0, run)
+        if not self.commands or phase == "read":
+            self.commands.append(run.argv)
+        return run, timeout
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def write_all(self) -> tuple[list[int], dict[int, str], list[_Failure]]:
+        """Write records 1…N; the acknowledged ones, their ids (with ``id_field``), the failures."""
         written: list[int] = []
         ids: dict[int, str] = {}
-        failed: list[Exchange] = []
-        for i in range(1, args.count + 1):
-            if time.monotonic() > deadline:
-                raise ProbeError(f"writes did not finish within the indicator timeout ({i - 1} written)")
-            ex = _send(port, args.write, i, token, args.request_timeout)
-            record("write", i, ex)
-            if not args.write.ok(ex.status):
-                failed.append(ex)
+        failed: list[_Failure] = []
+        for i in range(1, self.args.count + 1):
+            if time.monotonic() > self.deadline:
+                raise ProbeError(f"writes did not finish within the indicator timeout ({i - 1} written)",
+                                 evidence=self.evidence)
+            if isinstance(self.args.write, ServiceCommand):
+                answer, failure = self._write_command(self.args.write, i)
+            else:
+                answer, failure = self._write_request(self.args.write, i)
+            if failure is not None:
+                failed.append(failure)
                 continue
-            if args.id_field is not None:
-                try:
-                    value = json.loads(ex.body)[args.id_field]
-                except (ValueError, KeyError, TypeError):
-                    raise ProbeError(f"write answer has no JSON field {args.id_field!r} (id_field): "
-                                     f"{ex.excerpt(200)}") from None
-                ids[i] = str(value)
+            if self.args.id_field is not None:
+                ids[i] = self._record_id(answer)
             written.append(i)
         return written, ids, failed
 
-    def _read(self, args: IntegrityArgs, port: int, token: str, written: list[int],
-              ids: dict[int, str], deadline: float, record: Any) -> tuple[set[int], set[int]]:
+    def _write_request(self, request: HttpRequest, i: int) -> tuple[bytes, _Failure | None]:
+        ex = _send(self.service.port, request, i, self.token, self.args.request_timeout)
+        self._log_exchange("write", i, ex)
+        if not request.ok(ex.status):
+            return ex.body, _Failure(f"{ex.method} {ex.path}", f"{ex.status or ex.error} {ex.excerpt(120)}")
+        return ex.body, None
+
+    def _write_command(self, step: ServiceCommand, i: int) -> tuple[bytes, _Failure | None]:
+        run, timeout = self._run_command(step, i, "write", self.scratch)
+        self.write_runs += 1
+        if run.timed_out or run.returncode == CANNOT_START:
+            raise ProbeError(f"{failure_reason(run, f'write command (record {i})', timeout)}: "
+                             f"{shlex.join(run.argv)[:200]}", tail=run.tail(), evidence=self.evidence)
+        if run.returncode not in step.ok_exit_codes:
+            return b"", _Failure(f"command (record {i})", f"exit status {run.returncode} "
+                                 f"{_excerpt(run.tail(3).encode(), 120)}", run.tail())
+        return run.stdout_path.read_bytes()[:1 << 20], None
+
+    def _record_id(self, answer: bytes) -> str:
+        try:
+            return str(json.loads(answer)[self.args.id_field])
+        except (ValueError, KeyError, TypeError):
+            where = "write command's stdout" if isinstance(self.args.write, ServiceCommand) else "write answer"
+            raise ProbeError(f"{where} has no JSON field {self.args.id_field!r} (id_field): "
+                             f"{_excerpt(answer, 200)}", evidence=self.evidence) from None
+
+    # ---- read-back ------------------------------------------------------------------------
+
+    def read_back(self, written: list[int], ids: dict[int, str]) -> tuple[set[int], set[int]]:
+        """The acknowledged records found after recovery, and those found altered."""
+        if isinstance(self.args.read, ServiceCommand):
+            text = self._read_command(self.args.read)
+            return {i for i in written if self.marker(i) in text}, set()
+        return self._read_requests(self.args.read, written, ids)
+
+    def _read_command(self, step: ServiceCommand) -> str:
+        run, timeout = self._run_command(step, None, "read", self.ctx.evidence_dir)
+        evidence = tuple(dict.fromkeys([*self.evidence, *(self.ctx.rel(p) for p in
+                                                          (run.stdout_path, run.stderr_path))]))
+        self.evidence = evidence
+        tail = tail_with_service(self.service, run.tail())
+        if run.timed_out or run.returncode not in step.ok_exit_codes:
+            raise ProbeError(f"{failure_reason(run, 'read command', timeout)}, so the records cannot be "
+                             f"checked: {shlex.join(run.argv)[:200]}", tail=tail, evidence=evidence)
+        if run.stdout_path.stat().st_size > _MAX_READ_OUTPUT:
+            raise ProbeError(f"read command printed more than {_MAX_READ_OUTPUT >> 20} MiB",
+                             tail=tail, evidence=evidence)
+        try:
+            return _decoded(self.args, run.stdout_path.read_bytes(), "read command")
+        except ProbeError as exc:
+            raise ProbeError(exc.reason, tail=tail, evidence=evidence) from None
+
+    def _read_requests(self, request: HttpRequest, written: list[int], ids: dict[int, str]
+                       ) -> tuple[set[int], set[int]]:
         present: set[int] = set()
         corrupt: set[int] = set()
-        per_record = "{i}" in args.read.path or "{id}" in args.read.path
+        port, timeout_s = self.service.port, self.args.request_timeout
+        per_record = "{i}" in request.path or "{id}" in request.path
         if not per_record:
-            ex = _send(port, args.read, 0, token, args.request_timeout)
-            record("read", 0, ex)
-            text = self._checked_text(args, ex)
-            return {i for i in written if self._marker(args, token, i) in text}, corrupt
+            ex = _send(port, request, 0, self.token, timeout_s)
+            self._log_exchange("read", 0, ex)
+            text = self._checked_text(request, ex)
+            return {i for i in written if self.marker(i) in text}, corrupt
         for i in written:
-            if time.monotonic() > deadline:
-                raise ProbeError(f"reads did not finish within the indicator timeout")
-            request = args.read
-            if "{id}" in request.path:
-                request = request.model_copy(update={"path": request.path.replace("{id}", ids[i])})
-            ex = _send(port, request, i, token, args.request_timeout)
-            record("read", i, ex)
+            if time.monotonic() > self.deadline:
+                raise ProbeError("reads did not finish within the indicator timeout", evidence=self.evidence)
+            one = request
+            if "{id}" in one.path:
+                one = one.model_copy(update={"path": one.path.replace("{id}", ids[i])})
+            ex = _send(port, one, i, self.token, timeout_s)
+            self._log_exchange("read", i, ex)
             if ex.status in (404, 410):
                 continue
-            text = self._checked_text(args, ex)
-            marker = self._marker(args, token, i)
+            text = self._checked_text(request, ex)
+            marker = self.marker(i)
             if marker is None or marker in text:
                 present.add(i)
             else:
                 corrupt.add(i)
         return present, corrupt
 
-    @staticmethod
-    def _checked_text(args: IntegrityArgs, ex: Exchange) -> str:
+    def _checked_text(self, read: HttpRequest, ex: Exchange) -> str:
         """The read's answer as text; ``ProbeError`` when it is not a successful, well-formed read."""
         if ex.status == 0:
-            raise ProbeError(f"read {ex.method} {ex.path} got no answer: {ex.error}")
-        if not args.read.ok(ex.status):
+            raise ProbeError(f"read {ex.method} {ex.path} got no answer: {ex.error}",
+                             tail=tail_with_service(self.service), evidence=self.evidence)
+        if not read.ok(ex.status):
             raise ProbeError(f"read {ex.method} {ex.path} answered {ex.status}, so the records cannot "
-                             f"be checked: {ex.excerpt(200)}")
+                             f"be checked: {ex.excerpt(200)}", evidence=self.evidence)
         try:
-            text = ex.body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProbeError(f"read {ex.method} {ex.path} returned garbage (not UTF-8): "
-                             f"{ex.excerpt(120)!r}") from None
-        if args.format == "json":
-            try:
-                decoded = json.loads(text)
-            except ValueError as exc:
-                raise ProbeError(f"read {ex.method} {ex.path} returned garbage, not JSON ({exc}): "
-                                 f"{ex.excerpt(120)!r}") from None
-            text += "\n" + json.dumps(decoded, ensure_ascii=False)
-        return text
+            return _decoded(self.args, ex.body, f"read {ex.method} {ex.path}")
+        except ProbeError as exc:
+            raise ProbeError(exc.reason, evidence=self.evidence) from None
+
+
+def _decoded(args: IntegrityArgs, raw: bytes, what: str) -> str:
+    """``raw`` as text to search for markers (JSON re-serialised too, so escapes do not hide them);
+    ``ProbeError`` when it is not UTF-8, or not JSON when ``format`` is ``json`` (garbage)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProbeError(f"{what} returned garbage (not UTF-8): {_excerpt(raw, 120)!r}") from None
+    if args.format == "json":
+        try:
+            decoded = json.loads(text)
+        except ValueError as exc:
+            raise ProbeError(f"{what} returned garbage, not JSON ({exc}): {_excerpt(raw, 120)!r}") from None
+        text += "\n" + json.dumps(decoded, ensure_ascii=False)
+    return text
 
 
 def _send(port: int, request: HttpRequest, i: int, token: str, timeout_s: float) -> Exchange:
