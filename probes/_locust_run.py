@@ -18,7 +18,7 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifier.proc import kill_group, scrubbed_env
+from verifier.proc import child_preexec, kill_group, scrubbed_env
 from verifier.service import free_port
 
 #: Seconds the master waits for its local workers to connect before giving up.
@@ -93,7 +93,8 @@ def run_locust(locustfile: Path, *, host: str, users: int, spawn_rate: float, ru
                 err = stack.enter_context(open(err_path, "wb"))
                 try:
                     procs.append(subprocess.Popen(argv, cwd=out_dir, env=env, stdout=out, stderr=err,
-                                                  stdin=subprocess.DEVNULL, start_new_session=True))
+                                                  stdin=subprocess.DEVNULL, start_new_session=True,
+                                                  preexec_fn=child_preexec()))
                 except OSError as exc:
                     err.write(f"cannot start {argv[0]!r}: {exc}\n".encode())
                     return LocustRun(tuple(map(tuple, [master, *worker_cmds])), 127, False,

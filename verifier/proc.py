@@ -7,9 +7,13 @@ process outlives the call.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +23,38 @@ from pathlib import Path
 #: the harness's own virtualenv markers).
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT",
                  "XDG_CACHE_HOME", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()  # loaded before any fork: the child only calls into it
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL me when the harness dies, even by SIGKILL (Linux)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def child_preexec():
+    """The ``preexec_fn`` for every process verifier starts: it dies with the harness.
+
+    Linux delivers the parent-death signal when the *thread* that forked the child exits, so it is
+    only armed for children started from the main thread (where the runner starts everything).
+    """
+    if _LIBC is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return _die_with_parent
 
 
 def scrubbed_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -113,6 +149,7 @@ def run_tool(
                 argv, cwd=cwd, stdout=out, stderr=err,
                 stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
                 env=dict(env) if env is not None else scrubbed_env(), start_new_session=True,
+                preexec_fn=child_preexec(),
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             err.write(f"cannot start {argv[0]!r}: {exc}\n".encode())

@@ -36,7 +36,7 @@ import psutil
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from verifier.errors import ToolError
-from verifier.proc import scrubbed_env
+from verifier.proc import child_preexec, scrubbed_env
 from verifier.repo_paths import RepoPath
 
 #: Placeholders a service command, environment value or ready URL may use.
@@ -281,7 +281,8 @@ class Service:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
                 self._proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err,
-                                              stdin=subprocess.DEVNULL, start_new_session=True)
+                                              stdin=subprocess.DEVNULL, start_new_session=True,
+                                              preexec_fn=child_preexec())
             except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as exc:
                 err.write(f"cannot start {argv[0]!r}: {exc}\n".encode())
                 raise ServiceError(f"cannot start service command {argv[0]!r}: {exc}") from None
