@@ -260,3 +260,25 @@ def test_function_coverage_merges_runs_by_node_id() -> None:
     f01 = next(f for f in flaky if f.id == "F-01")
     assert (f01.passed, f01.failed, f01.covered) == (1, 1, False)  # failed once counts as failed
     assert next(f for f in merged if f.id == "F-02").covered is False  # no test mapped
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_run_with_exit_130_and_a_resume_hint(tmp_path: Path) -> None:
+    slow = "import time; time.sleep(60); print(1)"
+    indicators = [FIVE[0], _indicator("P1", "performance_efficiency", slow, "<= 500", "ms"), *FIVE[2:]]
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(indicators)})
+    out = tmp_path / "run"
+    verifier = Path(sys.executable).with_name("verifier")
+    proc = subprocess.Popen([str(verifier), "run", str(repo / "acceptance.yaml"), "--out", str(out),
+                             "--quiet", "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "state" / "F1.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert f"--resume {out}" in stderr and "Traceback" not in stderr
+    assert (out / "state" / "F1.json").exists() and not (out / "state" / "P1.json").exists()

@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     """Usage or input error: bad path, malformed spec, corrupt archive, …"""
     INCOMPLETE = 3
     """A tool failed, so no verdict can be given."""
+    INTERRUPTED = 130
+    """Interrupted by Ctrl-C (SIGINT), as shells report it; a run can be resumed."""
 
 
 class VerifierError(Exception):

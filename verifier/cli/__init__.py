@@ -48,8 +48,11 @@ class _LazyGroup(click.Group):
                 message += f" ({err.hint})"
             click.echo(message, err=True)
             ctx.exit(int(err.exit_code))
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:
+            click.echo("verifier: interrupted", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
         except BrokenPipeError:  # `verifier … | head`: the reader left; not an error of ours
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

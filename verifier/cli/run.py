@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,11 +11,21 @@ from rich.console import Console
 
 from verifier.errors import ExitCode
 from verifier.results import IndicatorResult
-from verifier.runner import RunOptions, run
+from verifier.runner import Runner, RunOptions
 from verifier.spec import Indicator
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
 _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
+
+
+class _StdoutConsole(Console):
+    """rich exits 1 when the reader of a pipe goes away (``verifier run | head``); keep our exit
+    code instead, and just stop printing."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 class _ConsoleListener:
@@ -69,8 +80,16 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
     options = RunOptions(spec_path=spec, repo=repo, out_dir=out_dir, only=only, resume=resume,
                          cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
                          command=("verifier", *sys.argv[1:]))
-    result, run_dir = run(options, _ConsoleListener(err))
-    out = Console(highlight=False)
+    runner = Runner(options, _ConsoleListener(err))
+    try:
+        result = runner.run()
+    except KeyboardInterrupt:
+        where = f" --resume {runner.run_dir}" if runner.run_dir else ""
+        click.echo(f"verifier: interrupted; finished indicators are kept: continue with "
+                   f"verifier run {spec}{where}", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    run_dir = runner.run_dir
+    out = _StdoutConsole(highlight=False)
     counts = {s: sum(1 for r in result.indicators if r.status == s) for s in _STATUS_STYLE}
     out.print(f"verdict: [bold]{result.verdict}[/bold]   score {result.score.value:g} / "
               f"{result.score.maximum:g} (pass {result.score.pass_score:g})   "
