@@ -167,8 +167,9 @@ def test_sigkilled_run_resumes_keeping_finished_indicators(tmp_path: Path) -> No
     assert partial.finished_at is None  # the interrupted run left valid, unfinished results
 
     (repo / "SLOW").unlink()
-    done = subprocess.run([str(verifier), "run", str(repo / "acceptance.yaml"), "--resume", str(out),
-                           "--quiet", "--no-cache"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([str(verifier), "run", "--resume", str(out),  # SPEC from run.json
+                           "--quiet", "--no-cache"], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
     assert done.returncode == 1, done.stderr  # S1 and C1 are not met
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
     assert [i.id for i in run.indicators] == ["F1", "P1", "R1", "S1", "C1"]

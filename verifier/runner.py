@@ -235,7 +235,7 @@ class Runner:
         state = _RunState(run_dir, run_id, started.isoformat(timespec="seconds"))
         atomic_write_json(run_dir / "run.json", {
             "run_id": run_id, "started_at": state.started_at, "spec_sha256": spec_sha,
-            "spec_path": str(self.options.spec_path), "repository": str(self.repo),
+            "spec_path": str(self.options.spec_path.resolve()), "repository": str(self.repo),
             "only": list(self.options.only), "command": list(self.options.command),
         })
         atomic_write_bytes(run_dir / "spec.yaml", self.options.spec_path.read_bytes())

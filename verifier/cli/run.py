@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -9,13 +10,23 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from verifier.errors import ExitCode
+from verifier.errors import ExitCode, InputError
 from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
 from verifier.spec import Indicator
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
 _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
+
+
+def _started_with(run_dir: Path) -> tuple[Path, Path]:
+    """The spec and repository an interrupted run was started with (from its run.json)."""
+    try:
+        meta = json.loads((run_dir / "run.json").read_text("utf-8"))
+        return Path(meta["spec_path"]), Path(meta["repository"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{run_dir}: not a verifier run directory (run.json: {err}); "
+                         "give the SPEC explicitly") from None
 
 
 class _StdoutConsole(Console):
@@ -51,7 +62,7 @@ class _ConsoleListener:
 
 
 @click.command("run")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path), default="acceptance.yaml")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
               help="The delivered repository (default: the spec's directory).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -69,6 +80,8 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
                 quiet: bool) -> None:
     """Measure every indicator the task book SPEC declares, score them, write a run directory.
 
+    SPEC defaults to acceptance.yaml; with --resume, to the spec the run was started with.
+
     \b
     The run directory holds results.json (the canonical results), the raw evidence of every
     probe and the origin analysis; `verifier report` renders it.
@@ -76,6 +89,11 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
     """
     if resume is not None and out_dir is not None:
         raise click.UsageError("--resume and --out are exclusive: --resume continues that directory")
+    if resume is not None:  # by default, continue with what the run was started with
+        started_spec, started_repo = _started_with(resume)
+        spec = spec or started_spec
+        repo = repo or started_repo
+    spec = spec or Path("acceptance.yaml")
     err = Console(stderr=True, quiet=quiet, highlight=False)
     options = RunOptions(spec_path=spec, repo=repo, out_dir=out_dir, only=only, resume=resume,
                          cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
