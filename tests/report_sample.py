@@ -33,6 +33,13 @@ def _history(seconds: int = 30) -> list[dict]:
     return points
 
 
+def _endpoint(method: str, name: str, requests: int, failures: int, rps: float) -> dict:
+    """One row of the locust probe's ``endpoints`` details (the shape EndpointStats.to_json writes)."""
+    return {"method": method, "name": f"{method} {name}", "requests": requests, "failures": failures,
+            "failure_ratio": 100.0 * failures / requests, "rps": rps, "average_ms": 61.7, "min_ms": 3.1,
+            "max_ms": 910.0, "p50_ms": 44.0, "p90_ms": 170.0, "p95_ms": 210.0, "p99_ms": 330.0}
+
+
 def _origin_files(n_files: int | None, evil: str) -> list[dict]:
     if n_files is None:
         files = [
@@ -118,7 +125,10 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
             findings=[FindingRecord(message=f"assert 409 == 400{evil}", file="tests/test_items.py", line=88,
                                     severity="high", rule=test_name)],
             measurements={"pass_rate": 96.15, "passed": 25, "failed": 1, "errors": 0, "skipped": 0},
-            details={"failing_tests": [{"nodeid": test_name, "message": f"assert 409 == 400{evil}"}]},
+            details={"failing_tests": [{"nodeid": test_name, "message": f"assert 409 == 400{evil}"}],
+                     "functions": [{"id": "F-01", "name": "入库登记", "covered": True, "passed": 6, "failed": 0},
+                                   {"id": "F-02", "name": f"库存调整{evil}", "covered": False, "passed": 3,
+                                    "failed": 1}]},
             started_at="2026-11-25T10:00:05+00:00", duration_s=4.2),
         IndicatorResult(
             id="P1", name="200 并发下 95% 响应时间", characteristic="performance_efficiency", probe="locust",
@@ -130,8 +140,8 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
             measurements={"rps": 268.4, "p50_ms": 44.0, "p90_ms": 170.0, "p95_ms": 210.0, "p99_ms": 330.0,
                           "max_ms": 910.0, "failure_ratio": 0.02},
             details={"history": _history(), "users": 200, "spawn_rate": 50, "run_time_s": 30,
-                     "endpoints": [{"method": "GET", "path": "/api/items", "weight": 3},
-                                   {"method": "POST", "path": f"/api/items{evil}", "weight": 1}]},
+                     "endpoints": [_endpoint("GET", "/api/items", 4050, 0, 201.3),
+                                   _endpoint("POST", f"/api/items{evil}", 1350, 27, 67.1)]},
             started_at="2026-11-25T10:00:10+00:00", duration_s=33.9),
         IndicatorResult(
             id="P2", name="吞吐量", characteristic="performance_efficiency", probe="locust", metric="rps",
@@ -214,7 +224,10 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
                    FunctionCoverage(id="F-02", name=f"库存调整{evil}", tests=[test_name], passed=3, failed=1,
                                     covered=False)],
         materials=materials, gates=gates, score=Score(value=71.4286, pass_score=70, lowest=71.4286, highest=85.7143),
-        verdict="inconclusive", verdict_reasons=["C1 could not be measured: the score lies between 71.4 and 85.7"],
+        verdict="inconclusive",
+        verdict_reasons=[{"zh": "1 项指标出错（C1），未计入得分：得分可能在 71.43 至 85.71 之间",
+                          "en": "1 indicator(s) in error (C1), left out of the score: it could be anywhere "
+                                "from 71.43 to 85.71"}],
         command=["verifier", "run", "acceptance.yaml", "--repo", "fixtures/sample-delivery"],
     )
     atomic_write_json(run / "results.json", result.model_dump(mode="json", by_alias=True))

@@ -185,7 +185,7 @@ def test_history_gives_latency_and_throughput_charts(sample_run):
     r1 = next(d for d in view["details"] if d["title"].startswith("R1 "))
     assert any(LABELS["en"]["chart_timeline"] in str(c) for c in r1["charts"])
     s1 = next(d for d in view["details"] if d["title"].startswith("S1 "))
-    assert any("by_severity" in str(c) for c in s1["charts"])
+    assert any("<title>Severity distribution</title>" in str(c) for c in s1["charts"])
 
 
 def test_missing_origin_and_materials_and_file_table(sample_run, tmp_path):

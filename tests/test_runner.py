@@ -223,7 +223,7 @@ def test_a_partial_run_never_passes(tmp_path: Path, cli) -> None:
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
     assert run.indicators[0].status == "met"
     assert run.verdict == "inconclusive" and result.exit_code == 3
-    assert any("partial run" in r for r in run.verdict_reasons)
+    assert any("partial run" in r["en"] and "部分运行" in r["zh"] for r in run.verdict_reasons)
 
 
 def test_indicators_sharing_probe_and_arguments_share_one_measurement(tmp_path: Path, cli) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
 
 from spec_fakes import PROBES
 from verifier.results import Gate, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary
-from verifier.scoring import (CHARACTERISTIC_NAMES, assess, count_gate, coverage_gates, gates,
+from verifier.scoring import (CHARACTERISTIC_NAMES, assess, count_gate, coverage_gates, gate_figure, gates,
                               materials_gate, origin_gate, version_gate)
 from verifier.spec import REQUIRED_CHARACTERISTICS, parse_spec
 
@@ -124,7 +125,7 @@ def test_all_met_passes():
     a = assess([_result("met")] * 5, [_gate(True)], pass_score=70)
     assert (a.verdict, a.score.value, a.lowest, a.highest) == ("pass", 100.0, 100.0, 100.0)
     assert a.score.pass_score == 70 and a.score.maximum == 100
-    assert "reaches the pass score" in a.reasons[-1]
+    assert "reaches the pass score" in a.reasons[-1]["en"] and "达到通过分数线" in a.reasons[-1]["zh"]
 
 
 def test_weighted_score():
@@ -149,7 +150,7 @@ def test_score_exactly_at_pass_score_passes():
 def test_failed_gate_fails_even_with_full_score():
     a = assess([_result("met")] * 5, [_gate(True), _gate(False)], pass_score=70)
     assert a.verdict == "fail" and a.score.value == 100.0
-    assert a.reasons[0] == "gate g does not hold: f"
+    assert a.reasons[0] == {"zh": "门槛“门”不满足：f", "en": "gate g (gate) does not hold: f"}
 
 
 def test_failed_gate_wins_over_errors_and_undecided_gates():
@@ -160,7 +161,7 @@ def test_failed_gate_wins_over_errors_and_undecided_gates():
 def test_undecided_gate_is_inconclusive():
     a = assess([_result("met")] * 5, [_gate(True), _gate(None)], pass_score=70)
     assert a.verdict == "inconclusive"
-    assert "could not be decided" in a.reasons[0]
+    assert "could not be decided" in a.reasons[0]["en"] and "无法判定" in a.reasons[0]["zh"]
 
 
 def test_undecided_gate_with_a_hopeless_score_fails():
@@ -174,7 +175,8 @@ def test_errors_are_left_out_of_the_score_not_scored_zero():
     assert a.score.value == 100.0                      # measured ones only
     assert (a.lowest, a.highest) == (66.67, 100.0)    # C at 0 / C at 1
     assert a.verdict == "inconclusive"                # C could sink it below 70
-    assert "1 indicator(s) in error (C)" in a.reasons[0]
+    assert "1 indicator(s) in error (C)" in a.reasons[0]["en"]
+    assert a.reasons[0]["zh"] == "1 项指标出错（C），未计入得分：得分可能在 66.67 至 100 之间"
 
 
 def test_errors_that_cannot_change_a_pass():
@@ -187,7 +189,8 @@ def test_errors_that_cannot_change_a_fail():
     results = [_result("not_met")] * 9 + [_result("error")]
     a = assess(results, [_gate(True)], pass_score=70)
     assert (a.highest, a.verdict) == (10.0, "fail")
-    assert "even if every indicator in error were met" in a.reasons[-1]
+    assert "even if every indicator in error were met" in a.reasons[-1]["en"]
+    assert "即使出错的指标全部符合" in a.reasons[-1]["zh"]
 
 
 def test_only_errors_is_inconclusive():
@@ -204,5 +207,39 @@ def test_not_applicable_is_left_out_entirely():
 def test_nothing_measured_fails():
     a = assess([_result("not_applicable")], [_gate(True)], pass_score=70)
     assert (a.score.value, a.verdict) == (0.0, "fail")
-    assert "no indicator was measured" in a.reasons
+    assert {"zh": "没有测得任何指标", "en": "no indicator was measured"} in a.reasons
     assert assess([], [], pass_score=70).verdict == "fail"
+
+
+# ----------------------------------------------------------------------------- both languages
+
+def test_every_reason_has_chinese_and_english_text():
+    cases = [assess([_result("met")] * 5, [_gate(True)], pass_score=70),
+             assess([_result("met"), _result("error")], [_gate(None), _gate(False)], pass_score=70),
+             assess([_result("not_met")] * 9 + [_result("error")], [_gate(True)], pass_score=70),
+             assess([], [], pass_score=70)]
+    for a in cases:
+        assert a.reasons
+        for r in a.reasons:
+            assert set(r) == {"zh", "en"} and r["zh"] != r["en"]
+            assert re.search(r"[\u4e00-\u9fff]", r["zh"]), r
+            assert not re.search(r"[\u4e00-\u9fff]", r["en"]), r
+
+
+def test_gate_figures_in_chinese_translate_what_scoring_wrote():
+    declared = _spec(materials="materials:\n  test_report: docs/t.pdf\n  audit_report: docs/a.pdf\n")
+    missing = materials_gate(declared, [_check("test_report", False), _check("audit_report", False)])
+    assert gate_figure(missing, "en") == missing.figure == "0/2; missing: test_report, audit_report"
+    assert gate_figure(missing, "zh") == "0/2；缺少：产品测试报告、专项审计报告"
+    assert gate_figure(materials_gate(declared, None), "zh") == "未核查"
+    uncovered = {g.id: g for g in coverage_gates(_spec(["functionality"] * 5))}["coverage.security"]
+    assert (uncovered.figure, gate_figure(uncovered, "zh")) == ("none", "无")
+    assert gate_figure(origin_gate(_spec(), None), "zh") == "未知（未测量）"
+    # tool text inside a figure is evidence: kept as the tool wrote it
+    failed = origin_gate(_spec(), _origin(None, error="scancode crashed"))
+    assert gate_figure(failed, "zh") == "未知（scancode crashed）"
+    assert gate_figure(count_gate(_spec()), "zh") == "5 ≥ 5"
+    reasons = assess([_result("met")] * 5, [missing], pass_score=70).reasons
+    assert reasons[0]["zh"] == "门槛“验收材料齐全”不满足：0/2；缺少：产品测试报告、专项审计报告"
+    assert reasons[0]["en"] == ("gate materials (Acceptance materials complete) does not hold: "
+                                "0/2; missing: test_report, audit_report")

@@ -26,8 +26,9 @@ from markupsafe import Markup, escape
 from verifier import charts
 from verifier.errors import InputError
 from verifier.evidence import canonical_json, sha256_file
-from verifier.i18n import labels
+from verifier.i18n import KEY_LABELS, SEVERITY_LABELS, labels
 from verifier.results import IndicatorResult, OriginSummary, RunResult
+from verifier.scoring import gate_figure
 
 FORMATS = ("html", "pdf", "md", "json")
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
@@ -192,6 +193,7 @@ def build_view(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
                base: str | None = "../") -> dict[str, Any]:
     """Everything a template shows, as strings, lists and SVG markup: no template computes."""
     L = labels(lang)
+    K = KEY_LABELS[lang]
     limits = LIMITS["html" if fmt not in LIMITS else fmt]
     run = Path(run_dir)
     appendix = _appendix(run, result, base)
@@ -212,7 +214,7 @@ def build_view(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
         "groups": _groups(indicators, L),
         "origin": _origin(result.origin, run, L, limits, ev_index),
         "functions": [_function_row(f, L) for f in result.functions],
-        "details": [_detail(i, row, L, limits, ev_index) for i, row in zip(ordered, indicators)],
+        "details": [_detail(i, row, L, K, lang, limits, ev_index) for i, row in zip(ordered, indicators)],
         "environment": _environment(result, L),
         "materials": [_material_row(m, lang, L) for m in result.materials],
         "appendix": appendix,
@@ -247,7 +249,9 @@ def fmt_value(value: float | None, unit: str, L: Mapping[str, str]) -> str:
     return fmt_number(value) + _UNIT_SUFFIX.get(unit, f" {unit}" if unit else "")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, L: Mapping[str, str] | None = None) -> str:
+    if isinstance(value, bool) and L is not None:
+        return L["yes"] if value else L["no"]
     text = "" if value is None else (fmt_number(value) if isinstance(value, (int, float)) else str(value))
     return text if len(text) <= _MAX_CELL else text[:_MAX_CELL - 1] + "…"
 
@@ -287,7 +291,7 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     for gate in result.gates:
         state = "holds" if gate.passed else ("fails" if gate.passed is False else "undecided")
         gates.append({"description": gate.description_zh if lang == "zh" else gate.description_en,
-                      "figure": gate.figure, "text": L[state], "cls": f"gate-{state}"})
+                      "figure": gate_figure(gate, lang), "text": L[state], "cls": f"gate-{state}"})
     counts = Counter(i.status for i in result.indicators)
     score_text = L["score_vs"].format(score=fmt_number(round(score.value, 1)),
                                       maximum=fmt_number(score.maximum), pass_score=fmt_number(score.pass_score))
@@ -297,7 +301,7 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
         "verdict": L[f"verdict_{result.verdict}"],
         "verdict_cls": f"verdict-{result.verdict}",
         "score": score_text,
-        "reasons": list(result.verdict_reasons),
+        "reasons": [r.get(lang) or r.get("en", "") for r in result.verdict_reasons],
         "gates": gates,
         "counts": [{"n": str(counts.get(s, 0)), **_status(s, L)}
                    for s in ("met", "not_met", "not_applicable", "error")],
@@ -542,16 +546,18 @@ def _read_file_table(path: Path) -> list[dict[str, Any]] | None:
 
 # --------------------------------------------------------------------------- per-indicator detail
 
-def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], limits: Mapping[str, int],
-            ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], K: Mapping[str, str], lang: str,
+            limits: Mapping[str, int], ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    alias = _alias(ind.metric, K)
+    metric = f"{ind.metric} · {alias}" if alias else ind.metric
     facts = [(L["probe"], ind.probe), (L["characteristic"], L.get(f"char_{ind.characteristic}", ind.characteristic)),
-             (L["metric"], ind.metric), (L["target"], ind.target), (L["value"], row["result"]),
+             (L["metric"], metric), (L["target"], ind.target), (L["value"], row["result"]),
              (L["col_weight"], row["weight"])]
     if ind.started_at:
         facts.append((L["started"], ind.started_at))
     if ind.duration_s is not None:
         facts.append((L["duration"], f"{fmt_number(round(ind.duration_s, 1))} s"))
-    charts_, tables, scalars = _details_views(ind, L, limits)
+    charts_, tables, scalars = _details_views(ind, L, K, SEVERITY_LABELS[lang], limits)
     findings = ind.findings[: limits["findings"]]
     return {
         "anchor": row["anchor"],
@@ -559,13 +565,14 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], lim
         "status": row["status"],
         "reason": ind.reason,
         "facts": facts,
-        "measurements": [(name, fmt_number(value)) for name, value in sorted(ind.measurements.items())],
+        "measurements": [(name, _alias(name, K), fmt_number(value))
+                         for name, value in sorted(ind.measurements.items())],
         "scalars": scalars,
         "commands": [shlex.join(c) for c in ind.commands],
         "notes": list(ind.notes),
         "charts": charts_,
         "tables": tables,
-        "findings": [{"severity": f.severity or "—", "cls": f"sev-{(f.severity or '').lower()}",
+        "findings": [{"severity": _severity(f.severity, lang), "cls": f"sev-{(f.severity or '').lower()}",
                       "location": _location(f.file, f.line), "rule": _cell(f.rule or "—"),
                       "message": _cell(f.message)} for f in findings],
         "findings_note": (L["findings_shown"].format(shown=len(findings), total=len(ind.findings))
@@ -573,6 +580,17 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], lim
         "evidence": sorted((ev_index[p] for p in set(ind.evidence) if p in ev_index),
                            key=lambda e: int(e["ref"]["label"][1:])),
     }
+
+
+def _alias(key: str, K: Mapping[str, str]) -> str:
+    """The readable name of a known key, empty when there is none or it only respells the key
+    (``p95 (ms)`` for ``p95_ms``): the key is then shown alone."""
+    alias = K.get(key, "")
+    return "" if re.sub(r"[\W_]", "", alias.lower()) == re.sub(r"[\W_]", "", key.lower()) else alias
+
+
+def _severity(severity: str | None, lang: str) -> str:
+    return SEVERITY_LABELS[lang].get(severity.lower(), severity) if severity else "—"
 
 
 def _location(file: str | None, line: int | None) -> str:
@@ -596,16 +614,19 @@ _THROUGHPUT = re.compile(r"(rps|throughput|requests_per_s|requests/s)", re.I)
 _CUMULATIVE = {"requests", "failures"}
 
 
-def _details_views(ind: IndicatorResult, L: Mapping[str, str], limits: Mapping[str, int]
-                   ) -> tuple[list[Markup], list[dict[str, Any]], list[tuple[str, str]]]:
-    """Charts, small tables and scalar facts from an indicator's findings and free-form details."""
+def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, str], S: Mapping[str, str],
+                   limits: Mapping[str, int]) -> tuple[list[Markup], list[dict[str, Any]], list[tuple[str, str]]]:
+    """Charts, small tables and scalar facts from an indicator's findings and free-form details.
+
+    Known keys (``K``, from the built-in probes) are shown by their readable names; others as written.
+    """
     out_charts: list[Markup] = []
     tables: list[dict[str, Any]] = []
     scalars: list[tuple[str, str]] = []
     details = ind.details
     for key, value in details.items():
         if key == "history" and isinstance(value, list):
-            out_charts += _history_charts(value, L)
+            out_charts += _history_charts(value, L, K)
         elif key in ("timeline", "events") and isinstance(value, list):
             events = _events(value)
             if events:
@@ -614,46 +635,52 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], limits: Mapping[s
             items = list(value.items())
             if {str(k).lower() for k in value} <= set(SEVERITIES):  # results.json sorts keys: restore rank order
                 items.sort(key=lambda kv: SEVERITIES.index(str(kv[0]).lower()))
+            severity = "severity" in key
             colours = ([charts.SEVERITY_COLOURS.get(str(k).lower(), charts.PALETTE[0]) for k, _ in items]
-                       if "severity" in key else None)
-            out_charts.append(charts.bar_chart([(str(k), float(v)) for k, v in items],
-                                               title=L["chart_distribution"].format(name=key), colours=colours))
+                       if severity else None)
+            names = S if severity else K
+            out_charts.append(charts.bar_chart(
+                [(names.get(str(k).lower() if severity else str(k), str(k)), float(v)) for k, v in items],
+                title=L["chart_distribution"].format(name=K.get(key, key)), colours=colours))
         elif isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
-            tables.append({"title": key, "columns": [L["metric"], L["value"]],
-                           "rows": [(_cell(k), _cell(v)) for k, v in list(value.items())[: limits["table"]]],
+            tables.append({"title": K.get(key, key), "columns": [L["metric"], L["value"]],
+                           "rows": [(_cell(K.get(str(k), k)), _cell(v, L))
+                                    for k, v in list(value.items())[: limits["table"]]],
                            "note": ""})
         elif isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-            tables.append(_list_table(key, value, limits["table"], L))
+            tables.append(_list_table(key, value, limits["table"], L, K))
         elif isinstance(value, list) and value and all(_is_scalar(v) for v in value):
-            tables.append({"title": key, "columns": [key], "rows": [(_cell(v),) for v in value[: limits["table"]]],
+            tables.append({"title": K.get(key, key), "columns": [K.get(key, key)],
+                           "rows": [(_cell(v, L),) for v in value[: limits["table"]]],
                            "note": "" if len(value) <= limits["table"] else
                            L["findings_shown"].format(shown=limits["table"], total=len(value))})
         elif _is_scalar(value):
-            scalars.append((key, _cell(value)))
+            scalars.append((key, _alias(key, K), _cell(value, L)))
     severities = Counter((f.severity or "").lower() for f in ind.findings if f.severity)
     if severities and not any("severity" in k for k in details):
         order = [s for s in SEVERITIES if s in severities] + sorted(set(severities) - set(SEVERITIES))
         out_charts.append(charts.bar_chart(
-            [(s, float(severities[s])) for s in order], title=L["chart_severity"],
+            [(S.get(s, s), float(severities[s])) for s in order], title=L["chart_severity"],
             colours=[charts.SEVERITY_COLOURS.get(s, charts.PALETTE[7]) for s in order]))
     tests = [(k, ind.measurements.get(k)) for k in ("passed", "failed", "errors", "skipped")]
     charted = any(isinstance(v, dict) and {"passed", "failed"} <= set(v) for v in details.values())
     if not charted and sum(1 for _, v in tests if v is not None) >= 2:
         out_charts.append(charts.bar_chart(
-            [(k, float(v)) for k, v in tests if v is not None], title=L["chart_tests"],
+            [(K.get(k, k), float(v)) for k, v in tests if v is not None], title=L["chart_tests"],
             colours=["#2e8b57", "#b23b3b", "#7a1010", "#9aa0a6"]))
     return out_charts, tables, scalars
 
 
-def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str, str]) -> dict[str, Any]:
+def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str, str],
+                K: Mapping[str, str]) -> dict[str, Any]:
     columns: list[str] = []
     for r in rows[:limit]:
         for k, v in r.items():
             if k not in columns and _is_scalar(v) and len(columns) < 8:
                 columns.append(k)
-    title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else key
-    return {"title": title, "columns": columns,
-            "rows": [tuple(_cell(r.get(c)) for c in columns) for r in rows[:limit]],
+    title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else K.get(key, key)
+    return {"title": title, "columns": [K.get(c, c) for c in columns],
+            "rows": [tuple(_cell(r.get(c), L) for c in columns) for r in rows[:limit]],
             "note": "" if len(rows) <= limit else L["findings_shown"].format(shown=limit, total=len(rows))}
 
 
@@ -665,7 +692,7 @@ def _time_key(rows: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def _history_charts(history: list[Any], L: Mapping[str, str]) -> list[Markup]:
+def _history_charts(history: list[Any], L: Mapping[str, str], K: Mapping[str, str]) -> list[Markup]:
     rows = [r for r in history if isinstance(r, dict)]
     tkey = _time_key(rows)
     if not rows or tkey is None:
@@ -681,7 +708,7 @@ def _history_charts(history: list[Any], L: Mapping[str, str]) -> list[Markup]:
     other = [k for k in keys if k not in latency and k not in throughput and k not in _CUMULATIVE]
 
     def series(ks: list[str]) -> dict[str, list[float | None]]:
-        return {k: [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
+        return {K.get(k, k): [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
 
     out = []
     if latency:
@@ -689,7 +716,8 @@ def _history_charts(history: list[Any], L: Mapping[str, str]) -> list[Markup]:
     if throughput:
         out.append(charts.line_chart(xs, series(throughput), title=L["chart_rps"], x_label=L["time_s"]))
     for k in other[:3]:
-        out.append(charts.line_chart(xs, series([k]), title=L["chart_series"].format(name=k), x_label=L["time_s"]))
+        out.append(charts.line_chart(xs, series([k]), title=L["chart_series"].format(name=K.get(k, k)),
+                                     x_label=L["time_s"]))
     return out
 
 

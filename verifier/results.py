@@ -7,9 +7,9 @@ Paths are POSIX and relative: evidence paths to the run directory, file paths to
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 SCHEMA = "verifier/results/1"
 
@@ -158,6 +158,15 @@ class Project(_Model):
     owners: list[str] = Field(default_factory=list)
 
 
+def _bilingual_reason(value: Any) -> Any:
+    """A verdict reason as ``{"zh", "en"}``; a plain string (older runs) is taken for both languages."""
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    if isinstance(value, dict) and not {"zh", "en"} <= set(value):
+        raise ValueError("a verdict reason needs both 'zh' and 'en' text")
+    return value
+
+
 class RunResult(_Model):
     """``results.json``."""
 
@@ -178,8 +187,10 @@ class RunResult(_Model):
     gates: list[Gate]
     score: Score
     verdict: Verdict
-    verdict_reasons: list[str] = Field(default_factory=list)
-    """Why this verdict, one line each (English)."""
+    verdict_reasons: list[Annotated[dict[str, str], BeforeValidator(_bilingual_reason)]] = Field(
+        default_factory=list)
+    """Why this verdict, one line each, as ``{"zh": …, "en": …}`` (a plain string, from runs before
+    reasons were bilingual, stands for both)."""
     command: list[str] = Field(default_factory=list)
     """The verifier command line that made this run."""
     notice: dict[str, str] = Field(default_factory=lambda: dict(PRE_ASSESSMENT_NOTICE))

@@ -196,9 +196,12 @@ class Runner:
         measured = {r.id for r in results}
         left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
         if left_out:
-            why = "partial run (--only)" if finished else "run not finished (yet)"
-            reasons.append(f"{why}: {len(left_out)} of {len(spec.indicators)} indicators not "
-                           f"measured ({', '.join(left_out)}); no verdict on the whole task book")
+            zh, en = (("部分运行（--only）", "partial run (--only)") if finished
+                      else ("运行尚未完成", "run not finished (yet)"))
+            ids, total = ", ".join(left_out), len(spec.indicators)
+            reasons.append({"zh": f"{zh}：{total} 项指标中 {len(left_out)} 项未测量（{ids}），不对整个任务书下结论",
+                            "en": f"{en}: {len(left_out)} of {total} indicators not measured ({ids}); "
+                                  "no verdict on the whole task book"})
             if verdict == "pass":
                 verdict = "inconclusive"
         errors = any(r.status == "error" for r in results)

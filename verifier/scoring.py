@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from verifier.materials import DOSSIER
 from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, Score, Verdict
 from verifier.spec import REQUIRED_CHARACTERISTICS, Spec
 
@@ -55,8 +56,36 @@ class Assessment:
     """The score if every indicator in error had earned nothing."""
     highest: float
     """The score if every indicator in error had been met."""
-    reasons: tuple[str, ...]
-    """Why this verdict, one line each (English)."""
+    reasons: tuple[dict[str, str], ...]
+    """Why this verdict, one line each, as ``{"zh": …, "en": …}``."""
+
+
+#: the words gates write into their figures, and what they are in Chinese
+_NONE, _NOT_MEASURED, _NOT_CHECKED = "none", "not measured", "not checked"
+_UNKNOWN, _MISSING = "unknown", "; missing: "
+_FIGURE_ZH = {_NONE: "无", _NOT_MEASURED: "未测量", _NOT_CHECKED: "未核查"}
+
+
+def reason(zh: str, en: str) -> dict[str, str]:
+    """One verdict reason in both languages, the shape of ``RunResult.verdict_reasons`` items."""
+    return {"zh": zh, "en": en}
+
+
+def gate_figure(gate: Gate, lang: str) -> str:
+    """``gate.figure`` in ``lang``: the words the gates below write translated; tool text is kept as is."""
+    figure = gate.figure
+    if lang != "zh":
+        return figure
+    if figure in _FIGURE_ZH:
+        return _FIGURE_ZH[figure]
+    prefix = f"{_UNKNOWN} ("
+    if gate.id == "origin.ratio" and figure.startswith(prefix) and figure.endswith(")"):
+        inner = figure[len(prefix):-1]
+        return f"未知（{_FIGURE_ZH.get(inner, inner)}）"
+    if gate.id == "materials" and _MISSING in figure:
+        count, keys = figure.split(_MISSING, 1)
+        return f"{count}；缺少：" + "、".join(DOSSIER[k][0] if k in DOSSIER else k for k in keys.split(", "))
+    return figure
 
 
 def _pct(value: float) -> str:
@@ -80,7 +109,7 @@ def coverage_gates(spec: Spec) -> list[Gate]:
         ids = [item.id for item in spec.indicators if item.characteristic == characteristic]
         gates.append(Gate(id=f"coverage.{characteristic}", description_zh=f"指标覆盖{zh}",
                           description_en=f"An indicator covers {en}", passed=bool(ids),
-                          figure=", ".join(ids) if ids else "none"))
+                          figure=", ".join(ids) if ids else _NONE))
     return gates
 
 
@@ -89,8 +118,8 @@ def origin_gate(spec: Spec, origin: OriginSummary | None) -> Gate:
     threshold = spec.origin.min_ratio
     ratio = origin.ratio if origin is not None else None
     if ratio is None:
-        why = origin.error if origin is not None and origin.error else "not measured"
-        passed, figure = None, f"unknown ({why})"
+        why = origin.error if origin is not None and origin.error else _NOT_MEASURED
+        passed, figure = None, f"{_UNKNOWN} ({why})"
     else:
         passed = ratio >= threshold - _EPS
         figure = f"{_pct(ratio)} {'≥' if passed else '<'} {_pct(threshold)}"
@@ -112,11 +141,11 @@ def materials_gate(spec: Spec, materials: Sequence[MaterialCheck] | None) -> Gat
     zh, en = "验收材料齐全", "Acceptance materials complete"
     if materials is None:
         return Gate(id="materials", description_zh=zh, description_en=en, passed=None,
-                    figure="not checked")
+                    figure=_NOT_CHECKED)
     missing = [check.key for check in materials if not check.ok]
     figure = f"{len(materials) - len(missing)}/{len(materials)}"
     if missing:
-        figure += f"; missing: {', '.join(missing)}"
+        figure += _MISSING + ", ".join(missing)
     return Gate(id="materials", description_zh=zh, description_en=en, passed=not missing, figure=figure)
 
 
@@ -146,30 +175,38 @@ def assess(results: Sequence[IndicatorResult], gate_list: Sequence[Gate], *,
     lowest = _ratio(earned, weight + error_weight)
     highest = _ratio(earned + error_weight, weight + error_weight)
 
-    reasons: list[str] = []
+    reasons: list[dict[str, str]] = []
     failed = [g for g in gate_list if g.passed is False]
     undecided = [g for g in gate_list if g.passed is None]
     for gate in failed:
-        reasons.append(f"gate {gate.id} does not hold: {gate.figure}")
+        reasons.append(reason(f"门槛“{gate.description_zh}”不满足：{gate_figure(gate, 'zh')}",
+                              f"gate {gate.id} ({gate.description_en}) does not hold: {gate.figure}"))
     for gate in undecided:
-        reasons.append(f"gate {gate.id} could not be decided: {gate.figure}")
+        reasons.append(reason(f"门槛“{gate.description_zh}”无法判定：{gate_figure(gate, 'zh')}",
+                              f"gate {gate.id} ({gate.description_en}) could not be decided: {gate.figure}"))
     if errors:
         ids = ", ".join(r.id for r in errors)
-        reasons.append(f"{len(errors)} indicator(s) in error ({ids}), left out of the score: "
-                       f"it could be anywhere from {lowest:g} to {highest:g}")
+        reasons.append(reason(
+            f"{len(errors)} 项指标出错（{ids}），未计入得分：得分可能在 {lowest:g} 至 {highest:g} 之间",
+            f"{len(errors)} indicator(s) in error ({ids}), left out of the score: "
+            f"it could be anywhere from {lowest:g} to {highest:g}"))
     if not measured and not errors:
-        reasons.append("no indicator was measured")
+        reasons.append(reason("没有测得任何指标", "no indicator was measured"))
 
     if failed:
         verdict: Verdict = "fail"
     elif highest < pass_score - _EPS:
         verdict = "fail"
-        reasons.append(f"score {value:g} is below the pass score {pass_score:g}"
-                       + (" even if every indicator in error were met" if errors else ""))
+        reasons.append(reason(
+            f"得分 {value:g} 低于通过分数线 {pass_score:g}"
+            + ("，即使出错的指标全部符合也是如此" if errors else ""),
+            f"score {value:g} is below the pass score {pass_score:g}"
+            + (" even if every indicator in error were met" if errors else "")))
     elif undecided or lowest < pass_score - _EPS:
         verdict = "inconclusive"
     else:
         verdict = "pass"
-        reasons.append(f"every gate holds and the score {value:g} reaches the pass score {pass_score:g}")
+        reasons.append(reason(f"各项门槛均满足，得分 {value:g} 达到通过分数线 {pass_score:g}",
+                              f"every gate holds and the score {value:g} reaches the pass score {pass_score:g}"))
     return Assessment(score=Score(value=value, pass_score=pass_score), verdict=verdict,
                       lowest=lowest, highest=highest, reasons=tuple(reasons))

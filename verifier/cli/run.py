@@ -116,7 +116,7 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
         mark = {True: "[green]holds[/green]", False: "[red]fails[/red]", None: "[yellow]open[/yellow]"}
         out.print(f"  gate {gate.id}: {mark[gate.passed]} ({gate.figure})")
     for reason in result.verdict_reasons:
-        out.print(f"  - {reason}", soft_wrap=True)
+        out.print(f"  - {reason['en']}", soft_wrap=True)
     out.print(f"pre-assessment only: {result.notice.get('en', '')}", style="dim")
     out.print(f"run directory: {run_dir}")
     sys.exit(int(_VERDICT_EXIT[result.verdict]))

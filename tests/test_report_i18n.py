@@ -1,0 +1,147 @@
+"""The report in one language: what the harness writes (verdict reasons, gate figures, chart titles,
+table headers, yes/no) is translated; what tools wrote stays as written."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from report_sample import build_sample_run
+from verifier.i18n import KEY_LABELS, LABELS, SEVERITY_LABELS, key_label
+from verifier.report import build_view, load_run, render_html, render_markdown
+from verifier.results import Gate, RunResult
+from verifier.scoring import gate_figure
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+class _Harness(HTMLParser):
+    """Text the harness itself labels: headings, table headers, chart titles and legends."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.labels: list[str] = []
+        self.cells: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop() != tag:
+            pass
+
+    def handle_data(self, data):
+        data = data.strip()
+        if not data or not self.stack:
+            return
+        tag = self.stack[-1]
+        if tag in ("h2", "h3", "h4", "th", "title", "summary") or (tag == "text" and "svg" in self.stack):
+            self.labels.append(data)
+        elif tag == "td":
+            self.cells.append(data)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    return build_sample_run(tmp_path_factory.mktemp("i18n"))
+
+
+def _harness_text(html: str) -> _Harness:
+    parser = _Harness()
+    parser.feed(html.split("<main>", 1)[1])
+    return parser
+
+
+def test_key_tables_cover_both_languages():
+    assert set(KEY_LABELS["zh"]) == set(KEY_LABELS["en"]) and set(SEVERITY_LABELS["zh"]) == set(SEVERITY_LABELS["en"])
+    for key in ("outcomes", "history", "failures_per_s", "users", "cc_rank_histogram", "mi_rank_histogram",
+                "endpoints", "worst_blocks", "cells", "functions", "timeline", "p95_ms", "rps", "requests"):
+        assert HAN.search(key_label(key, "zh")), key
+        assert not HAN.search(key_label(key, "en")), key
+    assert key_label("some_vendor_key", "zh") == "some_vendor_key"  # third-party keys: as written
+
+
+def test_chinese_report_has_no_raw_keys_in_titles_headers_or_charts(sample_run):
+    html = render_html(load_run(sample_run), sample_run, "zh")
+    text = _harness_text(html)
+    known = set(KEY_LABELS["zh"])
+    raw = [label for label in text.labels if label in known]
+    assert not raw, raw
+    for title in ("并发用户数随时间变化", "每秒失败数随时间变化", "问题严重程度分布", "圈复杂度等级分布",
+                  "各接口统计", "圈复杂度最高的代码块", "功能清单覆盖", "P95（毫秒）", "每秒请求数"):
+        assert title in text.labels, title
+    assert not any(re.search(r"\b(outcomes|failures_per_s|users|cc_rank_histogram) (分布|随时间变化)", label)
+                   for label in text.labels)
+    # booleans read as words of the report's language
+    assert "是" in text.cells and "否" in text.cells
+    assert not {"true", "false", "True", "False"} & set(text.cells)
+
+
+def test_english_report_booleans_and_titles(sample_run):
+    text = _harness_text(render_html(load_run(sample_run), sample_run, "en"))
+    assert "yes" in text.cells and "no" in text.cells and "true" not in text.cells
+    assert "Concurrent users over time" in text.labels and "Per-endpoint statistics" in text.labels
+    assert not set(KEY_LABELS["zh"].values()) & set(text.labels)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_verdict_reasons_in_the_report_language(sample_run, lang):
+    result = load_run(sample_run)
+    view = build_view(result, sample_run, lang)
+    assert view["summary"]["reasons"] == [r[lang] for r in result.verdict_reasons]
+    md = render_markdown(result, sample_run, lang)
+    want = "1 项指标出错（C1）" if lang == "zh" else "1 indicator(s) in error (C1)"
+    other = "1 indicator(s) in error" if lang == "zh" else "项指标出错"
+    assert want in md and other not in md
+
+
+def test_gate_figures_are_translated_in_chinese(sample_run):
+    result = load_run(sample_run)
+    gate = Gate(id="materials", description_zh="验收材料齐全", description_en="Acceptance materials complete",
+                passed=False, figure="4/6; missing: novelty_search, audit_report")
+    result = result.model_copy(update={"gates": [*result.gates, gate]})
+    zh = build_view(result, sample_run, "zh")["summary"]["gates"][-1]
+    en = build_view(result, sample_run, "en")["summary"]["gates"][-1]
+    assert zh["figure"] == gate_figure(gate, "zh") == "4/6；缺少：科技查新报告、专项审计报告"
+    assert en["figure"] == gate.figure
+
+
+def test_results_from_before_bilingual_reasons_still_load(sample_run, tmp_path):
+    data = load_run(sample_run).model_dump(mode="json", by_alias=True)
+    data["verdict_reasons"] = ["an old English reason"]
+    old = RunResult.model_validate(data)
+    assert old.verdict_reasons == [{"zh": "an old English reason", "en": "an old English reason"}]
+    data["verdict_reasons"] = [{"en": "only English"}]
+    with pytest.raises(ValueError, match="both 'zh' and 'en'"):
+        RunResult.model_validate(data)
+
+
+def test_tool_text_stays_as_written_and_is_labelled(sample_run):
+    result = load_run(sample_run)
+    html = render_html(result, sample_run, "zh")
+    # probe notes and the counting rule are evidence: verbatim, under a heading that says so
+    assert "Locust rounds response times to about two significant digits." in html
+    assert LABELS["zh"]["notes"] in html and "原文" in LABELS["zh"]["notes"]
+    assert result.origin.counting in html and "原文" in LABELS["zh"]["counting_rule"]
+    # severities of findings are translated, the tool's messages are not
+    view = build_view(result, sample_run, "zh")
+    s1 = next(d for d in view["details"] if d["title"].startswith("S1 "))
+    assert {f["severity"] for f in s1["findings"]} == {"低", "中"}
+    assert "Use of assert detected." in {f["message"] for f in s1["findings"]}
+
+
+def test_unknown_third_party_keys_are_shown_as_written(sample_run):
+    result = load_run(sample_run)
+    ind = result.indicators[0].model_copy(update={"details": {
+        "vendor_histogram": {"x": 1, "y": 2}, "vendor_rows": [{"vendor_col": True, "users": 3}],
+        "vendor_flag": False}})
+    result = result.model_copy(update={"indicators": [ind]})
+    html = render_html(result, sample_run, "zh")
+    text = _harness_text(html)
+    assert "vendor_histogram分布" in text.labels and "vendor_rows" in text.labels
+    assert "vendor_col" in text.labels and "并发用户数" in text.labels
+    assert '<span class="mono">vendor_flag</span></td><td>否</td>' in html
