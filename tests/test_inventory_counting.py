@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from verifier.origin.inventory import COUNT_LIMIT, build_inventory
+from verifier.origin.inventory import COUNT_LIMIT, build_inventory, cut_point
 from verifier.origin.languages import is_test_path
 from verifier.origin.model import SourceInfo
 
@@ -95,7 +95,8 @@ def test_utf8_with_a_stray_byte_is_still_counted(tmp_path):
 def test_undecodable_source_is_reported_not_counted(tmp_path):
     (tmp_path / "bad.py").write_bytes(b"x = 1\n\x80\x81\x8d\n")  # not UTF-8, GB18030 nor cp1252
     entry = _by_path(_inventory(tmp_path))["bad.py"]
-    assert (entry.kind, entry.lines, entry.problem) == ("source", 0, "undecodable")
+    # not counted: weighed by its 2 non-blank lines (classified unknown, never self)
+    assert (entry.kind, entry.lines, entry.problem) == ("source", 2, "undecodable")
     assert entry.sha256 and entry.size == 10
 
 
@@ -109,19 +110,41 @@ def test_binary_detected_by_content_and_by_suffix(tmp_path):
         "data.bin.txt": ("binary", 0, None)}
 
 
-def test_huge_source_is_hashed_but_not_counted(tmp_path):
-    line = b"x = 1\n"
-    (tmp_path / "huge.py").write_bytes(line * (COUNT_LIMIT // len(line) + 1))
-    (tmp_path / "small.py").write_bytes(line * 3)
-    entries = _by_path(_inventory(tmp_path))
-    huge = entries["huge.py"]
-    assert huge.kind == "source" and huge.lines == 0
-    assert huge.problem.startswith("too large to count")
-    assert huge.size > COUNT_LIMIT and len(huge.sha256) == 64
+def test_source_over_the_limit_is_counted_in_pieces_like_whole(tmp_path):
+    # functions between block comments: a cut inside a comment would count comment lines
+    unit = "/*\n * helper %d\n *\n * more\n */\nint f%d(int x)\n{\n    return x * %d; // c\n}\n\n"
+    text = "".join(unit % (i, i, i) for i in range(6000))
+    (tmp_path / "big.c").write_text(text)
+    (tmp_path / "small.py").write_bytes(b"x = 1\n" * 3)
+    whole = _by_path(_inventory(tmp_path))["big.c"]
+    assert whole.problem is None and whole.lines == 6000 * 2  # int f(int x) and return; not { or }
+    limit = 64 * 1024
+    assert whole.size > 4 * limit
+    pieces = _inventory(tmp_path, count_limit=limit)
+    entries = _by_path(pieces)
+    big = entries["big.c"]
+    assert (big.lines, big.problem, big.language, big.sha256) == (
+        whole.lines, None, "C", whole.sha256)
     assert entries["small.py"].lines == 3
-    # a lower limit is honoured and stated in the counting rule
-    low = _inventory(tmp_path, count_limit=4 * 1024 * 1024)
-    assert "over 4 MiB" in low.counting
+    assert "over 0.0625 MiB are counted in pieces" in pieces.counting
+    assert "COUNT" not in pieces.counting and COUNT_LIMIT == 8 * 1024 * 1024
+
+
+def test_cut_point_prefers_a_blank_line_before_a_definition():
+    block = b"int a;\n\n/*\n * x\n\n * y\n */\n\nint b;\n   indented\n"
+    cut = cut_point(block)
+    assert block[cut:].startswith(b"int b;")
+    block = b"int f() {\n  return 0;\n  return 1;\n  return 2;\n}\n/*\n * x\n */\n  z\n"
+    assert block[cut_point(block):].startswith(b"/*")  # after a column-0 closing brace
+    assert cut_point(b"x" * 20 + b"\nab\ncd") == 24  # no blank line: after the last line break
+    assert cut_point(b"x" * 50) == 50  # no line break at all
+
+
+def test_large_utf16_source_weighs_its_nonblank_lines(tmp_path):
+    text = "int x;\n\n// c\n" * 2000
+    (tmp_path / "wide.c").write_bytes(text.encode("utf-16"))
+    entry = _by_path(_inventory(tmp_path, count_limit=4096))["wide.c"]
+    assert entry.lines == 4000 and entry.problem.startswith("too large to count (utf-16")
 
 
 def test_docs_data_and_other_files_are_inventoried_not_counted(tmp_path):

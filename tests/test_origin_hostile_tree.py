@@ -26,9 +26,11 @@ def test_hostile_tree_scan_completes_and_reports_each_oddity(tmp_path: Path, cli
     (repo / "src" / "gbk_foreign.py").write_bytes(  # a GBK file under someone else's notice
         "# 版权所有 (c) 2015 长沙某某科技有限公司\n数量 = 3\nprint(数量)\n".encode("gb18030"))
     (repo / "src" / "blob.py").write_bytes(b"\x00\x01\x02binary\x00" * 100)  # binary, .py name
+    huge_lines = 9 * 1024 * 1024 // 55 + 1
     with open(repo / "src" / "huge.py", "w") as handle:  # over the counting limit
         line = "value = 'a fairly long line of generated-looking data'\n"
-        handle.write(line * (9 * 1024 * 1024 // len(line) + 1))
+        assert len(line) == 55
+        handle.write(line * huge_lines)
     (repo / "src" / "loop").symlink_to(repo / "src", target_is_directory=True)
     (repo / "src" / "escape.py").symlink_to(outside / "secret.py")
     (repo / "src" / "dangling.py").symlink_to(repo / "nowhere.py")
@@ -55,8 +57,8 @@ def test_hostile_tree_scan_completes_and_reports_each_oddity(tmp_path: Path, cli
     assert files["src/gbk_foreign.py"]["origin"] == "third_party"
     assert "长沙某某科技有限公司" in json.dumps(files["src/gbk_foreign.py"]["evidence"], ensure_ascii=False)
     assert files["src/blob.py"]["lines"] == 0
-    huge = files["src/huge.py"]
-    assert huge["origin"] == "unknown" and huge["lines"] == 0
+    huge = files["src/huge.py"]  # over the counting limit: counted in pieces, weighs in full
+    assert huge["origin"] == "self" and huge["lines"] == huge_lines
     assert any(p.endswith("name.py") and "\udcff" in p for p in files)  # non-UTF-8 name kept
     assert files["src/app.py"]["origin"] == "self" and files["src/app.py"]["lines"] == 30
-    assert data["warnings"]  # the unknown file and the skipped paths are said out loud
+    assert data["warnings"]  # the skipped paths are said out loud

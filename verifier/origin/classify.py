@@ -279,8 +279,10 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
                    + _zero(entry),
             evidence=component.evidence)
     if entry.problem:
+        weight = (f"; weighs its {entry.lines} non-blank lines" if entry.lines else "")
         return FileOrigin(**base, origin="unknown", rule="undetected",
-                          reason=f"not counted or read: {entry.problem}; not counted as self")
+                          reason=f"not counted or read: {entry.problem}{weight}; not counted "
+                                 "as self")
     if det is None or det.error:
         why = det.error if det is not None else "no detection result"
         return FileOrigin(**base, origin="unknown", rule="undetected",

@@ -33,6 +33,15 @@ def tool_version() -> str:
     return f"pygount {pygount.__version__}, pygments {pygments.__version__}"
 
 
+def wide_encoding(head: bytes) -> str | None:
+    """``utf-16`` or ``utf-32`` when ``head`` (a file's first bytes) starts with their BOM, else
+    ``None``: text whose line breaks are not single bytes."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom) and encoding != "utf-8-sig":
+            return encoding
+    return None
+
+
 def decode_text(data: bytes) -> tuple[str, str] | None:
     """``(text, encoding)`` for ``data``: BOM, else UTF-8, else a declared coding (``-*- coding``
     comment or XML prolog), else GB18030, else Windows-1252, else UTF-8 when at most 0.5% of it
@@ -61,13 +70,21 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def physical_lines(data: bytes | str) -> int:
+    """Non-blank physical lines of ``data``: the conservative weight of a source file whose
+    effective lines could not be counted (undecodable, the counter failed or timed out)."""
+    blank: bytes | str = b"" if isinstance(data, bytes) else ""
+    return sum(1 for line in data.splitlines() if line.strip() != blank)
+
+
 def count_source(name: str, data: bytes) -> dict:
     """Count ``data`` (a file called ``name``): ``{language, lines, encoding, max_line_length,
-    problem}`` where ``lines`` is pygount's code + string lines (0 with a ``problem``)."""
+    problem}`` where ``lines`` is pygount's code + string lines; with a ``problem`` it is the
+    conservative weight ``physical_lines`` instead."""
     decoded = decode_text(data)
     if decoded is None:
-        return {"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
-                "problem": PROBLEM_UNDECODABLE}
+        return {"language": None, "lines": physical_lines(data), "encoding": None,
+                "max_line_length": 0, "problem": PROBLEM_UNDECODABLE}
     text, encoding = decoded
     longest = max(map(len, text.splitlines()), default=0)
     try:
@@ -75,10 +92,12 @@ def count_source(name: str, data: bytes) -> dict:
             name, "", file_handle=io.StringIO(text), generated_regexes=[],
             merge_embedded_language=True)
     except Exception as err:  # a pygments lexer failing on odd input is that file's problem only
-        return {"language": None, "lines": 0, "encoding": encoding, "max_line_length": longest,
+        return {"language": None, "lines": physical_lines(text), "encoding": encoding,
+                "max_line_length": longest,
                 "problem": f"count failed: {type(err).__name__}: {err}"[:300]}
     if analysis.state != SourceState.analyzed:
-        return {"language": None, "lines": 0, "encoding": encoding, "max_line_length": longest,
+        return {"language": None, "lines": physical_lines(text), "encoding": encoding,
+                "max_line_length": longest,
                 "problem": f"count failed: pygount state {analysis.state.name}"
                            + (f" ({analysis.state_info})" if analysis.state_info else "")}
     return {"language": analysis.language, "lines": analysis.code_count + analysis.string_count,

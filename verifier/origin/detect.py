@@ -51,12 +51,14 @@ HEAD_BYTES = 16 * 1024
 NOTICE_MARGIN = 20
 #: License and notice files are scanned whole up to this size (then their head of this size).
 LEGAL_MAX_BYTES = 1024 * 1024
+#: Bytes of a source file read for line statistics (mean line length); its head lies within.
+STATS_MAX_BYTES = 4 * 1024 * 1024
 #: Lines searched for generated-code hints (as scancode's ``--generated`` does).
 GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "5"
+DETECTOR_VERSION = "6"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
@@ -256,9 +258,9 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
 
     Returns the partial detection and the scancode task it still needs (or None).
     """
-    limit = LEGAL_MAX_BYTES if role == "legal" else None
+    limit = LEGAL_MAX_BYTES if role == "legal" else STATS_MAX_BYTES
     with open(path, "rb") as handle:
-        data = handle.read() if limit is None else handle.read(limit)
+        data = handle.read(limit)
     # scancode reads files as UTF-8: give it a UTF-8 copy of a GBK/GB18030/UTF-16 … file's text,
     # or it reads mojibake (and takes code on the next line for a copyright holder)
     transcoded = bool(encoding) and not _is_utf8(encoding)
@@ -302,7 +304,7 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
     region = b"\n".join(head_lines_b[:end])
     if end < len(lines):
         region += b"\n"
-    truncated = len(region) < len(data) or (limit is not None and path.stat().st_size > limit)
+    truncated = len(region) < len(data) or path.stat().st_size > limit
     result["scope"] = "head" if truncated else "whole"
     result["scanned_lines"] = end
     task = {"path": str(path), "name": path.name,

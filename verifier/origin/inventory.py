@@ -4,18 +4,23 @@ never followed or read.
 
 Files are read once: the bytes are hashed, and only files whose counting result is not cached (by
 content hash, file name and counter version) are counted, in a process pool for larger batches.
+Source files over the counting limit are read a second time, in pieces of at most ``PIECE_BYTES``
+cut at a line boundary, and the pieces are counted like files (in the pool) and summed, so memory
+stays bounded whatever a file's size.
 """
 
 from __future__ import annotations
 
+import codecs
 import concurrent.futures as cf
 import hashlib
 import multiprocessing
 import os
+import re
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifier.cache import ResultCache
@@ -25,8 +30,10 @@ from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_p
                                        shebang_filename)
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
 
-#: Source files larger than this are inventoried (hashed) but not counted: "too large to count".
+#: Source files larger than this are counted in pieces (see ``PIECE_BYTES``) rather than whole.
 COUNT_LIMIT = 8 * 1024 * 1024
+#: Largest piece a file over ``COUNT_LIMIT`` is cut into for counting.
+PIECE_BYTES = 1024 * 1024
 #: Cache namespace of counting results.
 CACHE_NAMESPACE = "sloc"
 #: Directories of version-control systems: reported, not inventoried.
@@ -35,7 +42,7 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 BATCH_TIMEOUT_S = 300.0
 
 #: Bump when the kind/decoding/counting rules here change, so old cached results are not reused.
-_RULES_VERSION = "2"
+_RULES_VERSION = "3"
 _HEAD = 8192
 _BATCH_FILES = 64
 _BATCH_BYTES = 2 * 1024 * 1024
@@ -58,9 +65,17 @@ def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
         "(md, rst, txt, pdf, docx …), data (json, yaml, xml, csv, toml, ini, lock files …), images "
         "and binaries (known suffix, or a NUL byte in the first 8 KiB) are inventoried with 0 lines. "
         "Text is decoded by its BOM, else as UTF-8, else by a declared coding, else GB18030 "
-        "(GBK/GB2312), else Windows-1252, else as UTF-8 with at most 0.5% invalid bytes replaced; "
-        "a file none of these decode is 'undecodable' and source "
-        f"files over {count_limit // (1024 * 1024)} MiB are 'too large to count' (both 0 lines)")
+        "(GBK/GB2312), else Windows-1252, else as UTF-8 with at most 0.5% invalid bytes replaced. "
+        f"Source files over {_mib(count_limit)} MiB are counted in pieces of at most "
+        f"{_mib(min(PIECE_BYTES, count_limit))} MiB, each cut after a line that is a closing "
+        "brace in column 0 or after a blank line followed by a line starting in column 0 with a "
+        "letter (else at a line end), and the pieces' counts summed. A source file that cannot be counted (undecodable, the counter failed or timed "
+        "out, UTF-16/32 text over the limit) is 'unknown' and weighs its non-blank physical lines "
+        "(an unreadable one 0)")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g}"
 
 
 def cache_version(count_limit: int = COUNT_LIMIT) -> str:
@@ -86,6 +101,28 @@ class _File:
     result: dict | None = None
     lexer_as: str | None = None
     """File name given to the lexer guess (a script named by its ``#!`` line)."""
+    head: bytes = b""
+    large: bool = False
+    """Over the counting limit: counted in pieces."""
+    pieces: list[dict | None] = field(default_factory=list)
+    """Counting results of the pieces of a large file, in order."""
+
+
+@dataclass
+class _Piece:
+    """One piece of a large file, counted like a file; its result goes to ``file.pieces``."""
+
+    file: _File
+    index: int
+    key: str | None = None
+
+    @property
+    def result(self) -> dict | None:
+        return self.file.pieces[self.index]
+
+    @result.setter
+    def result(self, value: dict) -> None:
+        self.file.pieces[self.index] = value
 
 
 def _walk(root: str) -> tuple[list[_File], list[SkippedPath]]:
@@ -186,8 +223,9 @@ def _read(file: _File, count_limit: int) -> bytes | None:
         file.kind, file.language = "source", lexer_name(file.lexer_as)
     if file.kind != "source":
         return None
+    file.head = head
     if data is None:
-        file.problem = f"too large to count ({file.size} bytes > {count_limit} bytes)"
+        file.large = True
         return None
     if not data:
         file.result = {"language": file.language, "lines": 0, "encoding": None,
@@ -252,14 +290,17 @@ class _Counter:
         self.jobs = jobs
         self.cache = cache
         self.on_done = on_done
-        self.waiting: list[tuple[_File, str, bytes]] = []
+        self.waiting: list[tuple[_File | _Piece, str, bytes]] = []
         self.waiting_bytes = 0
         self.pool: cf.ProcessPoolExecutor | None = None
-        self.running: dict[cf.Future, list[tuple[_File, str, bytes]]] = {}
+        self.running: dict[cf.Future, list[tuple[_File | _Piece, str, bytes]]] = {}
+        self.large: list[_File] = []
+        """Files counted in pieces, combined by ``finish``."""
         self.counted = 0
         self.warnings: list[str] = []
 
-    def add(self, file: _File, name: str, data: bytes) -> None:
+    def add(self, file: _File | _Piece, name: str, data: bytes) -> None:
+        """Count ``data`` (a file, or a piece of a large one) as the lexer for ``name`` reads it."""
         self.waiting.append((file, name, data))
         self.waiting_bytes += len(data)
         if self.jobs > 1 and self.pool is None and (
@@ -303,33 +344,157 @@ class _Counter:
             except Exception as err:  # a worker died (e.g. killed for memory)
                 reason = f"count failed: {type(err).__name__}: {err}"[:300]
                 self.warnings.append(f"{len(batch)} files not counted ({reason})")
-                results = [{"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
-                            "problem": reason}] * len(batch)
+                results = [_failed(data, reason) for _, _, data in batch]
             self._store(batch, results)
 
-    def _store(self, batch: list[tuple[_File, str, bytes]], results: list[dict | None]) -> None:
+    def _store(self, batch: list[tuple[_File | _Piece, str, bytes]],
+               results: list[dict | None]) -> None:
         fresh = {}
-        self.counted += len(batch)
-        for (file, _, _), result in zip(batch, results):
+        files = 0
+        for (target, _, data), result in zip(batch, results):
             if result is None:
-                result = {"language": None, "lines": 0, "encoding": None, "max_line_length": 0,
-                          "problem": f"count timed out (batch over {BATCH_TIMEOUT_S:.0f} s)"}
-            file.result = result
+                result = _failed(data, f"count timed out (batch over {BATCH_TIMEOUT_S:.0f} s)")
+            target.result = result
+            if isinstance(target, _Piece):
+                continue
+            files += 1
             if _cacheable(result):
-                fresh[file.key] = result
+                fresh[target.key] = result
+        self.counted += files
         self.cache.put_many(fresh)
-        self.on_done(len(batch))
+        self.on_done(files)
 
     def finish(self) -> None:
-        """Count everything still waiting and wait for running batches."""
+        """Count everything still waiting, wait for running batches, sum the pieces of large
+        files."""
         if self.pool is None:
             self._count_here()
-            return
-        self._submit()
-        while self.running:
-            self._harvest(cf.ALL_COMPLETED)
-        self.pool.shutdown(wait=True)
-        self.pool = None
+        else:
+            self._submit()
+            while self.running:
+                self._harvest(cf.ALL_COMPLETED)
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        fresh = {}
+        for file in self.large:
+            file.result = _combine(file.pieces)
+            if all(_cacheable(piece) for piece in file.pieces):
+                fresh[file.key] = file.result
+        self.counted += len(self.large)
+        self.cache.put_many(fresh)
+        self.on_done(len(self.large))
+        self.large = []
+
+
+def _failed(data: bytes, reason: str) -> dict:
+    """The result of a file the counter did not count: weighed by its non-blank lines."""
+    return {"language": None, "lines": counting.physical_lines(data), "encoding": None,
+            "max_line_length": 0, "problem": reason}
+
+
+def _combine(pieces: list[dict | None]) -> dict:
+    """One file's result from its pieces' results: lines summed, the first piece's language and
+    encoding (others named when they differ); a problem when any piece has one."""
+    results = [p or _failed(b"", "not counted") for p in pieces]
+    encodings = list(dict.fromkeys(r["encoding"] for r in results if r["encoding"]))
+    encoding = encodings[0] if encodings else None
+    if len(encodings) > 1:
+        encoding += f" (first piece; others {', '.join(encodings[1:])})"
+    problems = [r["problem"] for r in results if r["problem"]]
+    problem = None
+    if problems:
+        problem = (counting.PROBLEM_UNDECODABLE
+                   if all(p == counting.PROBLEM_UNDECODABLE for p in problems) else
+                   f"{len(problems)} of {len(results)} pieces not counted ({problems[0]})")
+    language = next((r["language"] for r in results if r["language"]), None)
+    return {"language": language, "lines": sum(r["lines"] for r in results),
+            "encoding": encoding, "max_line_length": max(r["max_line_length"] for r in results),
+            "problem": problem, "pieces": len(results)}
+
+
+#: A good place to end a piece: after a line that is a closing brace in column 0 (the end of a
+#: top-level block), or after a blank line followed by a line starting in column 0 with a letter
+#: (a definition): places that are not inside a comment or string.
+_CUT = re.compile(rb"\n\}[;,]?[ \t\r]*\n|\n[ \t\r\f\v]*\n(?=[A-Za-z_])")
+
+
+def cut_point(block: bytes) -> int:
+    """Where a piece of a large file ends within ``block``: in its second half, at the last
+    ``_CUT`` place (after a column-0 closing-brace line, or after a blank line followed by a line
+    starting in column 0 with a letter), else after its last line break, else at its end."""
+    half = len(block) // 2
+    last = None
+    for last in _CUT.finditer(block, half):
+        pass
+    if last is not None:
+        return last.end()
+    newline = block.rfind(b"\n", half)
+    return newline + 1 if newline >= 0 else len(block)
+
+
+def _count_large(file: _File, name: str, counter: _Counter, piece_bytes: int) -> None:
+    """Read a file over the counting limit again, in pieces for ``counter``; UTF-16/32 text
+    (which line-break cuts would split) is weighed by its non-blank lines instead."""
+    wide = counting.wide_encoding(file.head)
+    digest = hashlib.sha256()
+    try:
+        with open(file.abspath, "rb", opener=_no_follow) as handle:
+            if wide is not None:
+                lines = _wide_lines(handle, wide, digest)
+            else:
+                rest = b""
+                while True:
+                    block = handle.read(piece_bytes - len(rest))
+                    digest.update(block)
+                    data = rest + block
+                    if not block or len(data) < piece_bytes:
+                        if data:
+                            _add_piece(file, name, data, counter)
+                        if not block:
+                            break
+                        rest = b""
+                        continue
+                    cut = cut_point(data)
+                    _add_piece(file, name, data[:cut], counter)
+                    rest = data[cut:]
+    except OSError as err:
+        file.problem = f"unreadable: {_reason(err)}"
+        return
+    if digest.hexdigest() != file.sha256:
+        file.problem = "changed while it was read; not counted"
+        return
+    if wide is not None:
+        file.result = {"language": file.language, "lines": lines, "encoding": wide,
+                       "max_line_length": 0,
+                       "problem": f"too large to count ({wide} text over the limit); weighs its "
+                                  "non-blank lines"}
+        return
+    counter.large.append(file)
+
+
+def _add_piece(file: _File, name: str, data: bytes, counter: _Counter) -> None:
+    file.pieces.append(None)
+    counter.add(_Piece(file, len(file.pieces) - 1), name, data)
+
+
+def _wide_lines(handle, encoding: str, digest) -> int:
+    """Non-blank lines of UTF-16/32 text read from ``handle`` block by block."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    lines = 0
+    tail = ""
+    while True:
+        block = handle.read(1 << 20)
+        digest.update(block)
+        text = tail + decoder.decode(block, final=not block)
+        parts = text.splitlines(keepends=True)
+        tail = parts.pop() if parts and block and not parts[-1].endswith(("\n", "\r")) else ""
+        lines += sum(1 for part in parts if part.strip())
+        if not block:
+            return lines + (1 if tail.strip() else 0)
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
 
 
 def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = None,
@@ -382,10 +547,10 @@ def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
     cached = 0
     for start in range(0, len(files), chunk_size):
         chunk = files[start:start + chunk_size]
-        pending: list[tuple[_File, str, bytes]] = []
+        pending: list[tuple[_File, str, bytes | None]] = []
         for file in chunk:
             data = _read(file, count_limit)
-            if data is None:
+            if data is None and not file.large:
                 continue
             name = file.lexer_as or lexer_filename(file.rel.rsplit("/", 1)[-1])
             file.key = _key(file, name)
@@ -397,6 +562,10 @@ def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
                 file.result = hits[file.key]
                 done_now += 1
                 cached += 1
+            elif data is None:  # large: read again in pieces
+                _count_large(file, name, counter, min(PIECE_BYTES, count_limit))
+                if file.result is not None or file.problem is not None:
+                    done_now += 1
             else:
                 counter.add(file, name, data)
         advance(done_now)
@@ -409,6 +578,6 @@ def _entry(file: _File) -> InventoryEntry:
     language = result.get("language") or file.language
     return InventoryEntry(
         path=file.rel, size=file.size, sha256=file.sha256, kind=file.kind,  # type: ignore[arg-type]
-        language=language, lines=int(result.get("lines") or 0) if problem is None else 0,
+        language=language, lines=int(result.get("lines") or 0) if file.problem is None else 0,
         is_test=is_test_path(file.rel), problem=problem, encoding=result.get("encoding"),
         max_line_length=int(result.get("max_line_length") or 0))
