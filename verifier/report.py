@@ -671,13 +671,40 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
     return out_charts, tables, scalars
 
 
+#: column order of the tables built-in probes write (details key -> columns, first ones first)
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "endpoints": ("method", "name", "requests", "failures", "failure_ratio", "rps", "p50_ms", "p90_ms", "p95_ms",
+                  "p99_ms", "average_ms", "max_ms", "min_ms"),
+    "failures": ("label", "method", "name", "status", "error", "occurrences", "count"),
+    "worst_blocks": ("file", "line", "classname", "name", "complexity", "rank"),
+    "lowest_mi_files": ("file", "mi"),
+    "cells": ("name", "status", "reason", "returncode", "duration_s"),
+    "functions": ("id", "name", "covered", "passed", "failed", "description"),
+    "failing_tests": ("nodeid", "message"),
+    "memory": ("t", "rss_mb"),
+}
+#: in any other table, columns that say what a row is come first
+_LEADING_COLUMNS = ("id", "name", "nodeid", "label", "method", "path", "file", "line", "t", "event", "status")
+MAX_COLUMNS = 12
+
+
+def table_columns(key: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The columns of a details table: scalar-valued keys of ``rows``, in the probe's preferred order
+    (``TABLE_COLUMNS``) or identifying columns first, then the rest as they come; at most ``MAX_COLUMNS``."""
+    present: list[str] = []
+    for r in rows:
+        present += [k for k, v in r.items() if k not in present and _is_scalar(v)]
+    if "method" in present and "name" in present and all(
+            str(r.get("name", "")).startswith(f"{r.get('method')} ") for r in rows):
+        present.remove("method")  # Locust names requests "GET /path": the method column would repeat it
+    first = TABLE_COLUMNS.get(key, _LEADING_COLUMNS)
+    ordered = [c for c in first if c in present] + [c for c in present if c not in first]
+    return ordered[:MAX_COLUMNS]
+
+
 def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str, str],
                 K: Mapping[str, str]) -> dict[str, Any]:
-    columns: list[str] = []
-    for r in rows[:limit]:
-        for k, v in r.items():
-            if k not in columns and _is_scalar(v) and len(columns) < 8:
-                columns.append(k)
+    columns = table_columns(key, rows[:limit])
     title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else K.get(key, key)
     return {"title": title, "columns": [K.get(c, c) for c in columns],
             "rows": [tuple(_cell(r.get(c), L) for c in columns) for r in rows[:limit]],
