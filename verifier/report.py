@@ -293,14 +293,20 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
         gates.append({"description": gate.description_zh if lang == "zh" else gate.description_en,
                       "figure": gate_figure(gate, lang), "text": L[state], "cls": f"gate-{state}"})
     counts = Counter(i.status for i in result.indicators)
-    score_text = L["score_vs"].format(score=fmt_number(round(score.value, 1)),
-                                      maximum=fmt_number(score.maximum), pass_score=fmt_number(score.pass_score))
-    if score.lowest is not None and score.highest is not None:
-        score_text += f" [{fmt_number(round(score.lowest, 1))} – {fmt_number(round(score.highest, 1))}]"
+    figures = {"score": fmt_number(round(score.value, 1)), "maximum": fmt_number(score.maximum),
+               "pass_score": fmt_number(score.pass_score)}
+    ranged = score.lowest is not None and score.highest is not None
+    if ranged:  # errors leave the score open: the range is the headline, the measured figure beside it
+        score_text = L["score_range"].format(lowest=fmt_number(round(score.lowest, 1)),
+                                             highest=fmt_number(round(score.highest, 1)), **figures)
+    else:
+        score_text = L["score_vs"].format(**figures)
     return {
         "verdict": L[f"verdict_{result.verdict}"],
         "verdict_cls": f"verdict-{result.verdict}",
         "score": score_text,
+        "score_label": L["score_range_label"] if ranged else L["score"],
+        "score_note": L["score_range_note"] if ranged else "",
         "reasons": [r.get(lang) or r.get("en", "") for r in result.verdict_reasons],
         "gates": gates,
         "counts": [{"n": str(counts.get(s, 0)), **_status(s, L)}

@@ -1,0 +1,47 @@
+"""The summary's headline score: with indicators in error, the range they leave open comes first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from report_sample import build_sample_run
+from verifier.report import build_view, load_run, render_html, render_markdown
+from verifier.results import Score
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    return build_sample_run(tmp_path_factory.mktemp("summary"))
+
+
+def _with_score(run: Path, score: Score):
+    return load_run(run).model_copy(update={"score": score})
+
+
+@pytest.mark.parametrize("lang,headline", [
+    ("zh", "40 – 100 / 100（已测指标得分 100；通过分数线 70）"),
+    ("en", "40 – 100 / 100 (measured indicators: 100; pass score 70)"),
+])
+def test_errors_make_the_range_the_headline(sample_run, lang, headline):
+    # 2 of 5 indicators measured and met, 3 in error: "100 / 100" alone would mislead
+    result = _with_score(sample_run, Score(value=100, pass_score=70, lowest=40, highest=100))
+    summary = build_view(result, sample_run, lang)["summary"]
+    assert summary["score"] == headline
+    assert summary["score_label"] == ("综合得分（范围）" if lang == "zh" else "Score (range)")
+    html = render_html(result, sample_run, lang)
+    big = re.search(r'<span class="big">([^<]*)</span>', html.split('class="verdict-box')[1].split("</div>", 1)[1])
+    assert big and big.group(1) == headline
+    md = render_markdown(result, sample_run, lang)
+    assert re.search(rf"^- {re.escape(summary['score_label'])}: \*\*{re.escape(headline)}\*\*", md, re.M)
+
+
+@pytest.mark.parametrize("lang,headline", [("zh", "85.7 / 100（通过分数线 70）"), ("en", "85.7 / 100 (pass score 70)")])
+def test_without_errors_the_score_stands_alone(sample_run, lang, headline):
+    result = _with_score(sample_run, Score(value=85.714, pass_score=70))
+    summary = build_view(result, sample_run, lang)["summary"]
+    assert (summary["score"], summary["score_note"]) == (headline, "")
+    md = render_markdown(result, sample_run, lang)
+    assert re.search(rf"^- [^:]+: \*\*{re.escape(headline)}\*\*\n- ", md, re.M)
