@@ -110,6 +110,19 @@ def test_binary_detected_by_content_and_by_suffix(tmp_path):
         "data.bin.txt": ("binary", 0, None)}
 
 
+def test_a_stray_nul_byte_does_not_take_a_source_file_out_of_the_ratio(tmp_path):
+    (tmp_path / "stray.c").write_bytes(b"int a;\x00\n" + b"int b;\n" * 40)
+    (tmp_path / "tool").write_bytes(b"#!/bin/sh\necho a\x00\n" + b"echo b\n" * 9)
+    (tmp_path / "prog.c").write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"int x;\n" * 99)
+    (tmp_path / "lib.py").write_bytes(b"PK\x03\x04\x14\x00" + b"x = 1\n" * 99)  # a zip
+    (tmp_path / "noise.js").write_bytes(bytes(range(256)) * 4)  # mostly control bytes
+    entries = _by_path(_inventory(tmp_path))
+    got = {n: (e.kind, e.lines, e.problem) for n, e in entries.items()}
+    assert got == {"stray.c": ("source", 41, None), "tool": ("source", 10, None),
+                   "prog.c": ("binary", 0, None), "lib.py": ("binary", 0, None),
+                   "noise.js": ("binary", 0, None)}
+
+
 def test_source_over_the_limit_is_counted_in_pieces_like_whole(tmp_path):
     # functions between block comments: a cut inside a comment would count comment lines
     unit = "/*\n * helper %d\n *\n * more\n */\nint f%d(int x)\n{\n    return x * %d; // c\n}\n\n"

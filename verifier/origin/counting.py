@@ -33,6 +33,35 @@ def tool_version() -> str:
     return f"pygount {pygount.__version__}, pygments {pygments.__version__}"
 
 
+#: Signatures of binary formats (executables, object code, archives, images, databases …).
+BINARY_MAGIC: tuple[bytes, ...] = (
+    b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b",
+    b"BZh", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x28\xb5\x2f\xfd",
+    b"\x89PNG", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"\x00asm", b"SQLite format 3\x00",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"!<arch>\n", b"\x00\x00\x01\x00", b"RIFF",
+    b"OggS", b"ID3", b"\x1a\x45\xdf\xa3", b"wOFF", b"wOF2", b"\x00\x01\x00\x00\x00")
+#: Share of control bytes (other than tab, line breaks, form feed and escape) from which content
+#: is binary.
+BINARY_CONTROL_SHARE = 0.10
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\x0b\x1b") + b"\x7f"
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether a file's first bytes are binary content: a binary format's signature (with a NUL
+    byte or another control byte in the head, so text that merely starts like one is not), or at
+    least ``BINARY_CONTROL_SHARE`` control bytes. UTF-16/32 text (BOM or NUL pattern) is not
+    binary; a text file with a stray NUL byte is not binary."""
+    if not head or wide_encoding(head) is not None:
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    if controls and head.startswith(BINARY_MAGIC) and not head.startswith(b"MZ"):
+        return True
+    if head.startswith(b"MZ") and b"\0" in head[:64]:  # DOS/Windows executable
+        return True
+    return controls >= BINARY_CONTROL_SHARE * len(head)
+
+
 def wide_encoding(head: bytes) -> str | None:
     """``utf-16`` or ``utf-32`` when ``head`` (a file's first bytes) starts with their BOM, else
     ``None``: text whose line breaks are not single bytes."""

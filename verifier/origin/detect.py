@@ -58,7 +58,7 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "6"
+DETECTOR_VERSION = "7"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
@@ -307,8 +307,13 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
     truncated = len(region) < len(data) or path.stat().st_size > limit
     result["scope"] = "head" if truncated else "whole"
     result["scanned_lines"] = end
+    # scancode takes a file with NUL bytes for binary and reads only its strings: give it the
+    # notice block without them (line numbers are unchanged)
+    nul = b"\0" in region and role != "legal"
+    if nul:
+        region = region.replace(b"\0", b"")
     task = {"path": str(path), "name": path.name,
-            "head": region if truncated or transcoded else None,
+            "head": region if truncated or transcoded or nul else None,
             "licenses": want_licenses, "copyrights": want_copyrights, "package": want_package,
             "package_path": str(path), "notice_key": None}
     if not want_package:

@@ -42,7 +42,7 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 BATCH_TIMEOUT_S = 300.0
 
 #: Bump when the kind/decoding/counting rules here change, so old cached results are not reused.
-_RULES_VERSION = "3"
+_RULES_VERSION = "4"
 _HEAD = 8192
 _BATCH_FILES = 64
 _BATCH_BYTES = 2 * 1024 * 1024
@@ -63,7 +63,10 @@ def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
         "Source files are those pygments has a lexer for that are not documentation or data, and "
         "scripts whose #! line names an interpreter; docs "
         "(md, rst, txt, pdf, docx …), data (json, yaml, xml, csv, toml, ini, lock files …), images "
-        "and binaries (known suffix, or a NUL byte in the first 8 KiB) are inventoried with 0 lines. "
+        "and binaries are inventoried with 0 lines: a known binary suffix, or first 8 KiB that "
+        "start with a binary format's signature or hold at least "
+        f"{counting.BINARY_CONTROL_SHARE:.0%} control bytes (NUL and others, not tab, line breaks, "
+        "form feed or escape); for docs and data a NUL byte there is enough. "
         "Text is decoded by its BOM, else as UTF-8, else by a declared coding, else GB18030 "
         "(GBK/GB2312), else Windows-1252, else as UTF-8 with at most 0.5% invalid bytes replaced. "
         f"Source files over {_mib(count_limit)} MiB are counted in pieces of at most "
@@ -213,7 +216,12 @@ def _read(file: _File, count_limit: int) -> bytes | None:
         return None
     finally:
         os.close(fd)
-    if (file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS)
+    if file.kind in ("source", "other"):
+        # a source-named file is binary only by signature or a high share of control bytes: a
+        # stray NUL byte does not take a text file out of the ratio
+        if counting.looks_binary(head):
+            file.kind, file.language = "binary", None
+    elif (file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS)
             and not (file.kind == "doc" and basename.lower().endswith(tuple(BINARY_DOC_SUFFIXES)))):
         file.kind, file.language = "binary", None
     if file.kind == "other":
