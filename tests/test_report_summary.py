@@ -45,3 +45,31 @@ def test_without_errors_the_score_stands_alone(sample_run, lang, headline):
     assert (summary["score"], summary["score_note"]) == (headline, "")
     md = render_markdown(result, sample_run, lang)
     assert re.search(rf"^- [^:]+: \*\*{re.escape(headline)}\*\*\n- ", md, re.M)
+
+
+def _html_sections(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<h2><span class="no">(\d+)</span> ([^<]+)</h2>', html)
+
+
+def _md_sections(md: str) -> list[tuple[str, str]]:
+    return re.findall(r"^## (\d+) (.+)$", md, re.M)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("functions", [True, False])
+def test_section_numbers_are_the_same_in_html_and_markdown(sample_run, lang, functions):
+    result = load_run(sample_run)
+    if not functions:
+        result = result.model_copy(update={"functions": []})
+    html, md = render_html(result, sample_run, lang), render_markdown(result, sample_run, lang)
+    sections = _html_sections(html)
+    assert sections == _md_sections(md)
+    assert [n for n, _ in sections] == [str(n) for n in range(1, len(sections) + 1)]
+    assert len(sections) == (7 if functions else 6)
+    titles = [t for _, t in sections]
+    assert (("产品功能清单覆盖" if lang == "zh" else "Function list coverage") in titles) is functions
+    # the table of contents numbers them the same way; the appendix carries no number in either format
+    toc = re.findall(r'<li><a href="#\w+"><span class="no">(\d+)</span> ([^<]+)</a></li>', html)
+    assert toc == sections
+    appendix = "附录：证据文件" if lang == "zh" else "Appendix: evidence files"
+    assert f"<h2>{appendix}</h2>" in html and f"\n## {appendix}\n" in md

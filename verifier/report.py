@@ -201,6 +201,7 @@ def build_view(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
     ordered = _in_report_order(result.indicators)
     indicators = [_indicator_row(i, n, L, ev_index) for n, i in enumerate(ordered, 1)]
     css = (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
+    sections = _sections(L, with_functions=bool(result.functions))
     return {
         "L": L,
         "lang": lang,
@@ -219,7 +220,18 @@ def build_view(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
         "materials": [_material_row(m, lang, L) for m in result.materials],
         "appendix": appendix,
         "footer": L["generated_by"].format(version=result.verifier_version),
+        "sections": sections,
+        "no": {s["id"]: s["no"] for s in sections},
     }
+
+
+def _sections(L: Mapping[str, str], *, with_functions: bool) -> list[dict[str, str]]:
+    """The report's sections in order with their numbers (the same in every format); the appendix
+    carries none. The function list section is there only when the task book declares functions."""
+    ids = ["summary", "indicators", "origin", *(["functions"] if with_functions else []), "details",
+           "environment", "materials"]
+    out = [{"id": sid, "title": L[f"sec_{sid}"], "no": str(n)} for n, sid in enumerate(ids, 1)]
+    return out + [{"id": "appendix", "title": L["sec_appendix"], "no": ""}]
 
 
 def fmt_number(value: float | int | None) -> str:
