@@ -112,6 +112,27 @@ def test_init_default_name(runner, tmp_path, monkeypatch):
     assert (tmp_path / "acceptance.yaml").is_file()
 
 
+def test_init_into_a_directory_writes_acceptance_yaml_there(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["init", "."])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "acceptance.yaml").read_text(encoding="utf-8") == template_text()
+    assert result.stdout.startswith("wrote acceptance.yaml:")
+    again = runner.invoke(main, ["init", "."])
+    assert again.exit_code == 2 and "acceptance.yaml already exists" in again.stderr
+    sub = tmp_path / "delivery"
+    sub.mkdir()
+    assert runner.invoke(main, ["init", str(sub)]).exit_code == 0
+    assert (sub / "acceptance.yaml").is_file()
+
+
+def test_init_into_a_directory_holding_a_directory_named_acceptance_yaml(runner, tmp_path):
+    (tmp_path / "acceptance.yaml").mkdir()
+    result = runner.invoke(main, ["init", str(tmp_path), "--force"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"verifier: error: {tmp_path / 'acceptance.yaml'} is a directory"
+
+
 def test_template_is_accepted_by_check(runner, tmp_path):
     target = tmp_path / "acceptance.yaml"
     assert runner.invoke(main, ["init", str(target)]).exit_code == 0

@@ -19,17 +19,20 @@ def template_text() -> str:
 
 
 @click.command("init")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SPEC_NAME)
-@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@click.argument("path", type=click.Path(path_type=Path), default=DEFAULT_SPEC_NAME)
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
 def init(path: Path, force: bool) -> None:
     """Write a commented task-book template (项目任务书模板) to PATH (default acceptance.yaml).
 
-    Edit it to your task book's indicators and targets, then run `verifier check PATH`.
+    When PATH is a directory, the template goes to PATH/acceptance.yaml. Edit it to your task
+    book's indicators and targets, then run `verifier check FILE`.
     """
-    if path.exists() and not force:
-        raise InputError(f"{path} already exists", hint="use --force to overwrite it")
+    if path.is_dir():
+        path = path / DEFAULT_SPEC_NAME
     if path.is_dir():
         raise InputError(f"{path} is a directory")
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists", hint="use --force to overwrite it")
     if not path.parent.is_dir():
         raise InputError(f"{path.parent} is not a directory")
     atomic_write_text(path, template_text())
