@@ -78,6 +78,21 @@ def default_output(run_dir: str | os.PathLike[str], fmt: str, lang: str) -> Path
     return Path(run_dir) / "reports" / f"report.{lang}.{ext}"
 
 
+def check_output(target: str | os.PathLike[str]) -> None:
+    """Fail fast, before any rendering, when the report cannot be written to ``target``:
+    ``InputError`` naming the problem (a missing or unwritable folder, a directory as the file)."""
+    path = Path(target)
+    parent = path.parent
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give the report's file name")
+    if not parent.exists():
+        raise InputError(f"{parent}: no such directory for the report")
+    if not parent.is_dir():
+        raise InputError(f"{parent}: not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{path}: not writable")
+
+
 def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *,
                   base: str | None = "../") -> bytes:
     """The report of ``run_dir`` in ``fmt`` (html, pdf, md, json) and ``lang`` as bytes.

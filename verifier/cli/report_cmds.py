@@ -24,19 +24,21 @@ _RUN_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
               help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT.")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     """Render the evidence report of RUN_DIR (a `verifier run` directory)."""
-    from verifier.report import default_output, render_report  # noqa: PLC0415 - keep CLI start fast
+    from verifier.report import check_output, default_output, render_report  # noqa: PLC0415
 
     target = output if output is not None else default_output(run_dir, fmt, lang)
     to_stdout = str(target) == "-"
+    if not to_stdout and (output is not None or target.parent.exists()):
+        check_output(target)  # before rendering, which takes seconds for a PDF
     base = _evidence_base(run_dir, target) if not to_stdout else None
     data = render_report(run_dir, fmt, lang, base=base)
     if to_stdout:
         click.echo(data, nl=False)
         return
-    if target.parent and not target.parent.exists():
-        if output is not None:
-            raise InputError(f"{target.parent}: no such directory for the report")
-        target.parent.mkdir(parents=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{target.parent}: cannot create the report's directory ({exc.strerror})") from None
     atomic_write_bytes(target, data)
     click.echo(str(target))
 
