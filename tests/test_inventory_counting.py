@@ -123,6 +123,25 @@ def test_a_stray_nul_byte_does_not_take_a_source_file_out_of_the_ratio(tmp_path)
                    "noise.js": ("binary", 0, None)}
 
 
+def test_big5_is_told_from_gb18030_and_gbk_stays_gb18030(tmp_path):
+    (tmp_path / "tw.py").write_bytes(
+        "# 版權所有 台灣某公司\n# 設定檔讀取失敗，請檢查路徑\n訊息 = '數量必須為正數'\n".encode("cp950"))
+    (tmp_path / "cn.py").write_bytes(  # short GBK that Big5 also decodes: stays GB18030
+        "# 注释：库存测试\n数量 = 3\n".encode("gb18030"))
+    entries = _by_path(_inventory(tmp_path))
+    assert (entries["tw.py"].encoding, entries["tw.py"].lines) == ("cp950", 1)
+    assert (entries["cn.py"].encoding, entries["cn.py"].lines) == ("gb18030", 1)
+
+
+def test_utf16_without_bom_is_text_not_binary(tmp_path):
+    text = "// 注释\nint main(void)\n{\n    return 0;\n}\n"
+    (tmp_path / "le.c").write_bytes(text.encode("utf-16-le"))
+    (tmp_path / "be.c").write_bytes(text.encode("utf-16-be"))
+    entries = _by_path(_inventory(tmp_path))
+    assert {n: (e.kind, e.lines, e.encoding) for n, e in entries.items()} == {
+        "le.c": ("source", 2, "utf-16-le"), "be.c": ("source", 2, "utf-16-be")}
+
+
 def test_source_over_the_limit_is_counted_in_pieces_like_whole(tmp_path):
     # functions between block comments: a cut inside a comment would count comment lines
     unit = "/*\n * helper %d\n *\n * more\n */\nint f%d(int x)\n{\n    return x * %d; // c\n}\n\n"

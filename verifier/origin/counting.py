@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import io
 import logging
+import re
 
 import pygments
 import pygount
@@ -63,24 +64,71 @@ def looks_binary(head: bytes) -> bool:
 
 
 def wide_encoding(head: bytes) -> str | None:
-    """``utf-16`` or ``utf-32`` when ``head`` (a file's first bytes) starts with their BOM, else
-    ``None``: text whose line breaks are not single bytes."""
+    """The UTF-16/32 encoding of text whose line breaks are not single bytes, from a file's first
+    bytes: ``utf-16``/``utf-32`` by their BOM; without a BOM ``utf-16-le``/``utf-16-be`` when at
+    least 30% of the odd (LE) or even (BE) bytes are NUL, hardly any of the others, and the head
+    decodes as such; else ``None``."""
     for bom, encoding in _BOMS:
         if head.startswith(bom) and encoding != "utf-8-sig":
             return encoding
+    sample = head[:len(head) & ~1]
+    if len(sample) < 4 or b"\0" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros >= 0.3 * half and others <= 0.02 * half:
+            try:
+                text = sample.decode(encoding)
+            except UnicodeDecodeError:  # a lone surrogate at the cut is fine, garbage is not
+                try:
+                    text = sample[:-2].decode(encoding)
+                except UnicodeDecodeError:
+                    return None
+            controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\x0b\x1b")
+            return encoding if controls <= 0.01 * len(text) else None
     return None
 
 
+#: GB2312 hanzi (lead B0-F7) and punctuation/full-width rows (A1, A3), trail A1-FE.
+_GB_COMMON = re.compile(rb"[\xb0-\xf7\xa1\xa3][\xa1-\xfe]")
+#: Big5 frequently used hanzi (lead A4-C6) and punctuation rows (A1-A3), trail 40-7E or A1-FE.
+_BIG5_COMMON = re.compile(rb"[\xa1-\xa3\xa4-\xc6][\x40-\x7e\xa1-\xfe]")
+_DOUBLE = re.compile(rb"[\x81-\xfe][\x30-\x39\x40-\x7e\x80-\xfe]")
+
+
+def prefers_big5(data: bytes) -> bool:
+    """For bytes that decode both as GB18030 and as Big5 (cp950): whether Big5 is the likelier
+    reading. Each double-byte character is checked against the common range of each encoding
+    (GB2312 hanzi and punctuation; Big5 frequently used hanzi and punctuation); Big5 wins only with
+    more characters in its common range, so a tie stays GB18030. Big5 text read as GB18030 falls
+    into GBK's rare extension rows (its trail bytes 40-7E), GBK text read as Big5 into Big5's less
+    used rows (its lead bytes C7-F7)."""
+    gb = big5 = 0
+    for match in _DOUBLE.finditer(data, 0, 256 * 1024):
+        pair = match.group()
+        gb += _GB_COMMON.fullmatch(pair) is not None
+        big5 += _BIG5_COMMON.fullmatch(pair) is not None
+    return big5 > gb
+
+
 def decode_text(data: bytes) -> tuple[str, str] | None:
-    """``(text, encoding)`` for ``data``: BOM, else UTF-8, else a declared coding (``-*- coding``
-    comment or XML prolog), else GB18030, else Windows-1252, else UTF-8 when at most 0.5% of it
-    is invalid (replaced); ``None`` when nothing fits (``undecodable``)."""
+    """``(text, encoding)`` for ``data``: BOM, else UTF-16 by its NUL pattern (``wide_encoding``),
+    else UTF-8, else a declared coding (``-*- coding`` comment or XML prolog), else GB18030 — or
+    Big5 (cp950) when it decodes too and ``prefers_big5`` — else Windows-1252, else UTF-8 when at
+    most 0.5% of it is invalid (replaced); ``None`` when nothing fits (``undecodable``)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError:
                 return None
+    wide = wide_encoding(data[:8192])
+    if wide is not None:
+        try:
+            return data.decode(wide), wide
+        except UnicodeDecodeError:
+            pass
     candidates = list(FALLBACK_ENCODINGS)
     declared = encoding_from_header(data[:128])
     if declared:
@@ -90,9 +138,15 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
             pass
     for encoding in dict.fromkeys(candidates):
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
+        if encoding == "gb18030" and not declared and prefers_big5(data):
+            try:
+                return data.decode("cp950"), "cp950"
+            except UnicodeDecodeError:
+                pass
+        return text, encoding
     text = data.decode("utf-8", "replace")  # UTF-8 with a few stray bytes: lines are intact
     if text.count("\ufffd") * 200 <= len(text):
         return text, "utf-8 (invalid bytes replaced)"

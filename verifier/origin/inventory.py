@@ -42,7 +42,7 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 BATCH_TIMEOUT_S = 300.0
 
 #: Bump when the kind/decoding/counting rules here change, so old cached results are not reused.
-_RULES_VERSION = "4"
+_RULES_VERSION = "5"
 _HEAD = 8192
 _BATCH_FILES = 64
 _BATCH_BYTES = 2 * 1024 * 1024
@@ -67,8 +67,11 @@ def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
         "start with a binary format's signature or hold at least "
         f"{counting.BINARY_CONTROL_SHARE:.0%} control bytes (NUL and others, not tab, line breaks, "
         "form feed or escape); for docs and data a NUL byte there is enough. "
-        "Text is decoded by its BOM, else as UTF-8, else by a declared coding, else GB18030 "
-        "(GBK/GB2312), else Windows-1252, else as UTF-8 with at most 0.5% invalid bytes replaced. "
+        "Text is decoded by its BOM, else as UTF-16 when its NUL bytes fall in every other "
+        "position, else as UTF-8, else by a declared coding, else GB18030 (GBK/GB2312) — or Big5 "
+        "(cp950) when that decodes too and more of its double-byte characters fall in Big5's "
+        "common rows than in GB2312's — else Windows-1252, else as UTF-8 with at most 0.5% "
+        "invalid bytes replaced. "
         f"Source files over {_mib(count_limit)} MiB are counted in pieces of at most "
         f"{_mib(min(PIECE_BYTES, count_limit))} MiB, each cut after a line that is a closing "
         "brace in column 0 or after a blank line followed by a line starting in column 0 with a "
@@ -221,7 +224,7 @@ def _read(file: _File, count_limit: int) -> bytes | None:
         # stray NUL byte does not take a text file out of the ratio
         if counting.looks_binary(head):
             file.kind, file.language = "binary", None
-    elif (file.kind != "binary" and b"\0" in head and not head.startswith(counting.TEXT_BOMS)
+    elif (file.kind != "binary" and b"\0" in head and counting.wide_encoding(head) is None
             and not (file.kind == "doc" and basename.lower().endswith(tuple(BINARY_DOC_SUFFIXES)))):
         file.kind, file.language = "binary", None
     if file.kind == "other":

@@ -32,7 +32,8 @@ _DROP_WORDS = frozenset("""
 #: Chinese notice words and company forms removed from the original (untransliterated) text.
 _CJK_DROP = re.compile(
     "版权所有|保留所有权利|著作权所有|著作权人|版权|著作权|所有权|"
-    "股份有限公司|有限责任公司|有限公司|集团公司|公司|集团")
+    "版權所有|保留所有權利|著作權所有|著作權人|版權|著作權|所有權|"
+    "股份有限公司|有限责任公司|有限責任公司|有限公司|集团公司|集團公司|公司|集团|集團")
 _YEARS = re.compile(r"\b(?:19|20)\d\d\b")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
