@@ -21,21 +21,23 @@ def _with_score(run: Path, score: Score):
     return load_run(run).model_copy(update={"score": score})
 
 
-@pytest.mark.parametrize("lang,headline", [
-    ("zh", "40 – 100 / 100（已测指标得分 100；通过分数线 70）"),
-    ("en", "40 – 100 / 100 (measured indicators: 100; pass score 70)"),
+@pytest.mark.parametrize("lang,detail", [
+    ("zh", "（已测指标得分 100；通过分数线 70）"),
+    ("en", " (measured indicators: 100; pass score 70)"),
 ])
-def test_errors_make_the_range_the_headline(sample_run, lang, headline):
+def test_errors_make_the_range_the_headline(sample_run, lang, detail):
     # 2 of 5 indicators measured and met, 3 in error: "100 / 100" alone would mislead
     result = _with_score(sample_run, Score(value=100, pass_score=70, lowest=40, highest=100))
     summary = build_view(result, sample_run, lang)["summary"]
-    assert summary["score"] == headline
+    assert (summary["score"], summary["score_detail"]) == ("40 – 100 / 100", detail)
     assert summary["score_label"] == ("综合得分（范围）" if lang == "zh" else "Score (range)")
     html = render_html(result, sample_run, lang)
-    big = re.search(r'<span class="big">([^<]*)</span>', html.split('class="verdict-box')[1].split("</div>", 1)[1])
-    assert big and big.group(1) == headline
+    box = html.split('class="verdict-box')[1].split("</div>", 1)[1]
+    assert re.search(r'<span class="big">40 – 100 / 100</span><span class="detail">([^<]*)</span>', box).group(1) \
+        .strip() == detail.strip()
     md = render_markdown(result, sample_run, lang)
-    assert re.search(rf"^- {re.escape(summary['score_label'])}: \*\*{re.escape(headline)}\*\*", md, re.M)
+    assert re.search(rf"^- {re.escape(summary['score_label'])}: \*\*40 – 100 / 100\*\*{re.escape(detail)} — ",
+                     md, re.M)
 
 
 @pytest.mark.parametrize("lang,headline", [("zh", "85.7 / 100（通过分数线 70）"), ("en", "85.7 / 100 (pass score 70)")])

@@ -326,12 +326,14 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     if ranged:  # errors leave the score open: the range is the headline, the measured figure beside it
         score_text = L["score_range"].format(lowest=fmt_number(round(score.lowest, 1)),
                                              highest=fmt_number(round(score.highest, 1)), **figures)
+        score_detail = L["score_range_detail"].format(**figures)
     else:
-        score_text = L["score_vs"].format(**figures)
+        score_text, score_detail = L["score_vs"].format(**figures), ""
     return {
         "verdict": L[f"verdict_{result.verdict}"],
         "verdict_cls": f"verdict-{result.verdict}",
         "score": score_text,
+        "score_detail": score_detail,
         "score_label": L["score_range_label"] if ranged else L["score"],
         "score_note": L["score_range_note"] if ranged else "",
         "reasons": [r.get(lang) or r.get("en", "") for r in result.verdict_reasons],
