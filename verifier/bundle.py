@@ -3,13 +3,26 @@
 A bundle is a zip written in one canonical way (members stored uncompressed, fixed timestamps and
 attributes, fixed order) holding:
 
-- ``manifest.json``: sha256 and size of every other file, tool versions, the spec hash, the repository
-  commit and tree hash (see ``tree_hash``), run id and project;
+- ``manifest.json``: sha256 and size of every other file, tool versions, the spec hash, run id and
+  project, and the repository: commit, subpath, dirtiness, tree hash and the mode it was taken in;
 - ``manifest.sig`` (when signed): an Ed25519 signature of the exact ``manifest.json`` bytes;
 - ``run/…``: the run directory (``results.json``, evidence, rendered reports).
 
 Because the layout is canonical, ``verify_bundle`` rebuilds the zip from its verified contents and
 compares the bytes, so a change to any byte of the file — content or zip metadata — is caught.
+
+The repository (``repo_identity``). A delivered directory inside a git work tree (its top or any
+sub-directory) records the work tree's ``HEAD`` commit, the directory's ``subpath`` within it, and
+``dirty`` (``git status`` limited to that subpath: changes, or untracked files that are not
+ignored). Its tree hash is then taken in mode ``git-tracked``: the files git tracks under the
+directory with their working-tree content — what an expert gets from a clean checkout of the
+recorded commit (without line-ending conversion), so untracked and ignored files (``.venv``,
+``node_modules``, build output) do not count. A directory outside git is hashed in mode
+``all-files``: every file and link, ``.git`` left out. ``tree_hash`` defines both exactly; the
+manifest states the mode and its rule. ``verify --repo`` compares commit and subpath when they are
+recorded, and hashes the given tree in the recorded mode (the top of a clone is accepted for a
+recorded subpath). Git runs through ``verifier.source``'s read-only invocation (fsmonitor and
+content filters off, scrubbed environment, timeout).
 """
 
 from __future__ import annotations
@@ -18,12 +31,12 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import struct
-import subprocess
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -55,21 +68,55 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 # --------------------------------------------------------------------------- repository identity
 
-def tree_hash(repo: str | os.PathLike[str]) -> str:
-    """Content hash of a repository tree (hex sha256), independent of git, mtimes and permissions.
+#: how a tree hash was taken: the files git tracks (their working-tree content), or every file
+TREE_MODES = ("git-tracked", "all-files")
+#: the rule behind each mode, as the manifest states it
+TREE_HASH_RULES = {
+    "git-tracked": ("the files git tracks under the delivered directory (git ls-files), each with its "
+                    "working-tree content; untracked and ignored files (.venv, node_modules, build "
+                    "output) left out; a submodule contributes the commit its superproject records. "
+                    "A clean checkout of the recorded commit, without line-ending conversion, "
+                    "reproduces it"),
+    "all-files": "every regular file and symbolic link under the directory, .git left out",
+}
+_GITLINK = "160000"
 
-    Entries: every regular file and symbolic link under ``repo``, any path component named ``.git``
-    skipped, directories themselves not entries (empty ones leave no trace). Each entry contributes
-    ``TYPE SP SHA256HEX SP PATH NUL`` where PATH is the relative POSIX path as UTF-8 bytes (file-system
-    bytes for undecodable names), TYPE is ``f`` for a file (sha256 of its content) or ``l`` for a link
-    (sha256 of the link's target text: links are never followed). Entries are sorted by PATH bytes;
-    the result is the sha256 of their concatenation.
+
+def tree_hash(repo: str | os.PathLike[str], mode: str = "all-files") -> str:
+    """Content hash of a repository tree (hex sha256), independent of mtimes and permissions.
+
+    Entries (``mode``): ``all-files`` takes every regular file and symbolic link under ``repo``, any
+    path component named ``.git`` skipped; ``git-tracked`` takes the paths git tracks under ``repo``
+    (``InputError`` when ``repo`` is not in a git work tree tracking files there) as they are in the
+    working tree, a tracked path that is missing (or no longer a file or link) leaving no entry, and
+    a submodule as ``m`` with the sha256 of the commit id its superproject records. Directories are
+    not entries (empty ones leave no trace). Each entry contributes ``TYPE SP SHA256HEX SP PATH NUL``
+    where PATH is the POSIX path relative to ``repo`` as UTF-8 bytes (file-system bytes for
+    undecodable names), TYPE is ``f`` for a file (sha256 of its content) or ``l`` for a link (sha256
+    of the link's target text: links are never followed). Entries are sorted by PATH bytes; the
+    result is the sha256 of their concatenation. A ``git-tracked`` hash therefore equals the
+    ``all-files`` hash of a directory holding exactly the tracked files (``git archive`` output).
     """
     root = Path(repo)
     if not root.is_dir():
         raise InputError(f"{root}: not a directory")
+    if mode == "all-files":
+        entries = _tree_entries(root)
+    elif mode == "git-tracked":
+        state, notes = _git_tree(root)
+        if state is None:
+            why = f" ({'; '.join(notes)})" if notes else ""
+            raise InputError(f"{root}: not a git work tree with tracked files; a git-tracked tree hash "
+                             f"needs one{why}")
+        entries = _tracked_entries(root, state.tracked)
+    else:
+        raise InputError(f"unknown tree hash mode {mode!r} (known: {', '.join(TREE_MODES)})")
+    return _digest(entries)
+
+
+def _digest(entries: Iterable[tuple[bytes, bytes, str]]) -> str:
     digest = hashlib.sha256()
-    for rel, kind, value in sorted(_tree_entries(root)):
+    for rel, kind, value in sorted(entries):
         digest.update(kind + b" " + value.encode("ascii") + b" " + rel + b"\0")
     return digest.hexdigest()
 
@@ -94,19 +141,129 @@ def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
                     yield rel, b"f", sha256_file(Path(os.fsdecode(entry.path)))
 
 
-def repo_commit(repo: str | os.PathLike[str], timeout_s: float = 30.0) -> str | None:
-    """The commit checked out in ``repo`` (``git rev-parse HEAD``), or None when it is not a git work tree."""
+def _tracked_entries(root: Path, tracked: Sequence[tuple[str, str, bytes]]
+                     ) -> Iterator[tuple[bytes, bytes, str]]:
+    """Entries of the tracked paths as they are in the working tree; never through a linked directory."""
+    base = os.fsencode(root)
+    real_base = os.path.realpath(base)
+    plain_dirs: dict[bytes, bool] = {b"": True}
+
+    def plain(rel_dir: bytes) -> bool:  # no component of the directory is a link or missing
+        if rel_dir not in plain_dirs:
+            parent, _, _ = rel_dir.rpartition(b"/")
+            full = os.path.join(base, rel_dir)
+            plain_dirs[rel_dir] = (plain(parent) and not os.path.islink(full) and os.path.isdir(full)
+                                   and os.path.realpath(full) == os.path.join(real_base, rel_dir))
+        return plain_dirs[rel_dir]
+
+    for mode, obj, rel in tracked:
+        if mode == _GITLINK:
+            yield rel, b"m", hashlib.sha256(obj.encode("ascii")).hexdigest()
+            continue
+        if not plain(rel.rpartition(b"/")[0]):
+            continue
+        full = os.path.join(base, rel)
+        try:
+            info = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            yield rel, b"l", hashlib.sha256(os.readlink(full)).hexdigest()
+        elif stat.S_ISREG(info.st_mode):
+            yield rel, b"f", sha256_file(Path(os.fsdecode(full)))
+
+
+@dataclass(frozen=True)
+class _GitTree:
+    commit: str
+    subpath: str
+    dirty: bool | None
+    tracked: tuple[tuple[str, str, bytes], ...]
+    """(mode, object id, path relative to the tree as bytes), one per path."""
+
+
+def _git_tree(root: Path) -> tuple[_GitTree | None, list[str]]:
+    """The git state of ``root`` (a work tree or a directory inside one), or None with why not.
+
+    Runs git through ``verifier.source``'s read-only invocation: fsmonitor, the untracked cache and
+    the repository's content filters switched off, no optional locks, a scrubbed environment and a
+    timeout (none of the queries used runs hooks).
+    """
+    from verifier.source import _git  # noqa: PLC0415 - the one safe git invocation of the package
+
+    if not any((parent / ".git").exists() for parent in (root, *root.resolve().parents)):
+        return None, []
+    git = shutil.which("git")
+    if git is None:
+        return None, ["git is not installed: hashed as a plain directory"]
+    inside = _git(git, root, ["rev-parse", "--is-inside-work-tree", "--show-prefix"])
+    if inside.startswith("git failed"):
+        return None, [f"{inside}: hashed as a plain directory"]
+    lines = inside.split("\n")
+    if lines[0].strip() != "true":
+        return None, []
+    # undecodable bytes of a directory name as \xNN, so the subpath is JSON text either way
+    prefix = os.fsencode(lines[1].rstrip("/")).decode("utf-8", "backslashreplace") if len(lines) > 1 else ""
+    head = _git(git, root, ["rev-parse", "--verify", "--quiet", "HEAD"]).strip()
+    if head.startswith("git failed") or not head:
+        return None, ["the git repository has no commit yet: hashed as a plain directory"]
+    listing = _git(git, root, ["ls-files", "-z", "--stage", "--", "."])
+    if listing.startswith("git failed") and "\0" not in listing:
+        return None, [f"{listing}: hashed as a plain directory"]
+    tracked: dict[bytes, tuple[str, str, bytes]] = {}
+    for record in listing.split("\0"):
+        meta, tab, name = record.partition("\t")
+        if not tab:
+            continue
+        mode, obj = meta.split(" ")[:2]
+        rel = os.fsencode(name)
+        tracked.setdefault(rel, (mode, obj, rel))  # unmerged paths are listed once per stage
+    if not tracked:
+        return None, [f"git tracks no file under {root} (inside its work tree at commit {head}): "
+                      "hashed as a plain directory"]
+    status = _git(git, root, ["status", "--porcelain", "--untracked-files=normal",
+                              "--ignore-submodules=none", "--", "."])
+    dirty = None if status.startswith("git failed") else bool(status.strip())
+    notes = [f"{status}: whether the tree is dirty is unknown"] if dirty is None else []
+    return _GitTree(commit=head, subpath=prefix or ".", dirty=dirty,
+                    tracked=tuple(tracked[k] for k in sorted(tracked))), notes
+
+
+@dataclass(frozen=True)
+class RepoIdentity:
+    """What identifies a delivered tree: git commit, where the tree sits in its work tree, and hash."""
+
+    commit: str | None
+    """``HEAD`` of the git work tree holding the tree; None outside git (or without tracked files)."""
+    subpath: str | None
+    """The tree's POSIX path within the work tree (``"."`` at its top); None outside git."""
+    dirty: bool | None
+    """Changes or untracked, not ignored files under the tree (``git status -- SUBPATH``)."""
+    tree_sha256: str
+    tree_hash_mode: str
+    """``git-tracked`` in a git work tree, ``all-files`` otherwise (see ``tree_hash``)."""
+    notes: tuple[str, ...] = ()
+    """Why git could not be used, when it could not."""
+
+
+def repo_identity(repo: str | os.PathLike[str]) -> RepoIdentity:
+    """Commit, subpath, dirtiness and tree hash of ``repo``: git-tracked in a git work tree, else all files."""
     root = Path(repo)
-    if not (root / ".git").exists():
-        return None
-    try:
-        done = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(root), "rev-parse", "--verify",
-                               "HEAD"], capture_output=True, timeout=timeout_s, check=False,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = done.stdout.decode("ascii", "replace").strip()
-    return commit if done.returncode == 0 and commit else None
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    state, notes = _git_tree(root)
+    if state is None:
+        return RepoIdentity(commit=None, subpath=None, dirty=None, tree_sha256=tree_hash(root),
+                            tree_hash_mode="all-files", notes=tuple(notes))
+    return RepoIdentity(commit=state.commit, subpath=state.subpath, dirty=state.dirty,
+                        tree_sha256=_digest(_tracked_entries(root, state.tracked)),
+                        tree_hash_mode="git-tracked", notes=tuple(notes))
+
+
+def repo_commit(repo: str | os.PathLike[str]) -> str | None:
+    """The commit checked out in the git work tree holding ``repo`` (``HEAD``), or None outside git."""
+    state, _ = _git_tree(Path(repo))
+    return state.commit if state is not None else None
 
 
 # --------------------------------------------------------------------------- writing
@@ -175,8 +332,7 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
         "verdict": result.verdict,
         "score": result.score.value,
         "spec": {"path": result.spec_path, "sha256": result.spec_sha256},
-        "repository": {"commit": result.repository.commit, "tree_sha256": result.repository.tree_sha256,
-                       "tree_hash_algorithm": TREE_HASH_ALGORITHM},
+        "repository": _manifest_repository(result.repository),
         "tools": tools,
         "files": files,
     }
@@ -198,6 +354,21 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
         tmp.unlink(missing_ok=True)
     return BundleInfo(path=out_path, files=len(files), sha256=sha256_file(out_path), signed_by=signed_by,
                       rendered=tuple(rendered))
+
+
+def _manifest_repository(repo: Any) -> dict[str, Any]:
+    """The manifest's ``repository``: commit, subpath, dirtiness, tree hash, its mode and rule."""
+    mode = _recorded_mode(repo.tree_hash_mode, repo.tree_sha256)
+    return {"commit": repo.commit, "subpath": repo.subpath, "dirty": repo.dirty,
+            "tree_sha256": repo.tree_sha256, "tree_hash_algorithm": TREE_HASH_ALGORITHM,
+            "tree_hash_mode": mode, "tree_hash_rule": TREE_HASH_RULES.get(mode or "")}
+
+
+def _recorded_mode(mode: Any, tree: Any) -> str | None:
+    """The tree hash mode of a record; runs from before modes were recorded hashed all files."""
+    if mode is None and tree is not None:
+        return "all-files"
+    return mode
 
 
 def _signature_bytes(manifest_bytes: bytes, key: Any) -> bytes:
@@ -455,15 +626,26 @@ def _check_results(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manif
         results = json.loads(_read_limited(zf, names[rel], MAX_MANIFEST_BYTES).decode("utf-8"))
     except _ZIP_ERRORS as err:
         return Check(False, f"results.json: unreadable ({err})")
-    repo = results.get("repository") or {}
+    if not isinstance(results, dict):
+        return Check(False, "results.json: not a JSON object")
+    repo = results.get("repository") if isinstance(results.get("repository"), dict) else {}
+    recorded = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
+    score = results.get("score") if isinstance(results.get("score"), dict) else {}
     pairs = [("run id", results.get("run_id"), manifest.get("run_id")),
              ("spec sha256", results.get("spec_sha256"), (manifest.get("spec") or {}).get("sha256")),
-             ("commit", repo.get("commit"), (manifest.get("repository") or {}).get("commit")),
-             ("tree hash", repo.get("tree_sha256"), (manifest.get("repository") or {}).get("tree_sha256"))]
+             ("verdict", results.get("verdict"), manifest.get("verdict")),
+             ("score", score.get("value"), manifest.get("score")),
+             ("commit", repo.get("commit"), recorded.get("commit")),
+             ("subpath", repo.get("subpath"), recorded.get("subpath")),
+             ("dirty", repo.get("dirty"), recorded.get("dirty")),
+             ("tree hash", repo.get("tree_sha256"), recorded.get("tree_sha256")),
+             ("tree hash mode", _recorded_mode(repo.get("tree_hash_mode"), repo.get("tree_sha256")),
+              recorded.get("tree_hash_mode"))]
     differ = [name for name, a, b in pairs if a != b]
     if differ:
         return Check(False, f"results.json and the manifest disagree on: {', '.join(differ)}")
-    return Check(True, "results.json agrees with the manifest (run id, spec hash, commit, tree hash)")
+    return Check(True, "results.json agrees with the manifest (run id, spec hash, verdict, score, "
+                       "commit, subpath, tree hash and its mode)")
 
 
 def _check_signature(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest_bytes: bytes,
@@ -486,10 +668,21 @@ def _check_signature(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], man
 
 
 def _check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
-    recorded = manifest.get("repository") or {}
-    checks = []
-    want_commit = recorded.get("commit")
-    got_commit = repo_commit(repo)
+    """The repository against the manifest: commit and subpath (when recorded), then the tree hash
+    in the recorded mode. ``repo`` may be the delivered directory or the top of a work tree holding
+    it at the recorded subpath."""
+    recorded = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
+    want_commit, want_sub = recorded.get("commit"), recorded.get("subpath")
+    mode = _recorded_mode(recorded.get("tree_hash_mode"), recorded.get("tree_sha256"))
+    checks: list[Check] = []
+    state, notes = _git_tree(repo)
+    if (state is not None and isinstance(want_sub, str) and want_sub != "." and state.subpath == "."
+            and (repo / want_sub).is_dir()):
+        checks.append(Check(None, f"repository: {repo} is the top of its work tree; checking {want_sub} in it"))
+        repo = repo / want_sub
+        state, notes = _git_tree(repo)
+    checks += [Check(None, f"repository: {note}") for note in notes]
+    got_commit = state.commit if state is not None else None
     if want_commit is None:
         checks.append(Check(None, f"repository commit: none recorded; {repo} is at {got_commit or 'no commit'}"))
     elif got_commit == want_commit:
@@ -497,13 +690,34 @@ def _check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
     else:
         checks.append(Check(False, f"repository commit: {repo} is at {got_commit or 'no commit'}, "
                                    f"the bundle records {want_commit}"))
-    want_tree = recorded.get("tree_sha256")
-    got_tree = tree_hash(repo)
-    if want_tree is None:
-        checks.append(Check(False, f"repository tree hash: none recorded in the bundle ({repo}: {got_tree})"))
-    elif got_tree == want_tree:
-        checks.append(Check(True, f"repository tree hash: {got_tree} matches"))
-    else:
-        checks.append(Check(False, f"repository tree hash: {repo} hashes to {got_tree}, "
-                                   f"the bundle records {want_tree}"))
+    if want_sub is not None and state is not None:
+        if state.subpath == want_sub:
+            checks.append(Check(True, f"repository subpath: {want_sub} within the work tree, as recorded"))
+        else:
+            checks.append(Check(False, f"repository subpath: {repo} is {state.subpath} within its work "
+                                       f"tree, the bundle records {want_sub}"))
+    if recorded.get("dirty"):
+        checks.append(Check(None, f"repository state: at the run, {want_sub or 'the tree'} had changes or "
+                                  f"untracked files beyond commit {want_commit}; untracked files are not in "
+                                  "a git-tracked tree hash"))
+    checks.append(_check_tree(repo, state, recorded.get("tree_sha256"), mode))
     return checks
+
+
+def _check_tree(repo: Path, state: _GitTree | None, want: Any, mode: Any) -> Check:
+    if mode not in TREE_MODES:
+        return Check(False, f"repository tree hash: the bundle records an unknown mode {mode!r}")
+    how = ""
+    if mode == "git-tracked" and state is not None:
+        got = _digest(_tracked_entries(repo, state.tracked))
+    else:
+        got = tree_hash(repo)
+        if mode == "git-tracked":
+            how = (" (not a git work tree: all its files hashed, which matches when it holds exactly the "
+                   "tracked files, e.g. `git archive` output)")
+    if want is None:
+        return Check(False, f"repository tree hash: none recorded in the bundle ({repo}: {got})")
+    if got == want:
+        return Check(True, f"repository tree hash: {got} matches ({mode}){how}")
+    return Check(False, f"repository tree hash: {repo} hashes to {got} ({mode}), the bundle records "
+                        f"{want}{how}")

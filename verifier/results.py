@@ -144,11 +144,22 @@ class Environment(_Model):
     tools: dict[str, str] = Field(default_factory=dict)
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class Repository(_Model):
+    """The delivered tree: see ``verifier.bundle.repo_identity`` and ``tree_hash``."""
+
     path: str
     commit: str | None = None
     dirty: bool | None = None
+    """Changes or untracked (not ignored) files under the tree, per git; None outside git."""
     tree_sha256: str | None = None
+    subpath: str | None = Field(None, exclude_if=_is_none)
+    """The tree's POSIX path within its git work tree (``"."`` at the top); None outside git."""
+    tree_hash_mode: Literal["git-tracked", "all-files"] | None = Field(None, exclude_if=_is_none)
+    """``git-tracked`` or ``all-files`` (runs before the mode was recorded: all files)."""
 
 
 class Project(_Model):

@@ -21,7 +21,6 @@ import os
 import platform
 import re
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -414,19 +413,13 @@ def _cpu_model() -> str | None:
 
 
 def repository_record(repo: Path) -> Repository:
-    """Path, git commit and dirtiness, and the content hash of the repository tree."""
-    from verifier.bundle import repo_commit, tree_hash
+    """Path, git commit, subpath within the work tree and dirtiness, and the tree hash with its mode
+    (``verifier.bundle.repo_identity``: git-tracked files in a git work tree, all files otherwise)."""
+    from verifier.bundle import repo_identity
 
-    commit = repo_commit(repo)
-    dirty = None
-    if commit is not None:
-        try:
-            out = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
-                                 capture_output=True, text=True, timeout=60, check=True)
-            dirty = bool(out.stdout.strip())
-        except (OSError, subprocess.SubprocessError):
-            dirty = None
-    return Repository(path=str(repo), commit=commit, dirty=dirty, tree_sha256=tree_hash(repo))
+    ident = repo_identity(repo)
+    return Repository(path=str(repo), commit=ident.commit, subpath=ident.subpath, dirty=ident.dirty,
+                      tree_sha256=ident.tree_sha256, tree_hash_mode=ident.tree_hash_mode)
 
 
 def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:

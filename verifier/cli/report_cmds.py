@@ -76,7 +76,8 @@ def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
 @click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Ed25519 public key (PEM) the manifest must be signed with.")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The delivered repository: its commit and tree hash must match the bundle's.")
+              help="The delivered repository (or the top of a clone holding it): its commit, subpath "
+                   "and tree hash (in the recorded mode) must match the bundle's.")
 def verify(bundle_path: Path, key: Path | None, repo: Path | None) -> None:
     """Check a bundle: every hash, no file added or removed, the signature, and the repository.
 
