@@ -166,3 +166,21 @@ def test_check_as_a_real_process(tmp_path):
     assert proc.stderr.splitlines() == [
         f"verifier: error: {spec}:1: project.version: write the version as a quoted string, "
         'e.g. "1.0" (YAML reads an unquoted 1.10 as the number 1.1)']
+
+
+def test_check_warns_about_a_bare_fraction_on_a_percentage_and_refuses_195(runner, tmp_path):
+    spec = tmp_path / "acceptance.yaml"
+    spec.write_text(GOOD.replace('target: ">= 95%"', 'target: ">= 0.6"'), encoding="utf-8")
+    result = runner.invoke(main, ["check", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"verifier: warning: {spec}:4: indicators[0].target: target '>= 0.6' means 0.6%: a bare "
+        "number is in the metric's unit (%), not a fraction like origin.min_ratio; did you mean "
+        '>= 60%? (write ">= 0.6%" if 0.6% is meant)']
+    assert result.stdout.startswith(f"{spec}: OK\n")
+    spec.write_text(GOOD.replace('target: ">= 95%"', 'target: ">= 195%"'), encoding="utf-8")
+    refused = runner.invoke(main, ["check", str(spec)])
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"verifier: error: {spec}:4: indicators[0].target: target '>= 195%' can never be met: "
+        "a share is at most 100%"]

@@ -549,3 +549,32 @@ def test_knowledge_base_resolves_against_the_spec_directory(tmp_path):
     spec = load_spec(_write(tmp_path, text), probes=PROBES)
     assert spec.knowledge_base_path() == (tmp_path.parent / "kb" / "oss.kb").resolve()
     assert load_spec(_write(tmp_path, GOOD), probes=PROBES).knowledge_base_path() is None
+
+
+# ----------------------------------------------------------------------------- percentages
+
+def test_impossible_percentage_target_is_refused(tmp_path):
+    text = GOOD.replace('target: ">= 95%"', 'target: ">= 195%"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, ">= 195%"), "indicators[0].target",
+            r"can never be met: a share is at most 100%")
+
+
+def test_negative_percentage_floor_is_refused(tmp_path):
+    text = GOOD.replace('target: ">= 95%"', 'target: ">= 95%"\n    floor: ">= -5%"')
+    _assert(_error(tmp_path, text), tmp_path, _line(text, ">= -5%"), "indicators[0].floor",
+            r"is below 0%")
+
+
+def test_bare_fraction_on_a_percentage_is_a_warning_on_the_spec(tmp_path):
+    text = GOOD.replace('target: ">= 95%"', 'target: ">= 0.6"')
+    spec = load_spec(_write(tmp_path, text), probes=PROBES)
+    (warning,) = spec.warnings
+    assert (warning.line, warning.path) == (_line(text, '">= 0.6"'), "indicators[0].target")
+    assert str(warning).startswith(f"{tmp_path / 'acceptance.yaml'}:{warning.line}: "
+                                   "indicators[0].target: target '>= 0.6' means 0.6%")
+    assert "did you mean >= 60%?" in warning.problem
+    assert spec.indicators[0].parsed_target.value == 0.6     # still read as written
+
+
+def test_good_spec_has_no_warnings(tmp_path):
+    assert load_spec(_write(tmp_path, GOOD), probes=PROBES).warnings == ()

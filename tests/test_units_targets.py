@@ -7,7 +7,7 @@ import math
 import pytest
 
 from verifier.units import (TargetError, convert, format_quantity, grade_letter, grade_value,
-                            is_known_unit, parse_target, unit_info)
+                            impossible_share, is_known_unit, parse_target, share_warnings, unit_info)
 
 
 @pytest.mark.parametrize("text, unit, op, value", [
@@ -156,3 +156,52 @@ def test_convert_and_unit_info():
 ])
 def test_format_quantity(value, unit, shown):
     assert format_quantity(value, unit) == shown
+
+
+@pytest.mark.parametrize("text, unit, problem", [
+    (">= 195%", "%", "can never be met: a share is at most 100%"),
+    ("== 101", "%", "can never be met"),
+    ("> 100%", "%", "can never be met"),
+    ("< 0", "%", "can never be met: a share is at least 0%"),
+    (">= -1%", "%", "is below 0%"),
+    ("<= -0.5", "%", "is below 0%"),
+    (">= 1001‰", "‰", "at most 1000‰"),
+    (">= 2 ratio", "%", "can never be met"),          # 2 ratio = 200%
+])
+def test_impossible_shares(text, unit, problem):
+    assert problem in impossible_share(parse_target(text, unit))
+
+
+@pytest.mark.parametrize("text, unit", [
+    (">= 100%", "%"), ("== 0", "%"), ("<= 150%", "%"), (">= 95%", "%"), ("> 99.9", "%"),
+    (">= 195%", "ratio"), ("<= 1.2", "ratio"), (">= 150", "count"), ("< 0", "count"),
+])
+def test_possible_shares_and_other_units(text, unit):
+    assert impossible_share(parse_target(text, unit)) is None
+
+
+def test_bare_fraction_on_a_percentage_warns_with_the_meant_value():
+    (warning,) = share_warnings(parse_target(">= 0.6", "%"))
+    assert warning.startswith("target '>= 0.6' means 0.6%: a bare number is in the metric's unit (%)")
+    assert "did you mean >= 60%?" in warning and 'write ">= 0.6%" if 0.6% is meant' in warning
+    (lower,) = share_warnings(parse_target("<= 0.05", "%"))
+    assert "did you mean <= 5%?" in lower
+    (one,) = share_warnings(parse_target("<= 1", "%"))      # 100% would be always met: no guess
+    assert "means 1%" in one and "did you mean" not in one
+
+
+@pytest.mark.parametrize("text", [">= 60%", ">= 0.6%", "== 0", ">= 1.5", "<= 0.5 ratio", "不低于 60%"])
+def test_no_warning_for_written_units_zero_and_numbers_above_one(text):
+    assert share_warnings(parse_target(text, "%")) == []
+
+
+@pytest.mark.parametrize("text", ["<= 150%", "<= 100%", ">= 0"])
+def test_always_met_share_warns(text):
+    (warning,) = share_warnings(parse_target(text, "%"))
+    assert "is always met" in warning
+
+
+def test_share_checks_ignore_other_units():
+    assert share_warnings(parse_target(">= 0.6", "ratio")) == []
+    assert share_warnings(parse_target("<= 0.5", "s")) == []
+    assert parse_target(">= 60%", "%").written == "%" and parse_target(">= 60", "%").written is None

@@ -4,7 +4,8 @@
 keys forbidden everywhere), then what depends on the installed probes (probe and metric names,
 each probe's ``with:`` arguments, targets and their units) and on the repository (paths that
 lead out of it). Every problem stops with a ``SpecError`` whose message is one line
-``FILE:LINE: field.path: what is wrong``; line numbers come from the YAML nodes.
+``FILE:LINE: field.path: what is wrong``; line numbers come from the YAML nodes. Doubts that do not
+make the spec invalid (a bare ``">= 0.6"`` on a metric in %) are kept as ``Spec.warnings``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,7 +26,8 @@ from verifier.materials import MaterialsConfig
 from verifier.probe import CHARACTERISTICS, Probe, ProbeArgs
 from verifier.repo_paths import RepoGlob, RepoPath, check_inside, normalize_repo_path
 from verifier.service import ServiceConfig
-from verifier.units import Target, TargetError, is_known_unit, parse_target
+from verifier.units import (Target, TargetError, impossible_share, is_known_unit, parse_target,
+                            share_warnings)
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
 #: Limits that keep a hostile spec from exhausting memory (a task book is a few kilobytes).
@@ -51,6 +54,20 @@ class SpecError(InputError):
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {path}: {problem}" if path else f"{where}: {problem}")
         self.file, self.line, self.path, self.problem = file, line, path, problem
+
+
+@dataclass(frozen=True)
+class SpecWarning:
+    """A doubt about a valid spec; ``str()`` is one line ``FILE:LINE: field.path: doubt``."""
+
+    file: str
+    line: int | None
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.problem}" if self.path else f"{where}: {self.problem}"
 
 
 class _Strict(BaseModel):
@@ -239,6 +256,12 @@ class Spec(_Strict):
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
+    _warnings: tuple[SpecWarning, ...] = PrivateAttr(())
+
+    @property
+    def warnings(self) -> tuple[SpecWarning, ...]:
+        """Doubts found while loading (valid but probably not meant), in line order."""
+        return self._warnings
 
     @property
     def path(self) -> Path | None:
@@ -460,7 +483,8 @@ def _pydantic_problems(err: ValidationError, model: type[BaseModel] | None,
 
 
 def _bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[Probe]],
-                    spec: Spec, context: dict[str, Any]) -> list[tuple[Loc, str]]:
+                    spec: Spec, context: dict[str, Any],
+                    warnings: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
     here: Loc = ("indicators", index)
     probe = probes.get(indicator.probe)
     if probe is None:
@@ -495,6 +519,8 @@ def _bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[
     except TargetError as err:
         problems.append((here + ("target",), str(err)))
         return problems
+    if _share_problems(target, here + ("target",), problems, warnings):
+        return problems
     floor = None
     if indicator.floor is not None:
         try:
@@ -502,12 +528,25 @@ def _bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[
         except TargetError as err:
             problems.append((here + ("floor",), str(err)))
             return problems
+        if _share_problems(floor, here + ("floor",), problems, warnings):
+            return problems
         problem = _floor_problem(target, floor)
         if problem:
             problems.append((here + ("floor",), problem))
     indicator._target, indicator._floor = target, floor
     indicator._unit, indicator._better = info.unit, info.better
     return problems
+
+
+def _share_problems(target: Target, loc: Loc, problems: list[tuple[Loc, str]],
+                    warnings: list[tuple[Loc, str]]) -> bool:
+    """Record an impossible percentage as a problem (True) or doubts about it as warnings."""
+    problem = impossible_share(target)
+    if problem is not None:
+        problems.append((loc, problem))
+        return True
+    warnings.extend((loc, text) for text in share_warnings(target))
+    return False
 
 
 def _floor_problem(target: Target, floor: Target) -> str | None:
@@ -546,17 +585,28 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
     except ValidationError as err:
         _raise_first(file, located, _pydantic_problems(err, Spec))
         raise  # unreachable: ValidationError always carries errors
+    warnings: list[tuple[Loc, str]] = []
     problems = _duplicates(spec.indicators, "indicators", located)
     problems += _duplicates(spec.functions, "functions", located)
     for index, indicator in enumerate(spec.indicators):
-        problems += _bind_indicator(indicator, index, probes, spec, context)
+        problems += _bind_indicator(indicator, index, probes, spec, context, warnings)
     if repo is not None and spec.origin.adjudications is not None:
         if not (Path(repo) / spec.origin.adjudications).is_file():
             problems.append((("origin", "adjudications"),
                              f"{spec.origin.adjudications!r} is not a file in the repository"))
     _raise_first(file, located, problems)
     spec._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    spec._warnings = _placed_warnings(file, located, warnings)
     return spec
+
+
+def _placed_warnings(file: str, located: _Located,
+                     warnings: list[tuple[Loc, str]]) -> tuple[SpecWarning, ...]:
+    placed = []
+    for order, (loc, problem) in enumerate(warnings):
+        line, _ = located.line(loc)
+        placed.append((line, order, SpecWarning(file, line, format_loc(loc), problem)))
+    return tuple(warning for _, _, warning in sorted(placed, key=lambda item: item[:2]))
 
 
 def load_spec(path: Path | str, *, repo: Path | str | None = None,

@@ -159,6 +159,8 @@ class Target:
     """The metric's unit."""
     text: str
     """The target as written in the spec."""
+    written: str | None = None
+    """The unit written in the target (canonical symbol), None for a bare number or a grade."""
 
     def holds(self, measured: float) -> bool:
         """Whether ``measured`` (in ``unit``) satisfies the comparison."""
@@ -245,4 +247,48 @@ def parse_target(text: str, unit: str) -> Target:
         raise TargetError(f"target {text!r}: unit mismatch: {unit_text!r} is {written.family}, "
                           f"the metric is in {unit!r} ({metric_unit.family})")
     value = number if written.factor == metric_unit.factor else number * written.factor / metric_unit.factor
-    return Target(op, value, unit, text)
+    return Target(op, value, unit, text, written.symbol)
+
+
+#: Full scale of the share units: a value in these units lies between 0 and this.
+_SHARE_SCALE = {"%": 100.0, "‰": 1000.0}
+
+
+def impossible_share(target: Target) -> str | None:
+    """Why ``target`` on a metric in ``%`` (or ``‰``) can never be met — below 0, or above the full
+    scale for ``>=``/``>``/``==`` — or None."""
+    scale = _SHARE_SCALE.get(target.unit)
+    if scale is None:
+        return None
+    full = format_quantity(scale, target.unit)
+    low = format_quantity(0.0, target.unit)
+    if target.value < 0:
+        return f"target {target.text!r} is below {low}: a share lies between {low} and {full}"
+    if (target.op in (">=", "==") and target.value > scale) or (target.op == ">" and target.value >= scale):
+        return f"target {target.text!r} can never be met: a share is at most {full}"
+    if target.op == "<" and target.value <= 0:
+        return f"target {target.text!r} can never be met: a share is at least {low}"
+    return None
+
+
+def share_warnings(target: Target) -> list[str]:
+    """Doubts about a possible target on a metric in ``%`` (or ``‰``): always met, or a bare number
+    up to 1 that was probably meant as a fraction (``">= 0.6"`` is 0.6%, not 60%)."""
+    scale = _SHARE_SCALE.get(target.unit)
+    if scale is None or impossible_share(target) is not None:
+        return []
+    found = []
+    if ((target.op in ("<=", "<") and target.value > scale)
+            or (target.op == "<=" and target.value == scale)
+            or (target.op == ">=" and target.value == 0)):
+        found.append(f"target {target.text!r} is always met: the metric is a share "
+                     f"({format_quantity(0.0, target.unit)}-{format_quantity(scale, target.unit)})")
+    if target.written is None and 0 < target.value <= 1:
+        literal = format_quantity(target.value, target.unit)
+        text = (f"target {target.text!r} means {literal}: a bare number is in the metric's unit "
+                f"({target.unit}), not a fraction like origin.min_ratio")
+        meant = target.value * scale
+        if not (target.op in ("<=", "<") and meant >= scale):
+            text += f"; did you mean {target.op} {format_quantity(meant, target.unit)}?"
+        found.append(text + f" (write \"{target.op} {literal}\" if {literal} is meant)")
+    return found

@@ -47,11 +47,15 @@ def check(spec: Path, repo: Path | None) -> None:
     """Validate the task book SPEC without running anything (exit 0 valid, 2 malformed).
 
     A malformed spec stops with one line: FILE:LINE: field.path: what is wrong. A valid one prints
-    a summary and the policy gates that can be decided from the spec alone.
+    a summary and the policy gates that can be decided from the spec alone; doubts that do not make
+    it invalid (a bare ">= 0.6" on a metric in %, meaning 0.6%) are printed to stderr as
+    "verifier: warning: FILE:LINE: field.path: ..." lines.
     """
     from verifier.scoring import CHARACTERISTIC_NAMES, count_gate, coverage_gates, version_gate
 
     loaded = load_spec(spec, repo=repo)
+    for warning in loaded.warnings:
+        click.echo(f"verifier: warning: {warning}", err=True)
     counts = Counter(item.characteristic for item in loaded.indicators)
     project = loaded.project
     click.echo(f"{spec}: OK")
