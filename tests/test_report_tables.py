@@ -59,3 +59,10 @@ def test_markdown_endpoint_table_has_every_column(sample_run):
     header = next(line for line in md.splitlines() if line.startswith("| 名称 | 请求数 |"))
     assert header.count("|") - 1 == 12 and "P99（毫秒）" in header and "最短响应时间（毫秒）" in header
     assert LABELS["zh"]["sec_details"] in md
+
+
+def test_figure_columns_are_marked_numeric(sample_run):
+    view = build_view(load_run(sample_run), sample_run, "en")
+    table = _table(view, "P1", "Per-endpoint statistics")
+    flags = dict(zip(table["columns"], table["num"]))
+    assert flags["Name"] is False and flags["Requests"] is True and flags["p99 (ms)"] is True

@@ -697,6 +697,8 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
         out_charts.append(charts.bar_chart(
             [(S.get(s, s), float(severities[s])) for s in order], title=L["chart_severity"],
             colours=[charts.SEVERITY_COLOURS.get(s, charts.PALETTE[7]) for s in order]))
+    for table in tables:
+        table["num"] = _numeric_columns(table["rows"], len(table["columns"]))
     tests = [(k, ind.measurements.get(k)) for k in ("passed", "failed", "errors", "skipped")]
     charted = any(isinstance(v, dict) and {"passed", "failed"} <= set(v) for v in details.values())
     if not charted and sum(1 for _, v in tests if v is not None) >= 2:
@@ -704,6 +706,15 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
             [(K.get(k, k), float(v)) for k, v in tests if v is not None], title=L["chart_tests"],
             colours=["#2e8b57", "#b23b3b", "#7a1010", "#9aa0a6"]))
     return out_charts, tables, scalars
+
+
+_FIGURE = re.compile(r"-?[\d,]+(\.\d+)?")
+
+
+def _numeric_columns(rows: list[tuple[str, ...]], width: int) -> list[bool]:
+    """Per column: every filled cell is a figure (right-aligned, never broken inside)."""
+    return [any(len(r) > i and r[i] for r in rows)
+            and all(len(r) <= i or not r[i] or _FIGURE.fullmatch(r[i]) for r in rows) for i in range(width)]
 
 
 #: column order of the tables built-in probes write (details key -> columns, first ones first)
