@@ -53,3 +53,29 @@ def test_utf16le_without_bom_is_counted_and_its_notice_read(tmp_path):
     wide = report.file("wide.c")
     assert (wide.kind, wide.origin, wide.lines) == ("source", "third_party", 20)
     assert "Foreign Corp" in wide.reason
+
+
+def test_chinese_belongs_to_notice_and_license_sentence(tmp_path):
+    _own(tmp_path)
+    (tmp_path / "a.py").write_text("# 著作权归 北京某某科技有限公司 所有，遵循 GPL 协议\nx = 1\n")
+    (tmp_path / "b.c").write_text("// 著作权归张三所有，遵循GPLv3协议\nint a;\n")
+    (tmp_path / "c.c").write_text("/* 本文件遵循 MPL 2.0 开源许可 */\nint a;\n")
+    (tmp_path / "mine.py").write_text("# 著作权归湖南示例软件有限公司所有\nx = 1\n")
+    report = _analyze(tmp_path)
+    a, b, c = report.file("a.py"), report.file("b.c"), report.file("c.c")
+    assert (a.origin, a.rule) == ("third_party", "notice")
+    assert a.reason == "copyright notice of 北京某某科技有限公司, not an owner"
+    assert "lines 1-1: license GPL-1.0-or-later (Chinese notice)" in a.evidence
+    assert (b.origin, b.reason) == ("third_party", "copyright notice of 张三, not an owner")
+    assert "lines 1-1: license GPL-3.0-only (Chinese notice)" in b.evidence
+    assert c.origin == "third_party" and "MPL-2.0" in c.reason
+    assert (report.file("mine.py").origin, report.file("mine.py").rule) == ("self", "notice")
+
+
+def test_chinese_holder_is_named_in_chinese_not_in_shortened_pinyin(tmp_path):
+    _own(tmp_path)
+    (tmp_path / "d.py").write_text("# 版权所有 (c) 2020 北京某某科技有限公司\nx = 1\n")
+    d = _analyze(tmp_path).file("d.py")
+    assert d.reason == "copyright notice of 北京某某科技有限公司, not an owner"
+    assert not any("Bei Jing" in e and "is not an owner (cjk" not in e for e in d.evidence)
+    assert any("scancode read it as 'Bei Jing" in e for e in d.evidence)

@@ -294,3 +294,17 @@ def test_bad_adjudication_files_are_one_line_input_errors(tmp_path, text, messag
         load_adjudications(path)
     assert message in str(err.value) and "\n" not in str(err.value)
     assert str(path) in str(err.value)
+
+
+def test_chinese_notice_patterns_and_pinyin_readings():
+    from verifier.origin.detect import cjk_notices
+    from verifier.origin.owners import is_transliteration
+
+    holders, licenses = cjk_notices(["# 著作权归 X公司 所有，遵循 LGPL 2.1 协议", "x = 1",
+                                     "// 版權所有 台灣某某科技股份有限公司", "# HTTP协议 MIT"])
+    assert [(h["text"], h["start_line"]) for h in holders] == [
+        ("X公司", 1), ("台灣某某科技股份有限公司", 3)]
+    assert [(h["spdx"], h["start_line"]) for h in licenses] == [("LGPL-2.1-only", 1)]
+    assert is_transliteration("Bei Jing Mou Mou Ke", "北京某某科技有限公司")
+    assert not is_transliteration("Acme Widgets Inc.", "北京某某科技有限公司")
+    assert not is_transliteration("Bei", "北京某某科技有限公司")  # too short to tell

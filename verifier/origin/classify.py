@@ -188,6 +188,8 @@ def _notice(det: FileDetection, matcher: OwnerMatcher,
         tag = "" if hit.source == "scancode" else f" ({hit.source})"
         if hit.spill:
             tag += f" (scancode's {hit.spill!r} from line {hit.end_line} left out)"
+        if hit.reading:
+            tag += f" (scancode read it as {hit.reading!r})"
         if result.foreign:
             foreign.append(hit.text)
             evidence.append(f"line {hit.start_line}: holder {hit.text!r} is not an owner{tag}")
@@ -197,7 +199,8 @@ def _notice(det: FileDetection, matcher: OwnerMatcher,
     licenses = [h for h in det.licenses if not is_weak_license(h.expression)]
     for hit in det.licenses:
         weak = " (too vague to decide)" if is_weak_license(hit.expression) else ""
-        evidence.append(f"lines {hit.start_line}-{hit.end_line}: license {hit.spdx}{weak}")
+        said = " (Chinese notice)" if hit.rule.startswith("cjk-license-notice") else ""
+        evidence.append(f"lines {hit.start_line}-{hit.end_line}: license {hit.spdx}{said}{weak}")
     if foreign and owners:
         return ("third_party", f"modified third-party: owner {owners[0]} beside foreign holder "
                 f"{foreign[0]}", evidence)

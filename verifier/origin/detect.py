@@ -58,7 +58,7 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "8"
+DETECTOR_VERSION = "9"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
@@ -82,8 +82,9 @@ _MANIFEST_SUFFIXES = (".gemspec", ".nuspec", ".podspec", ".cabal")
 
 _LICENSE_KW = re.compile(
     r"licen[cs]|spdx|copyleft|permission is hereby granted|redistribut|public domain|"
-    r"without warrant|\b(?:a|l)?gpl\b|\bmit\b|\bbsd\b|apache|mozilla|\bmpl\b|\bepl\b|"
-    r"creative commons|许可证|开源协议|授权协议|許可證|開源協議|授權協議", re.IGNORECASE)
+    r"without warrant|(?<![a-z0-9_])(?:a|l)?gpl(?![a-z_])|(?<![a-z0-9_])(?:mit|bsd|mpl|epl)"
+    r"(?![a-z0-9_])|apache|mozilla|creative commons|许可证|开源协议|授权协议|許可證|開源協議|授權協議|"
+    r"木兰|木蘭|mulan", re.IGNORECASE)
 _COPYRIGHT_KW = re.compile(
     r"copyright|copr\.|©|all rights reserved|版权|著作权|版權|著作權|"
     r"\([cC]\)\s*(?:\d{4}|[A-Z\u4e00-\u9fff])",
@@ -99,6 +100,62 @@ _CJK_NOTICE = re.compile(
     r"(?:(?:19|20)\d\d(?:\s*[-–~至]\s*(?:19|20)\d\d)?\s*(?:年)?\s*)?"
     r"([\u4e00-\u9fffA-Za-z0-9（）()·&\- ]{2,60}?(?:股份有限公司|有限责任公司|有限責任公司|有限公司|公司|"
     r"大学|大學|学院|學院|研究院|研究所|研究中心|中心|集团|集團|工作室|实验室|實驗室))")
+#: Chinese "the copyright belongs to X" notices, whoever X is: 著作权归 X 所有, 版权归属于 X 所有.
+_CJK_BELONGS = re.compile(
+    r"(?:版权|著作权|版權|著作權)\s*(?:归属于|歸屬於|归属|歸屬|属于|屬於|归|歸)\s*[:：]?\s*"
+    r"(?:[©Ⓒ]|\([cC]\)|（[cC]）)?\s*(?:(?:19|20)\d\d(?:\s*[-–~至]\s*(?:19|20)\d\d)?\s*(?:年)?\s*)?"
+    r"([\u4e00-\u9fffA-Za-z0-9（）()·&.,\- ]{2,60}?)\s*(?:所有|享有)")
+#: A license named in a Chinese sentence: 遵循 GPL 协议, 采用 Apache 2.0 开源许可, 基于MIT授权.
+_CJK_LICENSE = re.compile(
+    r"(?<![A-Za-z])(AGPL|LGPL|GPL|MIT|BSD|Apache|MPL|EPL|MulanPSL|木兰|木蘭)"
+    r"(?:[\s\-_]*(?:v|V|版本|第)?\s*(\d(?:\.\d)?))?[^\n]{0,16}?"
+    r"(?:开源协议|开源许可|許可|许可|协议|協議|授权|授權|条款|條款)")
+#: scancode license key and SPDX id of a license named in Chinese text, by name and major version.
+_CJK_LICENSE_IDS = {
+    ("agpl", ""): ("agpl-3.0", "AGPL-3.0-only"), ("agpl", "3"): ("agpl-3.0", "AGPL-3.0-only"),
+    ("lgpl", ""): ("lgpl-2.0-plus", "LGPL-2.0-or-later"),
+    ("lgpl", "2"): ("lgpl-2.1", "LGPL-2.1-only"), ("lgpl", "3"): ("lgpl-3.0", "LGPL-3.0-only"),
+    ("gpl", ""): ("gpl-1.0-plus", "GPL-1.0-or-later"), ("gpl", "2"): ("gpl-2.0", "GPL-2.0-only"),
+    ("gpl", "3"): ("gpl-3.0", "GPL-3.0-only"), ("mit", ""): ("mit", "MIT"),
+    ("bsd", ""): ("bsd-new", "BSD-3-Clause"), ("bsd", "2"): ("bsd-simplified", "BSD-2-Clause"),
+    ("bsd", "3"): ("bsd-new", "BSD-3-Clause"), ("apache", ""): ("apache-2.0", "Apache-2.0"),
+    ("apache", "2"): ("apache-2.0", "Apache-2.0"), ("apache", "1"): ("apache-1.1", "Apache-1.1"),
+    ("mpl", ""): ("mpl-2.0", "MPL-2.0"), ("mpl", "2"): ("mpl-2.0", "MPL-2.0"),
+    ("mpl", "1"): ("mpl-1.1", "MPL-1.1"), ("epl", ""): ("epl-2.0", "EPL-2.0"),
+    ("epl", "2"): ("epl-2.0", "EPL-2.0"), ("epl", "1"): ("epl-1.0", "EPL-1.0"),
+    ("mulanpsl", ""): ("mulanpsl-2.0", "MulanPSL-2.0"),
+    ("mulanpsl", "2"): ("mulanpsl-2.0", "MulanPSL-2.0"),
+    ("mulanpsl", "1"): ("mulanpsl-1.0", "MulanPSL-1.0"),
+}
+
+
+def cjk_notices(lines: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Holders and licenses of Chinese notices scancode does not read (``版权所有 X有限公司``,
+    ``著作权归 X 所有``, ``遵循 GPL 协议``), as ``TextHit``/``LicenseHit`` dicts; ``lines`` are the
+    decoded lines of a head, numbered from 1."""
+    holders: list[dict[str, Any]] = []
+    licenses: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, 1):
+        seen: set[str] = set()
+        for pattern in (_CJK_NOTICE, _CJK_BELONGS):
+            for match in pattern.finditer(line):
+                text = match.group(1).strip(" ,.")
+                if len(text) >= 2 and text not in seen:
+                    seen.add(text)
+                    holders.append({"text": text, "start_line": number, "end_line": number,
+                                    "source": "cjk-notice"})
+        if not re.search(r"[\u4e00-\u9fff]", line):
+            continue
+        for match in _CJK_LICENSE.finditer(line):
+            name = {"木兰": "mulanpsl", "木蘭": "mulanpsl"}.get(match.group(1),
+                                                              match.group(1).lower())
+            major = (match.group(2) or "").split(".")[0]
+            key, spdx = _CJK_LICENSE_IDS.get((name, major)) or _CJK_LICENSE_IDS[(name, "")]
+            if not any(h["spdx"] == spdx and h["start_line"] == number for h in licenses):
+                licenses.append({"spdx": spdx, "expression": key, "start_line": number,
+                                 "end_line": number, "rule": "cjk-license-notice: "
+                                 + match.group(0)[:60]})
+    return holders, licenses
 
 
 @dataclass(frozen=True)
@@ -124,6 +181,9 @@ class TextHit:
     spill: str | None = None
     """Words scancode took from the start of the next line, dropped from ``text`` (see
     ``trim_spill``)."""
+    reading: str | None = None
+    """For a Chinese notice: scancode's (pinyin, often shortened) reading of the same holder,
+    which is left out in favour of the Chinese text."""
 
 
 @dataclass(frozen=True)
@@ -286,12 +346,10 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
             result["generated"] = {"text": line.strip()[:120], "start_line": number,
                                    "end_line": number, "source": "marker"}
             break
-    holders = []
-    for number, line in enumerate(dec, 1):
-        for match in _CJK_NOTICE.finditer(line):
-            holders.append({"text": match.group(1).strip(), "start_line": number,
-                            "end_line": number, "source": "cjk-notice"})
+    holders, cjk_licenses = cjk_notices(dec)
     result["holders"] = holders
+    if cjk_licenses:
+        result["licenses"] = cjk_licenses
     license_lines = [i for i, t in enumerate(dec) if _LICENSE_KW.search(t)]
     copyright_lines = [i for i, t in enumerate(dec) if _COPYRIGHT_KW.search(t)]
     want_licenses = role == "legal" or bool(license_lines)
@@ -451,12 +509,31 @@ def _load_index() -> None:
 
 
 def _merge(partial: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
-    """The quick scan's partial result completed with scancode's findings."""
+    """The quick scan's partial result completed with scancode's findings: a scancode holder that
+    is the pinyin reading of a Chinese notice on its line is folded into that notice (``reading``);
+    Chinese-sentence licenses are kept beside scancode's."""
+    from verifier.origin.owners import is_transliteration
+
     merged = dict(partial)
-    merged["holders"] = list(found.get("holders", [])) + list(partial.get("holders", []))
-    for key in ("licenses", "copyrights", "packages", "seconds"):
+    cjk = [dict(h) for h in partial.get("holders", [])]
+    holders = []
+    for hit in found.get("holders", []):
+        twin = next((c for c in cjk if c["start_line"] <= hit["start_line"] <= c["end_line"]
+                     and is_transliteration(hit["text"], c["text"])), None)
+        if twin is None:
+            holders.append(hit)
+        elif not twin.get("reading"):
+            twin["reading"] = hit["text"]
+    merged["holders"] = sorted(holders + cjk, key=lambda h: h["start_line"])
+    for key in ("copyrights", "packages", "seconds"):
         if key in found:
             merged[key] = found[key]
+    if "licenses" in found:
+        licenses = list(found["licenses"])
+        merged["licenses"] = licenses + [
+            own for own in partial.get("licenses", [])
+            if not any(h["spdx"] == own["spdx"] and h["start_line"] == own["start_line"]
+                       for h in licenses)]
     return merged
 
 Progress = Callable[[str, int, int], None]

@@ -59,6 +59,16 @@ def _forms_with_kind(text: str) -> set[tuple[str, bool]]:
     return {(f, t) for f, t in forms if f}
 
 
+def is_transliteration(latin: str, cjk: str) -> bool:
+    """Whether ``latin`` (a holder as scancode reports a Chinese name: pinyin, often cut short)
+    reads the Chinese holder ``cjk`` (``Bei Jing Mou Mou Ke`` / ``北京某某科技有限公司``)."""
+    if not _CJK.search(cjk) or _CJK.search(latin):
+        return False
+    short = "".join(_tokens(latin))
+    full = "".join(_tokens(unidecode(_CJK_DROP.sub(" ", cjk))))
+    return len(short) >= 4 and bool(full) and (short in full or full in short)
+
+
 def normalize_holder(text: str) -> str:
     """The compact comparable form of a holder or owner name (``"Hunan Example Software Co., Ltd."``
     -> ``"hunanexamplesoftware"``)."""
