@@ -184,3 +184,35 @@ def test_check_warns_about_a_bare_fraction_on_a_percentage_and_refuses_195(runne
     assert refused.stderr.splitlines() == [
         f"verifier: error: {spec}:4: indicators[0].target: target '>= 195%' can never be met: "
         "a share is at most 100%"]
+
+
+def test_check_with_repo_refuses_paths_that_do_not_exist(runner, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    spec = tmp_path / "acceptance.yaml"
+    spec.write_text(GOOD.replace("probe: bandit,", "probe: bandit, with: {paths: [myapp]},"),
+                    encoding="utf-8")
+    assert runner.invoke(main, ["check", str(spec)]).exit_code == 0       # without --repo: not checked
+    result = runner.invoke(main, ["check", str(spec), "--repo", str(repo)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"verifier: error: {spec}:5: indicators[1].with.paths[0]: path 'myapp' does not exist in {repo}"]
+    (repo / "myapp").mkdir()
+    assert runner.invoke(main, ["check", str(spec), "--repo", str(repo)]).exit_code == 0
+
+
+def test_check_with_repo_warns_about_a_missing_default_path(runner, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    spec = tmp_path / "acceptance.yaml"
+    spec.write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(main, ["check", str(spec), "--repo", str(repo)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [             # the pytest probe's default paths: [tests]
+        f"verifier: warning: {spec}:3: indicators[0].with.paths[0]: defaults to 'tests', "
+        f"which does not exist in {repo}"]
+
+
+def test_check_help_describes_the_repository_check(runner):
+    text = " ".join(runner.invoke(main, ["check", "--help"]).stdout.split())
+    assert "each path it names must exist and stay inside" in text

@@ -32,3 +32,10 @@ def test_sample_is_version_1_and_weak_is_not():
     assert version_gate(sample).passed is True
     assert version_gate(weak).passed is False
     assert sample.origin.min_ratio == weak.origin.min_ratio == 0.60
+
+
+def test_fixture_paths_exist_and_only_the_weak_dossier_is_short():
+    sample = load_spec(FIXTURES / "sample-delivery" / "acceptance.yaml", repo=FIXTURES / "sample-delivery")
+    weak = load_spec(FIXTURES / "weak-delivery" / "acceptance.yaml", repo=FIXTURES / "weak-delivery")
+    assert sample.warnings == ()
+    assert {w.path for w in weak.warnings} == {"materials.test_report", "materials.user_evaluations"}

@@ -446,7 +446,81 @@ def test_adjudications_missing_from_the_repository(tmp_path):
     repo = _repo(tmp_path)
     (repo / "origin" / "adjudications.yaml").unlink()
     _assert(_error(tmp_path, GOOD, repo=repo), tmp_path, _line(GOOD, "adjudications"),
+            "origin.adjudications", f"^path 'origin/adjudications.yaml' does not exist in {re.escape(str(repo))}$")
+    (repo / "origin" / "adjudications.yaml").mkdir()
+    _assert(_error(tmp_path, GOOD, repo=repo), tmp_path, _line(GOOD, "adjudications"),
             "origin.adjudications", "is not a file in the repository")
+
+
+def test_probe_path_missing_from_the_repository(tmp_path):
+    repo = _repo(tmp_path)
+    text = GOOD.replace("path: tests", "path: myapp")
+    err = _error(tmp_path, text, repo=repo)
+    _assert(err, tmp_path, _line(text, "path: myapp"), "indicators[0].with.path",
+            f"^path 'myapp' does not exist in {re.escape(str(repo))}$")
+    assert str(err) == (f"{tmp_path / 'acceptance.yaml'}:{err.line}: indicators[0].with.path: "
+                        f"path 'myapp' does not exist in {repo}")
+    assert load_spec(_write(tmp_path, text), probes=PROBES).indicators[0].args.path == "myapp"  # no --repo
+    (repo / "myapp").mkdir()
+    assert load_spec(_write(tmp_path, text), repo=repo, probes=PROBES).indicators[0].args.path == "myapp"
+
+
+def test_node_id_paths_are_checked_by_their_file(tmp_path):
+    repo = _repo(tmp_path)
+    text = GOOD.replace("path: tests", 'path: "tests/test_a.py::test_one[x]"')
+    _assert(_error(tmp_path, text, repo=repo), tmp_path, _line(text, "test_a.py"), "indicators[0].with.path",
+            "path 'tests/test_a.py::test_one\\[x\\]' does not exist")
+    (repo / "tests" / "test_a.py").write_text("def test_one(): pass\n", encoding="utf-8")
+    assert load_spec(_write(tmp_path, text), repo=repo, probes=PROBES).indicators[0].args.path == \
+        "tests/test_a.py::test_one[x]"
+
+
+def test_service_cwd_missing_from_the_repository(tmp_path):
+    repo = _repo(tmp_path)
+    text = GOOD.replace("  ready: http", "  cwd: server\n  ready: http")
+    _assert(_error(tmp_path, text, repo=repo), tmp_path, _line(text, "cwd: server"), "service.cwd",
+            "path 'server' does not exist in")
+
+
+def test_missing_paths_are_reported_first_by_line_with_a_count(tmp_path):
+    repo = _repo(tmp_path)
+    text = GOOD.replace("path: tests", "path: myapp").replace("  ready: http", "  cwd: server\n  ready: http")
+    err = _error(tmp_path, text, repo=repo)
+    assert err.path == "service.cwd" and err.problem.endswith("(+1 more problem)")
+
+
+def test_globs_matching_nothing_are_warnings(tmp_path):
+    repo = _repo(tmp_path)
+    spec = load_spec(_write(tmp_path, GOOD), repo=repo, probes=PROBES)
+    found = {(w.path, w.line): w.problem for w in spec.warnings}
+    assert found == {
+        ("origin.exclude[0]", _line(GOOD, "exclude")): f"'docs/**' matches nothing in {repo}",
+        ("origin.third_party[0]", _line(GOOD, "third_party")): f"'web/static/lib/**' matches nothing in {repo}",
+        ("functions[0].tests[0]", _line(GOOD, "F-01")):
+            f"'tests/test_items.py::test_create*' matches nothing in {repo}",
+        ("materials.user_evaluations", _line(GOOD, "user_evaluations")):
+            f"0 file(s) in {repo} match docs/acceptance/user-eval-*.pdf (2 required)",
+    }
+    assert [w.line for w in spec.warnings] == sorted(w.line for w in spec.warnings)
+    for rel in ("docs/acceptance/user-eval-1.pdf", "docs/acceptance/user-eval-2.pdf",
+                "web/static/lib/jquery.js", "tests/test_items.py"):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("x\n", encoding="utf-8")
+    assert load_spec(_write(tmp_path, GOOD), repo=repo, probes=PROBES).warnings == ()
+    assert load_spec(_write(tmp_path, GOOD), probes=PROBES).warnings == ()   # no repository: no check
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_glob_matching_only_through_a_symlink_out_is_a_warning(tmp_path):
+    repo = _repo(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "user-eval-1.pdf").write_text("x\n", encoding="utf-8")
+    (repo / "docs" / "acceptance").mkdir(parents=True)
+    (repo / "docs" / "acceptance" / "user-eval-1.pdf").symlink_to(outside / "user-eval-1.pdf")
+    text = GOOD.replace("exclude: [docs/**]", "exclude: [docs/acceptance/*.pdf]")
+    spec = load_spec(_write(tmp_path, text), repo=repo, probes=PROBES)
+    assert "origin.exclude[0]" in {w.path for w in spec.warnings}
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")

@@ -9,16 +9,21 @@ escapes the repository is reported at its own line of the spec::
 
 A value must be relative, POSIX (``/``), without ``..``; it is normalised (``./a//b`` -> ``a/b``).
 When the spec is loaded with a repository (``load_spec(..., repo=PATH)``), a plain path is also
-resolved inside it and rejected if a symlink leads out of the tree.
+resolved inside it and rejected if a symlink leads out of the tree; a ``RepoPath`` the spec sets
+must then exist (an input the probe reads), while a ``RepoGlob`` that matches nothing only earns a
+warning (``repo_references`` finds them all in a validated model).
 """
 
 from __future__ import annotations
 
 import re
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ValidationInfo
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -66,7 +71,102 @@ def _validator(glob: bool):
             check_inside(Path(repo), normalized)
         return normalized
 
-    return validate
+    return mark_repo_kind(validate, "glob" if glob else "path")
+
+
+RepoKind = Literal["path", "glob"]
+
+
+def mark_repo_kind(func: Any, kind: RepoKind) -> Any:
+    """Tag validator ``func`` so that ``repo_references`` reports values it validates as ``kind``."""
+    func.__repo_kind__ = kind
+    return func
+
+
+def path_exists(repo: Path, rel: str) -> bool:
+    """Whether repository path ``rel`` exists (a pytest node id's ``::`` part is ignored)."""
+    return (Path(repo) / rel.partition("::")[0]).exists()
+
+
+def glob_matches(repo: Path, pattern: str) -> bool:
+    """Whether glob ``pattern`` (``**`` any depth; a node id's ``::`` part ignored) matches at least
+    one path inside ``repo``; matches reached through a symlink out of the tree do not count."""
+    pattern = pattern.partition("::")[0]
+    root = Path(repo).resolve()
+    if pattern in ("", "."):
+        return root.is_dir()
+    try:
+        for found in root.glob(pattern):
+            if found.resolve().is_relative_to(root):
+                return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repository path or glob found in a validated model, with where it stands."""
+
+    loc: tuple[str | int, ...]
+    """Field path below the model, e.g. ``("paths", 0)`` (aliases used as keys)."""
+    value: str
+    kind: RepoKind
+    declared: bool
+    """False when the value is a field's default, not written in the spec."""
+
+
+def repo_references(model: BaseModel, loc: tuple[str | int, ...] = (),
+                    declared: bool = True) -> Iterator[RepoRef]:
+    """Every ``RepoPath`` / ``RepoGlob`` value (and any validator tagged by ``mark_repo_kind``) in
+    ``model`` and the models below it, in field order."""
+    seen: set[tuple[str | int, ...]] = set()
+    for ref in _model_refs(model, loc, declared):
+        if ref.loc not in seen:
+            seen.add(ref.loc)
+            yield ref
+
+
+def _model_refs(model: BaseModel, loc: tuple[str | int, ...], declared: bool) -> Iterator[RepoRef]:
+    for name, field in type(model).model_fields.items():
+        here = loc + (field.alias or name,)
+        yield from _refs(getattr(model, name), field.annotation, field.metadata, here,
+                         declared and name in model.model_fields_set)
+
+
+def _kind(metadata: Any) -> RepoKind | None:
+    for item in metadata or ():
+        kind = getattr(getattr(item, "func", None), "__repo_kind__", None)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _refs(value: Any, annotation: Any, metadata: Any, loc: tuple[str | int, ...],
+          declared: bool) -> Iterator[RepoRef]:
+    kind = _kind(metadata)
+    if kind is not None and isinstance(value, str):
+        yield RepoRef(loc, value, kind, declared)
+        return
+    if isinstance(value, BaseModel):
+        yield from _model_refs(value, loc, declared)
+        return
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        yield from _refs(value, args[0], args[1:], loc, declared)
+    elif origin in (Union, types.UnionType):
+        for member in args:
+            yield from _refs(value, member, (), loc, declared)
+    elif isinstance(value, (list, tuple)) and args:
+        for index, item in enumerate(value):
+            if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+                member = args[index] if index < len(args) else Any
+            else:
+                member = args[0]
+            yield from _refs(item, member, (), loc + (index,), declared)
+    elif isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            yield from _refs(item, args[1], (), loc + (str(key),), declared)
 
 
 RepoPath = Annotated[str, AfterValidator(_validator(glob=False))]

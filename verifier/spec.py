@@ -3,7 +3,7 @@
 ``load_spec`` reads and validates it in two steps: the structure (pydantic models below, unknown
 keys forbidden everywhere), then what depends on the installed probes (probe and metric names,
 each probe's ``with:`` arguments, targets and their units) and on the repository (paths that
-lead out of it). Every problem stops with a ``SpecError`` whose message is one line
+lead out of it or do not exist). Every problem stops with a ``SpecError`` whose message is one line
 ``FILE:LINE: field.path: what is wrong``; line numbers come from the YAML nodes. Doubts that do not
 make the spec invalid (a bare ``">= 0.6"`` on a metric in %) are kept as ``Spec.warnings``.
 """
@@ -22,9 +22,10 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
                       ValidationInfo, field_validator)
 
 from verifier.errors import InputError
-from verifier.materials import MaterialsConfig
+from verifier.materials import MaterialsConfig, check_materials
 from verifier.probe import CHARACTERISTICS, Probe, ProbeArgs
-from verifier.repo_paths import RepoGlob, RepoPath, check_inside, normalize_repo_path
+from verifier.repo_paths import (RepoGlob, RepoPath, check_inside, glob_matches, mark_repo_kind,
+                                 normalize_repo_path, path_exists, repo_references)
 from verifier.service import ServiceConfig
 from verifier.units import (Target, TargetError, impossible_share, is_known_unit, parse_target,
                             share_warnings)
@@ -151,7 +152,7 @@ def _test_pattern(value: str, info: ValidationInfo) -> str:
     return path + sep + rest
 
 
-TestPattern = Annotated[str, AfterValidator(_test_pattern)]
+TestPattern = Annotated[str, AfterValidator(mark_repo_kind(_test_pattern, "glob"))]
 """A pytest node-id glob whose file part is a repository-relative glob."""
 
 
@@ -574,7 +575,8 @@ def _duplicates(items: list[Any], section: str, located: _Located) -> list[tuple
 def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = None,
                probes: Mapping[str, type[Probe]] | None = None) -> Spec:
     """Validate spec ``text`` (named ``file`` in errors) against ``probes`` (default: the installed
-    ones) and, when given, the repository ``repo``; ``SpecError`` on the first problem by line."""
+    ones) and, when given, the repository ``repo`` (paths exist, stay inside); ``SpecError`` on the
+    first problem by line, doubts in ``Spec.warnings``."""
     if probes is None:
         from verifier.probe import available_probes
         probes = available_probes()
@@ -590,14 +592,42 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
     problems += _duplicates(spec.functions, "functions", located)
     for index, indicator in enumerate(spec.indicators):
         problems += _bind_indicator(indicator, index, probes, spec, context, warnings)
-    if repo is not None and spec.origin.adjudications is not None:
-        if not (Path(repo) / spec.origin.adjudications).is_file():
-            problems.append((("origin", "adjudications"),
-                             f"{spec.origin.adjudications!r} is not a file in the repository"))
+    if repo is not None:
+        problems += _repository_checks(spec, Path(repo), warnings)
     _raise_first(file, located, problems)
     spec._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     spec._warnings = _placed_warnings(file, located, warnings)
     return spec
+
+
+def _repository_checks(spec: Spec, repo: Path, warnings: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
+    """Paths the spec names must exist in ``repo``; globs matching nothing and dossier items short
+    of files are warnings (a default path that is missing, too)."""
+    refs = list(repo_references(spec))
+    for index, indicator in enumerate(spec.indicators):
+        if indicator._args is not None:
+            refs += repo_references(indicator._args, ("indicators", index, "with"))
+    problems: list[tuple[Loc, str]] = []
+    for ref in refs:
+        if ref.kind == "glob":
+            if not glob_matches(repo, ref.value):
+                warnings.append((ref.loc, f"{ref.value!r} matches nothing in {repo}"))
+        elif not path_exists(repo, ref.value):
+            if ref.declared:
+                problems.append((ref.loc, f"path {ref.value!r} does not exist in {repo}"))
+            else:
+                warnings.append((ref.loc, f"defaults to {ref.value!r}, which does not exist in {repo}"))
+    adjudications = spec.origin.adjudications
+    if adjudications is not None and path_exists(repo, adjudications) \
+            and not (repo / adjudications).is_file():
+        problems.append((("origin", "adjudications"), f"{adjudications!r} is not a file in the repository"))
+    if spec.materials is not None:
+        for check in check_materials(spec.materials, repo):
+            if check.patterns and not check.ok:
+                warnings.append((("materials", check.key),
+                                 f"{len(check.found)} file(s) in {repo} match "
+                                 f"{', '.join(check.patterns)} ({check.required} required)"))
+    return problems
 
 
 def _placed_warnings(file: str, located: _Located,

@@ -42,7 +42,9 @@ def init(path: Path, force: bool) -> None:
 @click.command("check")
 @click.argument("spec", type=click.Path(path_type=Path), default=DEFAULT_SPEC_NAME)
 @click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Also check paths against this repository (existence, symlinks out of it).")
+              help="Also check the spec's paths against this repository: each path it names must "
+                   "exist and stay inside (no symlink out); a glob or dossier item matching nothing "
+                   "is a warning.")
 def check(spec: Path, repo: Path | None) -> None:
     """Validate the task book SPEC without running anything (exit 0 valid, 2 malformed).
 
