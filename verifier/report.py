@@ -650,14 +650,14 @@ _CUMULATIVE = {"requests", "failures"}
 
 
 def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, str], S: Mapping[str, str],
-                   limits: Mapping[str, int]) -> tuple[list[Markup], list[dict[str, Any]], list[tuple[str, str]]]:
+                   limits: Mapping[str, int]) -> tuple[list[Markup], list[dict[str, Any]], list[tuple]]:
     """Charts, small tables and scalar facts from an indicator's findings and free-form details.
 
     Known keys (``K``, from the built-in probes) are shown by their readable names; others as written.
     """
     out_charts: list[Markup] = []
     tables: list[dict[str, Any]] = []
-    scalars: list[tuple[str, str]] = []
+    scalars: list[tuple[str, str, str, bool]] = []  # key, readable name, value, whether a figure
     details = ind.details
     for key, value in details.items():
         if key == "history" and isinstance(value, list):
@@ -690,7 +690,7 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
                            "note": "" if len(value) <= limits["table"] else
                            L["findings_shown"].format(shown=limits["table"], total=len(value))})
         elif _is_scalar(value):
-            scalars.append((key, _alias(key, K), _cell(value, L)))
+            scalars.append((key, _alias(key, K), _cell(value, L), _is_number(value)))
     severities = Counter((f.severity or "").lower() for f in ind.findings if f.severity)
     if severities and not any("severity" in k for k in details):
         order = [s for s in SEVERITIES if s in severities] + sorted(set(severities) - set(SEVERITIES))
