@@ -31,6 +31,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -390,23 +391,13 @@ def _is_utf8(encoding: str) -> bool:
 
 # ---------------------------------------------------------------- worker side
 
-_WORKER_TMP: str | None = None
-
-
-def _worker_tmp() -> str:
-    global _WORKER_TMP
-    if _WORKER_TMP is None or not os.path.isdir(_WORKER_TMP):
-        _WORKER_TMP = tempfile.mkdtemp(prefix="verifier-scan-")
-    return _WORKER_TMP
-
-
 def _scan_with_scancode(task: dict[str, Any]) -> dict[str, Any]:
     """Run the scancode detectors a task asks for; runs in a worker process."""
     start = time.monotonic()
     location = task["path"]
     tmp_file = None
-    if task["head"] is not None:
-        tmp_dir = tempfile.mkdtemp(dir=_worker_tmp())
+    if task["head"] is not None:  # under the directory the Detector owns and removes
+        tmp_dir = tempfile.mkdtemp(dir=task["tmp"])
         tmp_file = os.path.join(tmp_dir, task["name"])
         with open(tmp_file, "wb") as handle:
             handle.write(task["head"])
@@ -556,6 +547,8 @@ class Detector:
         self.progress = progress
         self.stats = DetectionStats(scancode_version=scancode_version())
         self._pool = None
+        self._tmp: str | None = None
+        """Where workers write the notice blocks they give scancode; removed by ``close``."""
 
     def __enter__(self) -> Detector:
         return self
@@ -564,11 +557,15 @@ class Detector:
         self.close()
 
     def close(self) -> None:
-        """Stop the worker pool (killing any detection still running)."""
+        """Stop the worker pool (killing any detection still running) and remove its temporary
+        directory."""
         if self._pool is not None:
             self._pool.stop()
             self._pool.join(timeout=10)
             self._pool = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     @staticmethod
     def cache_key(entry: InventoryEntry, role: str) -> str:
@@ -655,6 +652,8 @@ class Detector:
             self.stats.index_loaded = True
             gc.collect()
             gc.freeze()  # keep the index's pages shared with the forked workers
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="verifier-scan-")
         if self._pool is None:
             from pebble import ProcessPool
             self._pool = ProcessPool(max_workers=self.jobs,
@@ -666,6 +665,7 @@ class Detector:
         self._ensure_pool(any(t["licenses"] or t["package"] for _, _, t in pending))
         futures = []
         for entry, partial, task in pending:
+            task["tmp"] = self._tmp
             self.stats.scancode_files += 1
             self.stats.license_scans += task["licenses"]
             self.stats.copyright_scans += task["copyrights"]
