@@ -652,3 +652,34 @@ def test_bare_fraction_on_a_percentage_is_a_warning_on_the_spec(tmp_path):
 
 def test_good_spec_has_no_warnings(tmp_path):
     assert load_spec(_write(tmp_path, GOOD), probes=PROBES).warnings == ()
+
+
+# ----------------------------------------------------------------------------- service port
+
+def test_service_never_told_its_port_is_refused(tmp_path):
+    text = GOOD.replace("command: python -m inventory_api --port {port}", "command: python -m inventory_api")
+    _assert(_error(tmp_path, text), tmp_path, _line(text, "command: python -m inventory_api"),
+            "service.command", r"never told the port the harness picks: put \{port\} in service.command")
+
+
+@pytest.mark.parametrize("old, new", [
+    ("command: python -m inventory_api --port {port}",            # a fixed port
+     "command: python -m inventory_api\n  port: 8123"),
+    ("command: python -m inventory_api --port {port}",            # through the environment
+     "command: python -m inventory_api\n  env: {APP_PORT: \"{port}\"}"),
+    ("command: python -m inventory_api --port {port}",            # in an argv list
+     "command: [python, -m, inventory_api, \"--bind=127.0.0.1:{port}\"]"),
+])
+def test_service_port_told_or_fixed_is_accepted(tmp_path, old, new):
+    spec = load_spec(_write(tmp_path, GOOD.replace(old, new)), probes=PROBES)
+    assert spec.service is not None and spec.warnings == ()
+
+
+def test_ready_on_another_port_is_a_warning(tmp_path):
+    text = GOOD.replace("ready: http://127.0.0.1:{port}/health", "ready: http://127.0.0.1:9000/health")
+    (warning,) = load_spec(_write(tmp_path, text), probes=PROBES).warnings
+    assert (warning.path, warning.line) == ("service.ready", _line(text, "ready:"))
+    assert warning.problem == ("ready checks port 9000 but the service listens on the port the harness "
+                               "picks: write {port} in the ready URL")
+    fixed = text.replace("  ready:", "  port: 9000\n  ready:").replace("--port {port}", "--port 9000")
+    assert load_spec(_write(tmp_path, fixed), probes=PROBES).warnings == ()

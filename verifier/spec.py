@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
@@ -592,12 +593,31 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
     problems += _duplicates(spec.functions, "functions", located)
     for index, indicator in enumerate(spec.indicators):
         problems += _bind_indicator(indicator, index, probes, spec, context, warnings)
+    if spec.service is not None:
+        problems += _service_port(spec.service, warnings)
     if repo is not None:
         problems += _repository_checks(spec, Path(repo), warnings)
     _raise_first(file, located, problems)
     spec._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     spec._warnings = _placed_warnings(file, located, warnings)
     return spec
+
+
+def _service_port(service: ServiceConfig, warnings: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
+    """The service must be told the port the harness picks (``{port}`` in its command or env) or
+    declare the one it listens on (``port:``); a ready check on another port is a warning."""
+    parts = [service.command] if isinstance(service.command, str) else list(service.command)
+    told = any("{port}" in text for text in (*parts, *service.env.values()))
+    if service.port is None and not told:
+        return [(("service", "command"), "the service is never told the port the harness picks: put "
+                 "{port} in service.command (e.g. --port {port}) or in service.env, or declare the "
+                 "fixed port it listens on as service.port")]
+    ready_port = urlsplit(service.ready.replace("{port}", "0")).port
+    if "{port}" not in service.ready and ready_port != service.port:
+        listens = f"port {service.port}" if service.port is not None else "the port the harness picks"
+        warnings.append((("service", "ready"), f"ready checks port {ready_port} but the service listens "
+                         f"on {listens}: write {{port}} in the ready URL"))
+    return []
 
 
 def _repository_checks(spec: Spec, repo: Path, warnings: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
