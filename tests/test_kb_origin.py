@@ -53,3 +53,35 @@ def test_open_matcher_rejects_a_bad_kb_before_scanning(tmp_path: Path):
     bad.write_text("not a database at all\n" * 20)
     with pytest.raises(InputError, match="not a verifier knowledge base"):
         open_matcher(bad)
+
+
+def test_matched_lines_are_on_the_inventory_rule_and_never_exceed_lines(tmp_path: Path):
+    import click
+
+    from verifier.origin import analyze
+
+    kb = tmp_path / "kb.sqlite"
+    build_kb(kb, python_envs=[sys.prefix], only=["click"], jobs=1)
+    tree = tmp_path / "delivery"
+    tree.mkdir()
+    # copied whole: the KB's normalizer counts more lines in it than pygount does
+    (tree / "utils.py").write_text((Path(click.__file__).parent / "utils.py").read_text())
+    (tree / "rules.py").write_text(OWN)
+    report = analyze(tree, owners=["Hunan Example Software Co., Ltd."], no_cache=True, jobs=1,
+                     kb=open_matcher(kb, jobs=1))
+    utils = report.file("utils.py")
+    assert utils.matches and utils.lines > 100
+    assert utils.matched_lines == sum(m.lines for m in utils.matches) <= utils.lines
+    assert utils.matched_lines >= 0.95 * utils.lines
+    data = {f["path"]: f for f in report.to_json()["files"]}
+    assert data["utils.py"]["matched_lines"] <= data["utils.py"]["lines"]
+    assert report.file("rules.py").matched_lines == 0
+
+
+def test_scale_counts_restates_runs_on_the_inventory_lines():
+    from verifier.kb.matcher import scale_counts
+
+    assert scale_counts([318], 307, 318) == [307]
+    assert scale_counts([100, 218], 307, 318) == [97, 210]
+    assert scale_counts([3, 3, 3], 10, 9) == [4, 3, 3]
+    assert scale_counts([5], 0, 10) == [0] and scale_counts([], 5, 5) == []

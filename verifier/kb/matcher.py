@@ -1,6 +1,13 @@
 """The bridge from a knowledge base to ``verifier origin``: a ``LineMatcher`` (see
 ``verifier.origin.LineMatcher``) that reads the candidate files of a delivered tree and returns
-their line-level matches as ``verifier.origin.classify.LineMatch`` runs."""
+their line-level matches as ``verifier.origin.classify.LineMatch`` runs.
+
+The matcher counts a run's lines by its normalizer (``verifier.kb.normalize``), the ratio by the
+inventory's rule (pygount), and the two differ slightly (a lone ``}`` or a docstring-like string).
+So that a file's matched lines are on the inventory's rule and never exceed its ``lines``, each
+run's count is scaled by the file's inventory lines ÷ its normalized lines (largest remainders,
+so the runs still sum to the file's total): a file matched whole has ``matched_lines == lines``.
+"""
 
 from __future__ import annotations
 
@@ -57,13 +64,33 @@ class KBLineMatcher:
         jobs = self.jobs if len(files) >= _PARALLEL_FILES else 1
         self.last = match_texts(self.path, items(), min_lines=self.min_lines, max_df=self.max_df,
                                 jobs=jobs)
-        return {path: tuple(LineMatch(start_line=m.lines[0], end_line=m.lines[1],
-                                      lines=m.matched_lines, component=m.component,
-                                      version=m.version or None, license=m.license,
-                                      matched_file=m.kb_file, matched_start=m.kb_lines[0],
-                                      matched_end=m.kb_lines[1])
-                            for m in found.matches)
-                for path, found in self.last.items()}
+        lines = {item.path: item.lines for item in files}
+        out = {}
+        for path, found in self.last.items():
+            counts = scale_counts([m.matched_lines for m in found.matches], lines.get(path, 0),
+                                  found.effective_lines)
+            out[path] = tuple(LineMatch(start_line=m.lines[0], end_line=m.lines[1], lines=count,
+                                        component=m.component, version=m.version or None,
+                                        license=m.license, matched_file=m.kb_file,
+                                        matched_start=m.kb_lines[0], matched_end=m.kb_lines[1])
+                              for m, count in zip(found.matches, counts))
+        return out
+
+
+def scale_counts(counts: Sequence[int], lines: int, effective: int) -> list[int]:
+    """``counts`` (lines of runs by the normalizer's count, ``effective`` lines in all) restated
+    on a file of ``lines`` lines: each scaled by ``lines / effective``, rounded by largest
+    remainders so they sum to the scaled total, which never exceeds ``lines``."""
+    if effective <= 0 or lines <= 0:
+        return [0] * len(counts)
+    total = min(lines, round(sum(counts) * lines / effective))
+    exact = [c * lines / effective for c in counts]
+    floors = [int(x) for x in exact]
+    short = total - sum(floors)
+    order = sorted(range(len(counts)), key=lambda i: (floors[i] - exact[i], i))
+    for i in order[:max(0, short)]:
+        floors[i] += 1
+    return floors
 
 
 def open_matcher(path: str | os.PathLike, *, min_lines: int = MIN_LINES, max_df: int = MAX_DF,

@@ -72,7 +72,7 @@ class LineMatch:
     start_line: int
     end_line: int
     lines: int
-    """Effective lines of the run."""
+    """Effective lines of the run, on the inventory's counting rule (see ``verifier.kb.matcher``)."""
     component: str
     version: str | None = None
     license: str | None = None
@@ -121,8 +121,10 @@ class FileOrigin:
         return {self.origin: self.lines}
 
     def with_matches(self, matches: Sequence[LineMatch]) -> FileOrigin:
-        """A copy whose ``matches`` move lines of a self file to third-party."""
-        return replace(self, matches=tuple(matches), matched_lines=sum(m.lines for m in matches))
+        """A copy whose ``matches`` move lines of a self file to third-party (at most its
+        ``lines``)."""
+        return replace(self, matches=tuple(matches),
+                       matched_lines=min(self.lines, sum(m.lines for m in matches)))
 
 
 @lru_cache(maxsize=512)
