@@ -44,6 +44,22 @@ def test_build_info_add(source: Path, tmp_path: Path):
     assert json.loads(_run("kb", "info", kb, "--json").output)["components"] == 1
 
 
+def test_add_reports_the_index_size_against_the_whole_corpus(source: Path, tmp_path: Path):
+    import re
+
+    kb = str(tmp_path / "kb.sqlite")
+    assert _run("kb", "build", str(source), "-o", kb).exit_code == 0
+    small = tmp_path / "tiny-0.1"
+    small.mkdir()
+    (small / "t.py").write_text(CODE[:400])
+    result = _run("kb", "add", kb, str(small))
+    assert result.exit_code == 0, result.output
+    info = json.loads(_run("kb", "info", kb, "--json").output)
+    shown = float(re.search(r"\(([\d.]+)% of its ", result.output).group(1))
+    assert shown == pytest.approx(info["kb_bytes"] / info["corpus_bytes"] * 100, abs=0.06)
+    assert info["corpus_bytes"] == len(CODE) + 400
+
+
 def test_python_env_option(tmp_path: Path):
     import sys
     kb = str(tmp_path / "kb.sqlite")

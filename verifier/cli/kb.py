@@ -104,12 +104,12 @@ def info(kb_path: str, as_json: bool, components: bool) -> None:
 def _print_report(verb: str, report: BuildReport) -> None:
     for warning in report.warnings:
         click.echo(f"verifier: warning: {warning}", err=True)
-    ratio = f" ({report.kb_bytes / report.corpus_bytes * 100:.1f}% of the corpus)" \
-        if report.corpus_bytes else ""
+    ratio = (f" ({report.kb_bytes / report.kb_corpus_bytes * 100:.1f}% of its "
+             f"{_size(report.kb_corpus_bytes)} corpus)") if report.kb_corpus_bytes else ""
     replaced = f", {report.components_replaced} replaced" if report.components_replaced else ""
     click.echo(f"{verb} {report.kb}: {report.components_added} components added{replaced}, "
-               f"{report.files_indexed} files indexed, {report.files_skipped} skipped, corpus "
-               f"{_size(report.corpus_bytes)}, knowledge base {_size(report.kb_bytes)}{ratio}, "
+               f"{report.files_indexed} files indexed ({_size(report.corpus_bytes)}), "
+               f"{report.files_skipped} skipped, knowledge base {_size(report.kb_bytes)}{ratio}, "
                f"{report.seconds:.1f} s")
 
 

@@ -64,6 +64,9 @@ class BuildReport:
     """Size of the KB file afterwards."""
     seconds: float
     warnings: tuple[str, ...] = ()
+    kb_corpus_bytes: int = 0
+    """Bytes of every file the KB holds afterwards (its whole corpus, what ``kb_bytes`` indexes);
+    equal to ``corpus_bytes`` for a build."""
 
 
 @dataclass
@@ -102,7 +105,8 @@ def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (
     finally:
         temp.unlink(missing_ok=True)
     return BuildReport(str(output), len(candidates), 0, counts[0], counts[1], counts[2],
-                       output.stat().st_size, round(time.monotonic() - started, 2), tuple(warnings))
+                       output.stat().st_size, round(time.monotonic() - started, 2), tuple(warnings),
+                       kb_corpus_bytes=counts[2])
 
 
 def add_to_kb(kb_path: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
@@ -113,9 +117,10 @@ def add_to_kb(kb_path: str | os.PathLike, sources: Sequence[str | os.PathLike] =
     with KnowledgeBase.open(kb_path, writable=True) as kb:
         candidates, warnings = collect_sources(sources, python_envs, only)
         files, skipped, corpus, replaced = _index(kb, candidates, jobs, progress)
+        whole = kb.corpus_bytes()
     return BuildReport(str(kb_path), len(candidates) - replaced, replaced, files, skipped, corpus,
                        Path(kb_path).stat().st_size, round(time.monotonic() - started, 2),
-                       tuple(warnings))
+                       tuple(warnings), kb_corpus_bytes=whole)
 
 
 def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[str | os.PathLike],

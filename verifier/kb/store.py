@@ -201,6 +201,10 @@ class KnowledgeBase:
         _, hash_len, _, n_lines, data = row[0]
         return data[:hash_len], data[hash_len:], n_lines
 
+    def corpus_bytes(self) -> int:
+        """Bytes of every file the KB holds (identical files counted each time)."""
+        return self._query("SELECT COALESCE(SUM(size), 0) FROM files")[0][0]
+
     def info(self) -> dict:
         """What the KB holds: parameters, counts, corpus size versus index size, components."""
         components = self.components()
