@@ -164,6 +164,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "chart_distribution": ("{name}分布", "{name} distribution"),
     "chart_tests": ("测试结果", "Test results"),
     "failing_tests": ("失败的测试", "Failing tests"),
+    "list_failures": ("失败请求示例", "Failed requests (examples)"),
     "time_s": ("时间（秒）", "time (s)"),
     # environment
     "sec_environment": ("测试环境", "Test environment"),

@@ -646,7 +646,8 @@ _TIME_KEYS = ("t", "elapsed_s", "time_s", "t_s", "time", "timestamp", "at_s", "a
 _LABEL_KEYS = ("event", "label", "state", "what", "message", "name")
 _LATENCY = re.compile(r"(^p\d+|_ms$|percentile|latency|response)", re.I)
 _THROUGHPUT = re.compile(r"(rps|throughput|requests_per_s|requests/s)", re.I)
-_CUMULATIVE = {"requests", "failures"}
+_BAR_ORDER = ("passed", "failed", "error", "errors", "skipped", "before", "during", "after")
+_CUMULATIVE = {"requests", "failures"}  # running totals in Locust's history: its rates are charted instead
 
 
 def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, str], S: Mapping[str, str],
@@ -659,9 +660,12 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
     tables: list[dict[str, Any]] = []
     scalars: list[tuple[str, str, str, bool]] = []  # key, readable name, value, whether a figure
     details = ind.details
+    seen: set[str] = set()  # series already charted
     for key, value in details.items():
         if key == "history" and isinstance(value, list):
-            out_charts += _history_charts(value, L, K)
+            out_charts += _history_charts(value, L, K, seen=seen)
+        elif _is_series(value):  # per-interval figures (soak and recovery buckets, memory samples)
+            out_charts += _history_charts(value, L, K, skip=frozenset({"requests"}), seen=seen)
         elif key in ("timeline", "events") and isinstance(value, list):
             events = _events(value)
             if events:
@@ -670,6 +674,8 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
             items = list(value.items())
             if {str(k).lower() for k in value} <= set(SEVERITIES):  # results.json sorts keys: restore rank order
                 items.sort(key=lambda kv: SEVERITIES.index(str(kv[0]).lower()))
+            elif {str(k) for k in value} <= set(_BAR_ORDER):  # and the natural order of known outcomes
+                items.sort(key=lambda kv: _BAR_ORDER.index(str(kv[0])))
             severity = "severity" in key
             colours = ([charts.SEVERITY_COLOURS.get(str(k).lower(), charts.PALETTE[0]) for k, _ in items]
                        if severity else None)
@@ -751,7 +757,7 @@ def table_columns(key: str, rows: list[dict[str, Any]]) -> list[str]:
 def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str, str],
                 K: Mapping[str, str]) -> dict[str, Any]:
     columns = table_columns(key, rows[:limit])
-    title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else K.get(key, key)
+    title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else L.get(f"list_{key}") or K.get(key, key)
     return {"title": title, "columns": [K.get(c, c) for c in columns],
             "rows": [tuple(_cell(r.get(c), L) for c in columns) for r in rows[:limit]],
             "note": "" if len(rows) <= limit else L["findings_shown"].format(shown=limit, total=len(rows))}
@@ -765,7 +771,20 @@ def _time_key(rows: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def _history_charts(history: list[Any], L: Mapping[str, str], K: Mapping[str, str]) -> list[Markup]:
+def _is_series(value: Any) -> bool:
+    """Rows of figures over time without event labels: charted over time, not listed or drawn as events."""
+    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(r, dict) for r in value):
+        return False
+    tkey = _time_key(value)
+    return tkey is not None and not any(r.get(k) not in (None, "") for r in value for k in _LABEL_KEYS) and any(
+        k != tkey and _is_number(v) for r in value for k, v in r.items())
+
+
+def _history_charts(history: list[Any], L: Mapping[str, str], K: Mapping[str, str],
+                    skip: frozenset[str] | set[str] = _CUMULATIVE, seen: set[str] | None = None) -> list[Markup]:
+    """Line charts of time-stamped rows: latency, throughput, then up to three other series; a series
+    already in ``seen`` (charted from another details key) is not drawn again."""
+    seen = set() if seen is None else seen
     rows = [r for r in history if isinstance(r, dict)]
     tkey = _time_key(rows)
     if not rows or tkey is None:
@@ -778,7 +797,11 @@ def _history_charts(history: list[Any], L: Mapping[str, str], K: Mapping[str, st
         keys += [k for k, v in r.items() if k != tkey and k not in keys and _is_number(v)]
     latency = [k for k in keys if _LATENCY.search(k)]
     throughput = [k for k in keys if k not in latency and _THROUGHPUT.search(k)]
-    other = [k for k in keys if k not in latency and k not in throughput and k not in _CUMULATIVE]
+    keys = [k for k in keys if k not in seen]
+    seen.update(keys)
+    latency = [k for k in latency if k in keys]
+    throughput = [k for k in throughput if k in keys]
+    other = [k for k in keys if k not in latency and k not in throughput and k not in skip]
 
     def series(ks: list[str]) -> dict[str, list[float | None]]:
         return {K.get(k, k): [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
