@@ -37,7 +37,7 @@ def test_check_good_spec(runner, tmp_path):
     result = runner.invoke(main, ["check", str(spec)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.startswith(f"{spec}: OK\n")
+    assert out.startswith(f"{spec}: valid, but 4 policy gates FAIL\n")
     assert "project:    示例 1.0.0 (湖南示例软件有限公司)" in out
     assert "indicators: 3 (functionality 1, maintainability 1, security 1)" in out
     assert "pass score: 80" in out
@@ -45,7 +45,52 @@ def test_check_good_spec(runner, tmp_path):
     assert "gate ok   coverage.security: An indicator covers security (S1)" in out
     assert "gate FAIL coverage.reliability" in out
     assert "gate ok   project.version" in out
+    assert out.splitlines()[-1] == (
+        "gates: 4 of 7 decidable without a run FAIL (indicators.count, "
+        "coverage.performance_efficiency, coverage.reliability, coverage.compatibility): "
+        "a run cannot pass; --strict exits 1")
     assert result.stderr == ""
+
+
+def test_check_strict_exits_1_when_a_gate_decidable_from_the_spec_fails(runner, tmp_path):
+    spec = tmp_path / "acceptance.yaml"
+    spec.write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(main, ["check", str(spec), "--strict"])
+    assert result.exit_code == 1 and result.stderr == ""
+    assert result.stdout.splitlines()[-1].endswith("): exit 1 (--strict)")
+    assert "gate FAIL indicators.count" in result.stdout
+
+
+def test_check_strict_exits_0_when_the_gates_hold_and_1_on_a_failing_version_gate(runner, tmp_path):
+    target = tmp_path / "acceptance.yaml"
+    assert runner.invoke(main, ["init", str(target)]).exit_code == 0
+    result = runner.invoke(main, ["check", str(target), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{target}: OK\n")
+    assert result.stdout.splitlines()[-1] == (
+        "gates: all 7 decidable without a run hold; the self-developed ratio and the indicators are "
+        "decided by `verifier run`")
+    target.write_text(target.read_text(encoding="utf-8").replace('version: "1.0.0"', 'version: "2.1.0"'),
+                      encoding="utf-8")
+    old = runner.invoke(main, ["check", str(target), "--strict"])
+    assert old.exit_code == 1 and "gate FAIL project.version: Product version is 1.x (2.1.0)" in old.stdout
+    assert runner.invoke(main, ["check", str(target)]).exit_code == 0
+
+
+def test_check_with_repo_adds_the_dossier_gate(runner):
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    sample = runner.invoke(main, ["check", str(root / "sample-delivery" / "acceptance.yaml"),
+                                  "--repo", str(root / "sample-delivery"), "--strict"])
+    assert sample.exit_code == 0, sample.output
+    assert "gate ok   materials: Acceptance materials complete (6/6)" in sample.stdout
+    weak = runner.invoke(main, ["check", str(root / "weak-delivery" / "acceptance.yaml"),
+                                "--repo", str(root / "weak-delivery"), "--strict"])
+    assert weak.exit_code == 1
+    assert weak.stdout.splitlines()[-1] == (
+        "gates: 2 of 8 decidable without a run FAIL (project.version, materials): exit 1 (--strict); "
+        "2 warnings on stderr")
+    assert len(weak.stderr.splitlines()) == 2
 
 
 def test_check_bad_spec_is_one_line_and_exit_2(runner, tmp_path):
@@ -177,7 +222,7 @@ def test_check_warns_about_a_bare_fraction_on_a_percentage_and_refuses_195(runne
         f"verifier: warning: {spec}:4: indicators[0].target: target '>= 0.6' means 0.6%: a bare "
         "number is in the metric's unit (%), not a fraction like origin.min_ratio; did you mean "
         '>= 60%? (write ">= 0.6%" if 0.6% is meant)']
-    assert result.stdout.startswith(f"{spec}: OK\n")
+    assert result.stdout.splitlines()[-1].endswith("; 1 warning on stderr")
     spec.write_text(GOOD.replace('target: ">= 95%"', 'target: ">= 195%"'), encoding="utf-8")
     refused = runner.invoke(main, ["check", str(spec)])
     assert refused.exit_code == 2 and refused.stdout == ""
@@ -216,3 +261,4 @@ def test_check_with_repo_warns_about_a_missing_default_path(runner, tmp_path):
 def test_check_help_describes_the_repository_check(runner):
     text = " ".join(runner.invoke(main, ["check", "--help"]).stdout.split())
     assert "each path it names must exist and stay inside" in text
+    assert "--strict" in text and "Exit 1 when a policy gate decidable without a run fails" in text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from verifier.errors import InputError
+from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_text
 from verifier.spec import DEFAULT_SPEC_NAME, load_spec
 
@@ -44,23 +44,37 @@ def init(path: Path, force: bool) -> None:
 @click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Also check the spec's paths against this repository: each path it names must "
                    "exist and stay inside (no symlink out); a glob or dossier item matching nothing "
-                   "is a warning.")
-def check(spec: Path, repo: Path | None) -> None:
-    """Validate the task book SPEC without running anything (exit 0 valid, 2 malformed).
+                   "is a warning. Adds the acceptance-materials gate.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when a policy gate decidable without a run fails (fewer than 5 "
+                   "indicators, a required characteristic not covered, version not 1.x, and with "
+                   "--repo an incomplete dossier).")
+def check(spec: Path, repo: Path | None, strict: bool) -> None:
+    """Validate the task book SPEC without running anything.
 
-    A malformed spec stops with one line: FILE:LINE: field.path: what is wrong. A valid one prints
-    a summary and the policy gates that can be decided from the spec alone; doubts that do not make
-    it invalid (a bare ">= 0.6" on a metric in %, meaning 0.6%) are printed to stderr as
-    "verifier: warning: FILE:LINE: field.path: ..." lines.
+    A malformed spec stops with one line, FILE:LINE: field.path: what is wrong, exit 2. A valid
+    one prints a summary and the policy gates that can be decided without a run (ok / FAIL), then
+    a "gates:" summary line; it exits 0 even when a gate fails, unless --strict (exit 1). Doubts
+    that do not make the spec invalid (a bare ">= 0.6" on a metric in %, meaning 0.6%) are printed
+    to stderr as "verifier: warning: FILE:LINE: field.path: ..." lines and never change the exit code.
     """
-    from verifier.scoring import CHARACTERISTIC_NAMES, count_gate, coverage_gates, version_gate
+    from verifier.materials import check_materials
+    from verifier.scoring import (CHARACTERISTIC_NAMES, count_gate, coverage_gates, materials_gate,
+                                  version_gate)
 
     loaded = load_spec(spec, repo=repo)
     for warning in loaded.warnings:
         click.echo(f"verifier: warning: {warning}", err=True)
+    decidable = [count_gate(loaded), *coverage_gates(loaded), version_gate(loaded)]
+    if repo is not None:
+        dossier = materials_gate(loaded, check_materials(loaded.materials, repo))
+        if dossier is not None:
+            decidable.append(dossier)
+    failed = [gate for gate in decidable if not gate.passed]
     counts = Counter(item.characteristic for item in loaded.indicators)
     project = loaded.project
-    click.echo(f"{spec}: OK")
+    click.echo(f"{spec}: OK" if not failed else f"{spec}: valid, but {len(failed)} policy "
+               f"gate{'s' if len(failed) > 1 else ''} FAIL")
     click.echo(f"  project:    {project.name} {project.version}"
                + (f" ({project.applicant})" if project.applicant else ""))
     click.echo(f"  indicators: {len(loaded.indicators)} ("
@@ -69,6 +83,20 @@ def check(spec: Path, repo: Path | None) -> None:
     click.echo(f"  functions:  {len(loaded.functions)}")
     click.echo(f"  pass score: {loaded.scoring.pass_score:g}"
                + (" (partial credit)" if loaded.scoring.partial_credit else ""))
-    for gate in (count_gate(loaded), *coverage_gates(loaded), version_gate(loaded)):
+    for gate in decidable:
         mark = "ok  " if gate.passed else "FAIL"
         click.echo(f"  gate {mark} {gate.id}: {gate.description_en} ({gate.figure})")
+    click.echo(_gates_summary(decidable, failed, len(loaded.warnings), strict))
+    if strict and failed:
+        click.get_current_context().exit(int(ExitCode.NOT_MET))
+
+
+def _gates_summary(decidable: list, failed: list, warnings: int, strict: bool) -> str:
+    later = "the self-developed ratio and the indicators are decided by `verifier run`"
+    noted = f"; {warnings} warning{'s' if warnings != 1 else ''} on stderr" if warnings else ""
+    if not failed:
+        return f"gates: all {len(decidable)} decidable without a run hold; {later}{noted}"
+    ids = ", ".join(gate.id for gate in failed)
+    consequence = "exit 1 (--strict)" if strict else "a run cannot pass; --strict exits 1"
+    return (f"gates: {len(failed)} of {len(decidable)} decidable without a run FAIL ({ids}): "
+            f"{consequence}{noted}")
