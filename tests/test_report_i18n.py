@@ -145,3 +145,19 @@ def test_unknown_third_party_keys_are_shown_as_written(sample_run):
     assert "vendor_histogram分布" in text.labels and "vendor_rows" in text.labels
     assert "vendor_col" in text.labels and "并发用户数" in text.labels
     assert '<span class="mono">vendor_flag</span></td><td>否</td>' in html
+
+
+def test_status_words_and_bandit_thresholds_read_in_the_report_language(sample_run):
+    result = load_run(sample_run)
+    ind = result.indicators[0].model_copy(update={"details": {
+        "cells": [{"name": "zh-utf8", "status": "passed", "reason": "exit status 0"},
+                  {"name": "c-locale", "status": "failed", "reason": "exit status 1"}],
+        "confidence_floor": "medium"}})
+    result = result.model_copy(update={"indicators": [ind]})
+    detail = build_view(result, sample_run, "zh")["details"][0]
+    cells = next(t for t in detail["tables"] if t["title"] == "兼容性矩阵")
+    assert [row[:2] for row in cells["rows"]] == [("zh-utf8", "通过"), ("c-locale", "失败")]
+    assert cells["rows"][0][2] == "exit status 0"  # the probe's reason: as written
+    assert ("confidence_floor", "置信度下限", "中", False) in detail["scalars"]
+    en = build_view(result, sample_run, "en")["details"][0]
+    assert next(t for t in en["tables"] if t["title"] == "Compatibility matrix")["rows"][0][1] == "Passed"

@@ -646,6 +646,15 @@ _TIME_KEYS = ("t", "elapsed_s", "time_s", "t_s", "time", "timestamp", "at_s", "a
 _LABEL_KEYS = ("event", "label", "state", "what", "message", "name")
 _LATENCY = re.compile(r"(^p\d+|_ms$|percentile|latency|response)", re.I)
 _THROUGHPUT = re.compile(r"(rps|throughput|requests_per_s|requests/s)", re.I)
+_SEVERITY_SETTINGS = {"confidence_floor", "severity_floor"}  # bandit's thresholds: low, medium, high
+_STATUS_WORDS = {"passed", "failed", "error", "skipped"}
+
+
+def _word(column: str, value: Any, K: Mapping[str, str]) -> Any:
+    """A status word a built-in probe writes (``passed`` …) in the report's language; other values as is."""
+    return K.get(value, value) if column == "status" and value in _STATUS_WORDS else value
+
+
 _BAR_ORDER = ("passed", "failed", "error", "errors", "skipped", "before", "during", "after")
 _CUMULATIVE = {"requests", "failures"}  # running totals in Locust's history: its rates are charted instead
 
@@ -696,7 +705,8 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, s
                            "note": "" if len(value) <= limits["table"] else
                            L["findings_shown"].format(shown=limits["table"], total=len(value))})
         elif _is_scalar(value):
-            scalars.append((key, _alias(key, K), _cell(value, L), _is_number(value)))
+            shown = S.get(value.lower(), value) if key in _SEVERITY_SETTINGS and isinstance(value, str) else value
+            scalars.append((key, _alias(key, K), _cell(shown, L), _is_number(value)))
     severities = Counter((f.severity or "").lower() for f in ind.findings if f.severity)
     if severities and not any("severity" in k for k in details):
         order = [s for s in SEVERITIES if s in severities] + sorted(set(severities) - set(SEVERITIES))
@@ -759,7 +769,7 @@ def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str
     columns = table_columns(key, rows[:limit])
     title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else L.get(f"list_{key}") or K.get(key, key)
     return {"title": title, "columns": [K.get(c, c) for c in columns],
-            "rows": [tuple(_cell(r.get(c), L) for c in columns) for r in rows[:limit]],
+            "rows": [tuple(_cell(_word(c, r.get(c), K), L) for c in columns) for r in rows[:limit]],
             "note": "" if len(rows) <= limit else L["findings_shown"].format(shown=limit, total=len(rows))}
 
 
