@@ -16,6 +16,7 @@ warning (``repo_references`` finds them all in a validated model).
 
 from __future__ import annotations
 
+import os
 import re
 import types
 from collections.abc import Iterator
@@ -85,7 +86,7 @@ def mark_repo_kind(func: Any, kind: RepoKind) -> Any:
 
 def path_exists(repo: Path, rel: str) -> bool:
     """Whether repository path ``rel`` exists (a pytest node id's ``::`` part is ignored)."""
-    return (Path(repo) / rel.partition("::")[0]).exists()
+    return os.path.exists(Path(repo) / rel.partition("::")[0])
 
 
 def glob_matches(repo: Path, pattern: str) -> bool:

@@ -642,7 +642,13 @@ def _repository_checks(spec: Spec, repo: Path, warnings: list[tuple[Loc, str]]) 
             and not (repo / adjudications).is_file():
         problems.append((("origin", "adjudications"), f"{adjudications!r} is not a file in the repository"))
     if spec.materials is not None:
-        for check in check_materials(spec.materials, repo):
+        try:
+            checks = check_materials(spec.materials, repo)
+        except OSError as err:
+            warnings.append((("materials",), f"the dossier could not be checked in {repo}: "
+                             f"{err.strerror or err}"))
+            checks = []
+        for check in checks:
             if check.patterns and not check.ok:
                 warnings.append((("materials", check.key),
                                  f"{len(check.found)} file(s) in {repo} match "
