@@ -12,43 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.bundle_runs import OWN_CODE, PASSING, git as _git, spec_text
 from tests.conftest import REPO_ROOT, write_tree
 from verifier.bundle import build_bundle, repo_identity, tree_hash, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
 
-OWN_CODE = '''
-# Copyright (c) 2026 Hunan Example Software Co., Ltd. All rights reserved.
-"""Stock arithmetic."""
-
-
-def add(stock: int, delta: int) -> int:
-    """Stock after a movement."""
-    return stock + delta
-'''
-
-
-def _indicator(ind_id: str, characteristic: str, figure: int, target: str) -> str:
-    return "\n".join([
-        f"  - id: {ind_id}", f"    name: 指标 {ind_id}", f"    characteristic: {characteristic}",
-        "    probe: command", "    with:", f"      command: ['{{python}}', '-c', 'print({figure})']",
-        r"      regex: '(\d+)'", "      unit: count", "    metric: value", f"    target: '{target}'"])
-
-
-SPEC = "\n".join([
-    "project:", "  name: 测试系统", "  version: '1.0.0'", "  applicant: 湖南示例软件有限公司",
-    "  owners: [Hunan Example Software Co., Ltd.]", "indicators:",
-    _indicator("F1", "functionality", 100, ">= 95"), _indicator("P1", "performance_efficiency", 120, "<= 500"),
-    _indicator("R1", "reliability", 0, "== 0"), _indicator("S1", "security", 0, "== 0"),
-    _indicator("C1", "compatibility", 3, ">= 2"), ""])
-
-
-def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    done = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True, env=env, timeout=60)
-    return done.stdout.strip()
+SPEC = spec_text(PASSING)
 
 
 def _work_tree(root: Path) -> Path:
@@ -83,7 +53,7 @@ def delivered(tmp_path_factory):
     write_tree(top / "products" / "stock", {".venv/lib/site.py": "x = 1\n", "build/out.bin": "bin\n"})
     run = root / "run"
     result = CliRunner().invoke(main, ["run", str(top / "products/stock/acceptance.yaml"), "--out", str(run),
-                                       "--quiet"], catch_exceptions=False)
+                                       "--quiet", "--no-cache"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     bundle = root / "bundle.zip"
     build_bundle(run, bundle)

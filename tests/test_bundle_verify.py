@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import stat
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from report_sample import build_sample_run
+from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
 from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, repo_commit, tree_hash, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
-from verifier.results import RunResult
 from verifier.signing import load_public_key, write_keypair
-
-
-def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    done = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True, env=env, timeout=60)
-    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -39,32 +30,22 @@ def keys(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    """A small git repository; the sample run records its commit and tree hash."""
-    root = tmp_path_factory.mktemp("repo") / "delivery"
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "app.py").write_text("print('hello')\n")
-    (root / "README.md").write_text("# delivery\n")
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "first")
-    return root
+    """A small git repository (the audited failing delivery)."""
+    return git_delivery(tmp_path_factory.mktemp("repo") / "delivery", spec_text(FAILING))
 
 
 @pytest.fixture(scope="module")
-def signed_bundle(tmp_path_factory, keys, repo):
-    root = tmp_path_factory.mktemp("bundle")
-    run = build_sample_run(root)
-    _record_repo(run, repo)
-    out = root / "bundle.zip"
-    build_bundle(run, out, key_path=keys["a_key"])
+def run_dir(tmp_path_factory, repo):
+    """A real run of ``repo``: it records the commit and tree hash."""
+    run, _ = real_run(repo / "acceptance.yaml", tmp_path_factory.mktemp("run") / "run")
+    return run
+
+
+@pytest.fixture(scope="module")
+def signed_bundle(tmp_path_factory, keys, run_dir):
+    out = tmp_path_factory.mktemp("bundle") / "bundle.zip"
+    build_bundle(run_dir, out, key_path=keys["a_key"])
     return out
-
-
-def _record_repo(run: Path, repo: Path) -> None:
-    data = json.loads((run / "results.json").read_text())
-    data["repository"].update(path=str(repo), commit=repo_commit(repo), tree_sha256=tree_hash(repo))
-    RunResult.model_validate(data)
-    (run / "results.json").write_text(json.dumps(data, ensure_ascii=False))
 
 
 def _failed(checks) -> list[str]:
@@ -88,9 +69,12 @@ def test_a_fresh_signed_bundle_verifies_with_repo(signed_bundle, keys, repo):
     assert names[:2] == [MANIFEST, SIGNATURE]
     assert "run/results.json" in names and "run/reports/report.zh.html" in names
     assert "run/reports/report.en.html" in names and "run/origin/origin.json" in names
-    assert manifest["repository"]["commit"] == repo_commit(repo)
-    assert manifest["repository"]["tree_sha256"] == tree_hash(repo)
-    assert manifest["spec"]["sha256"] == "ab" * 32
+    assert "run/spec.yaml" in names
+    assert manifest["repository"]["commit"] == repo_commit(repo) == _git(repo, "rev-parse", "HEAD")
+    assert manifest["repository"]["tree_sha256"] == tree_hash(repo, "git-tracked")
+    assert manifest["repository"]["tree_hash_mode"] == "git-tracked"
+    assert manifest["spec"]["sha256"] == hashlib.sha256((repo / "acceptance.yaml").read_bytes()).hexdigest()
+    assert manifest["verdict"] == "fail" and manifest["score"] == 60
     assert {f["path"] for f in manifest["files"]} == set(names) - {MANIFEST, SIGNATURE}
 
 
@@ -116,8 +100,9 @@ def test_a_consistently_edited_manifest_is_caught_by_the_signature(signed_bundle
     out = tmp_path / "forged.zip"
     with zipfile.ZipFile(signed_bundle) as src, zipfile.ZipFile(out, "w") as dst:
         manifest = json.loads(src.read(MANIFEST))
-        results = src.read("run/results.json").replace(b'"verdict": "inconclusive"', b'"verdict": "pass"')
-        import hashlib
+        data = json.loads(src.read("run/results.json"))
+        data["verdict"] = "pass"
+        results = json.dumps(data, ensure_ascii=False).encode("utf-8")
         for f in manifest["files"]:
             if f["path"] == "run/results.json":
                 f["sha256"], f["size"] = hashlib.sha256(results).hexdigest(), len(results)
@@ -144,10 +129,10 @@ def test_a_file_removed_is_caught(signed_bundle, tmp_path):
     target = tmp_path / "removed.zip"
     with zipfile.ZipFile(signed_bundle) as src, zipfile.ZipFile(target, "w") as dst:
         for info in src.infolist():
-            if info.filename != "run/evidence/S1/bandit.json":
+            if info.filename != "run/evidence/S1/command.stdout.txt":
                 dst.writestr(info, src.read(info))
     failed = _failed(verify_bundle(target))
-    assert "file run/evidence/S1/bandit.json: listed in the manifest, missing from the bundle" in failed
+    assert "file run/evidence/S1/command.stdout.txt: listed in the manifest, missing from the bundle" in failed
 
 
 def test_a_changed_file_with_a_fixed_crc_is_caught(signed_bundle, tmp_path):
@@ -155,20 +140,19 @@ def test_a_changed_file_with_a_fixed_crc_is_caught(signed_bundle, tmp_path):
     with zipfile.ZipFile(signed_bundle) as src, zipfile.ZipFile(target, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename == "run/evidence/F1/junit.xml":
-                data = data.replace(b"26", b"27")
+            if info.filename == "run/evidence/F1/command.stdout.txt":
+                data = data.replace(b"100", b"101")
             dst.writestr(info, data)
     failed = _failed(verify_bundle(target))
-    assert any(f.startswith("file run/evidence/F1/junit.xml: sha256") for f in failed)
+    assert any(f.startswith("file run/evidence/F1/command.stdout.txt: sha256") for f in failed)
 
 
-def test_the_wrong_key_and_a_swapped_signature_are_caught(signed_bundle, keys, tmp_path):
+def test_the_wrong_key_and_a_swapped_signature_are_caught(signed_bundle, keys, run_dir, tmp_path):
     failed = _failed(verify_bundle(signed_bundle, public_key=load_public_key(keys["b_pub"])))
     assert any(f.startswith("signature: NOT a valid") for f in failed)
-    # a signature made by the other key over the same manifest, swapped in
-    run = build_sample_run(tmp_path / "other")
+    # a signature made by the other key over the same run, swapped in
     other = tmp_path / "other.zip"
-    build_bundle(run, other, key_path=keys["b_key"])
+    build_bundle(run_dir, other, key_path=keys["b_key"])
     swapped = tmp_path / "swapped.zip"
     with zipfile.ZipFile(signed_bundle) as src, zipfile.ZipFile(other) as donor, \
             zipfile.ZipFile(swapped, "w") as dst:
@@ -179,10 +163,9 @@ def test_the_wrong_key_and_a_swapped_signature_are_caught(signed_bundle, keys, t
         assert any(f.startswith("signature: NOT a valid") for f in failed), pub
 
 
-def test_an_unsigned_bundle_fails_when_a_key_is_required(tmp_path, keys):
-    run = build_sample_run(tmp_path)
+def test_an_unsigned_bundle_fails_when_a_key_is_required(tmp_path, keys, run_dir):
     out = tmp_path / "unsigned.zip"
-    build_bundle(run, out)
+    build_bundle(run_dir, out)
     assert _failed(verify_bundle(out)) == []
     assert _failed(verify_bundle(out, public_key=load_public_key(keys["a_pub"]))) == [
         "signature: the bundle is not signed, but a key was given"]
@@ -192,7 +175,7 @@ def test_a_changed_repository_is_caught(signed_bundle, repo, tmp_path):
     clone = tmp_path / "clone"
     shutil.copytree(repo, clone, symlinks=True)
     assert _failed(verify_bundle(signed_bundle, repo=clone)) == []
-    (clone / "pkg" / "app.py").write_text("print('hellO')\n")
+    (clone / "stock" / "core.py").write_text("def add(stock, delta):\n    return stock - delta\n")
     failed = _failed(verify_bundle(signed_bundle, repo=clone))
     assert len(failed) == 1 and failed[0].startswith("repository tree hash:")
     _git(clone, "commit", "-q", "-am", "change")
@@ -263,7 +246,7 @@ def test_cli_exit_codes(signed_bundle, keys, repo, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_cli_keygen_and_bundle(tmp_path):
+def test_cli_keygen_and_bundle(tmp_path, run_dir):
     runner = CliRunner()
     result = runner.invoke(main, ["keygen", "-o", str(tmp_path / "k")])
     assert result.exit_code == 0, result.output
@@ -271,7 +254,8 @@ def test_cli_keygen_and_bundle(tmp_path):
     assert "BEGIN PRIVATE KEY" in (tmp_path / "k.key").read_text()
     again = runner.invoke(main, ["keygen", "-o", str(tmp_path / "k")])
     assert again.exit_code == 2 and "already exists" in again.output
-    run = build_sample_run(tmp_path)
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
     out = tmp_path / "b.zip"
     result = runner.invoke(main, ["bundle", str(run), "-o", str(out), "--sign", str(tmp_path / "k.key")])
     assert result.exit_code == 0, result.output

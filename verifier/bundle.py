@@ -11,6 +11,13 @@ attributes, fixed order) holding:
 Because the layout is canonical, ``verify_bundle`` rebuilds the zip from its verified contents and
 compares the bytes, so a change to any byte of the file — content or zip metadata — is caught.
 
+What a bundle proves. The hashes prove nothing changed since it was packed; a signature proves who
+signed the manifest — neither proves the figures in ``results.json`` are consistent. So
+``build_bundle`` refuses, and ``verify_bundle`` reports, a ``results.json`` that disagrees with what
+the run's own data recomputes (``verifier.consistency``: statuses and credits from values and the
+bundled ``spec.yaml``'s targets, gates, score, verdict). The measured values themselves are taken as
+recorded: re-running on site is what checks them.
+
 The repository (``repo_identity``). A delivered directory inside a git work tree (its top or any
 sub-directory) records the work tree's ``HEAD`` commit, the directory's ``subpath`` within it, and
 ``dirty`` (``git status`` limited to that subpath: changes, or untracked files that are not
@@ -43,6 +50,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from verifier import __version__
+from verifier.consistency import Check, check_run
 from verifier.errors import InputError
 from verifier.evidence import canonical_json, sha256_file
 from verifier.signing import fingerprint, load_private_key, sign, verify_signature
@@ -292,6 +300,9 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
                  render: Callable[[Path, str], bytes] | None = None) -> BundleInfo:
     """Pack ``run_dir`` (results, evidence, reports) with a manifest into the zip ``out``, optionally signed.
 
+    ``InputError`` when results.json disagrees with what the run's own data recomputes (see
+    ``verifier.consistency``): a forged verdict, score, status or gate is never packed.
+
     ``render(run_dir, lang)`` makes the HTML report for a language the run directory lacks (default:
     ``verifier.report.render_report``). Links inside the run directory are not packed.
     """
@@ -299,6 +310,11 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     from verifier.report import load_run  # noqa: PLC0415 - the report module is heavy (jinja, charts)
 
     result = load_run(run)
+    wrong = [c.what for c in _run_consistency(run, result) if c.ok is False]
+    if wrong:
+        more = f"; and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        raise InputError(f"{run}: results.json does not agree with the run's own data, not bundled: "
+                         f"{'; '.join(wrong[:5])}{more}")
     key = load_private_key(key_path) if key_path is not None else None
     out_path = Path(out)
     if out_path.resolve().is_relative_to(run.resolve()):
@@ -444,18 +460,11 @@ def _size(src: bytes | Path) -> int:
 
 # --------------------------------------------------------------------------- verifying
 
-@dataclass(frozen=True)
-class Check:
-    """One verification statement and whether it holds (None: not checked, for information)."""
-
-    ok: bool | None
-    what: str
-
-
 def verify_bundle(bundle: str | os.PathLike[str], *, public_key: Any = None,
                   repo: str | os.PathLike[str] | None = None) -> list[Check]:
-    """Check a bundle: container bytes, every file hash, no file added or removed, the signature
-    (given ``public_key``) and, given ``repo``, its commit and tree hash. Never extracts anything.
+    """Check a bundle: container bytes, every file hash, no file added or removed, results.json against
+    what its own data recomputes, the signature (given ``public_key``) and, given ``repo``, its commit,
+    subpath and tree hash. Never extracts anything.
 
     Raises ``InputError`` when ``bundle`` is not a readable zip or has no usable manifest.
     """
@@ -524,10 +533,15 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any) ->
     else:
         checks.append(Check(False, "zip container: not checked byte for byte, its contents already differ"))
 
-    checks.append(_check_results(zf, names, manifest))
+    results, problem = _read_json_member(zf, names, PAYLOAD + "results.json")
+    checks.append(_check_results(results, problem, manifest))
+    if results is not None:
+        checks += _check_consistency(zf, names, results)
     checks.append(_check_signature(zf, names, manifest_bytes, public_key))
     if repo is not None:
         checks += _check_repo(Path(repo), manifest)
+    checks.append(Check(None, "note: a signature proves who signed, the recomputation that the figures agree "
+                              "with each other; the measured values are as recorded (re-run to check them)"))
     return checks
 
 
@@ -618,14 +632,20 @@ def _check_container(path: Path, zf: zipfile.ZipFile, listed: dict[str, tuple[st
                         "(zip metadata or layout changed)")
 
 
-def _check_results(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest: dict[str, Any]) -> Check:
-    rel = PAYLOAD + "results.json"
+def _read_json_member(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], rel: str
+                      ) -> tuple[Any, str | None]:
+    """The parsed JSON of member ``rel``, or None and why not."""
     if rel not in names:
-        return Check(False, "results.json: missing from the bundle")
+        return None, "missing from the bundle"
     try:
-        results = json.loads(_read_limited(zf, names[rel], MAX_MANIFEST_BYTES).decode("utf-8"))
+        return json.loads(_read_limited(zf, names[rel], MAX_MANIFEST_BYTES).decode("utf-8")), None
     except _ZIP_ERRORS as err:
-        return Check(False, f"results.json: unreadable ({err})")
+        return None, f"unreadable ({err})"
+
+
+def _check_results(results: Any, problem: str | None, manifest: dict[str, Any]) -> Check:
+    if problem is not None:
+        return Check(False, f"results.json: {problem}")
     if not isinstance(results, dict):
         return Check(False, "results.json: not a JSON object")
     repo = results.get("repository") if isinstance(results.get("repository"), dict) else {}
@@ -646,6 +666,41 @@ def _check_results(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manif
         return Check(False, f"results.json and the manifest disagree on: {', '.join(differ)}")
     return Check(True, "results.json agrees with the manifest (run id, spec hash, verdict, score, "
                        "commit, subpath, tree hash and its mode)")
+
+
+def _check_consistency(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], results: Any) -> list[Check]:
+    """``verifier.consistency.check_run`` on the bundled results, spec.yaml and origin.json."""
+    spec_rel = PAYLOAD + "spec.yaml"
+    spec_bytes = None
+    if spec_rel in names:
+        from verifier.spec import MAX_BYTES  # noqa: PLC0415
+
+        try:
+            spec_bytes = _read_limited(zf, names[spec_rel], MAX_BYTES)
+        except _ZIP_ERRORS as err:
+            return [Check(False, f"spec.yaml: unreadable ({err})")]
+    origin_json = None
+    files_path = ((results.get("origin") or {}).get("files_path") if isinstance(results, dict)
+                  and isinstance(results.get("origin"), dict) else None)
+    if isinstance(files_path, str):
+        origin_json, _ = _read_json_member(zf, names, PAYLOAD + files_path)
+    return check_run(results, spec_bytes, origin_json=origin_json)
+
+
+def _run_consistency(run: Path, result: Any) -> list[Check]:
+    """``verifier.consistency.check_run`` on a run directory's results, spec.yaml and origin.json."""
+    spec_path = run / "spec.yaml"
+    spec_bytes = spec_path.read_bytes() if spec_path.is_file() and not spec_path.is_symlink() else None
+    origin_json = None
+    files_path = result.origin.files_path if result.origin is not None else None
+    if files_path:
+        origin_path = run / files_path
+        if origin_path.resolve().is_relative_to(run.resolve()) and origin_path.is_file():
+            try:
+                origin_json = json.loads(origin_path.read_text("utf-8"))
+            except (OSError, ValueError):
+                origin_json = None
+    return check_run(result, spec_bytes, origin_json=origin_json)
 
 
 def _check_signature(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest_bytes: bytes,

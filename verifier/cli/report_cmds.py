@@ -61,7 +61,11 @@ def _evidence_base(run_dir: Path, target: Path) -> str | None:
 @click.option("--sign", "key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the manifest with this Ed25519 private key (PEM, from `verifier keygen`).")
 def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
-    """Pack RUN_DIR (results, evidence, HTML reports in zh and en) with a manifest of hashes into a zip."""
+    """Pack RUN_DIR (results, evidence, HTML reports in zh and en) with a manifest of hashes into a zip.
+
+    Refuses (exit 2) when results.json disagrees with what the run's own data recomputes
+    (statuses, gates, score, verdict), so an edited results.json is never packed or signed.
+    """
     from verifier.bundle import build_bundle  # noqa: PLC0415
 
     info = build_bundle(run_dir, output, key_path=key)
@@ -79,7 +83,12 @@ def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
               help="The delivered repository (or the top of a clone holding it): its commit, subpath "
                    "and tree hash (in the recorded mode) must match the bundle's.")
 def verify(bundle_path: Path, key: Path | None, repo: Path | None) -> None:
-    """Check a bundle: every hash, no file added or removed, the signature, and the repository.
+    """Check a bundle: every hash, no file added or removed, the figures, the signature, the repository.
+
+    results.json is checked against what the bundle's own data recomputes (each indicator's status
+    and credit from its value and the bundled spec's target, the gates, score and verdict): a
+    signature proves who signed, not that the figures are consistent. Measured values are taken as
+    recorded; re-run to check those.
 
     \b
     Prints one line per check. Exit 0 when everything holds, 1 when something does not,
