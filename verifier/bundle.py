@@ -310,7 +310,7 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     from verifier.report import load_run  # noqa: PLC0415 - the report module is heavy (jinja, charts)
 
     result = load_run(run)
-    wrong = [c.what for c in _run_consistency(run, result) if c.ok is False]
+    wrong = [c.what.removeprefix("results.json: ") for c in _run_consistency(run, result) if c.ok is False]
     if wrong:
         more = f"; and {len(wrong) - 5} more" if len(wrong) > 5 else ""
         raise InputError(f"{run}: results.json does not agree with the run's own data, not bundled: "
