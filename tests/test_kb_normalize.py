@@ -128,3 +128,17 @@ def test_record_roundtrip_and_damage():
         decode(hashes, meta[:-3], len(fps.numbers))
     with pytest.raises(ValueError):
         decode(hashes, meta, len(fps.numbers) + 1)
+
+
+def test_record_with_4_bit_line_hashes_is_smaller_and_decodes_to_the_low_bits():
+    from verifier.kb.winnow import mask_line_hashes
+
+    body = "".join(f"value_{i} = compute({i}, 'k{i * 7919 % 1000}')\n" for i in range(200))
+    for text in (body, body + "extra = 1\n"):  # even and odd numbers of lines
+        fps = fingerprint(normalize(text, "ledger.py"))
+        hashes, meta = encode(fps, 4)
+        back = decode(hashes, meta, len(fps.numbers), 4)
+        assert back == mask_line_hashes(fps, 4) and max(back.line_hashes) < 16
+        assert len(meta) < len(encode(fps)[1])
+        with pytest.raises(ValueError):
+            decode(hashes, meta, len(fps.numbers) + 2, 4)

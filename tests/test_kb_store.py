@@ -222,3 +222,32 @@ def test_empty_sources_are_input_errors(tmp_path: Path):
     with pytest.raises(InputError, match="no site-packages"):
         build_kb(tmp_path / "kb.sqlite", python_envs=[tmp_path / "docs"])
     assert not (tmp_path / "kb.sqlite").exists()
+
+
+def test_kbs_with_8_and_4_bit_line_hashes_match_alike_and_4_is_smaller(project: Path,
+                                                                       tmp_path: Path):
+    old, new = tmp_path / "old.sqlite", tmp_path / "new.sqlite"
+    build_kb(old, [project], jobs=1, line_bits=8)  # as KBs were written before line_hash_bits
+    with sqlite3.connect(old) as db:
+        db.execute("DELETE FROM meta WHERE key = 'line_hash_bits'")
+    build_kb(new, [project], jobs=1)
+    with KnowledgeBase.open(old) as kb:
+        assert kb.line_bits == 8
+    with KnowledgeBase.open(new) as kb:
+        assert kb.line_bits == 4 and kb.info()["line_hash_bits"] == 4
+    texts = [(str(p.relative_to(project)), p.read_text()) for p in sorted(project.rglob("*.py"))]
+    assert texts
+    found_old, found_new = match_texts(old, texts), match_texts(new, texts)
+    assert found_new and {p: m.matched_lines for p, m in found_old.items()} == {
+        p: m.matched_lines for p, m in found_new.items()}
+    assert new.stat().st_size <= old.stat().st_size
+
+
+@pytest.mark.slow
+def test_index_of_real_packages_stays_under_a_tenth_of_their_source(tmp_path: Path):
+    kb = tmp_path / "kb.sqlite"
+    build_kb(kb, python_envs=[sys.prefix], only=["click", "jinja2", "pyyaml"], jobs=2)
+    with KnowledgeBase.open(kb) as opened:
+        info = opened.info()
+    assert info["components"] == 3 and info["corpus_bytes"] > 500_000
+    assert info["kb_ratio"] <= 0.10, info["kb_ratio"]

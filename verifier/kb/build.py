@@ -31,7 +31,7 @@ import xxhash
 from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
-from verifier.kb.winnow import K, W, encode, fingerprint
+from verifier.kb.winnow import K, LINE_HASH_BITS, W, encode, fingerprint
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20
@@ -80,7 +80,7 @@ class _Candidate:
 def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
              python_envs: Sequence[str | os.PathLike] = (), only: Iterable[str] = (),
              jobs: int | None = None, force: bool = False, k: int = K, w: int = W,
-             progress: Progress | None = None) -> BuildReport:
+             line_bits: int = LINE_HASH_BITS, progress: Progress | None = None) -> BuildReport:
     """Create the KB ``output`` from ``sources`` and Python environments (``only``: restrict to
     these distribution names). ``InputError`` on a bad or empty source or an existing output."""
     started = time.monotonic()
@@ -96,7 +96,7 @@ def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (
     temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     temp.unlink(missing_ok=True)
     try:
-        kb = KnowledgeBase.create(temp, k=k, w=w)
+        kb = KnowledgeBase.create(temp, k=k, w=w, line_bits=line_bits)
         try:
             counts = _index(kb, candidates, jobs, progress)
         finally:
@@ -182,7 +182,8 @@ def _origin_of(candidates: list[_Candidate], key: tuple[str, str, str]) -> str:
 # -- indexing --------------------------------------------------------------------------------------
 def _index(kb: KnowledgeBase, candidates: list[_Candidate], jobs: int | None,
            progress: Progress | None) -> tuple[int, int, int, int]:
-    tasks = [(path, disk, data, kb.k, kb.w) for cand in candidates for path, disk, data in cand.files]
+    tasks = [(path, disk, data, kb.k, kb.w, kb.line_bits)
+             for cand in candidates for path, disk, data in cand.files]
     results = _run_tasks(tasks, jobs, progress)
     writer = kb.writer()
     files = skipped = corpus = 0
@@ -242,7 +243,7 @@ def _fingerprint_chunk(chunk: list[tuple]) -> list:
 def fingerprint_task(task: tuple) -> tuple[int, int, bytes, bytes] | None:
     """Worker: fingerprint one file; ``(size, effective lines, hashes, line data)`` or ``None`` when
     it is unreadable or too short to carry a fingerprint."""
-    path, disk, data, k, w = task
+    path, disk, data, k, w, line_bits = task
     if data is None:
         try:
             with open(disk, "rb") as handle:
@@ -255,7 +256,7 @@ def fingerprint_task(task: tuple) -> tuple[int, int, bytes, bytes] | None:
     fps = fingerprint(text, k, w)
     if not fps.hashes:
         return None
-    hash_bytes, meta_bytes = encode(fps)
+    hash_bytes, meta_bytes = encode(fps, line_bits)
     return len(data), len(text), hash_bytes, meta_bytes
 
 

@@ -4,8 +4,8 @@ For every file: normalize, winnow (with the KB's k and w), look the fingerprints
 form *runs*: chains of fingerprints shared with one KB file, increasing in both files, consecutive
 ones at most 12 effective lines apart and on the same diagonal within one line (a changed line is
 bridged, an inserted block is not). Each run is widened line by line at both ends while the
-normalized lines are equal (8-bit line hash), by at most ``w // 16`` lines, about the ``w - 1``
-bytes winnowing may leave unseen at each end of a copy. A run covering at least ``min_lines`` effective lines marks those lines third-party.
+normalized lines are equal (by the line hashes the KB stores), by at most ``w // 16`` lines, about
+the ``w - 1`` bytes winnowing may leave unseen at each end of a copy. A run covering at least ``min_lines`` effective lines marks those lines third-party.
 
 Fingerprints found in files of more than ``max_df`` distinct components are boilerplate and ignored.
 Overlapping runs from different KB files (a vendored copy of the same code) are resolved longest
@@ -23,7 +23,8 @@ from pathlib import Path
 from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, normalize
 from verifier.kb.store import Component, KnowledgeBase
-from verifier.kb.winnow import Fingerprints, decode, decode_hashes, fingerprint
+from verifier.kb.winnow import (Fingerprints, decode, decode_hashes, fingerprint,
+                                mask_line_hashes)
 
 #: Default minimum run, in effective lines.
 MIN_LINES = 10
@@ -178,6 +179,7 @@ def _match(kb: KnowledgeBase, items: Iterable[tuple[str, str]], min_lines: int,
     for path, fps in _fingerprinted(items, kb.k, kb.w, jobs):
         if not fps.hashes:
             continue
+        fps = mask_line_hashes(fps, kb.line_bits)
         item = len(queries)
         queries.append(_Query(path, fps))
         positions: dict[int, list[int]] = {}
@@ -243,7 +245,7 @@ def _scan(kb: KnowledgeBase, index: dict[int, list[tuple[int, int]]],
 def _load_record(kb: KnowledgeBase, content: int) -> Fingerprints:
     hash_bytes, meta_bytes, n_lines = kb.record(content)
     try:
-        return decode(hash_bytes, meta_bytes, n_lines)
+        return decode(hash_bytes, meta_bytes, n_lines, kb.line_bits)
     except ValueError as err:
         raise InputError(f"{kb.path}: corrupt knowledge base (record {content}: {err})") from None
 

@@ -3,7 +3,8 @@
 Layout (schema version 1):
 
 - ``meta``: key/value — ``format`` (``verifier-kb``), ``schema_version``, ``normalizer_version``,
-  ``k`` and ``w`` (winnowing parameters), ``tool_version`` (verifier that last wrote it), timestamps.
+  ``k`` and ``w`` (winnowing parameters), ``line_hash_bits`` (4; absent in older KBs, which hold
+  8), ``tool_version`` (verifier that last wrote it), timestamps.
 - ``components``: kind (python, npm, directory, archive), name, version, license, where it came from.
 - ``files``: component, path inside the component, size, and the content it holds.
 - ``contents``: one row per distinct fingerprint record (identical files are stored once), pointing
@@ -29,10 +30,15 @@ from pathlib import Path
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.kb.normalize import NORMALIZER_VERSION
+from verifier.kb.winnow import LINE_HASH_BITS
 
 FORMAT = "verifier-kb"
 SCHEMA_VERSION = 1
 _SEGMENT_BYTES = 1 << 20
+#: SQLite page size of a new KB: the small tables take a page each (and each of their indexes), so
+#: 1 KiB pages instead of the default 4 KiB save about 20 KiB per KB; segment blobs fill their
+#: overflow pages either way.
+_PAGE_BYTES = 1024
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -102,6 +108,8 @@ class KnowledgeBase:
         self.meta = meta
         self.k = int(meta["k"])
         self.w = int(meta["w"])
+        self.line_bits = int(meta.get("line_hash_bits", "8"))
+        """Bits of each stored line hash (``winnow.encode``)."""
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -139,16 +147,20 @@ class KnowledgeBase:
         return cls(path, db, meta)
 
     @classmethod
-    def create(cls, path: str | os.PathLike, *, k: int, w: int) -> KnowledgeBase:
-        """Create an empty KB at ``path`` (which must not exist) with winnowing parameters k, w."""
+    def create(cls, path: str | os.PathLike, *, k: int, w: int,
+               line_bits: int = LINE_HASH_BITS) -> KnowledgeBase:
+        """Create an empty KB at ``path`` (which must not exist) with winnowing parameters k, w
+        and ``line_bits``-bit line hashes."""
         path = Path(path)
         db = sqlite3.connect(path)
+        db.execute(f"PRAGMA page_size={_PAGE_BYTES}")
         db.execute("PRAGMA journal_mode=MEMORY")
         db.execute("PRAGMA synchronous=OFF")
         db.executescript(_SCHEMA)
         now = _now()
         meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION),
                 "normalizer_version": str(NORMALIZER_VERSION), "k": str(k), "w": str(w),
+                "line_hash_bits": str(line_bits),
                 "tool_version": __version__, "created": now, "updated": now}
         db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
         db.commit()
@@ -235,6 +247,7 @@ class KnowledgeBase:
             "k": self.k,
             "w": self.w,
             "guarantee_bytes": self.k + self.w - 1,
+            "line_hash_bits": self.line_bits,
             "components": len(components),
             "components_by_kind": dict(sorted(by_kind.items())),
             "files": sum(files for files, _ in per_component.values()),
@@ -380,6 +393,9 @@ def _check_meta(path: Path, meta: dict[str, str]) -> None:
         raise InputError(f"{path}: corrupt knowledge base (bad winnowing parameters)") from None
     if not (4 <= k <= 256 and 1 <= w <= 1024):
         raise InputError(f"{path}: corrupt knowledge base (winnowing parameters k={k}, w={w})")
+    if meta.get("line_hash_bits", "8") not in ("4", "8"):
+        raise InputError(f"{path}: corrupt knowledge base (line_hash_bits "
+                         f"{meta.get('line_hash_bits')!r})")
 
 
 def _now() -> str:

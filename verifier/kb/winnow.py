@@ -11,8 +11,11 @@ over this environment's site-packages), so t = 109 bytes is about 4 lines, well 
 minimum run, and a 10-line copy carries at least 3 shared fingerprints (about 6 expected, density
 2 / (w + 1)). k = 30 bytes is about one statement, long enough that a shared k-gram is rarely a
 coincidence. The density keeps the index under 10% of the source it fingerprints; the per-line
-8-bit hash lets the matcher recover the up to ``w - 1`` bytes at each end of a copy that winnowing
-cannot see.
+hash lets the matcher recover the up to ``w - 1`` bytes at each end of a copy that winnowing
+cannot see. A KB stores the low ``LINE_HASH_BITS`` (4) bits of each line hash, two lines to a
+byte (KBs written before stored 8 bits, one line to a byte; both are read): the hash only decides
+whether to widen a run end by one more line, and a random line (1 in 16) passing is stopped by the
+next line (at most ``w // 16`` lines per end).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from verifier.kb.normalize import NormalizedText
 K = 30
 #: Winnowing window, in k-grams.
 W = 80
+#: Bits of each per-line hash a new KB stores (4: two lines per byte; 8 in older KBs).
+LINE_HASH_BITS = 4
 
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -85,7 +90,7 @@ class Fingerprints:
     numbers: tuple[int, ...]
     """Physical (1-based) line number of each normalized line."""
     line_hashes: bytes
-    """8-bit hash of each normalized line."""
+    """8-bit hash of each normalized line (its low 4 bits, as read from a 4-bit KB)."""
 
 
 def fingerprint(text: NormalizedText, k: int = K, w: int = W) -> Fingerprints:
@@ -105,8 +110,18 @@ def fingerprint(text: NormalizedText, k: int = K, w: int = W) -> Fingerprints:
     )
 
 
-def encode(fps: Fingerprints) -> tuple[bytes, bytes]:
-    """Serialize to ``(hash bytes, compressed line data)`` for the store."""
+def mask_line_hashes(fps: Fingerprints, bits: int) -> Fingerprints:
+    """``fps`` with line hashes cut to their low ``bits`` bits (to compare with a KB's)."""
+    if bits >= 8:
+        return fps
+    mask = (1 << bits) - 1
+    return Fingerprints(fps.hashes, fps.starts, fps.spans, fps.numbers,
+                        bytes(h & mask for h in fps.line_hashes))
+
+
+def encode(fps: Fingerprints, line_bits: int = 8) -> tuple[bytes, bytes]:
+    """Serialize to ``(hash bytes, compressed line data)`` for the store, with ``line_bits`` (8
+    or 4) bits of each line hash."""
     hashes = array("I", fps.hashes)
     if _BIG_ENDIAN:
         hashes.byteswap()
@@ -114,7 +129,11 @@ def encode(fps: Fingerprints) -> tuple[bytes, bytes]:
     _put_deltas(meta, fps.starts)
     _put_varints(meta, fps.spans)
     _put_deltas(meta, fps.numbers)
-    meta += fps.line_hashes
+    if line_bits == 4:
+        lh = fps.line_hashes + b"\0"
+        meta += bytes(((lh[i] & 15) << 4) | (lh[i + 1] & 15) for i in range(0, len(lh) - 1, 2))
+    else:
+        meta += fps.line_hashes
     return hashes.tobytes(), zlib.compress(bytes(meta), 6)
 
 
@@ -127,8 +146,10 @@ def decode_hashes(data: bytes | memoryview) -> array:
     return hashes
 
 
-def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int) -> Fingerprints:
-    """Inverse of ``encode``; raises ``ValueError`` on damaged data."""
+def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int,
+           line_bits: int = 8) -> Fingerprints:
+    """Inverse of ``encode`` (line hashes come back as ``line_bits``-bit values); raises
+    ``ValueError`` on damaged data."""
     try:
         hashes = decode_hashes(hash_data)
         raw = zlib.decompress(meta)
@@ -138,6 +159,10 @@ def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int
     pos, spans = _get_varints(raw, pos, len(hashes))
     pos, numbers = _get_deltas(raw, pos, n_lines)
     line_hashes = raw[pos:]
+    if line_bits == 4:
+        if len(line_hashes) != (n_lines + 1) // 2:
+            raise ValueError("damaged fingerprint record: line data does not match its length")
+        line_hashes = bytes(h for byte in line_hashes for h in (byte >> 4, byte & 15))[:n_lines]
     # k-grams end in stream order, so the last one reaches the furthest line
     if len(line_hashes) != n_lines or (starts and starts[-1] + spans[-1] >= n_lines):
         raise ValueError("damaged fingerprint record: line data does not match its length")
