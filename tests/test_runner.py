@@ -283,3 +283,15 @@ def test_ctrl_c_stops_the_run_with_exit_130_and_a_resume_hint(tmp_path: Path) ->
     assert proc.returncode == 130
     assert f"--resume {out}" in stderr and "Traceback" not in stderr
     assert (out / "state" / "F1.json").exists() and not (out / "state" / "P1.json").exists()
+
+
+def test_run_prints_the_spec_warnings_that_check_prints(tmp_path: Path, cli) -> None:
+    doubtful = [_indicator("F1", "functionality", "print(100)", ">= 0.95", "%"), *FIVE[1:]]
+    repo = write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE,
+                                         "acceptance.yaml": _spec(doubtful)})
+    spec = repo / "acceptance.yaml"
+    result = cli("run", spec, "--out", tmp_path / "run", "--quiet", "--only", "F1")
+    assert result.exit_code == 3, result.output  # a partial run is never more than inconclusive
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("verifier: warning:")]
+    assert warnings == [line for line in cli("check", spec).stderr.splitlines()]
+    assert len(warnings) == 1 and "indicators[0].target: target '>= 0.95' means 0.95%" in warnings[0]

@@ -99,6 +99,8 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
                          cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
                          command=("verifier", *sys.argv[1:]))
     runner = Runner(options, _ConsoleListener(err))
+    for warning in runner.spec.warnings:  # as `verifier check` prints them, even with --quiet
+        click.echo(f"verifier: warning: {warning}", err=True)
     try:
         result = runner.run()
     except KeyboardInterrupt:
