@@ -161,3 +161,20 @@ def test_status_words_and_bandit_thresholds_read_in_the_report_language(sample_r
     assert ("confidence_floor", "置信度下限", "中", False) in detail["scalars"]
     en = build_view(result, sample_run, "en")["details"][0]
     assert next(t for t in en["tables"] if t["title"] == "Compatibility matrix")["rows"][0][1] == "Passed"
+
+
+def test_evaluation_sentence_in_the_report_language(sample_run):
+    result = load_run(sample_run)
+    partial = result.indicators[0].model_copy(update={
+        "status": "not_met", "credit": 0.4, "reason": "pass_rate = 80%, target >= 95%: not met; "
+        "partial credit 0.40 between floor >= 70% and the target", "value": 80.0, "unit": "%",
+        "metric": "pass_rate", "target": ">= 95%"})
+    result = result.model_copy(update={"indicators": [partial]})
+    zh = build_view(result, sample_run, "zh")["details"][0]["reason"]
+    assert zh == "pass_rate = 80%，要求 >= 95%：不符合；部分得分 0.40（介于下限与目标之间）"
+    assert build_view(result, sample_run, "en")["details"][0]["reason"] == partial.reason
+    errored = partial.model_copy(update={"status": "error", "credit": 0.0, "value": None,
+                                         "reason": "probe error: pytest exited 4"})
+    result = result.model_copy(update={"indicators": [errored]})
+    assert build_view(result, sample_run, "zh")["details"][0]["reason"] == \
+        "错误（工具原文）：probe error: pytest exited 4"

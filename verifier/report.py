@@ -598,7 +598,7 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], K: 
         "anchor": row["anchor"],
         "title": f"{ind.id} {ind.name}",
         "status": row["status"],
-        "reason": ind.reason,
+        "reason": ind.reason if lang == "en" else _judgement(ind, row, L),
         "facts": facts,
         "measurements": [(name, _alias(name, K), fmt_number(value))
                          for name, value in sorted(ind.measurements.items())],
@@ -615,6 +615,20 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], K: 
         "evidence": sorted((ev_index[p] for p in set(ind.evidence) if p in ev_index),
                            key=lambda e: int(e["ref"]["label"][1:])),
     }
+
+
+def _judgement(ind: IndicatorResult, row: Mapping[str, Any], L: Mapping[str, str]) -> str:
+    """The evaluation sentence in the report's language, from the recorded value, target and status
+    (``reason`` is English); an error keeps the probe's own words, which are tool output."""
+    if ind.status == "error":
+        return L["judged_error"].format(reason=ind.reason)
+    if ind.status == "not_applicable":
+        return L["judged_na"].format(metric=ind.metric)
+    text = L["judged"].format(metric=ind.metric, value=row["result"], target=ind.target,
+                              status=row["status"]["text"])
+    if ind.status == "not_met" and 0 < ind.credit < 1:
+        text += L["judged_partial"].format(credit=f"{ind.credit:.2f}")
+    return text
 
 
 def _alias(key: str, K: Mapping[str, str]) -> str:

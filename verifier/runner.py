@@ -296,7 +296,7 @@ class Runner:
             return result
         source_id, outcome = earlier
         note = (f"measured once with {source_id}: same probe and arguments, so the same run "
-                "gives both figures")
+                f"gives both figures (与 {source_id} 同一次测量：探针与参数相同)")
         shared = replace(outcome, notes=(*outcome.notes, note))
         return evaluate(indicator, shared, partial_credit=self.spec.scoring.partial_credit,
                         started_at=_now(), duration_s=0.0)
