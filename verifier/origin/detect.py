@@ -8,8 +8,8 @@ What is scanned (the "detection scope", stated in every output):
   keyword (``licen[cs]e``, SPDX, "permission is hereby granted", GPL, MIT, BSD, Apache …), its
   copyright detection only when it holds a copyright keyword (``copyright``, ``©``, ``(C) 2024``,
   ``版权``, ``著作权``, "all rights reserved"); a head with neither is not given to scancode at all.
-  What scancode gets is the *notice block*: the head cut ``NOTICE_MARGIN`` lines after its last
-  keyword line.
+  What scancode gets is the *notice block*: the head through its last keyword line and the comment,
+  string or blank lines after it (at most ``NOTICE_MARGIN``; the first line of code ends it).
 - **license and notice files** (LICENSE, LICENCE, COPYING, NOTICE, COPYRIGHT …): whole, up to
   ``LEGAL_MAX_BYTES``.
 - **package manifests** (package.json, setup.py, pyproject.toml, pom.xml, go.mod, Cargo.toml …):
@@ -26,6 +26,7 @@ so a file edited below its notice block is not given to scancode again. Each fil
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import multiprocessing
@@ -41,7 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from verifier.cache import ResultCache
+from pygments.lexers import find_lexer_class_for_filename
+from pygments.token import Token
+
 from verifier.errors import ToolError
+from verifier.origin.languages import lexer_filename
 from verifier.origin.model import InventoryEntry
 
 #: Lines and bytes of a source file's head that are searched for notices.
@@ -59,7 +64,7 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "9"
+DETECTOR_VERSION = "10"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
@@ -360,8 +365,8 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
         return result, None
     if role == "legal":
         end = len(dec)
-    else:  # the notice block: up to NOTICE_MARGIN lines past the last keyword line of the head
-        end = min(len(dec), max(license_lines + copyright_lines, default=-1) + 1 + NOTICE_MARGIN)
+    else:  # the notice block: the head through its last keyword line and the comment lines after
+        end = notice_end(dec, max(license_lines + copyright_lines, default=-1), path.name)
     region = b"\n".join(head_lines_b[:end])
     if end < len(lines):
         region += b"\n"
@@ -382,6 +387,59 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
         task["notice_key"] = (f"notice:{hashlib.sha256(region).hexdigest()}:"
                               f"{path.suffix.lower()}:{flags}")
     return result, task
+
+
+def notice_end(lines: Sequence[str], last_keyword: int, name: str) -> int:
+    """End (exclusive line index) of the notice block of a head whose last keyword line is
+    ``last_keyword``: the lines after it are kept while they continue the notice — comment or blank
+    lines, or the rest of a string literal (a docstring) that the notice is in — up to
+    ``NOTICE_MARGIN`` of them; a line of code or a new string (the module docstring under a
+    comment header) ends the block. What follows a notice never helps to detect it and makes
+    scancode's approximate license matching several times slower. A file pygments has no lexer
+    for keeps all ``NOTICE_MARGIN`` lines.
+    """
+    limit = min(len(lines), last_keyword + 1 + NOTICE_MARGIN)
+    lexer = _notice_lexer(lexer_filename(name))
+    if lexer is None or last_keyword + 1 >= limit:
+        return limit
+    kinds = _line_kinds(lexer, "\n".join(lines[:limit]))
+    notice_strings = {kinds.get(i) for i in range(last_keyword + 1)} - {None, "comment", "code"}
+    end = last_keyword + 1
+    while end < limit and (kinds.get(end) in (None, "comment") or kinds.get(end) in notice_strings):
+        end += 1
+    return end
+
+
+@functools.lru_cache(maxsize=256)
+def _notice_lexer(filename: str) -> Any:
+    """A pygments lexer for a file name (``languages.lexer_filename``), or None."""
+    cls = find_lexer_class_for_filename(filename)
+    return cls(stripnl=False, ensurenl=False) if cls is not None else None
+
+
+def _line_kinds(lexer: Any, text: str) -> dict[int, str]:
+    """What each non-blank line of ``text`` holds, by index: ``code`` when any token on it is code
+    (preprocessor lines included), else ``string:N`` for a line inside string literal N (string
+    tokens with nothing but white space between them are one literal), else ``comment``."""
+    kinds: dict[int, str] = {}
+    line, literal, in_string = 0, 0, False
+    for token, value in lexer.get_tokens(text):
+        if token in Token.Text.Whitespace or not value.strip():
+            line += value.count("\n")
+            continue
+        if token in Token.Literal.String:
+            if not in_string:
+                literal, in_string = literal + 1, True
+            kind = f"string:{literal}"
+        else:
+            in_string = False
+            kind = "comment" if token in Token.Comment and token not in Token.Comment.Preproc else "code"
+        for here in range(line, line + value.count("\n") + 1):
+            # code outranks a string, a string outranks a comment on the same line
+            if kinds.get(here) in (None, "comment") or kind == "code":
+                kinds[here] = kind
+        line += value.count("\n")
+    return kinds
 
 
 def _is_utf8(encoding: str) -> bool:
