@@ -397,6 +397,9 @@ def notice_end(lines: Sequence[str], last_keyword: int, name: str) -> int:
     comment header) ends the block. What follows a notice never helps to detect it and makes
     scancode's approximate license matching several times slower. A file pygments has no lexer
     for keeps all ``NOTICE_MARGIN`` lines.
+
+    Lexing here has no timeout of its own: it is safe because ``Detector.detect`` skips files whose
+    counting failed or timed out, and counting lexed the whole file first, in the pool, under one.
     """
     limit = min(len(lines), last_keyword + 1 + NOTICE_MARGIN)
     lexer = _notice_lexer(lexer_filename(name))
