@@ -53,10 +53,14 @@ _CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, EO
 
 @contextlib.contextmanager
 def open_source(path: str | os.PathLike[str], *, max_files: int = DEFAULT_MAX_FILES,
-                max_bytes: int = DEFAULT_MAX_BYTES,
-                max_ratio: float = DEFAULT_MAX_RATIO) -> Iterator[SourceInfo]:
+                max_bytes: int = DEFAULT_MAX_BYTES, max_ratio: float = DEFAULT_MAX_RATIO,
+                include_ignored: bool = False) -> Iterator[SourceInfo]:
     """Yield the ``SourceInfo`` of PATH (directory, git working tree or archive); an extracted
-    archive's temporary directory is removed on exit. Unusable input raises ``InputError``."""
+    archive's temporary directory is removed on exit. Unusable input raises ``InputError``.
+
+    In a git working tree, what git ignores (a virtualenv, build output, installed node_modules) is
+    not part of the committed delivery: it is listed in ``SourceInfo.ignored`` for the inventory to
+    skip, unless ``include_ignored``."""
     given = os.fspath(path)
     try:
         info = os.stat(given)
@@ -67,7 +71,7 @@ def open_source(path: str | os.PathLike[str], *, max_files: int = DEFAULT_MAX_FI
     if stat.S_ISDIR(info.st_mode):
         root = Path(given).resolve()
         _require_files(given, root)
-        yield _directory_info(given, root)
+        yield _directory_info(given, root, include_ignored)
         return
     if not stat.S_ISREG(info.st_mode):
         raise InputError(f"{given}: not a directory or a regular file")
@@ -111,15 +115,33 @@ def _require_files(given: str, root: Path) -> None:
                      f"{' or archive' if is_archive_name(given) else ''})")
 
 
-def _directory_info(given: str, root: Path) -> SourceInfo:
+def _directory_info(given: str, root: Path, include_ignored: bool = False) -> SourceInfo:
     git = _git_state(root)
     if git is None:
         return SourceInfo(given=given, kind="directory", root=root)
     commit, dirty, notes = git
     if commit is None and dirty is None:
         return SourceInfo(given=given, kind="directory", root=root, notes=tuple(notes))
+    ignored: tuple[str, ...] = ()
+    if not include_ignored:
+        ignored, note = _git_ignored(root)
+        if note:
+            notes.append(note)
     return SourceInfo(given=given, kind="git", root=root, commit=commit, dirty=dirty,
-                      notes=tuple(notes))
+                      notes=tuple(notes), ignored=ignored)
+
+
+def _git_ignored(root: Path) -> tuple[tuple[str, ...], str | None]:
+    """Paths under ``root`` (relative, POSIX; directories with a trailing ``/``) that git ignores
+    and does not track, and a note when git could not say (then nothing is skipped)."""
+    git = shutil.which("git")
+    if git is None:  # _git_state found git a moment ago
+        return (), "git is not installed: files git would ignore are scanned too"
+    listed = _git(git, root, ["ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                              "--directory", "--", "."])
+    if listed.startswith("git failed"):
+        return (), f"{listed}: files git ignores are scanned too"
+    return tuple(sorted(p for p in listed.split("\0") if p and p != "./")), None
 
 
 def _git_state(root: Path) -> tuple[str | None, bool | None, list[str]] | None:

@@ -86,13 +86,16 @@ class _OneLineErrors(click.Command):
                    "finish is 'unknown'.")
 @click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="Components listed in the summary.")
+@click.option("--include-ignored", is_flag=True,
+              help="In a git working tree, also scan files git ignores (by default they are not "
+                   "part of the committed delivery and are listed under 'skipped').")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, ...],
            exclude: tuple[str, ...], third_party: tuple[str, ...], generated: tuple[str, ...],
            adjudications: Path | None, min_ratio: float | None, kb_path: Path | None,
            min_match_lines: int | None, json_path: str | None,
            cache_dir: Path | None, no_cache: bool, jobs: int | None, timeout_s: float | None,
-           top: int, quiet: bool) -> None:
+           top: int, include_ignored: bool, quiet: bool) -> None:
     """Measure the self-developed code ratio (自研代码率) of PATH.
 
     PATH is a directory, a git working tree or an archive (.zip, .tar, .tar.gz/.tgz, .tar.xz).
@@ -120,7 +123,7 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
         raise InputError("origin: --spec and --no-spec exclude each other")
 
     console = Console(stderr=True)
-    with open_source(path) as source:
+    with open_source(path, include_ignored=include_ignored) as source:
         options: dict[str, Any] = {"owners": [], "exclude": [], "third_party": [],
                                    "generated": [], "adjudications": None,
                                    "min_ratio": DEFAULT_MIN_RATIO, "declared_source": "option"}

@@ -77,14 +77,16 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
             adjudications: Path | str | Sequence[Adjudication] | None = None,
             min_ratio: float = DEFAULT_MIN_RATIO, cache_dir: Path | None = None,
             no_cache: bool = False, jobs: int | None = None, progress: Progress | None = None,
-            kb: LineMatcher | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> OriginReport:
+            kb: LineMatcher | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+            include_ignored: bool = False) -> OriginReport:
     """Classify every file of a delivered tree and compute the self-developed code ratio.
 
     ``cache_dir`` defaults to ``default_cache_dir()``; ``no_cache`` disables caching.
-    ``adjudications`` is a file path or loaded entries.
+    ``adjudications`` is a file path or loaded entries. In a git working tree, files git ignores
+    are not scanned unless ``include_ignored`` (a given ``SourceInfo`` decided that already).
     Raises ``InputError`` for unusable input, ``ToolError`` when scancode fails wholesale.
     """
-    from verifier.origin.inventory import build_inventory
+    from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
     from verifier.source import open_source
 
     cache_dir = None if no_cache else Path(cache_dir or default_cache_dir())
@@ -92,7 +94,8 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         adjudications = load_adjudications(adjudications)
     with contextlib.ExitStack() as stack:
         source = (source_or_path if isinstance(source_or_path, SourceInfo)
-                  else stack.enter_context(open_source(source_or_path)))
+                  else stack.enter_context(open_source(source_or_path,
+                                                       include_ignored=include_ignored)))
         inventory = build_inventory(
             source, cache=cache_dir, jobs=jobs,
             progress=(lambda done, total: progress("inventory", done, total)) if progress else None)
@@ -133,8 +136,14 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
     for item in stale:
         target = item.adjudication.path or item.adjudication.sha256
         warnings.append(f"stale adjudication for {target}: {item.reason}; not applied")
-    if inventory.skipped:
-        warnings.append(f"{len(inventory.skipped)} path(s) not inventoried (links, special files, "
+    ignored = [s for s in inventory.skipped if s.reason == IGNORED_REASON]
+    if ignored:
+        warnings.append(f"{len(ignored)} path(s) ignored by git not scanned (e.g. "
+                        f"{', '.join(s.path for s in ignored[:3])}); see 'skipped', "
+                        "--include-ignored scans them")
+    others = [s for s in inventory.skipped if s.reason not in (IGNORED_REASON, VCS_REASON)]
+    if others:
+        warnings.append(f"{len(others)} path(s) not inventoried (links, special files, "
                         "unreadable); see 'skipped'")
     detection = {
         "scope": stats.scope, "scancode_version": stats.scancode_version,

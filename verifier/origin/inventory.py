@@ -131,7 +131,14 @@ class _Piece:
         self.file.pieces[self.index] = value
 
 
-def _walk(root: str) -> tuple[list[_File], list[SkippedPath]]:
+#: Why a version-control directory is not scanned.
+VCS_REASON = "version-control data, not part of the delivered files"
+#: Why a path git ignores is not scanned (``SourceInfo.ignored``).
+IGNORED_REASON = ("ignored by git (.gitignore or exclude file) and not tracked: not part of the "
+                  "committed delivery; --include-ignored scans it")
+
+
+def _walk(root: str, ignored: frozenset[str] = frozenset()) -> tuple[list[_File], list[SkippedPath]]:
     files: list[_File] = []
     skipped: list[SkippedPath] = []
     real_root = os.path.realpath(root)
@@ -151,12 +158,17 @@ def _walk(root: str) -> tuple[list[_File], list[SkippedPath]]:
                 if entry.is_symlink():
                     skipped.append(_symlink(entry.path, rel, real_root))
                 elif entry.name in VCS_DIRS:
-                    skipped.append(SkippedPath(rel, "version-control data, not part of the "
-                                                    "delivered files"))
+                    skipped.append(SkippedPath(rel, VCS_REASON))
                 elif entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, rel + "/"))
+                    if rel + "/" in ignored:
+                        skipped.append(SkippedPath(rel + "/", IGNORED_REASON))
+                    else:
+                        stack.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
-                    files.append(_File(rel, entry.path))
+                    if rel in ignored:
+                        skipped.append(SkippedPath(rel, IGNORED_REASON))
+                    else:
+                        files.append(_File(rel, entry.path))
                 else:
                     mode = entry.stat(follow_symlinks=False).st_mode
                     skipped.append(SkippedPath(rel, f"special file ({_special(mode)}), not read"))
@@ -520,7 +532,7 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
     own_cache = not isinstance(cache, ResultCache)
     store = open_cache(cache) if own_cache else cache
     try:
-        files, skipped = _walk(os.fspath(source.root))
+        files, skipped = _walk(os.fspath(source.root), frozenset(source.ignored))
         total = len(files)
         state = {"done": 0, "shown": 0.0}
 

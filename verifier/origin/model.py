@@ -34,6 +34,9 @@ class SourceInfo:
     """Archive entries that were not extracted (links, devices, name conflicts), with the reason."""
     notes: tuple[str, ...] = ()
     """What happened while preparing the tree (git unavailable, single top directory entered …)."""
+    ignored: tuple[str, ...] = ()
+    """Paths under ``root`` that git ignores (.gitignore, .git/info/exclude, core.excludesFile) and
+    that are therefore not scanned: files, and whole directories with a trailing ``/``."""
 
 
 @dataclass(frozen=True)
