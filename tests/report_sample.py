@@ -109,6 +109,13 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
                         "justification": f"written in-house in 2023, encoding detection failed{evil}",
                         "reviewer": "张工", "date": "2026-11-20"}] if n_files is None else [],
         files_path="origin/origin.json",
+        warnings=[f"1 path(s) ignored by git not scanned (e.g. build{evil}/); see 'skipped', "
+                  "--include-ignored scans them"],
+        not_scanned=[{"path": f"build{evil}/", "reason": "ignored by git (.gitignore or exclude "
+                      "file) and not tracked: not part of the committed delivery"},
+                     {"path": "docs/link", "reason": "symbolic link to '/etc' (outside the tree), "
+                      "not followed"}],
+        not_scanned_total=3,
     )
 
     perf_ev = [ev("evidence/P1/locust_stats.csv", "Type,Name,Request Count\n,Aggregated,5400\n"),

@@ -478,6 +478,13 @@ def _origin(origin: OriginSummary | None, run: Path, L: Mapping[str, str], limit
         "chart": chart,
         "components": [_component(c) for c in origin.components],
         "adjudications": [_adjudication(a, L) for a in origin.adjudications],
+        "warnings": [_cell(w) for w in origin.warnings],
+        "not_scanned": [{"path": _cell(item.get("path")), "reason": _cell(item.get("reason"))}
+                        for item in origin.not_scanned],
+        "not_scanned_note": (L["not_scanned_more"].format(
+            total=fmt_number(origin.not_scanned_total), shown=fmt_number(len(origin.not_scanned)),
+            path=origin.files_path or "origin.json")
+            if origin.not_scanned_total > len(origin.not_scanned) else ""),
         **files_view,
     }
 

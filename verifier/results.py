@@ -123,6 +123,17 @@ class OriginSummary(_Model):
     adjudications: list[dict[str, Any]] = Field(default_factory=list)
     files_path: str | None = None
     error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    """What the analysis warns about (no owners, unknown files, stale adjudications, paths not
+    scanned), as ``verifier origin`` prints it."""
+    not_scanned: list[dict[str, str]] = Field(default_factory=list)
+    """Paths not inventoried (links, special files, unreadable, ignored by git), ``{path, reason}``,
+    version-control directories left out; at most ``NOT_SCANNED_LIMIT``, all in ``files_path``."""
+    not_scanned_total: int = 0
+
+
+#: Most ``OriginSummary.not_scanned`` entries kept in results.json.
+NOT_SCANNED_LIMIT = 200
 
 
 class Score(_Model):

@@ -141,6 +141,11 @@ class OriginReport:
 
     def summary(self, *, files_path: str | None = None, error: str | None = None) -> dict[str, Any]:
         """The run-level summary, fitting ``verifier.results.OriginSummary``."""
+        from verifier.origin.inventory import VCS_REASON
+        from verifier.results import NOT_SCANNED_LIMIT
+
+        not_scanned = [item for item in self.skipped if item.reason != VCS_REASON]
+        shown = not_scanned[:NOT_SCANNED_LIMIT]
         return {
             "ratio": _round(self.ratio),
             "ratio_without_tests": _round(self.ratio_without_tests),
@@ -153,6 +158,9 @@ class OriginReport:
             "adjudications": [dict(a) for a in self.adjudications],
             "files_path": files_path,
             "error": error,
+            "warnings": list(self.warnings),
+            "not_scanned": [{"path": item.path, "reason": item.reason} for item in shown],
+            "not_scanned_total": len(not_scanned),
         }
 
 
