@@ -41,12 +41,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from verifier.cache import ResultCache
-from pygments.lexers import find_lexer_class_for_filename
 from pygments.token import Token
 
+from verifier.cache import ResultCache
 from verifier.errors import ToolError
-from verifier.origin.languages import lexer_filename
+from verifier.origin.languages import lexer_class, lexer_filename
 from verifier.origin.model import InventoryEntry
 
 #: Lines and bytes of a source file's head that are searched for notices.
@@ -67,8 +66,9 @@ DEFAULT_TIMEOUT_S = 60.0
 DETECTOR_VERSION = "10"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
-         f"only when they hold a license or copyright keyword, cut {NOTICE_MARGIN} lines after the "
-         f"last keyword line; license/notice files whole (up to "
+         f"only when they hold a license or copyright keyword, through the last keyword line and "
+         f"the comment lines or rest of the docstring continuing it (at most {NOTICE_MARGIN} more "
+         f"lines, never the code after it); license/notice files whole (up to "
          f"{LEGAL_MAX_BYTES // 1024 // 1024} MiB); package manifests whole; generated-code hints in "
          f"the first {GENERATED_LINES} lines")
 
@@ -416,7 +416,7 @@ def notice_end(lines: Sequence[str], last_keyword: int, name: str) -> int:
 @functools.lru_cache(maxsize=256)
 def _notice_lexer(filename: str) -> Any:
     """A pygments lexer for a file name (``languages.lexer_filename``), or None."""
-    cls = find_lexer_class_for_filename(filename)
+    cls = lexer_class(filename)
     return cls(stripnl=False, ensurenl=False) if cls is not None else None
 
 

@@ -106,8 +106,13 @@ def is_test_path(path: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
+def lexer_class(name: str) -> type | None:
+    """The pygments lexer class for a file name (by name only), or ``None``; cached."""
+    return find_lexer_class_for_filename(name)
+
+
 def _lexer_for_name(name: str) -> str | None:
-    lexer = find_lexer_class_for_filename(name)
+    lexer = lexer_class(name)
     return lexer.name if lexer is not None else None
 
 
