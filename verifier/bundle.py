@@ -53,6 +53,7 @@ from verifier import __version__
 from verifier.consistency import Check, check_run
 from verifier.errors import InputError
 from verifier.evidence import canonical_json, sha256_file
+from verifier.run_files import RunFile, RunFiles, is_report, run_dir_files
 from verifier.signing import fingerprint, load_private_key, sign, verify_signature
 
 FORMAT = "verifier/bundle/1"
@@ -288,23 +289,27 @@ class BundleInfo:
     signed_by: str | None
     """Fingerprint of the signing key, when signed."""
     rendered: tuple[str, ...]
-    """Report files rendered for the bundle because the run directory had none."""
+    """The reports rendered into the bundle from the run's data (``BUNDLE_REPORTS``)."""
+    left_out: tuple[str, ...] = ()
+    """Report files found in the run directory and not packed (a bundle's reports are rendered)."""
 
 
-#: the reports a bundle carries, rendered when the run directory lacks them: (lang, member name)
+#: the reports a bundle carries, rendered from the packed data: (lang, path in the run)
 BUNDLE_REPORTS = (("zh", "reports/report.zh.html"), ("en", "reports/report.en.html"))
 
 
 def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                 key_path: str | os.PathLike[str] | None = None,
-                 render: Callable[[Path, str], bytes] | None = None) -> BundleInfo:
-    """Pack ``run_dir`` (results, evidence, reports) with a manifest into the zip ``out``, optionally signed.
+                 key_path: str | os.PathLike[str] | None = None) -> BundleInfo:
+    """Pack ``run_dir`` (results, evidence) and its reports with a manifest into the zip ``out``,
+    optionally signed.
 
     ``InputError`` when results.json disagrees with what the run's own data recomputes (see
     ``verifier.consistency``): a forged verdict, score, status or gate is never packed.
 
-    ``render(run_dir, lang)`` makes the HTML report for a language the run directory lacks (default:
-    ``verifier.report.render_report``). Links inside the run directory are not packed.
+    The reports (``BUNDLE_REPORTS``) are rendered here from the packed results.json and files; report
+    files found in the run directory (``verifier.run_files.is_report``) are never packed, so that
+    ``verify_bundle`` can re-render each report and compare it byte for byte. Links inside the run
+    directory are not packed.
     """
     run = Path(run_dir)
     from verifier.report import load_run  # noqa: PLC0415 - the report module is heavy (jinja, charts)
@@ -319,24 +324,20 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     out_path = Path(out)
     if out_path.resolve().is_relative_to(run.resolve()):
         raise InputError(f"{out_path}: the bundle must be written outside the run directory {run}")
-    payload: dict[str, bytes | Path] = {rel: run / rel for rel in _run_files(run)}
-    rendered = []
+    found = run_dir_files(run)
+    left_out = tuple(rel for rel in found if is_report(rel))
+    evidence = RunFiles.from_dir(run, [rel for rel in found if not is_report(rel)])
+    payload: dict[str, bytes | Path] = {rel: run / rel for rel in evidence.entries}
     for lang, rel in BUNDLE_REPORTS:
-        if rel not in payload:
-            if render is None:
-                from verifier.report import render_report  # noqa: PLC0415
-
-                payload[rel] = render_report(run, "html", lang, base="../")
-            else:
-                payload[rel] = render(run, lang)
-            rendered.append(rel)
+        payload[rel] = render_bundle_report(result, evidence, lang)
     files = []
     for rel in sorted(payload):
         src = payload[rel]
         if isinstance(src, bytes):
             files.append({"path": PAYLOAD + rel, "sha256": hashlib.sha256(src).hexdigest(), "size": len(src)})
         else:
-            files.append({"path": PAYLOAD + rel, "sha256": sha256_file(src), "size": src.stat().st_size})
+            entry = evidence.entries[rel]
+            files.append({"path": PAYLOAD + rel, "sha256": entry.sha256, "size": entry.size})
     tools = {"verifier": __version__, **dict(sorted(result.environment.tools.items()))}
     manifest = {
         "format": FORMAT,
@@ -369,7 +370,15 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     finally:
         tmp.unlink(missing_ok=True)
     return BundleInfo(path=out_path, files=len(files), sha256=sha256_file(out_path), signed_by=signed_by,
-                      rendered=tuple(rendered))
+                      rendered=tuple(rel for _, rel in BUNDLE_REPORTS), left_out=left_out)
+
+
+def render_bundle_report(result: Any, files: RunFiles, lang: str) -> bytes:
+    """The HTML report a bundle carries for ``lang``: rendered from ``result`` and the packed files
+    alone (evidence linked from ``reports/``), so the same bundle re-renders to the same bytes."""
+    from verifier.report import render_html  # noqa: PLC0415 - the report module is heavy (jinja, charts)
+
+    return render_html(result, files, lang, base="../").encode("utf-8")
 
 
 def _manifest_repository(repo: Any) -> dict[str, Any]:
@@ -391,19 +400,6 @@ def _signature_bytes(manifest_bytes: bytes, key: Any) -> bytes:
     record = {"algorithm": "Ed25519", "key": fingerprint(key.public_key()),
               "signature": sign(manifest_bytes, key).strip()}
     return canonical_json(record).encode("utf-8")
-
-
-def _run_files(run: Path) -> list[str]:
-    """Relative POSIX paths of the regular files of a run directory (links and temp files left out)."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(run, followlinks=False):
-        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
-        for name in filenames:
-            full = Path(dirpath, name)
-            if full.is_symlink() or not full.is_file() or (name.startswith(".") and name.endswith(".tmp")):
-                continue
-            found.append(full.relative_to(run).as_posix())
-    return sorted(found)
 
 
 class _Sink(io.RawIOBase):
@@ -463,8 +459,8 @@ def _size(src: bytes | Path) -> int:
 def verify_bundle(bundle: str | os.PathLike[str], *, public_key: Any = None,
                   repo: str | os.PathLike[str] | None = None) -> list[Check]:
     """Check a bundle: container bytes, every file hash, no file added or removed, results.json against
-    what its own data recomputes, the signature (given ``public_key``) and, given ``repo``, its commit,
-    subpath and tree hash. Never extracts anything.
+    what its own data recomputes, each packed report against its re-rendering, the signature (given
+    ``public_key``) and, given ``repo``, its commit, subpath and tree hash. Never extracts anything.
 
     Raises ``InputError`` when ``bundle`` is not a readable zip or has no usable manifest.
     """
@@ -537,6 +533,7 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any) ->
     checks.append(_check_results(results, problem, manifest))
     if results is not None:
         checks += _check_consistency(zf, names, results)
+    checks += _check_reports(zf, names, listed, manifest)
     checks.append(_check_signature(zf, names, manifest_bytes, public_key))
     if repo is not None:
         checks += _check_repo(Path(repo), manifest)
@@ -685,6 +682,88 @@ def _check_consistency(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], r
     if isinstance(files_path, str):
         origin_json, _ = _read_json_member(zf, names, PAYLOAD + files_path)
     return check_run(results, spec_bytes, origin_json=origin_json)
+
+
+def _check_reports(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], listed: dict[str, tuple[str, int]],
+                   manifest: dict[str, Any]) -> list[Check]:
+    """Each packed report re-rendered from the bundled results.json and the manifest's files, compared
+    byte for byte; a report the bundle should carry and does not, or one it should not carry, fails."""
+    expected = {PAYLOAD + rel: lang for lang, rel in BUNDLE_REPORTS}
+    checks = [Check(False, f"report {name}: not a report verify can re-render from the bundle's data "
+                           "(a report file is never packed from the run directory; its reports are rendered)")
+              for name in sorted(listed) if name.startswith(PAYLOAD) and name not in expected
+              and is_report(name[len(PAYLOAD):])]
+    raw, problem = _read_member(zf, names, PAYLOAD + "results.json", MAX_MANIFEST_BYTES)
+    result = None
+    if raw is not None:
+        from verifier.results import RunResult  # noqa: PLC0415
+
+        try:
+            result = RunResult.model_validate_json(raw)
+        except ValueError as err:  # pydantic's ValidationError is a ValueError
+            problem = f"not a valid results file ({str(err).splitlines()[0]})"
+    if result is None:
+        return checks + [Check(False, f"reports: cannot be re-rendered, results.json is {problem}")]
+    entries = {name[len(PAYLOAD):]: RunFile(sha256=sha, size=size)
+               for name, (sha, size) in listed.items() if name.startswith(PAYLOAD)}
+    cache: dict[str, bytes | None] = {}
+
+    def read(rel: str, limit: int) -> bytes | None:
+        if rel not in cache:
+            cache[rel] = _read_member(zf, names, PAYLOAD + rel, limit)[0]
+        return cache[rel]
+
+    files = RunFiles(entries, read)
+    packer = manifest.get("verifier_version")
+    other = (f" (packed by verifier {packer}, this is verifier {__version__}: verify with the version "
+             "that packed it)" if packer != __version__ else "")
+    good = []
+    for name, lang in expected.items():
+        if name not in listed:
+            checks.append(Check(False, f"report {name}: missing; a bundle carries its reports, rendered "
+                                       "from its data"))
+            continue
+        packed, problem = _read_member(zf, names, name, MAX_MANIFEST_BYTES)
+        if packed is None:
+            checks.append(Check(False, f"report {name}: {problem}"))
+            continue
+        try:
+            want = render_bundle_report(result, files, lang)
+        except Exception as err:  # noqa: BLE001 - whatever the data makes the renderer do is a failed check
+            checks.append(Check(False, f"report {name}: cannot be re-rendered from the bundle's data "
+                                       f"({type(err).__name__}: {err})"))
+            continue
+        if packed == want:
+            good.append(name)
+        else:
+            checks.append(Check(False, f"report {name}: differs from what the bundled results.json and "
+                                       f"evidence render to ({_first_difference(packed, want)}){other}"))
+    if len(good) == len(expected) and not checks:
+        checks.append(Check(True, f"reports: {', '.join(good)} are byte for byte what the bundled "
+                                  "results.json and evidence render to"))
+    return checks
+
+
+def _read_member(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], name: str, limit: int
+                 ) -> tuple[bytes | None, str | None]:
+    """The bytes of member ``name`` (at most ``limit``), or None and why not."""
+    if name not in names:
+        return None, "missing from the bundle"
+    try:
+        return _read_limited(zf, names[name], limit), None
+    except _ZIP_ERRORS as err:
+        return None, f"unreadable ({err})"
+
+
+def _first_difference(got: bytes, want: bytes) -> str:
+    """Where two renderings part: the line number and the start of the packed line there."""
+    got_lines, want_lines = got.split(b"\n"), want.split(b"\n")
+    for n, (a, b) in enumerate(zip(got_lines, want_lines), 1):
+        if a != b:
+            text = a.decode("utf-8", "replace").strip()
+            return f"first at line {n}: {text if len(text) <= 60 else text[:59] + '…'!r}"
+    return (f"{len(got_lines)} lines packed, {len(want_lines)} rendered" if len(got_lines) != len(want_lines)
+            else f"{len(got)} bytes packed, {len(want)} rendered")
 
 
 def _run_consistency(run: Path, result: Any) -> list[Check]:

@@ -25,9 +25,10 @@ from markupsafe import Markup, escape
 
 from verifier import charts
 from verifier.errors import InputError
-from verifier.evidence import canonical_json, sha256_file
+from verifier.evidence import canonical_json
 from verifier.i18n import KEY_LABELS, SEVERITY_LABELS, labels
 from verifier.results import IndicatorResult, OriginSummary, RunResult
+from verifier.run_files import RunFiles
 from verifier.scoring import gate_figure
 
 FORMATS = ("html", "pdf", "md", "json")
@@ -50,7 +51,6 @@ _ROW_OVERHEAD = 40
 _MAX_RESULTS_BYTES = 256 << 20
 _MAX_FILES_TABLE_BYTES = 1 << 30
 _MAX_CELL = 300
-_REPORT_NAME = re.compile(r"report\.(zh|en)\.(html|pdf|md|json)")
 
 
 # --------------------------------------------------------------------------- loading
@@ -93,12 +93,23 @@ def check_output(target: str | os.PathLike[str]) -> None:
         raise InputError(f"{path}: not writable")
 
 
+#: where a run's files come from: its directory, or a listing with a reader (``verifier.run_files``)
+RunSource = str | os.PathLike[str] | RunFiles
+
+
+def run_files(run: RunSource) -> RunFiles:
+    """``run`` as ``RunFiles``: a run directory is listed and hashed (its reports left out)."""
+    return run if isinstance(run, RunFiles) else RunFiles.from_dir(run)
+
+
 def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *,
                   base: str | None = "../") -> bytes:
     """The report of ``run_dir`` in ``fmt`` (html, pdf, md, json) and ``lang`` as bytes.
 
     ``base``: the run directory as seen from where the report will sit (``"../"`` for
-    ``RUN_DIR/reports/``), used to link evidence files; None for no file links.
+    ``RUN_DIR/reports/``), used to link evidence files; None for no file links. The output is a
+    function of ``results.json`` and the run's files (their names, hashes, sizes and the origin
+    analysis) only: no clock, no host, no locale; the same run renders to the same bytes anywhere.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
@@ -106,11 +117,12 @@ def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *
     result = load_run(run_dir)
     if fmt == "json":  # lone surrogates become \\udcXX escapes: valid JSON, same strings
         return render_json(result).encode("utf-8", errors="backslashreplace")
+    files = run_files(run_dir)
     if fmt == "html":
-        return render_html(result, run_dir, lang, base=base).encode("utf-8")
+        return render_html(result, files, lang, base=base).encode("utf-8")
     if fmt == "md":
-        return render_markdown(result, run_dir, lang, base=base).encode("utf-8")
-    return render_pdf(result, run_dir, lang)
+        return render_markdown(result, files, lang, base=base).encode("utf-8")
+    return render_pdf(result, files, lang)
 
 
 def printable(text: str) -> str:
@@ -123,21 +135,21 @@ def render_json(result: RunResult) -> str:
     return canonical_json(result.model_dump(mode="json", by_alias=True))
 
 
-def render_html(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
+def render_html(result: RunResult, run_dir: RunSource, lang: str, *,
                 base: str | None = "../", fmt: str = "html") -> str:
     """One self-contained HTML file (inline CSS and SVG, no request of any kind)."""
     view = build_view(result, run_dir, lang, fmt=fmt, base=base)
     return printable(_html_env().get_template("report.html.j2").render(v=view, L=view["L"]))
 
 
-def render_markdown(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *,
+def render_markdown(result: RunResult, run_dir: RunSource, lang: str, *,
                     base: str | None = "../") -> str:
     """The report as Markdown (GitHub/CommonMark), every value escaped."""
     view = build_view(result, run_dir, lang, fmt="md", base=base)
     return printable(_md_env().get_template("report.md.j2").render(v=view, L=view["L"]))
 
 
-def render_pdf(result: RunResult, run_dir: str | os.PathLike[str], lang: str) -> bytes:
+def render_pdf(result: RunResult, run_dir: RunSource, lang: str) -> bytes:
     """The HTML report printed to PDF by WeasyPrint (print stylesheet, Noto Sans CJK SC)."""
     import weasyprint  # noqa: PLC0415 - slow import, only for PDF
 
@@ -204,13 +216,16 @@ def _md_env() -> Environment:
 
 # --------------------------------------------------------------------------- the view model
 
-def build_view(result: RunResult, run_dir: str | os.PathLike[str], lang: str, *, fmt: str = "html",
+def build_view(result: RunResult, run_dir: RunSource, lang: str, *, fmt: str = "html",
                base: str | None = "../") -> dict[str, Any]:
-    """Everything a template shows, as strings, lists and SVG markup: no template computes."""
+    """Everything a template shows, as strings, lists and SVG markup: no template computes.
+
+    ``run_dir``: the run directory or its ``RunFiles``; only the files listed there are shown or read.
+    """
     L = labels(lang)
     K = KEY_LABELS[lang]
     limits = LIMITS["html" if fmt not in LIMITS else fmt]
-    run = Path(run_dir)
+    run = run_files(run_dir)
     appendix = _appendix(run, result, base)
     ev_index = {row["path"]: row for row in appendix}
     ordered = _in_report_order(result.indicators)
@@ -412,40 +427,29 @@ def _environment(result: RunResult, L: Mapping[str, str]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- appendix
 
-def _appendix(run: Path, result: RunResult, base: str | None) -> list[dict[str, Any]]:
-    present = {}
-    for dirpath, dirnames, filenames in os.walk(run, followlinks=False):
-        rel_dir = Path(dirpath).relative_to(run).as_posix()
-        if rel_dir == ".":
-            dirnames[:] = [d for d in dirnames if d != "reports"]
-        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
-        for name in filenames:
-            full = Path(dirpath, name)
-            if full.is_symlink() or not full.is_file() or (name.startswith(".") and name.endswith(".tmp")):
-                continue
-            if rel_dir == "." and _REPORT_NAME.fullmatch(name):
-                continue  # a report written into the run directory is not evidence
-            present[full.relative_to(run).as_posix()] = full
+def _appendix(run: RunFiles, result: RunResult, base: str | None) -> list[dict[str, Any]]:
+    """Every evidence file of the run (reports are not evidence) and every one the results name."""
+    present = run.entries
     referenced = {p for i in result.indicators for p in i.evidence}
     if result.origin and result.origin.files_path:
         referenced.add(result.origin.files_path)
     rows = []
     for n, rel in enumerate(sorted(set(present) | referenced), 1):
-        full = present.get(rel)
+        entry = present.get(rel)
         rows.append({
             "ref": {"label": f"E{n}", "anchor": f"ev-{n}"},
             "path": rel,
-            "sha256": sha256_file(full) if full else "",
-            "size": fmt_number(full.stat().st_size) if full else "",
-            "missing": full is None,
-            "href": (base + quote(rel)) if base is not None and full is not None else "",
+            "sha256": entry.sha256 if entry else "",
+            "size": fmt_number(entry.size) if entry else "",
+            "missing": entry is None,
+            "href": (base + quote(rel)) if base is not None and entry is not None else "",
         })
     return rows
 
 
 # --------------------------------------------------------------------------- origin
 
-def _origin(origin: OriginSummary | None, run: Path, L: Mapping[str, str], limits: Mapping[str, int],
+def _origin(origin: OriginSummary | None, run: RunFiles, L: Mapping[str, str], limits: Mapping[str, int],
             ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any] | None:
     if origin is None:
         return None
@@ -511,12 +515,12 @@ def _adjudication(a: Mapping[str, Any], L: Mapping[str, str]) -> dict[str, str]:
             "reviewer": _cell(a.get("reviewer") or "—"), "date": _cell(a.get("date") or "—")}
 
 
-def _file_table(origin: OriginSummary, run: Path, L: Mapping[str, str], limits: Mapping[str, int],
+def _file_table(origin: OriginSummary, run: RunFiles, L: Mapping[str, str], limits: Mapping[str, int],
                 ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     empty = {"file_groups": [], "dirs": [], "files_note": "", "files_error": ""}
     if not origin.files_path:
         return empty
-    files = _read_file_table(run / origin.files_path)
+    files = _read_file_table(run.read(origin.files_path, _MAX_FILES_TABLE_BYTES))
     if files is None:
         return {**empty, "files_error": L["file_table_missing"].format(path=origin.files_path)}
     by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -564,13 +568,13 @@ def _file_table(origin: OriginSummary, run: Path, L: Mapping[str, str], limits: 
     return {"file_groups": groups, "dirs": dir_rows, "files_note": note, "files_error": ""}
 
 
-def _read_file_table(path: Path) -> list[dict[str, Any]] | None:
-    """The ``files`` list of the origin evidence file, each entry normalised; None when unusable."""
+def _read_file_table(raw: bytes | None) -> list[dict[str, Any]] | None:
+    """The ``files`` list of the origin evidence file's bytes, each entry normalised; None when unusable."""
+    if raw is None:
+        return None
     try:
-        if not path.is_file() or path.stat().st_size > _MAX_FILES_TABLE_BYTES:
-            return None
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
         return None
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, list):

@@ -61,7 +61,10 @@ def _evidence_base(run_dir: Path, target: Path) -> str | None:
 @click.option("--sign", "key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the manifest with this Ed25519 private key (PEM, from `verifier keygen`).")
 def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
-    """Pack RUN_DIR (results, evidence, HTML reports in zh and en) with a manifest of hashes into a zip.
+    """Pack RUN_DIR (results, evidence) and its HTML reports (zh, en) with a manifest of hashes into a zip.
+
+    The reports are rendered from the packed data, so `verify` can re-render and compare them; report
+    files found in RUN_DIR are never packed.
 
     Refuses (exit 2) when results.json disagrees with what the run's own data recomputes
     (statuses, gates, score, verdict), so an edited results.json is never packed or signed.
@@ -70,8 +73,10 @@ def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
 
     info = build_bundle(run_dir, output, key_path=key)
     click.echo(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
-    if info.rendered:
-        click.echo(f"rendered for the bundle: {', '.join(info.rendered)}")
+    click.echo(f"reports rendered from the run's data: {', '.join(info.rendered)}")
+    if info.left_out:
+        click.echo("not packed (a bundle's reports are rendered, never taken from the run directory): "
+                   + ", ".join(info.left_out))
     click.echo(f"signed by {info.signed_by}" if info.signed_by else "not signed (use --sign KEY to sign)")
 
 
@@ -87,8 +92,9 @@ def verify(bundle_path: Path, key: Path | None, repo: Path | None) -> None:
 
     results.json is checked against what the bundle's own data recomputes (each indicator's status
     and credit from its value and the bundled spec's target, the gates, score and verdict): a
-    signature proves who signed, not that the figures are consistent. Measured values are taken as
-    recorded; re-run to check those.
+    signature proves who signed, not that the figures are consistent. Each packed report must be
+    byte for byte what the bundled data renders to. Measured values are taken as recorded; re-run
+    to check those.
 
     \b
     Prints one line per check. Exit 0 when everything holds, 1 when something does not,
