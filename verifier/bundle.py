@@ -457,27 +457,35 @@ def _size(src: bytes | Path) -> int:
 # --------------------------------------------------------------------------- verifying
 
 def verify_bundle(bundle: str | os.PathLike[str], *, public_key: Any = None,
-                  repo: str | os.PathLike[str] | None = None) -> list[Check]:
+                  repo: str | os.PathLike[str] | None = None,
+                  task_book: str | os.PathLike[str] | None = None) -> list[Check]:
     """Check a bundle: container bytes, every file hash, no file added or removed, results.json against
     what its own data recomputes, each packed report against its re-rendering, the signature (given
-    ``public_key``) and, given ``repo``, its commit, subpath and tree hash. Never extracts anything.
+    ``public_key``), given ``repo`` its commit, subpath and tree hash, and the bundled spec against
+    the task book (``task_book``, else the repository's: ``verifier.task_book``). Never extracts
+    anything.
 
-    Raises ``InputError`` when ``bundle`` is not a readable zip or has no usable manifest.
+    Raises ``InputError`` when ``bundle`` is not a readable zip or has no usable manifest, or
+    ``task_book`` is not a readable file.
     """
+    from verifier.task_book import read_given  # noqa: PLC0415
+
     path = Path(bundle)
     if not path.is_file():
         raise InputError(f"{path}: no such bundle file")
     if repo is not None and not Path(repo).is_dir():
         raise InputError(f"{repo}: repository is not a directory")
+    given = read_given(Path(task_book)) if task_book is not None else None
     try:
         zf = zipfile.ZipFile(path)
     except _ZIP_ERRORS as err:
         raise InputError(f"{path}: not a readable zip ({err})") from None
     with zf:
-        return _verify_open(path, zf, public_key, repo)
+        return _verify_open(path, zf, public_key, repo, given)
 
 
-def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any) -> list[Check]:
+def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any,
+                 given: tuple[str, bytes] | None = None) -> list[Check]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
         raise InputError(f"{path}: {len(infos)} members, more than the {MAX_MEMBERS} a bundle may hold")
@@ -537,6 +545,7 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any) ->
     checks.append(_check_signature(zf, names, manifest_bytes, public_key))
     if repo is not None:
         checks += _check_repo(Path(repo), manifest)
+    checks += _check_spec(zf, names, manifest, repo, given)
     checks.append(Check(None, "note: a signature proves who signed, the recomputation that the figures agree "
                               "with each other; the measured values are as recorded (re-run to check them)"))
     return checks
@@ -742,6 +751,31 @@ def _check_reports(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], liste
         checks.append(Check(True, f"reports: {', '.join(good)} are byte for byte what the bundled "
                                   "results.json and evidence render to"))
     return checks
+
+
+def _check_spec(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest: dict[str, Any],
+                repo: Any, given: tuple[str, bytes] | None) -> list[Check]:
+    """The bundled spec.yaml against the agency's task book or the repository's (``verifier.task_book``)."""
+    from verifier.spec import MAX_BYTES  # noqa: PLC0415
+    from verifier.task_book import check_task_book, recorded_location  # noqa: PLC0415
+
+    spec, _ = _read_member(zf, names, PAYLOAD + "spec.yaml", MAX_BYTES)
+    run_record, _ = _read_json_member(zf, names, PAYLOAD + "run.json")
+    delivered = _delivered_dir(Path(repo), manifest) if repo is not None else None
+    return check_task_book(spec, delivered=delivered, recorded=recorded_location(run_record), given=given)
+
+
+def _delivered_dir(repo: Path, manifest: dict[str, Any]) -> Path:
+    """The delivered directory ``verify --repo REPO`` checks: REPO, or REPO/SUBPATH when REPO is the top
+    of a work tree and holds the recorded subpath (as ``_check_repo`` descends)."""
+    recorded = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
+    sub = recorded.get("subpath")
+    if not isinstance(sub, str) or sub in ("", ".") or not (repo / ".git").exists():
+        return repo
+    parts = PurePosixPath(sub).parts
+    if PurePosixPath(sub).is_absolute() or ".." in parts or "\0" in sub or not (repo / sub).is_dir():
+        return repo
+    return repo / sub
 
 
 def _read_member(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], name: str, limit: int

@@ -688,3 +688,9 @@ def load_spec(path: Path | str, *, repo: Path | str | None = None,
     spec._path = path.resolve()
     spec._sha256 = hashlib.sha256(raw).hexdigest()
     return spec
+
+
+def spec_data(text: str, *, file: str = "<spec>") -> dict[str, Any]:
+    """The spec ``text`` as plain YAML data, read with the loader's limits (alias expansion, depth,
+    duplicate keys) but not validated; ``SpecError`` when it is not a YAML mapping."""
+    return _compose(text, file)[0]

@@ -86,15 +86,21 @@ def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
               help="Ed25519 public key (PEM) the manifest must be signed with.")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The delivered repository (or the top of a clone holding it): its commit, subpath "
-                   "and tree hash (in the recorded mode) must match the bundle's.")
-def verify(bundle_path: Path, key: Path | None, repo: Path | None) -> None:
+                   "and tree hash (in the recorded mode) must match the bundle's, and its task book "
+                   "(acceptance.yaml, and the spec the run read when it lay in the repository) the "
+                   "bundled spec.yaml.")
+@click.option("--spec", "task_book", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The task book the bundled spec.yaml must be (e.g. the agency's own copy), "
+                   "instead of the repository's.")
+def verify(bundle_path: Path, key: Path | None, repo: Path | None, task_book: Path | None) -> None:
     """Check a bundle: every hash, no file added or removed, the figures, the signature, the repository.
 
     results.json is checked against what the bundle's own data recomputes (each indicator's status
     and credit from its value and the bundled spec's target, the gates, score and verdict): a
     signature proves who signed, not that the figures are consistent. Each packed report must be
-    byte for byte what the bundled data renders to. Measured values are taken as recorded; re-run
-    to check those.
+    byte for byte what the bundled data renders to. With --repo or --spec, the bundled spec.yaml
+    must be the task book (a run against a weakened copy fails). Measured values are taken as
+    recorded; re-run to check those.
 
     \b
     Prints one line per check. Exit 0 when everything holds, 1 when something does not,
@@ -104,7 +110,7 @@ def verify(bundle_path: Path, key: Path | None, repo: Path | None) -> None:
     from verifier.signing import load_public_key  # noqa: PLC0415
 
     public_key = load_public_key(key) if key is not None else None
-    checks = verify_bundle(bundle_path, public_key=public_key, repo=repo)
+    checks = verify_bundle(bundle_path, public_key=public_key, repo=repo, task_book=task_book)
     for check in checks:
         mark = {True: "OK  ", False: "FAIL", None: "--  "}[check.ok]
         click.echo(f"{mark} {check.what}")
