@@ -13,7 +13,9 @@ import sys
 import click
 
 from verifier import __version__
+from verifier.cli.output import say
 from verifier.errors import ExitCode, VerifierError
+from verifier.textsafe import printable
 
 #: command name -> "module:attribute" of its click.Command
 _COMMANDS: dict[str, str] = {
@@ -46,12 +48,15 @@ class _LazyGroup(click.Group):
             message = f"verifier: error: {err}"
             if err.hint:
                 message += f" ({err.hint})"
-            click.echo(message, err=True)
+            say(message, err=True)
             ctx.exit(int(err.exit_code))
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.ClickException as err:  # click prints it: its message may quote a value given
+            err.message = printable(err.message)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("verifier: interrupted", err=True)
+            say("verifier: interrupted", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
         except BrokenPipeError:  # `verifier … | head`: the reader left; not an error of ours
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -60,8 +65,8 @@ class _LazyGroup(click.Group):
         except Exception as err:  # a bug in verifier: still one line, unless asked for the trace
             if os.environ.get("VERIFIER_DEBUG"):
                 raise
-            click.echo(f"verifier: internal error: {type(err).__name__}: {err} "
-                       "(set VERIFIER_DEBUG=1 for the traceback)", err=True)
+            say(f"verifier: internal error: {type(err).__name__}: {err} "
+                "(set VERIFIER_DEBUG=1 for the traceback)", err=True)
             ctx.exit(int(ExitCode.INCOMPLETE))
 
 

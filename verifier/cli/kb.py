@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from verifier.cli.output import emit, say, status
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
 from verifier.kb.store import KnowledgeBase
 
@@ -79,38 +80,38 @@ def info(kb_path: str, as_json: bool, components: bool) -> None:
     with KnowledgeBase.open(kb_path) as opened:
         data = opened.info()
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        emit(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
     ratio = f"{data['kb_ratio'] * 100:.1f}%" if data["kb_ratio"] is not None else "n/a"
     kinds = ", ".join(f"{n} {kind}" for kind, n in data["components_by_kind"].items()) or "none"
-    click.echo(f"knowledge base {data['path']}")
-    click.echo(f"  schema {data['schema_version']}, normalizer {data['normalizer_version']}, "
-               f"written by verifier {data['tool_version']}, created {data['created']}, "
-               f"updated {data['updated']}")
-    click.echo(f"  winnowing k={data['k']} w={data['w']} (shared runs of {data['guarantee_bytes']} "
-               "normalized bytes are always seen)")
-    click.echo(f"  {data['components']} components ({kinds}), {data['files']} files "
-               f"({data['distinct_files']} distinct), {data['lines']} effective lines, "
-               f"{data['fingerprints']} fingerprints")
-    click.echo(f"  corpus {_size(data['corpus_bytes'])}, index {_size(data['kb_bytes'])} ({ratio})")
+    say(f"knowledge base {data['path']}")
+    say(f"  schema {data['schema_version']}, normalizer {data['normalizer_version']}, "
+        f"written by verifier {data['tool_version']}, created {data['created']}, "
+        f"updated {data['updated']}")
+    say(f"  winnowing k={data['k']} w={data['w']} (shared runs of {data['guarantee_bytes']} "
+        "normalized bytes are always seen)")
+    say(f"  {data['components']} components ({kinds}), {data['files']} files "
+        f"({data['distinct_files']} distinct), {data['lines']} effective lines, "
+        f"{data['fingerprints']} fingerprints")
+    say(f"  corpus {_size(data['corpus_bytes'])}, index {_size(data['kb_bytes'])} ({ratio})")
     if components:
         for item in data["component_list"]:
             version = f" {item['version']}" if item["version"] else ""
-            click.echo(f"  - {item['name']}{version} [{item['kind']}] "
-                       f"{item['license'] or 'license not declared'}: {item['files']} files, "
-                       f"{_size(item['bytes'])}")
+            say(f"  - {item['name']}{version} [{item['kind']}] "
+                f"{item['license'] or 'license not declared'}: {item['files']} files, "
+                f"{_size(item['bytes'])}")
 
 
 def _print_report(verb: str, report: BuildReport) -> None:
     for warning in report.warnings:
-        click.echo(f"verifier: warning: {warning}", err=True)
+        say(f"verifier: warning: {warning}", err=True)
     ratio = (f" ({report.kb_bytes / report.kb_corpus_bytes * 100:.1f}% of its "
              f"{_size(report.kb_corpus_bytes)} corpus)") if report.kb_corpus_bytes else ""
     replaced = f", {report.components_replaced} replaced" if report.components_replaced else ""
-    click.echo(f"{verb} {report.kb}: {report.components_added} components added{replaced}, "
-               f"{report.files_indexed} files indexed ({_size(report.corpus_bytes)}), "
-               f"{report.files_skipped} skipped, knowledge base {_size(report.kb_bytes)}{ratio}, "
-               f"{report.seconds:.1f} s")
+    say(f"{verb} {report.kb}: {report.components_added} components added{replaced}, "
+        f"{report.files_indexed} files indexed ({_size(report.corpus_bytes)}), "
+        f"{report.files_skipped} skipped, knowledge base {_size(report.kb_bytes)}{ratio}, "
+        f"{report.seconds:.1f} s")
 
 
 def _progress():
@@ -122,8 +123,7 @@ def _progress():
         percent = done * 100 // max(total, 1)
         if percent != state["shown"]:
             state["shown"] = percent
-            click.echo(f"\rfingerprinting {done}/{total} files ({percent}%)", err=True,
-                       nl=done == total)
+            status(f"fingerprinting {done}/{total} files ({percent}%)", final=done == total)
     return show
 
 

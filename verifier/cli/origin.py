@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from verifier.cli.output import SafeConsole, emit, styled
 from verifier.errors import ExitCode, InputError
 
 _CLASS_LABELS = {
@@ -122,7 +122,7 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     if spec_path is not None and no_spec:
         raise InputError("origin: --spec and --no-spec exclude each other")
 
-    console = Console(stderr=True)
+    console = SafeConsole(stderr=True)
     with open_source(path, include_ignored=include_ignored) as source:
         options: dict[str, Any] = {"owners": [], "exclude": [], "third_party": [],
                                    "generated": [], "adjudications": None,
@@ -157,14 +157,14 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
         # non-UTF-8 file names are surrogate-escaped: write them as \\udcXX JSON escapes
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         if json_path == "-":
-            click.echo(text)
+            emit(text + "\n")
         else:
             try:
                 Path(json_path).write_text(text + "\n", encoding="utf-8")
             except OSError as err:
                 raise InputError(f"{json_path}: cannot write the JSON report: "
                                  f"{err.strerror or err}") from None
-    out = Console(file=sys.stderr if json_path == "-" else sys.stdout, width=_width())
+    out = SafeConsole(file=sys.stderr if json_path == "-" else sys.stdout, width=_width())
     _render(out, data, top)
     if report.ratio is None:
         raise InputError(f"{path}: no source code to measure (no counted lines in any file)")
@@ -192,7 +192,7 @@ def _width() -> int | None:
 class _progress:
     """A rich progress bar on stderr, fed by ``analyze(progress=...)``; nothing when not shown."""
 
-    def __init__(self, console: Console, show: bool) -> None:
+    def __init__(self, console: SafeConsole, show: bool) -> None:
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True) if show else None
         self.tasks: dict[str, Any] = {}
@@ -219,7 +219,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
-def _render(console: Console, data: dict[str, Any], top: int) -> None:
+def _render(console: SafeConsole, data: dict[str, Any], top: int) -> None:
     totals = data["totals"]
     counted = sum(totals[c]["lines"] for c in ("self", "third_party", "generated", "unknown"))
     table = Table(title=f"Origin of {data['source']['given']} (来源分类)", title_justify="left")
@@ -249,10 +249,10 @@ def _render(console: Console, data: dict[str, Any], top: int) -> None:
                            if src.get("commit") else "")
     console.print(f"Source: {where}; owners: {', '.join(data['owners']) or 'NONE'}")
     for warning in data["warnings"]:
-        console.print(f"[bold yellow]warning:[/] {warning}", markup=True, highlight=False)
+        console.print(styled(("warning:", "bold yellow"), f" {warning}"))
     ratio, threshold = data["ratio"], data["threshold"]
-    verdict = ("[bold green]PASS 达标[/]" if data["passed"] else "[bold red]FAIL 未达标[/]"
-               if data["passed"] is False else "[bold yellow]NO RATIO[/]")
-    console.print(f"Self-developed ratio 自研代码率: [bold]{_pct(ratio)}[/] "
-                  f"(threshold {_pct(threshold)}; without test code {_pct(data['ratio_without_tests'])})"
-                  f"  {verdict}", markup=True, highlight=False)
+    verdict = (("PASS 达标", "bold green") if data["passed"] else ("FAIL 未达标", "bold red")
+               if data["passed"] is False else ("NO RATIO", "bold yellow"))
+    console.print(styled("Self-developed ratio 自研代码率: ", (_pct(ratio), "bold"),
+                         f" (threshold {_pct(threshold)}; without test code {_pct(data['ratio_without_tests'])})  ",
+                         verdict))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from verifier.cli.output import SafeConsole, emit, stacked
 from verifier.probe import available_probes
 
 
@@ -17,7 +17,7 @@ def probes_command(as_json: bool) -> None:
     """List the probes (built-in and third-party) with their metrics and units."""
     probes = available_probes()
     if as_json:
-        click.echo(json.dumps({
+        emit(json.dumps({
             name: {
                 "characteristic": cls.characteristic,
                 "description": cls.description,
@@ -25,13 +25,13 @@ def probes_command(as_json: bool) -> None:
                 "metrics": {m: {"unit": info.unit, "description": info.description,
                                 "better": info.better} for m, info in cls.metrics.items()},
             } for name, cls in probes.items()
-        }, ensure_ascii=False, indent=2))
+        }, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title="verifier probes (entry-point group verifier.probes)", show_lines=True)
     for column in ("probe", "characteristic", "metrics (unit)", "description"):
         table.add_column(column)
     for name, cls in probes.items():
-        metrics = "\n".join(f"{m} ({info.unit})" for m, info in cls.metrics.items())
+        metrics = stacked(f"{m} ({info.unit})" for m, info in cls.metrics.items())
         service = " [needs the service running]" if cls.needs_service else ""
         table.add_row(name, cls.characteristic, metrics, cls.description + service)
-    Console(width=120).print(table)
+    SafeConsole(width=120).print(table)

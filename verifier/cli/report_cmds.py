@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from verifier.cli.output import emit, say
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_bytes
 
@@ -33,14 +34,14 @@ def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     base = _evidence_base(run_dir, target) if not to_stdout else None
     data = render_report(run_dir, fmt, lang, base=base)
     if to_stdout:
-        click.echo(data, nl=False)
+        emit(data)
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{target.parent}: cannot create the report's directory ({exc.strerror})") from None
     atomic_write_bytes(target, data)
-    click.echo(str(target))
+    say(target)
 
 
 def _evidence_base(run_dir: Path, target: Path) -> str | None:
@@ -72,12 +73,12 @@ def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
     from verifier.bundle import build_bundle  # noqa: PLC0415
 
     info = build_bundle(run_dir, output, key_path=key)
-    click.echo(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
-    click.echo(f"reports rendered from the run's data: {', '.join(info.rendered)}")
+    say(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
+    say(f"reports rendered from the run's data: {', '.join(info.rendered)}")
     if info.left_out:
-        click.echo("not packed (a bundle's reports are rendered, never taken from the run directory): "
-                   + ", ".join(info.left_out))
-    click.echo(f"signed by {info.signed_by}" if info.signed_by else "not signed (use --sign KEY to sign)")
+        say("not packed (a bundle's reports are rendered, never taken from the run directory): "
+            + ", ".join(info.left_out))
+    say(f"signed by {info.signed_by}" if info.signed_by else "not signed (use --sign KEY to sign)")
 
 
 @click.command("verify")
@@ -113,12 +114,12 @@ def verify(bundle_path: Path, key: Path | None, repo: Path | None, task_book: Pa
     checks = verify_bundle(bundle_path, public_key=public_key, repo=repo, task_book=task_book)
     for check in checks:
         mark = {True: "OK  ", False: "FAIL", None: "--  "}[check.ok]
-        click.echo(f"{mark} {check.what}")
+        say(f"{mark} {check.what}")
     failed = sum(1 for c in checks if c.ok is False)
     if failed:
-        click.echo(f"{bundle_path}: {failed} check(s) do not hold")
+        say(f"{bundle_path}: {failed} check(s) do not hold")
         raise click.exceptions.Exit(int(ExitCode.NOT_MET))
-    click.echo(f"{bundle_path}: everything checked holds")
+    say(f"{bundle_path}: everything checked holds")
 
 
 @click.command("keygen")
@@ -129,5 +130,5 @@ def keygen(prefix: Path) -> None:
     from verifier.signing import fingerprint, load_public_key, write_keypair  # noqa: PLC0415
 
     private_path, public_path = write_keypair(prefix)
-    click.echo(f"private key: {private_path} (keep it secret; mode 0600)")
-    click.echo(f"public key:  {public_path} ({fingerprint(load_public_key(public_path))})")
+    say(f"private key: {private_path} (keep it secret; mode 0600)")
+    say(f"public key:  {public_path} ({fingerprint(load_public_key(public_path))})")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from verifier.cli.output import SafeConsole, say, stdout_console, styled
 from verifier.errors import ExitCode, InputError
 from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
@@ -29,36 +28,25 @@ def _started_with(run_dir: Path) -> tuple[Path, Path]:
                          "give the SPEC explicitly") from None
 
 
-class _StdoutConsole(Console):
-    """rich exits 1 when the reader of a pipe goes away (``verifier run | head``); keep our exit
-    code instead, and just stop printing."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
 class _ConsoleListener:
     """Progress per probe on stderr."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: SafeConsole) -> None:
         self.console = console
 
     def stage(self, message: str) -> None:
-        self.console.print(f"[bold]•[/bold] {message} …", highlight=False)
+        self.console.print(styled(("•", "bold"), f" {message} …"))
 
     def indicator_started(self, indicator: Indicator, index: int, total: int) -> None:
-        self.console.print(f"[bold][{index}/{total}][/bold] {indicator.id} "
-                           f"({indicator.probe}: {indicator.metric}) …", highlight=False, markup=True)
+        self.console.print(styled((f"[{index}/{total}]", "bold"),
+                                  f" {indicator.id} ({indicator.probe}: {indicator.metric}) …"))
 
     def indicator_finished(self, result: IndicatorResult, index: int, total: int,
                            resumed: bool) -> None:
         style = _STATUS_STYLE.get(result.status, "")
         took = " (kept from the interrupted run)" if resumed else (
             f" in {result.duration_s:.1f} s" if result.duration_s is not None else "")
-        self.console.print(f"      [{style}]{result.status}[/{style}] {result.reason}{took}",
-                           highlight=False, markup=True, soft_wrap=True)
+        self.console.print(styled("      ", (result.status, style), f" {result.reason}{took}"), soft_wrap=True)
 
 
 @click.command("run")
@@ -94,29 +82,30 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
         spec = spec or started_spec
         repo = repo or started_repo
     spec = spec or Path("acceptance.yaml")
-    err = Console(stderr=True, quiet=quiet, highlight=False)
+    err = SafeConsole(stderr=True, quiet=quiet)
     options = RunOptions(spec_path=spec, repo=repo, out_dir=out_dir, only=only, resume=resume,
                          cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
                          command=("verifier", *sys.argv[1:]))
     runner = Runner(options, _ConsoleListener(err))
     for warning in runner.spec.warnings:  # as `verifier check` prints them, even with --quiet
-        click.echo(f"verifier: warning: {warning}", err=True)
+        say(f"verifier: warning: {warning}", err=True)
     try:
         result = runner.run()
     except KeyboardInterrupt:
         where = f" --resume {runner.run_dir}" if runner.run_dir else ""
-        click.echo(f"verifier: interrupted; finished indicators are kept: continue with "
-                   f"verifier run {spec}{where}", err=True)
+        say(f"verifier: interrupted; finished indicators are kept: continue with "
+            f"verifier run {spec}{where}", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     run_dir = runner.run_dir
-    out = _StdoutConsole(highlight=False)
+    out = stdout_console()
     counts = {s: sum(1 for r in result.indicators if r.status == s) for s in _STATUS_STYLE}
-    out.print(f"verdict: [bold]{result.verdict}[/bold]   score {result.score.value:g} / "
-              f"{result.score.maximum:g} (pass {result.score.pass_score:g})   "
-              + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    out.print(styled("verdict: ", (result.verdict, "bold"),
+                     f"   score {result.score.value:g} / {result.score.maximum:g} "
+                     f"(pass {result.score.pass_score:g})   "
+                     + ", ".join(f"{n} {s}" for s, n in counts.items() if n)))
     for gate in result.gates:
-        mark = {True: "[green]holds[/green]", False: "[red]fails[/red]", None: "[yellow]open[/yellow]"}
-        out.print(f"  gate {gate.id}: {mark[gate.passed]} ({gate.figure})")
+        mark = {True: ("holds", "green"), False: ("fails", "red"), None: ("open", "yellow")}
+        out.print(styled(f"  gate {gate.id}: ", mark[gate.passed], f" ({gate.figure})"))
     for reason in result.verdict_reasons:
         out.print(f"  - {reason['en']}", soft_wrap=True)
     out.print(f"pre-assessment only: {result.notice.get('en', '')}", style="dim")

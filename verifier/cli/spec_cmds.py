@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from verifier.cli.output import say
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_text
 from verifier.spec import DEFAULT_SPEC_NAME, load_spec
@@ -36,7 +37,7 @@ def init(path: Path, force: bool) -> None:
     if not path.parent.is_dir():
         raise InputError(f"{path.parent} is not a directory")
     atomic_write_text(path, template_text())
-    click.echo(f"wrote {path}: edit it, then run `verifier check {path}`")
+    say(f"wrote {path}: edit it, then run `verifier check {path}`")
 
 
 @click.command("check")
@@ -64,7 +65,7 @@ def check(spec: Path, repo: Path | None, strict: bool) -> None:
 
     loaded = load_spec(spec, repo=repo)
     for warning in loaded.warnings:
-        click.echo(f"verifier: warning: {warning}", err=True)
+        say(f"verifier: warning: {warning}", err=True)
     decidable = [count_gate(loaded), *coverage_gates(loaded), version_gate(loaded)]
     if repo is not None:
         dossier = materials_gate(loaded, check_materials(loaded.materials, repo))
@@ -73,20 +74,20 @@ def check(spec: Path, repo: Path | None, strict: bool) -> None:
     failed = [gate for gate in decidable if not gate.passed]
     counts = Counter(item.characteristic for item in loaded.indicators)
     project = loaded.project
-    click.echo(f"{spec}: OK" if not failed else f"{spec}: valid, but {len(failed)} policy "
-               f"gate{'s' if len(failed) > 1 else ''} FAIL")
-    click.echo(f"  project:    {project.name} {project.version}"
-               + (f" ({project.applicant})" if project.applicant else ""))
-    click.echo(f"  indicators: {len(loaded.indicators)} ("
-               + ", ".join(f"{CHARACTERISTIC_NAMES[c][1]} {n}" for c, n in sorted(counts.items()))
-               + ")")
-    click.echo(f"  functions:  {len(loaded.functions)}")
-    click.echo(f"  pass score: {loaded.scoring.pass_score:g}"
-               + (" (partial credit)" if loaded.scoring.partial_credit else ""))
+    say(f"{spec}: OK" if not failed else f"{spec}: valid, but {len(failed)} policy "
+        f"gate{'s' if len(failed) > 1 else ''} FAIL")
+    say(f"  project:    {project.name} {project.version}"
+        + (f" ({project.applicant})" if project.applicant else ""))
+    say(f"  indicators: {len(loaded.indicators)} ("
+        + ", ".join(f"{CHARACTERISTIC_NAMES[c][1]} {n}" for c, n in sorted(counts.items()))
+        + ")")
+    say(f"  functions:  {len(loaded.functions)}")
+    say(f"  pass score: {loaded.scoring.pass_score:g}"
+        + (" (partial credit)" if loaded.scoring.partial_credit else ""))
     for gate in decidable:
         mark = "ok  " if gate.passed else "FAIL"
-        click.echo(f"  gate {mark} {gate.id}: {gate.description_en} ({gate.figure})")
-    click.echo(_gates_summary(decidable, failed, len(loaded.warnings), strict))
+        say(f"  gate {mark} {gate.id}: {gate.description_en} ({gate.figure})")
+    say(_gates_summary(decidable, failed, len(loaded.warnings), strict))
     if strict and failed:
         click.get_current_context().exit(int(ExitCode.NOT_MET))
 
