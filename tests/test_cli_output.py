@@ -182,6 +182,9 @@ def test_origin_shows_paths_owners_and_components_escaped(tmp_path):
     tree = tmp_path / "delivery"
     write_tree(tree, {"src/ok.py": "x = 1\n", f"src/{HOSTILE.strip()}.py": "y = 2\n",
                       "vendor/lib\x1b[35m\u202e/m.py": "z = 3\n",
+                      # rich markup in a component's metadata hid it, or crashed the table (internal error)
+                      "third_party/pkg/m.py": "w = 4\n",
+                      "third_party/pkg/package.json": '{"name": "[conceal]hidden", "version": "1.0[/]"}',
                       "acceptance.yaml": 'project:\n  name: "P\\e[32mOK\\r"\n  version: "1.0.0"\n'
                                          '  owners: ["Me\\e[2J\\rX"]\nindicators: []\n'})
     os.symlink("/etc/passwd", tree / "src" / f"link{HOSTILE.strip()}")
@@ -190,6 +193,7 @@ def test_origin_shows_paths_owners_and_components_escaped(tmp_path):
     out = _clean(result.output)
     assert "owners: Me\\x1b[2J\\rX" in out
     assert "vendor/lib\\x1b[35m\\u202e" in out
+    assert "[conceal]hidden" in out and "1.0[/]" in out
     json_out = _invoke("origin", tree, "--no-cache", "-j", "1", "-q", "--json", "-")
     assert "\\u001b" in json_out.output  # the JSON data stream into a pipe: JSON's own escapes, as written
 
