@@ -6,7 +6,8 @@ attributes, fixed order) holding:
 - ``manifest.json``: sha256 and size of every other file, tool versions, the spec hash, run id and
   project, and the repository: commit, subpath, dirtiness, tree hash and the mode it was taken in;
 - ``manifest.sig`` (when signed): an Ed25519 signature of the exact ``manifest.json`` bytes;
-- ``run/…``: the run directory (``results.json``, evidence, rendered reports).
+- ``run/…``: the run directory (``results.json``, ``spec.yaml``, evidence) and ``run/reports/report.{zh,en}.html``,
+  rendered from those files when packing (a report file found in the run directory is never packed).
 
 Because the layout is canonical, ``verify_bundle`` rebuilds the zip from its verified contents and
 compares the bytes, so a change to any byte of the file — content or zip metadata — is caught.
@@ -16,7 +17,11 @@ signed the manifest — neither proves the figures in ``results.json`` are consi
 ``build_bundle`` refuses, and ``verify_bundle`` reports, a ``results.json`` that disagrees with what
 the run's own data recomputes (``verifier.consistency``: statuses and credits from values and the
 bundled ``spec.yaml``'s targets, gates, score, verdict). The measured values themselves are taken as
-recorded: re-running on site is what checks them.
+recorded: re-running on site is what checks them. Reports prove nothing either: ``verify_bundle``
+re-renders each from the bundled results and the manifest's files and compares the bytes (rendering
+depends on nothing else), and fails any report it cannot reproduce. A run consistent with a weakened
+copy of the task book is caught by comparing the bundled ``spec.yaml`` with the task book itself
+(``verifier.task_book``: the repository's, or the agency's copy).
 
 The repository (``repo_identity``). A delivered directory inside a git work tree (its top or any
 sub-directory) records the work tree's ``HEAD`` commit, the directory's ``subpath`` within it, and
