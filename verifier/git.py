@@ -116,7 +116,8 @@ class Tracked(NamedTuple):
     oid: str
     """Blob id (for a submodule: the commit its superproject records)."""
     path: bytes
-    """POSIX path relative to the directory read, file-system bytes."""
+    """POSIX path relative to the directory read, file-system bytes; never absolute, never with an
+    empty, ``.``, ``..`` or ``.git`` component (an index listing one is refused)."""
 
 
 @dataclass(frozen=True)
@@ -430,6 +431,8 @@ class _Session:
             if not tab:
                 continue
             mode, oid = meta.decode("ascii", "replace").split(" ")[:2]
+            if not _safe_path(name):
+                raise GitError(f"the index lists the unsafe path {name!r} (absolute, '..' or '.git')")
             entries.setdefault(name, Tracked(mode, oid, name))  # unmerged paths: once per stage
         return list(entries.values())
 
@@ -514,6 +517,12 @@ def _check_objects(objects: Path) -> None:
                                 raise GitError(f"{sub.path}: a symbolic link in the object store")
     except OSError as err:
         raise GitError(f"{objects}: cannot be read ({err.strerror or err})") from None
+
+
+def _safe_path(path: bytes) -> bool:
+    """A relative path with no empty, ``.``, ``..`` or ``.git`` component (git refuses to add
+    others, but an index can be written by hand)."""
+    return all(part not in (b"", b".", b"..") and part.lower() != b".git" for part in path.split(b"/"))
 
 
 def _valid_refname(name: str) -> bool:
