@@ -161,7 +161,7 @@ def read_state(root: str | os.PathLike[str], *, ignored: bool = False) -> GitSta
     --directory``). Nothing configured by the repository or its submodules runs (module docstring).
     """
     base = Path(os.path.realpath(root))
-    layout = find_layout(base)
+    layout = _find_layout(base)
     if layout is None:
         return None
     git = shutil.which("git")
@@ -191,7 +191,7 @@ def read_state(root: str | os.PathLike[str], *, ignored: bool = False) -> GitSta
                     ignored=listed, notes=tuple(notes))
 
 
-def find_layout(root: Path) -> _Layout | None:
+def _find_layout(root: Path) -> _Layout | None:
     """The work tree holding ``root`` (resolved) and its git directories; None outside any.
 
     The nearest ``.git`` upwards decides, as for git. Raises ``GitError`` for a ``.git`` that cannot
@@ -294,6 +294,8 @@ def _submodule_dirty(parent: _Layout, entry: Tracked, budget: list[int]) -> bool
         info = os.lstat(path)
     except FileNotFoundError:
         return True  # deleted
+    except OSError as err:
+        raise GitError(f"submodule {shown}: cannot be read ({err.strerror or err})") from None
     if not stat.S_ISDIR(info.st_mode):
         return True  # replaced by a file or a link
     if Path(os.path.realpath(path)) != path:
@@ -303,6 +305,8 @@ def _submodule_dirty(parent: _Layout, entry: Tracked, budget: list[int]) -> bool
         dot_info = os.lstat(dot_git)
     except FileNotFoundError:
         return False  # not checked out
+    except OSError as err:
+        raise GitError(f"submodule {shown}: cannot be read ({err.strerror or err})") from None
     budget[0] -= 1
     if budget[0] < 0:
         raise GitError(f"more than {MAX_SUBMODULES} submodules")
@@ -389,6 +393,8 @@ class _Session:
             value = value.lower()
             if allowed is None:
                 value = _BOOL.get(value, "")
+            elif "true" in allowed and value in _BOOL:  # core.autocrlf: a bool or "input"
+                value = _BOOL[value]
             if value and (allowed is None or value in allowed):
                 lines.append(f"\t{key.split('.', 1)[1]} = {value}\n")
         sha256 = values.get("extensions.objectformat", "sha1").lower() == "sha256"
@@ -479,8 +485,11 @@ def _open_regular(path: Path) -> int:
 
 def _read_small(path: Path, limit: int = MAX_SMALL_FILE) -> bytes:
     fd = _open_regular(path)
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as err:
+        raise GitError(f"{path}: cannot be read ({err.strerror or err})") from None
     if len(data) > limit:
         raise GitError(f"{path}: larger than {limit} bytes")
     return data
@@ -491,13 +500,16 @@ def _copy_if_present(src: Path, dst: Path, limit: int) -> bool:
     if not os.path.lexists(src):
         return False
     fd = _open_regular(src)
-    with os.fdopen(fd, "rb") as handle, open(dst, "wb") as out:
-        copied = 0
-        while chunk := handle.read(1 << 20):
-            copied += len(chunk)
-            if copied > limit:
-                raise GitError(f"{src}: larger than {limit} bytes")
-            out.write(chunk)
+    try:
+        with os.fdopen(fd, "rb") as handle, open(dst, "wb") as out:
+            copied = 0
+            while chunk := handle.read(1 << 20):
+                copied += len(chunk)
+                if copied > limit:
+                    raise GitError(f"{src}: larger than {limit} bytes")
+                out.write(chunk)
+    except OSError as err:
+        raise GitError(f"{src}: cannot be copied ({err.strerror or err})") from None
     return True
 
 
@@ -561,13 +573,16 @@ def _packed_ref(path: Path, name: str) -> str | None:
         return None
     want = name.encode("utf-8")
     fd = _open_regular(path)
-    with os.fdopen(fd, "rb") as handle:
-        read = 0
-        for line in handle:
-            read += len(line)
-            if read > MAX_INDEX_BYTES:
-                raise GitError(f"{path}: larger than {MAX_INDEX_BYTES} bytes")
-            oid, _, ref = line.rstrip(b"\r\n").partition(b" ")
-            if ref == want and _OID.fullmatch(oid):
-                return oid.decode("ascii")
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            read = 0
+            for line in handle:
+                read += len(line)
+                if read > MAX_INDEX_BYTES:
+                    raise GitError(f"{path}: larger than {MAX_INDEX_BYTES} bytes")
+                oid, _, ref = line.rstrip(b"\r\n").partition(b" ")
+                if ref == want and _OID.fullmatch(oid):
+                    return oid.decode("ascii")
+    except OSError as err:
+        raise GitError(f"{path}: cannot be read ({err.strerror or err})") from None
     return None
