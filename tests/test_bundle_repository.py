@@ -14,9 +14,10 @@ from click.testing import CliRunner
 
 from tests.bundle_runs import OWN_CODE, PASSING, git as _git, spec_text
 from tests.conftest import REPO_ROOT, write_tree
-from verifier.bundle import build_bundle, repo_identity, tree_hash, verify_bundle
+from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
+from verifier.repository import repo_identity, tree_hash
 
 SPEC = spec_text(PASSING)
 

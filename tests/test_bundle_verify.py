@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
-from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, repo_commit, tree_hash, verify_bundle
+from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
+from verifier.repository import repo_commit, tree_hash
 from verifier.signing import load_public_key, write_keypair
 
 

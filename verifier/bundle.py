@@ -33,8 +33,8 @@ recorded commit (without line-ending conversion), so untracked and ignored files
 ``all-files``: every file and link, ``.git`` left out. ``tree_hash`` defines both exactly; the
 manifest states the mode and its rule. ``verify --repo`` compares commit and subpath when they are
 recorded, and hashes the given tree in the recorded mode (the top of a clone is accepted for a
-recorded subpath). Git runs through ``verifier.source``'s read-only invocation (fsmonitor and
-content filters off, scrubbed environment, timeout).
+recorded subpath). The identity itself is ``verifier.repository``'s; git is read only through
+``verifier.git`` (isolated: nothing the repository configures runs).
 """
 
 from __future__ import annotations
@@ -43,12 +43,11 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -58,11 +57,19 @@ from verifier import __version__
 from verifier.consistency import Check, check_run
 from verifier.errors import InputError
 from verifier.evidence import canonical_json, sha256_file
+from verifier.git import GitState
+from verifier.repository import (
+    TREE_HASH_ALGORITHM,
+    TREE_HASH_RULES,
+    TREE_MODES,
+    tracked_state,
+    tracked_tree_hash,
+    tree_hash,
+)
 from verifier.run_files import RunFile, RunFiles, is_report, run_dir_files
 from verifier.signing import fingerprint, load_private_key, sign, verify_signature
 
 FORMAT = "verifier/bundle/1"
-TREE_HASH_ALGORITHM = "verifier-tree/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 PAYLOAD = "run/"
@@ -78,206 +85,6 @@ _CHUNK = 1 << 20
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, KeyError,
                TypeError, IndexError, OverflowError, RuntimeError, NotImplementedError)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-# --------------------------------------------------------------------------- repository identity
-
-#: how a tree hash was taken: the files git tracks (their working-tree content), or every file
-TREE_MODES = ("git-tracked", "all-files")
-#: the rule behind each mode, as the manifest states it
-TREE_HASH_RULES = {
-    "git-tracked": ("the files git tracks under the delivered directory (git ls-files), each with its "
-                    "working-tree content; untracked and ignored files (.venv, node_modules, build "
-                    "output) left out; a submodule contributes the commit its superproject records. "
-                    "A clean checkout of the recorded commit, without line-ending conversion, "
-                    "reproduces it"),
-    "all-files": "every regular file and symbolic link under the directory, .git left out",
-}
-_GITLINK = "160000"
-
-
-def tree_hash(repo: str | os.PathLike[str], mode: str = "all-files") -> str:
-    """Content hash of a repository tree (hex sha256), independent of mtimes and permissions.
-
-    Entries (``mode``): ``all-files`` takes every regular file and symbolic link under ``repo``, any
-    path component named ``.git`` skipped; ``git-tracked`` takes the paths git tracks under ``repo``
-    (``InputError`` when ``repo`` is not in a git work tree tracking files there) as they are in the
-    working tree, a tracked path that is missing (or no longer a file or link) leaving no entry, and
-    a submodule as ``m`` with the sha256 of the commit id its superproject records. Directories are
-    not entries (empty ones leave no trace). Each entry contributes ``TYPE SP SHA256HEX SP PATH NUL``
-    where PATH is the POSIX path relative to ``repo`` as UTF-8 bytes (file-system bytes for
-    undecodable names), TYPE is ``f`` for a file (sha256 of its content) or ``l`` for a link (sha256
-    of the link's target text: links are never followed). Entries are sorted by PATH bytes; the
-    result is the sha256 of their concatenation. A ``git-tracked`` hash therefore equals the
-    ``all-files`` hash of a directory holding exactly the tracked files (``git archive`` output).
-    """
-    root = Path(repo)
-    if not root.is_dir():
-        raise InputError(f"{root}: not a directory")
-    if mode == "all-files":
-        entries = _tree_entries(root)
-    elif mode == "git-tracked":
-        state, notes = _git_tree(root)
-        if state is None:
-            why = f" ({'; '.join(notes)})" if notes else ""
-            raise InputError(f"{root}: not a git work tree with tracked files; a git-tracked tree hash "
-                             f"needs one{why}")
-        entries = _tracked_entries(root, state.tracked)
-    else:
-        raise InputError(f"unknown tree hash mode {mode!r} (known: {', '.join(TREE_MODES)})")
-    return _digest(entries)
-
-
-def _digest(entries: Iterable[tuple[bytes, bytes, str]]) -> str:
-    digest = hashlib.sha256()
-    for rel, kind, value in sorted(entries):
-        digest.update(kind + b" " + value.encode("ascii") + b" " + rel + b"\0")
-    return digest.hexdigest()
-
-
-def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
-    base = os.fsencode(root)
-    stack = [b""]
-    while stack:
-        rel_dir = stack.pop()
-        with os.scandir(os.path.join(base, rel_dir) if rel_dir else base) as entries:
-            for entry in entries:
-                if entry.name == b".git" or entry.name == ".git":
-                    continue
-                name = os.fsencode(entry.name)
-                rel = rel_dir + b"/" + name if rel_dir else name
-                if entry.is_symlink():
-                    target = os.fsencode(os.readlink(entry.path))
-                    yield rel, b"l", hashlib.sha256(target).hexdigest()
-                elif entry.is_dir(follow_symlinks=False):
-                    stack.append(rel)
-                elif entry.is_file(follow_symlinks=False):
-                    yield rel, b"f", sha256_file(Path(os.fsdecode(entry.path)))
-
-
-def _tracked_entries(root: Path, tracked: Sequence[tuple[str, str, bytes]]
-                     ) -> Iterator[tuple[bytes, bytes, str]]:
-    """Entries of the tracked paths as they are in the working tree; never through a linked directory."""
-    base = os.fsencode(root)
-    real_base = os.path.realpath(base)
-    plain_dirs: dict[bytes, bool] = {b"": True}
-
-    def plain(rel_dir: bytes) -> bool:  # no component of the directory is a link or missing
-        if rel_dir not in plain_dirs:
-            parent, _, _ = rel_dir.rpartition(b"/")
-            full = os.path.join(base, rel_dir)
-            plain_dirs[rel_dir] = (plain(parent) and not os.path.islink(full) and os.path.isdir(full)
-                                   and os.path.realpath(full) == os.path.join(real_base, rel_dir))
-        return plain_dirs[rel_dir]
-
-    for mode, obj, rel in tracked:
-        if mode == _GITLINK:
-            yield rel, b"m", hashlib.sha256(obj.encode("ascii")).hexdigest()
-            continue
-        if not plain(rel.rpartition(b"/")[0]):
-            continue
-        full = os.path.join(base, rel)
-        try:
-            info = os.lstat(full)
-        except OSError:
-            continue
-        if stat.S_ISLNK(info.st_mode):
-            yield rel, b"l", hashlib.sha256(os.readlink(full)).hexdigest()
-        elif stat.S_ISREG(info.st_mode):
-            yield rel, b"f", sha256_file(Path(os.fsdecode(full)))
-
-
-@dataclass(frozen=True)
-class _GitTree:
-    commit: str
-    subpath: str
-    dirty: bool | None
-    tracked: tuple[tuple[str, str, bytes], ...]
-    """(mode, object id, path relative to the tree as bytes), one per path."""
-
-
-def _git_tree(root: Path) -> tuple[_GitTree | None, list[str]]:
-    """The git state of ``root`` (a work tree or a directory inside one), or None with why not.
-
-    Runs git through ``verifier.source``'s read-only invocation: fsmonitor, the untracked cache and
-    the repository's content filters switched off, no optional locks, a scrubbed environment and a
-    timeout (none of the queries used runs hooks).
-    """
-    from verifier.source import _git  # noqa: PLC0415 - the one safe git invocation of the package
-
-    if not any((parent / ".git").exists() for parent in (root, *root.resolve().parents)):
-        return None, []
-    git = shutil.which("git")
-    if git is None:
-        return None, ["git is not installed: hashed as a plain directory"]
-    inside = _git(git, root, ["rev-parse", "--is-inside-work-tree", "--show-prefix"])
-    if inside.startswith("git failed"):
-        return None, [f"{inside}: hashed as a plain directory"]
-    lines = inside.split("\n")
-    if lines[0].strip() != "true":
-        return None, []
-    # undecodable bytes of a directory name as \xNN, so the subpath is JSON text either way
-    prefix = os.fsencode(lines[1].rstrip("/")).decode("utf-8", "backslashreplace") if len(lines) > 1 else ""
-    head = _git(git, root, ["rev-parse", "--verify", "--quiet", "HEAD"]).strip()
-    if head.startswith("git failed") or not head:
-        return None, ["the git repository has no commit yet: hashed as a plain directory"]
-    listing = _git(git, root, ["ls-files", "-z", "--stage", "--", "."])
-    if listing.startswith("git failed") and "\0" not in listing:
-        return None, [f"{listing}: hashed as a plain directory"]
-    tracked: dict[bytes, tuple[str, str, bytes]] = {}
-    for record in listing.split("\0"):
-        meta, tab, name = record.partition("\t")
-        if not tab:
-            continue
-        mode, obj = meta.split(" ")[:2]
-        rel = os.fsencode(name)
-        tracked.setdefault(rel, (mode, obj, rel))  # unmerged paths are listed once per stage
-    if not tracked:
-        return None, [f"git tracks no file under {root} (inside its work tree at commit {head}): "
-                      "hashed as a plain directory"]
-    status = _git(git, root, ["status", "--porcelain", "--untracked-files=normal",
-                              "--ignore-submodules=none", "--", "."])
-    dirty = None if status.startswith("git failed") else bool(status.strip())
-    notes = [f"{status}: whether the tree is dirty is unknown"] if dirty is None else []
-    return _GitTree(commit=head, subpath=prefix or ".", dirty=dirty,
-                    tracked=tuple(tracked[k] for k in sorted(tracked))), notes
-
-
-@dataclass(frozen=True)
-class RepoIdentity:
-    """What identifies a delivered tree: git commit, where the tree sits in its work tree, and hash."""
-
-    commit: str | None
-    """``HEAD`` of the git work tree holding the tree; None outside git (or without tracked files)."""
-    subpath: str | None
-    """The tree's POSIX path within the work tree (``"."`` at its top); None outside git."""
-    dirty: bool | None
-    """Changes or untracked, not ignored files under the tree (``git status -- SUBPATH``)."""
-    tree_sha256: str
-    tree_hash_mode: str
-    """``git-tracked`` in a git work tree, ``all-files`` otherwise (see ``tree_hash``)."""
-    notes: tuple[str, ...] = ()
-    """Why git could not be used, when it could not."""
-
-
-def repo_identity(repo: str | os.PathLike[str]) -> RepoIdentity:
-    """Commit, subpath, dirtiness and tree hash of ``repo``: git-tracked in a git work tree, else all files."""
-    root = Path(repo)
-    if not root.is_dir():
-        raise InputError(f"{root}: not a directory")
-    state, notes = _git_tree(root)
-    if state is None:
-        return RepoIdentity(commit=None, subpath=None, dirty=None, tree_sha256=tree_hash(root),
-                            tree_hash_mode="all-files", notes=tuple(notes))
-    return RepoIdentity(commit=state.commit, subpath=state.subpath, dirty=state.dirty,
-                        tree_sha256=_digest(_tracked_entries(root, state.tracked)),
-                        tree_hash_mode="git-tracked", notes=tuple(notes))
-
-
-def repo_commit(repo: str | os.PathLike[str]) -> str | None:
-    """The commit checked out in the git work tree holding ``repo`` (``HEAD``), or None outside git."""
-    state, _ = _git_tree(Path(repo))
-    return state.commit if state is not None else None
 
 
 # --------------------------------------------------------------------------- writing
@@ -777,10 +584,18 @@ def _delivered_dir(repo: Path, manifest: dict[str, Any]) -> Path:
     sub = recorded.get("subpath")
     if not isinstance(sub, str) or sub in ("", ".") or not (repo / ".git").exists():
         return repo
-    parts = PurePosixPath(sub).parts
-    if PurePosixPath(sub).is_absolute() or ".." in parts or "\0" in sub or not (repo / sub).is_dir():
+    if not _safe_subpath(sub) or not (repo / sub).is_dir():
         return repo
     return repo / sub
+
+
+def _safe_subpath(sub: Any) -> bool:
+    """Whether a manifest's recorded subpath stays inside the directory it is joined to (a hostile
+    manifest could name ``../..``, an absolute path or a NUL)."""
+    if not isinstance(sub, str) or not sub or "\0" in sub:
+        return False
+    path = PurePosixPath(sub)
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def _read_member(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], name: str, limit: int
@@ -848,12 +663,12 @@ def _check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
     want_commit, want_sub = recorded.get("commit"), recorded.get("subpath")
     mode = _recorded_mode(recorded.get("tree_hash_mode"), recorded.get("tree_sha256"))
     checks: list[Check] = []
-    state, notes = _git_tree(repo)
-    if (state is not None and isinstance(want_sub, str) and want_sub != "." and state.subpath == "."
+    state, notes = tracked_state(repo)
+    if (state is not None and _safe_subpath(want_sub) and want_sub != "." and state.subpath == "."
             and (repo / want_sub).is_dir()):
         checks.append(Check(None, f"repository: {repo} is the top of its work tree; checking {want_sub} in it"))
         repo = repo / want_sub
-        state, notes = _git_tree(repo)
+        state, notes = tracked_state(repo)
     checks += [Check(None, f"repository: {note}") for note in notes]
     got_commit = state.commit if state is not None else None
     if want_commit is None:
@@ -877,12 +692,12 @@ def _check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
     return checks
 
 
-def _check_tree(repo: Path, state: _GitTree | None, want: Any, mode: Any) -> Check:
+def _check_tree(repo: Path, state: GitState | None, want: Any, mode: Any) -> Check:
     if mode not in TREE_MODES:
         return Check(False, f"repository tree hash: the bundle records an unknown mode {mode!r}")
     how = ""
     if mode == "git-tracked" and state is not None:
-        got = _digest(_tracked_entries(repo, state.tracked))
+        got = tracked_tree_hash(repo, state.tracked)
     else:
         got = tree_hash(repo)
         if mode == "git-tracked":

@@ -160,7 +160,7 @@ def _is_none(value: Any) -> bool:
 
 
 class Repository(_Model):
-    """The delivered tree: see ``verifier.bundle.repo_identity`` and ``tree_hash``."""
+    """The delivered tree: see ``verifier.repository.repo_identity`` and ``tree_hash``."""
 
     path: str
     commit: str | None = None

@@ -37,6 +37,7 @@ from verifier.errors import InputError
 from verifier.evaluation import evaluate, outcome_from_error
 from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
 from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
+from verifier.repository import repo_identity
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
@@ -414,9 +415,7 @@ def _cpu_model() -> str | None:
 
 def repository_record(repo: Path) -> Repository:
     """Path, git commit, subpath within the work tree and dirtiness, and the tree hash with its mode
-    (``verifier.bundle.repo_identity``: git-tracked files in a git work tree, all files otherwise)."""
-    from verifier.bundle import repo_identity
-
+    (``verifier.repository.repo_identity``: git-tracked files in a git work tree, all files otherwise)."""
     ident = repo_identity(repo)
     return Repository(path=str(repo), commit=ident.commit, subpath=ident.subpath, dirty=ident.dirty,
                       tree_sha256=ident.tree_sha256, tree_hash_mode=ident.tree_hash_mode)

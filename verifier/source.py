@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -27,8 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from verifier.errors import InputError
+from verifier.git import GitError, read_state
 from verifier.origin.model import SkippedPath, SourceInfo
-from verifier.proc import scrubbed_env
 
 #: Most entries (files, directories, links) an archive may hold.
 DEFAULT_MAX_FILES = 200_000
@@ -38,8 +37,6 @@ DEFAULT_MAX_BYTES = 4 * 1024 ** 3
 #: than ``RATIO_FLOOR`` bytes were written. Source archives compress 3-10×; bombs 1000× and more.
 DEFAULT_MAX_RATIO = 200.0
 RATIO_FLOOR = 8 * 1024 * 1024
-#: Seconds any git command may take.
-GIT_TIMEOUT_S = 30.0
 #: Directories of version-control systems (not delivered files).
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 
@@ -92,7 +89,7 @@ def is_archive_name(path: str) -> bool:
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-# --- directories and git -------------------------------------------------------------------------
+# --- directories (git state: verifier.git) -------------------------------------------------------------------------
 
 def _require_files(given: str, root: Path) -> None:
     """Raise ``InputError`` unless the tree holds at least one regular file outside VCS data."""
@@ -116,101 +113,23 @@ def _require_files(given: str, root: Path) -> None:
 
 
 def _directory_info(given: str, root: Path, include_ignored: bool = False) -> SourceInfo:
-    git = _git_state(root)
-    if git is None:
+    try:
+        state = read_state(root, ignored=not include_ignored)
+    except GitError as err:
+        return SourceInfo(given=given, kind="directory", root=root,
+                          notes=(f"{err}: scanned as a plain directory (no commit recorded)",))
+    if state is None:
         return SourceInfo(given=given, kind="directory", root=root)
-    commit, dirty, notes = git
-    if commit is None and dirty is None:
-        return SourceInfo(given=given, kind="directory", root=root, notes=tuple(notes))
-    ignored: tuple[str, ...] = ()
-    if not include_ignored:
-        ignored, note = _git_ignored(root)
-        if note:
-            notes.append(note)
-    return SourceInfo(given=given, kind="git", root=root, commit=commit, dirty=dirty,
-                      notes=tuple(notes), ignored=ignored)
-
-
-def _git_ignored(root: Path) -> tuple[tuple[str, ...], str | None]:
-    """Paths under ``root`` (relative, POSIX; directories with a trailing ``/``) that git ignores
-    and does not track, and a note when git could not say (then nothing is skipped)."""
-    git = shutil.which("git")
-    if git is None:  # _git_state found git a moment ago
-        return (), "git is not installed: files git would ignore are scanned too"
-    listed = _git(git, root, ["ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                              "--directory", "--", "."])
-    if listed.startswith("git failed"):
-        return (), f"{listed}: files git ignores are scanned too"
-    return tuple(sorted(p for p in listed.split("\0") if p and p != "./")), None
-
-
-def _git_state(root: Path) -> tuple[str | None, bool | None, list[str]] | None:
-    """``(commit, dirty, notes)`` for a git working tree, ``None`` when ``root`` is not in one."""
-    if not any((parent / ".git").exists() for parent in (root, *root.parents)):
-        return None
-    git = shutil.which("git")
-    if git is None:
-        return None, None, ["git is not installed: the git working tree is scanned as a plain "
-                            "directory (no commit recorded)"]
-    inside = _git(git, root, ["rev-parse", "--is-inside-work-tree", "--show-toplevel"])
-    if isinstance(inside, str) and inside.startswith("git failed"):
-        return None, None, [f"{inside}: scanned as a plain directory (no commit recorded)"]
-    lines = inside.splitlines()
-    if not lines or lines[0].strip() != "true":
-        return None
     notes = []
-    top = Path(lines[1].strip()) if len(lines) > 1 else root
-    if top.resolve() != root:
-        notes.append(f"PATH is a sub-directory of the git working tree {top}")
-    head = _git(git, root, ["rev-parse", "--verify", "--quiet", "HEAD"])
-    commit = None if head.startswith("git failed") or not head.strip() else head.strip()
-    if commit is None:
+    if state.subpath != ".":
+        notes.append(f"PATH is a sub-directory of the git working tree {state.top}")
+    if state.commit is None:
         notes.append("the git repository has no commit yet")
-    status = _git(git, root, ["status", "--porcelain", "--untracked-files=normal",
-                              "--ignore-submodules=none", "--", "."])
-    if status.startswith("git failed"):
-        notes.append(f"{status}: whether the tree is dirty is unknown")
-        return commit, None, notes
-    return commit, bool(status.strip()), notes
-
-
-def _git(git: str, root: Path, args: list[str]) -> str:
-    """Run a read-only git query in ``root``; on failure return ``"git failed: <reason>"``.
-
-    The repository's own configuration must not run anything: fsmonitor hooks and content filters
-    it declares are switched off, optional index writes are disabled.
-    """
-    argv = [git, "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false"]
-    argv += _filter_overrides(git, root)
-    env = scrubbed_env({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat",
-                        "LC_ALL": "C"})
-    try:
-        proc = subprocess.run(argv + args, cwd=root, env=env, capture_output=True,
-                              timeout=GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return f"git failed: timed out after {GIT_TIMEOUT_S:.0f} s"
-    except OSError as err:
-        return f"git failed: {err.strerror or err}"
-    if proc.returncode != 0 and args[:2] != ["rev-parse", "--verify"]:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        return f"git failed: {reason[0] if reason else f'exit status {proc.returncode}'}"
-    return proc.stdout.decode("utf-8", "surrogateescape")
-
-
-def _filter_overrides(git: str, root: Path) -> list[str]:
-    """``-c filter.X.clean= …`` for every filter driver the repository configures."""
-    try:
-        proc = subprocess.run([git, "config", "--get-regexp", r"^filter\..*\.(clean|process|smudge)$"],
-                              cwd=root, env=scrubbed_env({"LC_ALL": "C"}), capture_output=True,
-                              timeout=GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except (subprocess.TimeoutExpired, OSError):
-        return []
-    overrides = []
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        key = line.split(" ", 1)[0]
-        if key:
-            overrides += ["-c", f"{key}="]
-    return overrides
+    notes += state.notes
+    if not include_ignored and state.ignored is None:
+        notes.append("files git ignores are scanned too")
+    return SourceInfo(given=given, kind="git", root=root, commit=state.commit, dirty=state.dirty,
+                      notes=tuple(notes), ignored=state.ignored or ())
 
 
 # --- archives ------------------------------------------------------------------------------------

@@ -1,0 +1,186 @@
+"""What identifies a delivered tree: its git commit, where it sits in its work tree, and a tree hash.
+
+A delivered directory inside a git work tree (its top or any sub-directory) is identified by the
+work tree's ``HEAD`` commit, the directory's ``subpath`` within it, and ``dirty`` (changes, staged
+changes, submodule changes, or untracked files that are not ignored, under that subpath). Its tree
+hash is then taken in mode ``git-tracked``: the files git tracks under the directory with their
+working-tree content — what an expert gets from a clean checkout of the recorded commit (without
+line-ending conversion), so untracked and ignored files (``.venv``, ``node_modules``, build output)
+do not count. A directory outside git is hashed in mode ``all-files``: every file and link, ``.git``
+left out. ``tree_hash`` defines both exactly.
+
+Git is read through ``verifier.git`` only (isolated: nothing the repository configures runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifier.errors import InputError
+from verifier.evidence import sha256_file
+from verifier.git import GITLINK, GitError, GitState, Tracked, read_state
+
+TREE_HASH_ALGORITHM = "verifier-tree/1"
+#: how a tree hash was taken: the files git tracks (their working-tree content), or every file
+TREE_MODES = ("git-tracked", "all-files")
+#: the rule behind each mode, as the manifest states it
+TREE_HASH_RULES = {
+    "git-tracked": ("the files git tracks under the delivered directory (git ls-files), each with its "
+                    "working-tree content; untracked and ignored files (.venv, node_modules, build "
+                    "output) left out; a submodule contributes the commit its superproject records. "
+                    "A clean checkout of the recorded commit, without line-ending conversion, "
+                    "reproduces it"),
+    "all-files": "every regular file and symbolic link under the directory, .git left out",
+}
+
+
+def tree_hash(repo: str | os.PathLike[str], mode: str = "all-files") -> str:
+    """Content hash of a repository tree (hex sha256), independent of mtimes and permissions.
+
+    Entries (``mode``): ``all-files`` takes every regular file and symbolic link under ``repo``, any
+    path component named ``.git`` skipped; ``git-tracked`` takes the paths git tracks under ``repo``
+    (``InputError`` when ``repo`` is not in a git work tree tracking files there) as they are in the
+    working tree, a tracked path that is missing (or no longer a file or link) leaving no entry, and
+    a submodule as ``m`` with the sha256 of the commit id its superproject records. Directories are
+    not entries (empty ones leave no trace). Each entry contributes ``TYPE SP SHA256HEX SP PATH NUL``
+    where PATH is the POSIX path relative to ``repo`` as UTF-8 bytes (file-system bytes for
+    undecodable names), TYPE is ``f`` for a file (sha256 of its content) or ``l`` for a link (sha256
+    of the link's target text: links are never followed). Entries are sorted by PATH bytes; the
+    result is the sha256 of their concatenation. A ``git-tracked`` hash therefore equals the
+    ``all-files`` hash of a directory holding exactly the tracked files (``git archive`` output).
+    """
+    root = Path(repo)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    if mode == "all-files":
+        return _digest(_tree_entries(root))
+    if mode == "git-tracked":
+        state, notes = tracked_state(root)
+        if state is None:
+            why = f" ({'; '.join(notes)})" if notes else ""
+            raise InputError(f"{root}: not a git work tree with tracked files; a git-tracked tree hash "
+                             f"needs one{why}")
+        return tracked_tree_hash(root, state.tracked)
+    raise InputError(f"unknown tree hash mode {mode!r} (known: {', '.join(TREE_MODES)})")
+
+
+def tracked_tree_hash(root: str | os.PathLike[str], tracked: Sequence[Tracked]) -> str:
+    """The ``git-tracked`` tree hash of ``root`` for the tracked entries git listed under it."""
+    return _digest(_tracked_entries(Path(root), tracked))
+
+
+def tracked_state(root: str | os.PathLike[str]) -> tuple[GitState | None, list[str]]:
+    """The git state of ``root`` when it can identify the tree (a commit, tracked files under it);
+    otherwise None and why not, as notes (nothing when ``root`` is simply not in a work tree)."""
+    try:
+        state = read_state(root)
+    except GitError as err:
+        return None, [f"{err}: hashed as a plain directory"]
+    if state is None:
+        return None, []
+    if state.commit is None:
+        return None, ["the git repository has no commit yet: hashed as a plain directory"]
+    if not state.tracked:
+        return None, [f"git tracks no file under {root} (inside its work tree at commit {state.commit}): "
+                      "hashed as a plain directory"]
+    return state, list(state.notes)
+
+
+@dataclass(frozen=True)
+class RepoIdentity:
+    """What identifies a delivered tree: git commit, where the tree sits in its work tree, and hash."""
+
+    commit: str | None
+    """``HEAD`` of the git work tree holding the tree; None outside git (or without tracked files)."""
+    subpath: str | None
+    """The tree's POSIX path within the work tree (``"."`` at its top); None outside git."""
+    dirty: bool | None
+    """Changes or untracked, not ignored files under the tree (``git status -- SUBPATH``)."""
+    tree_sha256: str
+    tree_hash_mode: str
+    """``git-tracked`` in a git work tree, ``all-files`` otherwise (see ``tree_hash``)."""
+    notes: tuple[str, ...] = ()
+    """Why git could not be used, when it could not."""
+
+
+def repo_identity(repo: str | os.PathLike[str]) -> RepoIdentity:
+    """Commit, subpath, dirtiness and tree hash of ``repo``: git-tracked in a git work tree, else all files."""
+    root = Path(repo)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    state, notes = tracked_state(root)
+    if state is None:
+        return RepoIdentity(commit=None, subpath=None, dirty=None, tree_sha256=tree_hash(root),
+                            tree_hash_mode="all-files", notes=tuple(notes))
+    return RepoIdentity(commit=state.commit, subpath=state.subpath, dirty=state.dirty,
+                        tree_sha256=tracked_tree_hash(root, state.tracked),
+                        tree_hash_mode="git-tracked", notes=tuple(notes))
+
+
+def repo_commit(repo: str | os.PathLike[str]) -> str | None:
+    """The commit checked out in the git work tree holding ``repo`` (``HEAD``), or None outside git."""
+    state, _ = tracked_state(Path(repo))
+    return state.commit if state is not None else None
+
+
+def _digest(entries: Iterable[tuple[bytes, bytes, str]]) -> str:
+    digest = hashlib.sha256()
+    for rel, kind, value in sorted(entries):
+        digest.update(kind + b" " + value.encode("ascii") + b" " + rel + b"\0")
+    return digest.hexdigest()
+
+
+def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
+    base = os.fsencode(root)
+    stack = [b""]
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(os.path.join(base, rel_dir) if rel_dir else base) as entries:
+            for entry in entries:
+                if entry.name == b".git" or entry.name == ".git":
+                    continue
+                name = os.fsencode(entry.name)
+                rel = rel_dir + b"/" + name if rel_dir else name
+                if entry.is_symlink():
+                    target = os.fsencode(os.readlink(entry.path))
+                    yield rel, b"l", hashlib.sha256(target).hexdigest()
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                elif entry.is_file(follow_symlinks=False):
+                    yield rel, b"f", sha256_file(Path(os.fsdecode(entry.path)))
+
+
+def _tracked_entries(root: Path, tracked: Sequence[Tracked]) -> Iterator[tuple[bytes, bytes, str]]:
+    """Entries of the tracked paths as they are in the working tree; never through a linked directory."""
+    base = os.fsencode(root)
+    real_base = os.path.realpath(base)
+    plain_dirs: dict[bytes, bool] = {b"": True}
+
+    def plain(rel_dir: bytes) -> bool:  # no component of the directory is a link or missing
+        if rel_dir not in plain_dirs:
+            parent, _, _ = rel_dir.rpartition(b"/")
+            full = os.path.join(base, rel_dir)
+            plain_dirs[rel_dir] = (plain(parent) and not os.path.islink(full) and os.path.isdir(full)
+                                   and os.path.realpath(full) == os.path.join(real_base, rel_dir))
+        return plain_dirs[rel_dir]
+
+    for mode, obj, rel in tracked:
+        if mode == GITLINK:
+            yield rel, b"m", hashlib.sha256(obj.encode("ascii")).hexdigest()
+            continue
+        if not plain(rel.rpartition(b"/")[0]):
+            continue
+        full = os.path.join(base, rel)
+        try:
+            info = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            yield rel, b"l", hashlib.sha256(os.readlink(full)).hexdigest()
+        elif stat.S_ISREG(info.st_mode):
+            yield rel, b"f", sha256_file(Path(os.fsdecode(full)))
