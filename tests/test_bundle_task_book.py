@@ -85,7 +85,7 @@ def test_a_task_book_that_cannot_be_read_is_an_input_error(weakened, tmp_path):
     fifo = tmp_path / "fifo.yaml"
     os.mkfifo(fifo)
     result = _verify(weakened["bundle"], "--spec", fifo)  # never opened: no hang
-    assert result.exit_code == 2 and f"{fifo}: not a regular file" in result.output
+    assert result.exit_code == 2 and f"{fifo}: is a FIFO (named pipe), not a task book" in result.output
     with pytest.raises(InputError, match="larger than"):
         big = tmp_path / "big.yaml"
         big.write_bytes(b"#" * (4 * 1024 * 1024 + 1))

@@ -231,7 +231,7 @@ def test_cli_report(sample_run, tmp_path):
     assert result.exit_code == 0 and out.read_text().startswith("# Software Product Acceptance")
     result = runner.invoke(main, ["report", str(sample_run), "--format", "json", "-o", "-"])
     assert result.exit_code == 0 and json.loads(result.output)["run_id"] == "20261125T100000Z-sample"
-    for args, message in ((["report", str(tmp_path / "nope")], "not a run directory"),
+    for args, message in ((["report", str(tmp_path / "nope")], "no such run directory"),
                           (["report", str(tmp_path)], "no results.json"),
                           (["report", str(sample_run), "--lang", "fr"], "Invalid value for '--lang'"),
                           (["report", str(sample_run), "-o", str(tmp_path / "no" / "dir.html")], "no such directory")):

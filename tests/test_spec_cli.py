@@ -116,7 +116,7 @@ def test_check_bad_yaml_exit_2(runner, tmp_path):
 def test_check_missing_file_exit_2(runner, tmp_path):
     result = runner.invoke(main, ["check", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"verifier: error: {tmp_path / 'nope.yaml'}: cannot read the spec")
+    assert result.stderr.startswith(f"verifier: error: {tmp_path / 'nope.yaml'}: no such spec file")
 
 
 def test_check_with_repo_finds_escaping_symlink(runner, tmp_path):
@@ -148,7 +148,7 @@ def test_init_writes_the_template_and_refuses_to_overwrite(runner, tmp_path):
 
 def test_init_into_a_missing_directory_exit_2(runner, tmp_path):
     result = runner.invoke(main, ["init", str(tmp_path / "no" / "such" / "acceptance.yaml")])
-    assert result.exit_code == 2 and "is not a directory" in result.stderr
+    assert result.exit_code == 2 and "no such directory for the task book" in result.stderr
 
 
 def test_init_default_name(runner, tmp_path, monkeypatch):

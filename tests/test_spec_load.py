@@ -171,7 +171,7 @@ def test_not_utf8(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(tmp_path / "nope.yaml", probes=PROBES)
-    assert str(info.value).startswith(f"{tmp_path / 'nope.yaml'}: cannot read the spec")
+    assert str(info.value).startswith(f"{tmp_path / 'nope.yaml'}: no such spec file")
     assert isinstance(info.value, InputError) and info.value.exit_code == ExitCode.INPUT_ERROR
 
 
@@ -609,7 +609,8 @@ def test_deep_nesting_is_refused(tmp_path):
 
 def test_oversized_file_is_refused(tmp_path):
     from verifier.spec import MAX_BYTES
-    _assert(_error(tmp_path, "#" * (MAX_BYTES + 1)), tmp_path, None, "", "not a task book")
+    _assert(_error(tmp_path, "#" * (MAX_BYTES + 1)), tmp_path, None, "",
+            f"{MAX_BYTES + 1} bytes, more than a spec file may hold")
 
 
 def test_python_tags_are_refused(tmp_path):

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from verifier.errors import InputError
+from verifier.paths import check_file
+
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/verifier``, or ``~/.cache/verifier``."""
@@ -33,13 +36,7 @@ class ResultCache:
         self.version = version
         self._db: sqlite3.Connection | None = None
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(directory / "cache.sqlite3", timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS results (namespace TEXT, version TEXT, key TEXT, "
-                "value TEXT, PRIMARY KEY (namespace, version, key))")
-            self._db.commit()
+            self._db = _open(directory)
 
     @property
     def enabled(self) -> bool:
@@ -85,3 +82,30 @@ class ResultCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open(directory: Path) -> sqlite3.Connection:
+    """The cache database in ``directory`` (made if need be); ``InputError`` naming the path when
+    it cannot be used (not a directory, unwritable, the file a FIFO or not a database)."""
+    path = directory / "cache.sqlite3"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{directory}: cannot make the cache directory: {err.strerror or err}",
+                         hint="give --cache-dir or --no-cache") from None
+    if os.path.lexists(path):
+        check_file(path, what="result cache")
+    db = None
+    try:
+        db = sqlite3.connect(path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS results (namespace TEXT, version TEXT, key TEXT, "
+            "value TEXT, PRIMARY KEY (namespace, version, key))")
+        db.commit()
+    except sqlite3.Error as err:
+        if db is not None:
+            db.close()
+        raise InputError(f"{path}: cannot use the result cache ({err})",
+                         hint="remove it, or give --cache-dir or --no-cache") from None
+    return db

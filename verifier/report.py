@@ -27,6 +27,7 @@ from verifier import charts
 from verifier.errors import InputError
 from verifier.evidence import canonical_json
 from verifier.i18n import KEY_LABELS, SEVERITY_LABELS, labels
+from verifier.paths import check_output_file, read_file
 from verifier.results import IndicatorResult, OriginSummary, RunResult
 from verifier.run_files import RunFiles
 from verifier.scoring import gate_figure
@@ -60,12 +61,11 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunResult:
     path = Path(run_dir) / "results.json"
     if not Path(run_dir).is_dir():
         raise InputError(f"{run_dir}: not a run directory")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise InputError(f"{path}: no results.json in the run directory")
-    if path.stat().st_size > _MAX_RESULTS_BYTES:
-        raise InputError(f"{path}: larger than {_MAX_RESULTS_BYTES} bytes")
+    data = read_file(path, what="results file", max_bytes=_MAX_RESULTS_BYTES)
     try:
-        return RunResult.model_validate_json(path.read_bytes())
+        return RunResult.model_validate_json(data)
     except pydantic.ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -80,17 +80,9 @@ def default_output(run_dir: str | os.PathLike[str], fmt: str, lang: str) -> Path
 
 def check_output(target: str | os.PathLike[str]) -> None:
     """Fail fast, before any rendering, when the report cannot be written to ``target``:
-    ``InputError`` naming the problem (a missing or unwritable folder, a directory as the file)."""
-    path = Path(target)
-    parent = path.parent
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; give the report's file name")
-    if not parent.exists():
-        raise InputError(f"{parent}: no such directory for the report")
-    if not parent.is_dir():
-        raise InputError(f"{parent}: not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"{path}: not writable")
+    ``InputError`` naming the problem (a missing or unwritable folder, a directory, a FIFO, a
+    device or a ``/proc`` file as the file)."""
+    check_output_file(target, what="report")
 
 
 #: where a run's files come from: its directory, or a listing with a reader (``verifier.run_files``)

@@ -36,18 +36,22 @@ from verifier import __version__
 from verifier.errors import InputError
 from verifier.evaluation import evaluate, outcome_from_error
 from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
+from verifier.paths import read_file
 from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
 from verifier.repository import repo_identity
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
 from verifier.scoring import assess, gates
+from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
 
 #: Budget of an indicator that declares no ``timeout``.
 DEFAULT_TIMEOUT_S = 900.0
 #: Beyond its budget, a probe gets this much longer before the runner interrupts it.
 _GRACE_S = 30.0
+#: Largest run.json, state or summary file a resumed run reads (verifier writes a few KiB).
+_MAX_STATE_BYTES = 64 << 20
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -241,14 +245,15 @@ class Runner:
             "spec_path": str(self.options.spec_path.resolve()), "repository": str(self.repo),
             "only": list(self.options.only), "command": list(self.options.command),
         })
-        atomic_write_bytes(run_dir / "spec.yaml", self.options.spec_path.read_bytes())
+        atomic_write_bytes(run_dir / "spec.yaml",
+                           read_file(self.options.spec_path, what="spec file", max_bytes=SPEC_MAX_BYTES))
         return state
 
     def _resume(self, run_dir: Path, spec_sha: str) -> _RunState:
         run_dir = run_dir.resolve()
         try:
-            meta = json.loads((run_dir / "run.json").read_text("utf-8"))
-        except (OSError, ValueError) as err:
+            meta = json.loads(read_file(run_dir / "run.json", what="run record", max_bytes=_MAX_STATE_BYTES))
+        except (InputError, ValueError) as err:
             raise InputError(f"{run_dir}: not a verifier run directory (run.json: {err})") from None
         if meta.get("spec_sha256") != spec_sha:
             raise InputError(f"{run_dir}: the spec {self.options.spec_path} changed since this run "
@@ -256,8 +261,9 @@ class Runner:
         state = _RunState(run_dir, meta["run_id"], meta["started_at"])
         for path in sorted((run_dir / "state").glob("*.json")):
             try:
-                result = IndicatorResult.model_validate_json(path.read_text("utf-8"))
-            except (OSError, ValidationError, ValueError):
+                result = IndicatorResult.model_validate_json(
+                    read_file(path, what="state file", max_bytes=_MAX_STATE_BYTES))
+            except (InputError, ValidationError, ValueError):
                 continue  # a damaged state file: measure that indicator again
             state.finished[result.id] = result
         return state
@@ -266,8 +272,9 @@ class Runner:
         summary_path = state.run_dir / "origin" / "summary.json"
         if summary_path.exists():
             try:
-                return OriginSummary.model_validate_json(summary_path.read_text("utf-8"))
-            except (OSError, ValidationError, ValueError):
+                return OriginSummary.model_validate_json(
+                    read_file(summary_path, what="origin summary", max_bytes=_MAX_STATE_BYTES))
+            except (InputError, ValidationError, ValueError):
                 pass
         self.listener.stage("origin: self-developed code ratio")
         summary = run_origin(self.spec, self.repo, state.run_dir / "origin",

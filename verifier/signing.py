@@ -17,29 +17,39 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier.errors import InputError
+from verifier.paths import check_output_file, read_file
 
 _MAX_KEY_FILE = 64 * 1024
 
 
 def write_keypair(prefix: str | os.PathLike[str], *, overwrite: bool = False) -> tuple[Path, Path]:
-    """Make a new Ed25519 key pair as ``PREFIX.key`` (private, mode 0600) and ``PREFIX.pub``."""
-    private_path = Path(f"{os.fspath(prefix)}.key")
-    public_path = Path(f"{os.fspath(prefix)}.pub")
-    if not overwrite:
-        for path in (private_path, public_path):
-            if path.exists():
-                raise InputError(f"{path}: already exists; will not overwrite a key")
-    if not private_path.parent.is_dir():
-        raise InputError(f"{private_path.parent}: no such directory")
+    """Make a new Ed25519 key pair as ``PREFIX.key`` (private, mode 0600) and ``PREFIX.pub``;
+    ``InputError`` naming the path when either cannot be written (or exists, unless ``overwrite``)."""
+    given = os.fspath(prefix)
+    if given.endswith(os.sep) or os.path.isdir(given):
+        raise InputError(f"{given}: is a directory; give a name prefix for the key files "
+                         f"(e.g. {os.path.join(given, 'agency')})")
+    private_path = Path(f"{given}.key")
+    public_path = Path(f"{given}.pub")
+    for path in (private_path, public_path):
+        if not overwrite and os.path.lexists(path):
+            raise InputError(f"{path}: already exists; will not overwrite a key")
+        check_output_file(path, what="key file")
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if overwrite else os.O_EXCL)
-    fd = os.open(private_path, flags, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private_pem)
-    os.chmod(private_path, 0o600)
-    public_path.write_bytes(public_pem(key.public_key()))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if overwrite else os.O_EXCL | os.O_NOFOLLOW)
+    try:
+        fd = os.open(private_path, flags, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(private_pem)
+        os.chmod(private_path, 0o600)
+    except OSError as err:
+        raise InputError(f"{private_path}: cannot write the key file: {err.strerror or err}") from None
+    try:
+        public_path.write_bytes(public_pem(key.public_key()))
+    except OSError as err:
+        raise InputError(f"{public_path}: cannot write the key file: {err.strerror or err}") from None
     return private_path, public_path
 
 
@@ -97,12 +107,7 @@ def verify_signature(data: bytes, signature_text: str | bytes, key: Ed25519Publi
 
 
 def _read_key_file(path: str | os.PathLike[str]) -> bytes:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such key file")
-    if p.stat().st_size > _MAX_KEY_FILE:
-        raise InputError(f"{p}: too large to be a key file")
-    return p.read_bytes()
+    return read_file(path, what="key file", max_bytes=_MAX_KEY_FILE)
 
 
 def _first_line(err: Exception) -> str:

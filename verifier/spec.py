@@ -24,6 +24,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
 
 from verifier.errors import InputError
 from verifier.materials import MaterialsConfig, check_materials
+from verifier.paths import read_file
 from verifier.probe import CHARACTERISTICS, Probe, ProbeArgs
 from verifier.repo_paths import (RepoGlob, RepoPath, check_inside, glob_matches, mark_repo_kind,
                                  normalize_repo_path, path_exists, repo_references)
@@ -672,13 +673,9 @@ def load_spec(path: Path | str, *, repo: Path | str | None = None,
     path = Path(path)
     file = str(path)
     try:
-        if path.is_file() and path.stat().st_size > MAX_BYTES:
-            raise SpecError(file, None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MiB: not a task book")
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise SpecError(file, None, "", "is a directory, not a spec file") from None
-    except OSError as err:
-        raise SpecError(file, None, "", f"cannot read the spec: {err.strerror or err}") from None
+        raw = read_file(path, what="spec file", max_bytes=MAX_BYTES)
+    except InputError as err:  # already "FILE: problem": missing, a FIFO, a device, too large …
+        raise SpecError(file, None, "", str(err).removeprefix(f"{file}: ")) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

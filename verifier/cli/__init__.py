@@ -50,6 +50,12 @@ class _LazyGroup(click.Group):
                 message += f" ({err.hint})"
             say(message, err=True)
             ctx.exit(int(err.exit_code))
+        except click.UsageError as err:  # one line too, rather than click's usage block
+            command = _command_words(err.ctx)
+            where = f"{command}: " if command else ""
+            say(f"verifier: error: {where}{err.format_message()} "
+                f"(see 'verifier {command + ' ' if command else ''}--help')", err=True)
+            ctx.exit(int(ExitCode.INPUT_ERROR))
         except click.ClickException as err:  # click prints it: its message may quote a value given
             err.message = printable(err.message)
             raise
@@ -68,6 +74,15 @@ class _LazyGroup(click.Group):
             say(f"verifier: internal error: {type(err).__name__}: {err} "
                 "(set VERIFIER_DEBUG=1 for the traceback)", err=True)
             ctx.exit(int(ExitCode.INCOMPLETE))
+
+
+def _command_words(ctx: click.Context | None) -> str:
+    """The subcommand words of ``ctx`` (``kb info``), without the program name."""
+    words = []
+    while ctx is not None and ctx.parent is not None:
+        words.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(words))
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"],

@@ -8,6 +8,7 @@ import sys
 import click
 
 from verifier.cli.output import emit, say, status
+from verifier.cli.params import InputFile, InputPath, OutputFile
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
 from verifier.kb.store import KnowledgeBase
 
@@ -24,7 +25,7 @@ def _sources_options(func):
     func = click.option("--only", "only", multiple=True, metavar="NAME",
                         help="With --python-env: index only this distribution (repeatable).")(func)
     func = click.option("--python-env", "python_envs", multiple=True, metavar="PATH",
-                        type=click.Path(path_type=str),
+                        type=InputPath("Python environment", path_type=str),
                         help="Index the installed distributions of a Python environment: a "
                              "virtualenv, a site-packages directory or its python (never run). "
                              "Name, version and license come from each distribution's metadata. "
@@ -44,8 +45,8 @@ def kb() -> None:
 
 
 @kb.command("build", epilog=_SOURCE_HELP)
-@click.argument("sources", nargs=-1, type=click.Path(path_type=str))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=str),
+@click.argument("sources", nargs=-1, type=InputPath("source", path_type=str))
+@click.option("--output", "-o", required=True, type=OutputFile("knowledge base", path_type=str),
               help="The knowledge base file to write (SQLite).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_sources_options
@@ -58,8 +59,8 @@ def build(sources: tuple[str, ...], output: str, force: bool, python_envs: tuple
 
 
 @kb.command("add", epilog=_SOURCE_HELP)
-@click.argument("kb_path", metavar="KB", type=click.Path(path_type=str))
-@click.argument("sources", nargs=-1, type=click.Path(path_type=str))
+@click.argument("kb_path", metavar="KB", type=InputFile("knowledge base", path_type=str))
+@click.argument("sources", nargs=-1, type=InputPath("source", path_type=str))
 @_sources_options
 def add(kb_path: str, sources: tuple[str, ...], python_envs: tuple[str, ...],
         only: tuple[str, ...], jobs: int | None) -> None:
@@ -71,7 +72,7 @@ def add(kb_path: str, sources: tuple[str, ...], python_envs: tuple[str, ...],
 
 
 @kb.command("info")
-@click.argument("kb_path", metavar="KB", type=click.Path(path_type=str))
+@click.argument("kb_path", metavar="KB", type=InputFile("knowledge base", path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the full description as JSON.")
 @click.option("--components/--no-components", default=True, show_default=True,
               help="List the components.")

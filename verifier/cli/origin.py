@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from verifier.cli.output import SafeConsole, emit, styled
+from verifier.cli.params import InputFile, InputPath, OutputDirectory, OutputFile
 from verifier.errors import ExitCode, InputError
 
 _CLASS_LABELS = {
@@ -36,23 +37,12 @@ class _Ratio(click.ParamType):
         return number
 
 
-class _OneLineErrors(click.Command):
-    """Usage errors as one line (``verifier: error: …``, exit 2) rather than click's usage block."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Click's parsing, with usage errors raised as ``InputError``."""
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as err:
-            raise InputError(f"origin: {err.format_message()}",
-                             hint="see 'verifier origin --help'") from None
-
-
-@click.command("origin", cls=_OneLineErrors)
-@click.argument("path", type=click.Path(path_type=str))
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.command("origin")
+@click.argument("path", type=InputPath("directory or archive", path_type=str))
+@click.option("--spec", "spec_path", type=InputFile("spec file"),
               help="Task book (acceptance.yaml) giving project.owners and origin.*; default: "
-                   "acceptance.yaml at the root of PATH, when there is one.")
+                   "acceptance.yaml at the root of PATH, when there is one (not a symbolic link "
+                   "out of PATH).")
 @click.option("--no-spec", is_flag=True, help="Do not read acceptance.yaml from PATH.")
 @click.option("--owner", "owners", multiple=True, metavar="NAME",
               help="Copyright holder whose code is self-developed (repeatable; added to the "
@@ -63,19 +53,19 @@ class _OneLineErrors(click.Command):
               help="Declared third-party code (repeatable; added to origin.third_party).")
 @click.option("--generated", multiple=True, metavar="GLOB",
               help="Declared generated code (repeatable; added to origin.generated).")
-@click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--adjudications", type=InputFile("adjudication file"),
               help="Manual adjudication file (YAML/JSON); overrides origin.adjudications.")
 @click.option("--min-ratio", type=_Ratio(), default=None,
               help="Threshold, 0..1 or a percentage (default: origin.min_ratio, else 0.60).")
-@click.option("--kb", "kb_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--kb", "kb_path", type=InputFile("knowledge base"),
               help="Snippet knowledge base (verifier kb build): runs of matching lines in "
                    "self-developed files count as third-party (default: origin.knowledge_base).")
 @click.option("--min-match-lines", type=click.IntRange(1), default=None,
               help="Shortest matched run, in lines (default: origin.min_match_lines, else 10).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str),
+@click.option("--json", "json_path", type=OutputFile("JSON report", path_type=str, allow_dash=True),
               help="Write the full report (every file with origin, reason, evidence) as JSON to "
                    "FILE ('-' for stdout).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--cache-dir", type=OutputDirectory("cache directory"),
               help="Result cache directory (default: $XDG_CACHE_HOME/verifier, "
                    "~/.cache/verifier).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
@@ -109,8 +99,10 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     """
     from verifier.origin import DEFAULT_MIN_RATIO, analyze, origin_options_from_spec
     from verifier.origin.detect import DEFAULT_TIMEOUT_S
+    from verifier.paths import default_file_inside
     from verifier.repo_paths import normalize_repo_path
     from verifier.source import open_source
+    from verifier.spec import DEFAULT_SPEC_NAME
 
     for option, values in (("--exclude", exclude), ("--third-party", third_party),
                            ("--generated", generated)):
@@ -129,8 +121,8 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
                                    "min_ratio": DEFAULT_MIN_RATIO, "declared_source": "option"}
         spec_file = spec_path
         spec = None
-        if spec_file is None and not no_spec and (source.root / "acceptance.yaml").is_file():
-            spec_file = source.root / "acceptance.yaml"
+        if spec_file is None and not no_spec:
+            spec_file = default_file_inside(source.root, DEFAULT_SPEC_NAME, what="spec file")
         if spec_file is not None:
             from verifier.spec import load_spec
             spec = load_spec(spec_file, repo=source.root)

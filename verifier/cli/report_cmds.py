@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from verifier.cli.output import emit, say
+from verifier.cli.params import InputDirectory, InputFile, OutputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_bytes
 
-_RUN_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
+_RUN_DIR = InputDirectory("run directory")
 
 
 @click.command("report")
@@ -21,7 +22,7 @@ _RUN_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
                                       "json: the canonical results.json, validated.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Report language (中文 / English).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=OutputFile("report", allow_dash=True), default=None,
               help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT.")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     """Render the evidence report of RUN_DIR (a `verifier run` directory)."""
@@ -40,7 +41,10 @@ def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{target.parent}: cannot create the report's directory ({exc.strerror})") from None
-    atomic_write_bytes(target, data)
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write the report: {exc.strerror or exc}") from None
     say(target)
 
 
@@ -57,9 +61,9 @@ def _evidence_base(run_dir: Path, target: Path) -> str | None:
 
 @click.command("bundle")
 @click.argument("run_dir", type=_RUN_DIR)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=OutputFile("bundle"), required=True,
               help="The bundle zip to write (outside RUN_DIR).")
-@click.option("--sign", "key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--sign", "key", type=InputFile("key file"), default=None,
               help="Sign the manifest with this Ed25519 private key (PEM, from `verifier keygen`).")
 def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
     """Pack RUN_DIR (results, evidence) and its HTML reports (zh, en) with a manifest of hashes into a zip.
@@ -82,15 +86,15 @@ def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
 
 
 @click.command("verify")
-@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.argument("bundle_path", metavar="BUNDLE", type=InputFile("bundle"))
+@click.option("--key", type=InputFile("key file"), default=None,
               help="Ed25519 public key (PEM) the manifest must be signed with.")
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--repo", type=InputDirectory("repository"), default=None,
               help="The delivered repository (or the top of a clone holding it): its commit, subpath "
                    "and tree hash (in the recorded mode) must match the bundle's, and its task book "
                    "(acceptance.yaml, and the spec the run read when it lay in the repository) the "
                    "bundled spec.yaml.")
-@click.option("--spec", "task_book", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--spec", "task_book", type=InputFile("task book"), default=None,
               help="The task book the bundled spec.yaml must be (e.g. the agency's own copy), "
                    "instead of the repository's.")
 def verify(bundle_path: Path, key: Path | None, repo: Path | None, task_book: Path | None) -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from verifier.cli.output import SafeConsole, say, stdout_console, styled
+from verifier.cli.params import InputDirectory, InputFile, OutputDirectory, WritableDirectory
 from verifier.errors import ExitCode, InputError
+from verifier.paths import default_file_inside, read_file
 from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
-from verifier.spec import Indicator
+from verifier.spec import DEFAULT_SPEC_NAME, Indicator
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
 _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
@@ -20,10 +22,14 @@ _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": 
 
 def _started_with(run_dir: Path) -> tuple[Path, Path]:
     """The spec and repository an interrupted run was started with (from its run.json)."""
+    record = run_dir / "run.json"
     try:
-        meta = json.loads((run_dir / "run.json").read_text("utf-8"))
+        meta = json.loads(read_file(record, what="run record", max_bytes=1 << 20).decode("utf-8"))
         return Path(meta["spec_path"]), Path(meta["repository"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except InputError as err:
+        raise InputError(f"{run_dir}: not a verifier run directory ({err}); "
+                         "give the SPEC explicitly") from None
+    except (ValueError, KeyError, TypeError) as err:
         raise InputError(f"{run_dir}: not a verifier run directory (run.json: {err}); "
                          "give the SPEC explicitly") from None
 
@@ -50,15 +56,15 @@ class _ConsoleListener:
 
 
 @click.command("run")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
+@click.argument("spec", type=InputFile("spec file"), required=False)
+@click.option("--repo", type=InputDirectory("repository"),
               help="The delivered repository (default: the spec's directory).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=OutputDirectory("run directory"),
               help="Run directory to create (default: runs/<UTC timestamp>).")
 @click.option("--only", multiple=True, metavar="ID", help="Measure only this indicator (repeatable).")
-@click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=Path),
+@click.option("--resume", type=WritableDirectory("run directory"),
               help="Continue an interrupted run directory, keeping its finished indicators.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--cache-dir", type=OutputDirectory("cache directory"),
               help="Origin scan cache (default: $XDG_CACHE_HOME/verifier).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the origin scan cache.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for the origin scan.")
@@ -68,7 +74,8 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
                 quiet: bool) -> None:
     """Measure every indicator the task book SPEC declares, score them, write a run directory.
 
-    SPEC defaults to acceptance.yaml; with --resume, to the spec the run was started with.
+    SPEC defaults to acceptance.yaml in the current directory (refused when it is a symbolic
+    link out of it); with --resume, to the spec the run was started with.
 
     \b
     The run directory holds results.json (the canonical results), the raw evidence of every
@@ -81,7 +88,9 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
         started_spec, started_repo = _started_with(resume)
         spec = spec or started_spec
         repo = repo or started_repo
-    spec = spec or Path("acceptance.yaml")
+    if spec is None:
+        spec = default_file_inside(Path("."), DEFAULT_SPEC_NAME, what="spec file") \
+            or Path(DEFAULT_SPEC_NAME)
     err = SafeConsole(stderr=True, quiet=quiet)
     options = RunOptions(spec_path=spec, repo=repo, out_dir=out_dir, only=only, resume=resume,
                          cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from verifier.cli.output import say
+from verifier.cli.params import InputDirectory, InputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_text
+from verifier.paths import check_output_file, default_file_inside
 from verifier.spec import DEFAULT_SPEC_NAME, load_spec
 
 
@@ -32,17 +34,19 @@ def init(path: Path, force: bool) -> None:
         path = path / DEFAULT_SPEC_NAME
     if path.is_dir():
         raise InputError(f"{path} is a directory")
+    check_output_file(path, what="task book")
     if path.exists() and not force:
         raise InputError(f"{path} already exists", hint="use --force to overwrite it")
-    if not path.parent.is_dir():
-        raise InputError(f"{path.parent} is not a directory")
-    atomic_write_text(path, template_text())
+    try:
+        atomic_write_text(path, template_text())
+    except OSError as err:
+        raise InputError(f"{path}: cannot write the task book: {err.strerror or err}") from None
     say(f"wrote {path}: edit it, then run `verifier check {path}`")
 
 
 @click.command("check")
-@click.argument("spec", type=click.Path(path_type=Path), default=DEFAULT_SPEC_NAME)
-@click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.argument("spec", type=InputFile("spec file"), required=False)
+@click.option("--repo", type=InputDirectory("repository"),
               help="Also check the spec's paths against this repository: each path it names must "
                    "exist and stay inside (no symlink out); a glob or dossier item matching nothing "
                    "is a warning. Adds the acceptance-materials gate.")
@@ -50,8 +54,9 @@ def init(path: Path, force: bool) -> None:
               help="Exit 1 when a policy gate decidable without a run fails (fewer than 5 "
                    "indicators, a required characteristic not covered, version not 1.x, and with "
                    "--repo an incomplete dossier).")
-def check(spec: Path, repo: Path | None, strict: bool) -> None:
-    """Validate the task book SPEC without running anything.
+def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
+    """Validate the task book SPEC (default: acceptance.yaml in the current directory, refused
+    when it is a symbolic link out of it) without running anything.
 
     A malformed spec stops with one line, FILE:LINE: field.path: what is wrong, exit 2. A valid
     one prints a summary and the policy gates that can be decided without a run (ok / FAIL), then
@@ -63,6 +68,9 @@ def check(spec: Path, repo: Path | None, strict: bool) -> None:
     from verifier.scoring import (CHARACTERISTIC_NAMES, count_gate, coverage_gates, materials_gate,
                                   version_gate)
 
+    if spec is None:
+        spec = default_file_inside(Path("."), DEFAULT_SPEC_NAME, what="spec file") \
+            or Path(DEFAULT_SPEC_NAME)
     loaded = load_spec(spec, repo=repo)
     for warning in loaded.warnings:
         say(f"verifier: warning: {warning}", err=True)

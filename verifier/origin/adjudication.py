@@ -35,7 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from verifier.errors import InputError
 from verifier.origin.classify import FileOrigin
 from verifier.origin.model import ORIGINS
+from verifier.paths import read_file
 from verifier.repo_paths import normalize_repo_path
+
+#: An adjudication file larger than this is refused (about 40,000 entries).
+MAX_BYTES = 16 * 1024 * 1024
 
 
 class Adjudication(BaseModel):
@@ -106,11 +110,11 @@ class StaleAdjudication:
 def load_adjudications(path: Path | str) -> tuple[Adjudication, ...]:
     """Read an adjudication file (YAML or JSON); ``InputError`` names the file and entry at fault."""
     path = Path(path)
+    raw = read_file(path, what="adjudication file", max_bytes=MAX_BYTES)
     try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise InputError(f"{path}: cannot read the adjudication file: {why}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: cannot read the adjudication file: {err}") from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
