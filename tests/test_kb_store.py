@@ -183,7 +183,7 @@ def test_bad_knowledge_bases_are_one_line_input_errors(project: Path, tmp_path: 
     sqlite3.connect(other_db).execute("CREATE TABLE meta (key TEXT, value TEXT)").connection.commit()
     cases = {foreign: "not a verifier knowledge base", empty: "not a verifier knowledge base",
              other_db: "not a verifier knowledge base", tmp_path / "nope.sqlite": "no such",
-             tmp_path: "is a file"}
+             tmp_path: "is a directory, not a knowledge base"}
     for key, value in (("schema_version", "99"), ("normalizer_version", "0")):
         bumped = tmp_path / f"{key}.sqlite"
         bumped.write_bytes(good.read_bytes())
@@ -194,7 +194,7 @@ def test_bad_knowledge_bases_are_one_line_input_errors(project: Path, tmp_path: 
         cases[bumped] = "version"
     truncated = tmp_path / "truncated.sqlite"
     truncated.write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
-    cases[truncated] = "corrupt|not a verifier"
+    cases[truncated] = "truncated knowledge base"
     for path, message in cases.items():
         with pytest.raises(InputError, match=message) as err:
             match_texts(path, [("a.py", LEDGER)])

@@ -151,6 +151,10 @@ class Runner:
         self.repo = Path(options.repo or self.spec.base_dir).resolve()
         if not self.repo.is_dir():
             raise InputError(f"{self.repo}: repository is not a directory")
+        if self.spec.knowledge_base_path() is not None:  # a bad KB stops the run before it starts
+            from verifier.kb import KnowledgeBase
+
+            KnowledgeBase.open(self.spec.knowledge_base_path()).close()
         unknown = [i for i in options.only if i not in {ind.id for ind in self.spec.indicators}]
         if unknown:
             raise InputError(f"--only {', '.join(unknown)}: no such indicator in {options.spec_path}")

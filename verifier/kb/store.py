@@ -29,6 +29,8 @@ from pathlib import Path
 
 from verifier import __version__
 from verifier.errors import InputError
+from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
+                               connect, database_error)
 from verifier.kb.normalize import NORMALIZER_VERSION
 from verifier.kb.winnow import LINE_HASH_BITS
 
@@ -102,9 +104,11 @@ class ContentRef:
 class KnowledgeBase:
     """An open knowledge base file. Use ``KnowledgeBase.open`` or ``KnowledgeBase.create``."""
 
-    def __init__(self, path: Path, db: sqlite3.Connection, meta: dict[str, str]) -> None:
+    def __init__(self, path: Path, db: sqlite3.Connection, meta: dict[str, str],
+                 deadline: Deadline | None = None) -> None:
         self.path = path
         self._db = db
+        self._deadline = deadline or Deadline(db)
         self.meta = meta
         self.k = int(meta["k"])
         self.w = int(meta["w"])
@@ -114,37 +118,37 @@ class KnowledgeBase:
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike, *, writable: bool = False) -> KnowledgeBase:
-        """Open and validate a KB; ``InputError`` (one line) if missing, foreign, corrupt or of
-        another schema version."""
+        """Open and validate a KB, which may be hostile (see ``verifier.kb.guard``: checked from
+        outside, opened read-only and immutable unless ``writable``, schema checked before any
+        query, reads bounded in time, size and rows); ``InputError`` (one line) if missing, not a
+        regular file, foreign, corrupt, truncated or of another schema version."""
         path = Path(path)
-        if not path.exists():
-            raise InputError(f"{path}: no such knowledge base")
-        if not path.is_file():
-            raise InputError(f"{path}: a knowledge base is a file, this is not")
-        uri = path.resolve().as_uri() + ("?mode=rw" if writable else "?mode=ro")
+        check_file_header(path, writable=writable)
         try:
-            db = sqlite3.connect(uri, uri=True)
-        except sqlite3.Error as err:
+            db = connect(path, writable=writable)
+        except (sqlite3.Error, MemoryError) as err:
             raise InputError(f"{path}: cannot open knowledge base: {err}") from None
+        deadline = Deadline(db)
         try:
-            meta = dict(db.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError as err:
-            db.close()
-            raise InputError(f"{path}: not a verifier knowledge base ({err})") from None
-        try:
+            with deadline.running():
+                check_schema(path, db, _SCHEMA)
+                rows = db.execute("SELECT key, value FROM meta LIMIT ?",
+                                  (MAX_ROWS["meta"] + 1,)).fetchall()
+            meta = _meta(path, rows)
             _check_meta(path, meta)
-            problem = db.execute("PRAGMA quick_check").fetchone()[0]
+            with deadline.running():
+                check_row_counts(path, db)
+                problem = db.execute("PRAGMA quick_check").fetchone()[0]
             if problem != "ok":
                 raise InputError(f"{path}: corrupt knowledge base ({problem})",
                                  hint="rebuild it with `verifier kb build`")
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.Error, MemoryError) as err:
             db.close()
-            raise InputError(f"{path}: corrupt knowledge base ({err})",
-                             hint="rebuild it with `verifier kb build`") from None
+            raise database_error(path, err, deadline) from None
         except InputError:
             db.close()
             raise
-        return cls(path, db, meta)
+        return cls(path, db, meta, deadline)
 
     @classmethod
     def create(cls, path: str | os.PathLike, *, k: int, w: int,
@@ -197,11 +201,18 @@ class KnowledgeBase:
         return out
 
     def segments(self) -> Iterator[tuple[int, bytes]]:
-        """(segment id, data) in id order."""
+        """(segment id, data) in id order (each row read under the statement deadline)."""
         try:
-            yield from self._db.execute("SELECT id, data FROM segments ORDER BY id")
-        except sqlite3.DatabaseError as err:
-            raise InputError(f"{self.path}: corrupt knowledge base ({err})") from None
+            with self._deadline.running():
+                cursor = self._db.execute("SELECT id, data FROM segments ORDER BY id")
+            while True:
+                with self._deadline.running():
+                    row = cursor.fetchone()
+                if row is None:
+                    return
+                yield row
+        except (sqlite3.Error, MemoryError) as err:
+            raise database_error(self.path, err, self._deadline) from None
 
     def record(self, content: int) -> tuple[bytes, bytes, int]:
         """(hash bytes, line data, effective lines) of one stored record."""
@@ -262,9 +273,10 @@ class KnowledgeBase:
 
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as err:
-            raise InputError(f"{self.path}: corrupt knowledge base ({err})") from None
+            with self._deadline.running():
+                return self._db.execute(sql, params).fetchall()
+        except (sqlite3.Error, MemoryError) as err:
+            raise database_error(self.path, err, self._deadline) from None
 
     # -- writing ---------------------------------------------------------------------------------
     def writer(self) -> KBWriter:
@@ -373,6 +385,20 @@ class KBWriter:
                 if len(self._buffer) >= _SEGMENT_BYTES:
                     self._flush()
         self._flush()
+
+
+def _meta(path: Path, rows: list[tuple]) -> dict[str, str]:
+    """The meta table's rows as a dict; ``InputError`` for more rows than verifier writes or a
+    key or value that is not short text."""
+    if len(rows) > MAX_ROWS["meta"]:
+        raise InputError(f"{path}: not a verifier knowledge base (more than {MAX_ROWS['meta']} "
+                         "meta entries)")
+    for key, value in rows:
+        if not (isinstance(key, str) and isinstance(value, str)) or len(key) > 64 \
+                or len(value) > 4096:
+            raise InputError(f"{path}: not a verifier knowledge base (a meta entry that is not "
+                             "a short text)")
+    return dict(rows)
 
 
 def _check_meta(path: Path, meta: dict[str, str]) -> None:

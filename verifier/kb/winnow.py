@@ -39,6 +39,8 @@ W = 80
 LINE_HASH_BITS = 4
 
 _BIG_ENDIAN = sys.byteorder == "big"
+#: Most lines a stored record can describe (files over 1 MiB are not indexed).
+MAX_RECORD_LINES = 1 << 21
 
 
 def kgram_hashes(stream: bytes, k: int) -> list[int]:
@@ -150,11 +152,20 @@ def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int
            line_bits: int = 8) -> Fingerprints:
     """Inverse of ``encode`` (line hashes come back as ``line_bits``-bit values); raises
     ``ValueError`` on damaged data."""
+    if not 0 <= n_lines <= MAX_RECORD_LINES:
+        raise ValueError(f"damaged fingerprint record: {n_lines} lines")
     try:
         hashes = decode_hashes(hash_data)
-        raw = zlib.decompress(meta)
+        # what encode() writes for this many hashes and lines: a larger stream is a zip bomb
+        most = 10 * len(hashes) + 6 * n_lines + 16
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(meta, most + 1)
     except (zlib.error, ValueError) as err:
         raise ValueError(f"damaged fingerprint record: {err}") from None
+    if len(raw) > most or inflate.unconsumed_tail:
+        raise ValueError("damaged fingerprint record: line data longer than its record allows")
+    if not inflate.eof:
+        raise ValueError("damaged fingerprint record: truncated line data")
     pos, starts = _get_deltas(raw, 0, len(hashes))
     pos, spans = _get_varints(raw, pos, len(hashes))
     pos, numbers = _get_deltas(raw, pos, n_lines)
