@@ -30,6 +30,13 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
+def _cmdline(proc: psutil.Process | int) -> str:
+    try:
+        return " ".join((psutil.Process(proc) if isinstance(proc, int) else proc).cmdline())
+    except psutil.Error:  # gone, or a zombie not reaped yet
+        return ""
+
+
 @pytest.mark.slow
 def test_sigkilled_harness_leaves_no_service_or_locust_running(tmp_path: Path) -> None:
     out = tmp_path / "run"
@@ -43,7 +50,7 @@ def test_sigkilled_harness_leaves_no_service_or_locust_running(tmp_path: Path) -
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and harness.poll() is None:
             kids = psutil.Process(harness.pid).children(recursive=True)
-            names = " ".join(" ".join(k.cmdline()) for k in kids if k.is_running())
+            names = " ".join(_cmdline(k) for k in kids)
             if "inventory_api" in names and "locust" in names:  # service up, load running
                 children = [k.pid for k in kids]
                 break
@@ -56,10 +63,7 @@ def test_sigkilled_harness_leaves_no_service_or_locust_running(tmp_path: Path) -
     while _alive(children) and time.monotonic() < deadline:
         time.sleep(0.2)
     left = _alive(children)
-    described = []
-    for pid in left:
-        with contextlib.suppress(psutil.Error):
-            described.append(f"{pid}: {' '.join(psutil.Process(pid).cmdline())[:200]}")
+    described = [f"{pid}: {_cmdline(pid)[:200]}" for pid in left]
     for pid in left:  # do not leak them into the rest of the suite, then fail
         try:
             os.killpg(os.getpgid(pid), signal.SIGKILL)

@@ -249,12 +249,12 @@ def on_term(signum, frame):
         handle.write(f"{os.getpid()} SIGTERM\\n")
     sys.exit(0)
 signal.signal(signal.SIGTERM, on_term)
+payload = bytearray(30_000_000)  # 30 MB resident: the server, not its wrapper or the watchdog
+payload[::4096] = b"x" * len(payload[::4096])
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", port))
 server.listen()
-payload = bytearray(30_000_000)  # 30 MB resident: the server, not its wrapper or the watchdog
-payload[::4096] = b"x" * len(payload[::4096])
 while True:
     conn, _ = server.accept()
     conn.close()
