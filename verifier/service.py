@@ -27,8 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -36,6 +34,7 @@ from urllib.parse import urlsplit
 import psutil
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from verifier import loopback
 from verifier.errors import ToolError
 from verifier.proc import ProcessTree, scrubbed_env
 from verifier.repo_paths import RepoPath
@@ -97,7 +96,8 @@ class ServiceConfig(BaseModel):
     """Extra environment variables (placeholders allowed); the rest of the environment is scrubbed."""
     ready: str = "tcp://127.0.0.1:{port}"
     """Readiness check on loopback: ``http://127.0.0.1:{port}/health`` (any status below 500 once
-    it answers) or ``tcp://127.0.0.1:{port}`` (accepts a connection)."""
+    it answers; a redirect is an answer, never followed) or ``tcp://127.0.0.1:{port}`` (accepts a
+    connection). Nothing but this address is ever contacted."""
     ready_timeout: Duration = 30.0
     """Seconds to wait for readiness before giving up."""
     stop_signal: str = "SIGTERM"
@@ -136,6 +136,8 @@ class ServiceConfig(BaseModel):
             raise ValueError(f"ready {value!r} must start with http:// or tcp://")
         if parts.hostname not in _LOOPBACK_HOSTS:
             raise ValueError(f"ready {value!r} must point at loopback (127.0.0.1)")
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError(f"ready {value!r} contains whitespace or control characters")
         if parts.port is None:
             raise ValueError(f"ready {value!r} needs a port, usually {{port}}")
         return value
@@ -321,23 +323,19 @@ class Service:
         return self.config.ready.replace("{port}", str(self.port))
 
     def ready_once(self, timeout_s: float = 1.0) -> bool:
-        """One readiness check: an HTTP answer below 500, or an accepted TCP connection."""
+        """One readiness check: an HTTP answer below 500 (a redirect counts, and is never
+        followed), or an accepted TCP connection — on the declared loopback address only."""
         target = urlsplit(self.ready_target())
-        host = (target.hostname or "127.0.0.1").strip("[]")
+        host, port = target.hostname or "127.0.0.1", target.port or self.port
         if target.scheme == "tcp":
             try:
-                with socket.create_connection((host, target.port), timeout=timeout_s):
+                with loopback.connect(host, port, timeout_s):
                     return True
             except OSError:
                 return False
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(self.ready_target(), timeout=timeout_s) as resp:
-                return resp.status < 500
-        except urllib.error.HTTPError as exc:
-            return exc.code < 500
-        except (OSError, ValueError):
-            return False
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        status = loopback.http_status(host, port, path, timeout_s)
+        return status is not None and status < 500
 
     def stop(self) -> None:
         """Stop gracefully: ``stop_signal`` to the group and to every process of the tree outside
