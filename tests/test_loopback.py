@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from probes._http import send
+from probes._http import HttpRequest, send
 from probes._locust_file import generate_locustfile
-from probes._http import HttpRequest
 from tests.live_service_support import context, script_repo
 from verifier import loopback
 from verifier.service import Service, ServiceConfig

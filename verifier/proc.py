@@ -230,22 +230,22 @@ class ProcessTree:
             deadline = time.monotonic() + timeout_s
             while not self._eof and time.monotonic() < deadline:
                 self._pump(deadline - time.monotonic())
-            if self._eof:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._reaper.wait(timeout=5.0)
 
     def _pump(self, timeout: float | None) -> bool:
         """Read what the watchdog said, waiting up to ``timeout`` s for something; True if it did."""
         if self._eof or self._status not in _HARNESS_FDS:
             return False
-        ready, _, _ = select.select([self._status], [], [], None if timeout is None else max(0.0, timeout))
-        if not ready:
+        poller = select.poll()  # not select(): the harness may hold more than 1023 descriptors
+        poller.register(self._status, select.POLLIN)
+        if not poller.poll(None if timeout is None else max(0.0, timeout) * 1000):
             return False
         data = os.read(self._status, 65536)
         if not data:  # the watchdog exited
             self._eof = True
             if self.returncode is None and self.pid:
                 self.returncode = -int(signal.SIGKILL)  # the leader dies with its watchdog
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._reaper.wait(timeout=5.0)  # reap it: no zombie watchdog
             return True
         self._buffer += data
         *lines, self._buffer = self._buffer.split(b"\n")

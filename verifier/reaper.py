@@ -40,7 +40,9 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def _prctl(option: int, value: int) -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+    if prctl is not None:  # Linux; elsewhere only the process group is killed
+        prctl(option, value, 0, 0, 0)
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
@@ -92,7 +94,11 @@ def descendants(root: int) -> dict[int, int]:
 
 
 def _descendants_by_scan(root: int) -> dict[int, int]:
-    parents = {int(e): s for e in os.listdir("/proc") if e.isdigit() and (s := _stat(int(e)))}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc: only the process group can be reached
+        return {}
+    parents = {int(e): s for e in entries if e.isdigit() and (s := _stat(int(e)))}
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in parents.items():
         children.setdefault(ppid, []).append(pid)
@@ -181,7 +187,10 @@ class Reaper:
     def wait_event(self, timeout: float | None, *, harness: bool = True) -> tuple[bool, bool]:
         """Sleep until a signal, or input from the harness (unless ``harness`` is false), or
         ``timeout``; (stop signal seen, harness input ready)."""
-        ready, _, _ = select.select([self.ctl, self.wake] if harness else [self.wake], [], [], timeout)
+        poller = select.poll()  # not select(): the harness's descriptor numbers may exceed 1023
+        for fd in (self.ctl, self.wake) if harness else (self.wake,):
+            poller.register(fd, select.POLLIN)
+        ready = [fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000)]
         stop = False
         if self.wake in ready:
             try:
@@ -254,7 +263,7 @@ class Reaper:
             if lines is None:
                 return self.finish(self.kill_tree())
             for line in lines:
-                verb, *args = line.split()
+                verb, *args = line.split() or [""]
                 if verb == "kill":
                     return self.finish(self.kill_tree())
                 if verb == "term" and len(args) == 2:
