@@ -149,3 +149,17 @@ def test_works_with_descriptor_numbers_above_1023(tmp_path):
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_declared_environment_goes_to_the_command_not_the_watchdog(tmp_path):
+    env = {"PATH": os.environ["PATH"], "LD_PRELOAD": str(tmp_path / "not-there.so"),
+           "PYTHONPATH": str(tmp_path), "DECLARED": "déclaré=1"}
+    out = tmp_path / "env.txt"
+    with open(out, "wb") as handle, ProcessTree(["sh", "-c", "env; sleep 600"], cwd=tmp_path,
+                                                  env=env, stdout=handle) as tree:
+        deadline = time.monotonic() + 30
+        while "DECLARED" not in out.read_text("utf-8") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        watchdog_env = Path(f"/proc/{tree.reaper_pid}/environ").read_bytes()
+    assert {"DECLARED=déclaré=1", "PYTHONPATH=" + str(tmp_path)} <= set(out.read_text("utf-8").split("\n"))
+    assert b"DECLARED" not in watchdog_env and b"not-there.so" not in watchdog_env

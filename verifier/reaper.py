@@ -3,7 +3,10 @@ the harness — the leader, a wrapper's children, a daemon that double-forked or
 
 Started by ``verifier.proc.ProcessTree`` as ``python -I -S reaper.py CTL_FD STATUS_FD [--parent
 PID] -- ARGV...`` (standard library only, no import of verifier: it starts in about 25 ms, and
-nothing in the working directory or the environment can shadow a module it imports). It:
+nothing in the working directory or the environment can shadow a module it imports), in the
+harness's environment; the command's own environment is the harness's first message on CTL_FD
+(``env -``: inherit, or ``env N`` and N bytes of NUL-separated ``KEY=VALUE``), so that nothing it
+declares (``LD_PRELOAD``, ``PYTHONPATH``…) reaches the watchdog. It:
 
 - makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): every orphaned descendant is
   reparented to it rather than to init, so the tree cannot leave it;
@@ -136,8 +139,9 @@ class Reaper:
         except OSError:
             pass
 
-    def spawn(self, argv: list[str]) -> bool:
-        """Start ``argv`` as the leader; report its pid, or why it could not be executed."""
+    def spawn(self, argv: list[str], env: dict[bytes, bytes] | None) -> bool:
+        """Start ``argv`` with ``env`` (``None``: ours) as the leader; report its pid, or why it
+        could not be executed."""
         errors_r, errors_w = os.pipe()  # close-on-exec: end of file tells exec succeeded
         me = os.getpid()
         pid = os.fork()
@@ -152,7 +156,9 @@ class Reaper:
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, *_STOP_SIGNALS):
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                os.execvp(argv[0], argv)
+                if env is None:
+                    os.execvp(argv[0], argv)
+                os.execvpe(argv[0], argv, env)  # PATH searched as the command's env says
             except OSError as exc:
                 os.write(errors_w, f"{exc.errno or 0} {exc.strerror or exc}".encode())
             finally:
@@ -278,6 +284,27 @@ class Reaper:
         return 0 if clean else 1
 
 
+def read_env(ctl: int) -> dict[bytes, bytes] | None | bool:
+    """The command's environment, the harness's first message on CTL_FD (``None``: inherit
+    ours); False when the harness is gone before it was sent."""
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = os.read(ctl, 1)
+        if not byte or len(header) > 32:
+            return False
+        header += byte
+    size = header.split()[1]
+    if size == b"-":
+        return None
+    blob, left = b"", int(size)
+    while left:
+        chunk = os.read(ctl, min(left, 1 << 16))
+        if not chunk:
+            return False
+        blob, left = blob + chunk, left - len(chunk)
+    return dict(entry.partition(b"=")[::2] for entry in blob.split(b"\0") if entry)
+
+
 def main(args: list[str]) -> int:
     """Entry point: parse ``CTL_FD STATUS_FD [--parent PID] -- ARGV...`` and watch."""
     if "--" not in args or len(args) < 4:
@@ -288,14 +315,17 @@ def main(args: list[str]) -> int:
     ctl, status = int(head[0]), int(head[1])
     for fd in (ctl, status):
         os.set_inheritable(fd, False)  # the tree must not hold the harness's pipes
-    os.set_blocking(ctl, False)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     reaper = Reaper(ctl, status)
     if "--parent" in head:
         _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
         if os.getppid() != int(head[head.index("--parent") + 1]):
             return 1  # the harness died before the signal was armed: start nothing
-    if not argv or not reaper.spawn(argv):
+    env = read_env(ctl)
+    if env is False:
+        return 1  # the harness is gone: start nothing
+    os.set_blocking(ctl, False)
+    if not argv or not reaper.spawn(argv, env if isinstance(env, dict) else None):
         return 127
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # the leader has them; the watchdog must not keep a pipe open
