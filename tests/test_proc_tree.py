@@ -163,3 +163,16 @@ def test_the_declared_environment_goes_to_the_command_not_the_watchdog(tmp_path)
         watchdog_env = Path(f"/proc/{tree.reaper_pid}/environ").read_bytes()
     assert {"DECLARED=déclaré=1", "PYTHONPATH=" + str(tmp_path)} <= set(out.read_text("utf-8").split("\n"))
     assert b"DECLARED" not in watchdog_env and b"not-there.so" not in watchdog_env
+
+
+def test_without_an_environment_the_command_inherits_ours_and_the_watchdog_does_not(tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.setenv("HARNESS_SECRET", "s3cret")
+    out = tmp_path / "env.txt"
+    with open(out, "wb") as handle, ProcessTree(["sh", "-c", "env; sleep 600"], stdout=handle) as tree:
+        deadline = time.monotonic() + 30
+        while "HARNESS_SECRET" not in out.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        watchdog_env = Path(f"/proc/{tree.reaper_pid}/environ").read_bytes()
+    assert "HARNESS_SECRET=s3cret" in out.read_text().splitlines()
+    assert b"HARNESS_SECRET" not in watchdog_env

@@ -99,11 +99,8 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pipes_in_child)
 
 
-def _env_message(env: Mapping[str, str] | None) -> bytes:
-    """The first message to a watchdog: ``env -`` (inherit) or ``env N`` and N bytes of
-    NUL-separated ``KEY=VALUE`` entries."""
-    if env is None:
-        return b"env -\n"
+def _env_message(env: Mapping[str, str]) -> bytes:
+    """The first message to a watchdog: ``env N`` and N bytes of NUL-separated ``KEY=VALUE``."""
     blob = b"\0".join(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items())
     return b"env %d\n" % len(blob) + blob
 
@@ -142,11 +139,12 @@ class ProcessTree:
             # The parent-death signal follows the thread that forks: arm it from the main one only.
             command += ["--parent", str(os.getpid())]
         try:
-            # The watchdog runs in the harness's own environment; the command gets ``env``, sent
-            # over the control pipe, so nothing declared there (LD_PRELOAD…) reaches the watchdog.
+            # The watchdog runs in a scrubbed environment; the command gets ``env`` (default:
+            # ours), sent over the control pipe, so nothing declared there (LD_PRELOAD,
+            # PYTHONPATH…) reaches the watchdog.
             self._reaper = subprocess.Popen(
-                [*command, "--", *self.argv], cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
-                pass_fds=(ctl_r, status_w), start_new_session=True)
+                [*command, "--", *self.argv], cwd=cwd, env=scrubbed_env(), stdin=stdin,
+                stdout=stdout, stderr=stderr, pass_fds=(ctl_r, status_w), start_new_session=True)
         except BaseException:
             os.close(ctl_w)
             os.close(status_r)
@@ -156,7 +154,7 @@ class ProcessTree:
             os.close(status_w)
         self._ctl, self._status = ctl_w, status_r
         _HARNESS_FDS.update((ctl_w, status_r))
-        message = memoryview(_env_message(env))
+        message = memoryview(_env_message(os.environ if env is None else env))
         with contextlib.suppress(OSError):  # a watchdog gone already is reported below
             while message:
                 message = message[os.write(ctl_w, message):]

@@ -3,10 +3,10 @@ the harness — the leader, a wrapper's children, a daemon that double-forked or
 
 Started by ``verifier.proc.ProcessTree`` as ``python -I -S reaper.py CTL_FD STATUS_FD [--parent
 PID] -- ARGV...`` (standard library only, no import of verifier: it starts in about 25 ms, and
-nothing in the working directory or the environment can shadow a module it imports), in the
-harness's environment; the command's own environment is the harness's first message on CTL_FD
-(``env -``: inherit, or ``env N`` and N bytes of NUL-separated ``KEY=VALUE``), so that nothing it
-declares (``LD_PRELOAD``, ``PYTHONPATH``…) reaches the watchdog. It:
+nothing in the working directory or the environment can shadow a module it imports), in a
+scrubbed environment; the command's own environment is the harness's first message on CTL_FD
+(``env N`` and N bytes of NUL-separated ``KEY=VALUE``), so that nothing it declares
+(``LD_PRELOAD``, ``PYTHONPATH``…) reaches the watchdog. It:
 
 - makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): every orphaned descendant is
   reparented to it rather than to init, so the tree cannot leave it;
@@ -139,9 +139,9 @@ class Reaper:
         except OSError:
             pass
 
-    def spawn(self, argv: list[str], env: dict[bytes, bytes] | None) -> bool:
-        """Start ``argv`` with ``env`` (``None``: ours) as the leader; report its pid, or why it
-        could not be executed."""
+    def spawn(self, argv: list[str], env: dict[bytes, bytes]) -> bool:
+        """Start ``argv`` with ``env`` as the leader; report its pid, or why it could not be
+        executed."""
         errors_r, errors_w = os.pipe()  # close-on-exec: end of file tells exec succeeded
         me = os.getpid()
         pid = os.fork()
@@ -156,8 +156,6 @@ class Reaper:
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, *_STOP_SIGNALS):
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                if env is None:
-                    os.execvp(argv[0], argv)
                 os.execvpe(argv[0], argv, env)  # PATH searched as the command's env says
             except OSError as exc:
                 os.write(errors_w, f"{exc.errno or 0} {exc.strerror or exc}".encode())
@@ -284,23 +282,20 @@ class Reaper:
         return 0 if clean else 1
 
 
-def read_env(ctl: int) -> dict[bytes, bytes] | None | bool:
-    """The command's environment, the harness's first message on CTL_FD (``None``: inherit
-    ours); False when the harness is gone before it was sent."""
+def read_env(ctl: int) -> dict[bytes, bytes] | None:
+    """The command's environment, the harness's first message on CTL_FD; ``None`` when the
+    harness is gone before it was sent."""
     header = b""
     while not header.endswith(b"\n"):
         byte = os.read(ctl, 1)
         if not byte or len(header) > 32:
-            return False
+            return None
         header += byte
-    size = header.split()[1]
-    if size == b"-":
-        return None
-    blob, left = b"", int(size)
+    blob, left = b"", int(header.split()[1])
     while left:
         chunk = os.read(ctl, min(left, 1 << 16))
         if not chunk:
-            return False
+            return None
         blob, left = blob + chunk, left - len(chunk)
     return dict(entry.partition(b"=")[::2] for entry in blob.split(b"\0") if entry)
 
@@ -322,10 +317,10 @@ def main(args: list[str]) -> int:
         if os.getppid() != int(head[head.index("--parent") + 1]):
             return 1  # the harness died before the signal was armed: start nothing
     env = read_env(ctl)
-    if env is False:
+    if env is None:
         return 1  # the harness is gone: start nothing
     os.set_blocking(ctl, False)
-    if not argv or not reaper.spawn(argv, env if isinstance(env, dict) else None):
+    if not argv or not reaper.spawn(argv, env):
         return 127
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # the leader has them; the watchdog must not keep a pipe open
