@@ -90,6 +90,12 @@ def test_exit_status_and_leftovers_after_the_leader_exits(tmp_path):
         with ProcessTree(["sleep", "600"]) as sleeper:
             sleeper.wait(timeout=0.2)
     assert gone(sleeper.pid)
+    with ProcessTree(["sh", "-c", "exit 0"]) as alone:  # nothing left: the watchdog ends by itself
+        assert alone.wait(timeout=30) == 0
+        deadline = time.monotonic() + 30
+        while not alone.finished and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert alone.finished and gone(alone.reaper_pid)
 
 
 def test_a_command_that_cannot_start_is_an_oserror(tmp_path):

@@ -127,7 +127,6 @@ class ProcessTree:
         """The leader's exit status once it exited; negative for a signal."""
         self.stuck: tuple[int, ...] = ()
         """Processes the watchdog could not kill in ``KILL_TIMEOUT_S`` (uninterruptible sleep)."""
-        self._gone = False
         self._eof = False
         self._error = ""
         self._buffer = b""
@@ -154,10 +153,10 @@ class ProcessTree:
             os.close(status_w)
         self._ctl, self._status = ctl_w, status_r
         _HARNESS_FDS.update((ctl_w, status_r))
-        message = memoryview(_env_message(os.environ if env is None else env))
+        first = memoryview(_env_message(os.environ if env is None else env))
         with contextlib.suppress(OSError):  # a watchdog gone already is reported below
-            while message:
-                message = message[os.write(ctl_w, message):]
+            while first:
+                first = first[os.write(ctl_w, first):]
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
             while not self.pid and not self._error and not self._eof:
@@ -183,26 +182,24 @@ class ProcessTree:
     @property
     def finished(self) -> bool:
         """True once the watchdog has exited (the whole tree is gone, or it was killed)."""
-        with self._lock:
-            self._pump(0)
-            return self._eof
+        self._pump(0)
+        return self._eof
 
     def poll(self) -> int | None:
         """The leader's exit status, or ``None`` while it runs."""
-        with self._lock:
-            self._pump(0)
-            return self.returncode
+        self._pump(0)
+        return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the leader to exit; its status. ``subprocess.TimeoutExpired`` after ``timeout``."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
-            while self.returncode is None:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise subprocess.TimeoutExpired(list(self.argv), timeout or 0.0)
-                self._pump(left)
-            return self.returncode
+        while self.returncode is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(list(self.argv), timeout or 0.0)
+            if not self._pump(left) and (self._eof or self._status not in _HARNESS_FDS):
+                break  # the watchdog is gone, or we let go of it
+        return self.returncode if self.returncode is not None else -int(signal.SIGKILL)
 
     def kill(self) -> None:
         """SIGKILL the whole tree at once and wait until every process of it is gone."""
@@ -239,18 +236,30 @@ class ProcessTree:
                 return
             with contextlib.suppress(OSError):  # the watchdog may have finished on its own
                 os.write(self._ctl, (command + "\n").encode())
-            deadline = time.monotonic() + timeout_s
-            while not self._eof and time.monotonic() < deadline:
-                self._pump(deadline - time.monotonic())
+        deadline = time.monotonic() + timeout_s
+        while not self._eof and time.monotonic() < deadline:
+            if not self._pump(deadline - time.monotonic()) and self._status not in _HARNESS_FDS:
+                break
 
     def _pump(self, timeout: float | None) -> bool:
-        """Read what the watchdog said, waiting up to ``timeout`` s for something; True if it did."""
-        if self._eof or self._status not in _HARNESS_FDS:
-            return False
-        poller = select.poll()  # not select(): the harness may hold more than 1023 descriptors
-        poller.register(self._status, select.POLLIN)
-        if not poller.poll(None if timeout is None else max(0.0, timeout) * 1000):
-            return False
+        """Read what the watchdog said, waiting up to ``timeout`` s (at most 0.1 s at a time, so
+        that no thread holds the lock long) for something; True if it did."""
+        end = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            with self._lock:
+                if self._eof or self._status not in _HARNESS_FDS:
+                    return False
+                poller = select.poll()  # not select(): the harness may hold > 1023 descriptors
+                poller.register(self._status, select.POLLIN)
+                left = 0.1 if end is None else min(0.1, max(0.0, end - time.monotonic()))
+                if poller.poll(left * 1000):
+                    while self._read() and not self._eof and poller.poll(0):
+                        pass  # everything already said, up to its exit
+                    return True
+            if end is not None and time.monotonic() >= end:
+                return False
+
+    def _read(self) -> bool:
         data = os.read(self._status, 65536)
         if not data:  # the watchdog exited
             self._eof = True
@@ -269,8 +278,6 @@ class ProcessTree:
                 self.returncode = int(rest)
             elif verb == "error":
                 self._error = rest
-            elif verb == "gone":
-                self._gone = True
             elif verb == "stuck":
                 self.stuck = tuple(int(p) for p in rest.split())
         return True
