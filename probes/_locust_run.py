@@ -1,8 +1,9 @@
 """Run Locust headless as its own processes (never imported here: it monkey-patches with gevent).
 
 One process, or Locust's own master plus N ``--worker`` processes, all bound to 127.0.0.1, each a
-``ProcessTree`` (its whole tree dies with the harness), all killed on timeout, error or interruption. Locust runs in the evidence
-directory so that no ``locust.conf`` or ``pyproject.toml`` of the delivered product configures it.
+``ProcessTree`` (its whole tree dies with the harness), all killed on timeout, error or
+interruption. Locust runs in the evidence directory so that no ``locust.conf`` or
+``pyproject.toml`` of the delivered product configures it.
 """
 
 from __future__ import annotations
