@@ -1,4 +1,5 @@
-"""Declared HTTP requests (the ``with:`` data of the live-service probes) and a bounded loopback client.
+"""Declared HTTP requests (the ``with:`` data of the live-service probes) and a bounded loopback client
+that never follows a redirect.
 
 A request's ``path`` and the strings inside its ``body`` may use two placeholders: ``{i}`` (a
 sequence number) and ``{uid}`` (a token unique to this request), so that writes do not collide.
@@ -10,13 +11,14 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import socket
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from verifier import loopback
 
 _METHOD_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 _HEADER_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
@@ -130,7 +132,8 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
     """Send one request to 127.0.0.1:``port`` on a fresh connection; never raises for I/O errors.
 
     The request is written as raw bytes (so malformed paths and bodies go out as given); when the
-    server answers before reading a large body and closes, its answer is still read.
+    server answers before reading a large body and closes, its answer is still read. A redirect is
+    an answer like any other: it is returned, never followed (``verifier.loopback``).
     """
     data = body or b""
     began = time.monotonic()
@@ -147,7 +150,7 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
                         error, timed_out)
 
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+        sock = loopback.connect("127.0.0.1", port, timeout_s)
     except TimeoutError:
         return done(0, b"", f"connect timeout after {timeout_s:g} s", True)
     except OSError as exc:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from probes import _load
 from probes._http import HttpRequest
 from probes._load import Record, read_records
-from verifier.proc import child_preexec, kill_group, scrubbed_env
+from verifier.proc import ProcessTree, kill_group, scrubbed_env
 
 
 class LoadArgs(BaseModel):
@@ -57,9 +57,7 @@ class LoadProcess:
                      "--max-requests", str(max_requests), "--timeout", f"{load.request_timeout:g}",
                      "--out", str(self.records_file))
         with open(self.log_files[0], "wb") as out, open(self.log_files[1], "wb") as err:
-            self._proc = subprocess.Popen(self.argv, cwd=out_dir, env=scrubbed_env(), stdout=out,
-                                          stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
-                                          preexec_fn=child_preexec())
+            self._proc = ProcessTree(self.argv, cwd=out_dir, env=scrubbed_env(), stdout=out, stderr=err)
         self.started = time.time()
 
     def running(self) -> bool:

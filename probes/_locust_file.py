@@ -1,7 +1,9 @@
 """Generate a locustfile from declared endpoints.
 
 The declared endpoints are data: they are embedded as one JSON string literal that the locustfile
-decodes at start, never as Python code, so nothing in the spec can inject code into Locust.
+decodes at start, never as Python code, so nothing in the spec can inject code into Locust. A
+redirect is counted as the answer it is, never followed (``allow_redirects=False``): the load goes to
+the service's loopback address only.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def _make_task(endpoint):
             headers.setdefault("Content-Type", "application/json")
         expect = endpoint["expect"]
         with user.client.request(endpoint["method"], _fill(endpoint["path"], i, uid), data=data,
-                                 headers=headers, name=endpoint["name"],
+                                 headers=headers, name=endpoint["name"], allow_redirects=False,
                                  catch_response=True) as response:
             if expect is not None:
                 if response.status_code in expect:

@@ -1,8 +1,9 @@
 """Run Locust headless as its own processes (never imported here: it monkey-patches with gevent).
 
-One process, or Locust's own master plus N ``--worker`` processes, all bound to 127.0.0.1, each in
-its own process group, all killed on timeout, error or interruption. Locust runs in the evidence
-directory so that no ``locust.conf`` or ``pyproject.toml`` of the delivered product configures it.
+One process, or Locust's own master plus N ``--worker`` processes, all bound to 127.0.0.1, each a
+``ProcessTree`` (its whole tree dies with the harness), all killed on timeout, error or
+interruption. Locust runs in the evidence directory so that no ``locust.conf`` or
+``pyproject.toml`` of the delivered product configures it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifier.proc import child_preexec, kill_group, scrubbed_env
+from verifier.proc import ProcessTree, kill_group, scrubbed_env
 from verifier.service import free_port
 
 #: Seconds the master waits for its local workers to connect before giving up.
@@ -80,7 +81,7 @@ def run_locust(locustfile: Path, *, host: str, users: int, spawn_rate: float, ru
                        for _ in range(workers)]
     env = scrubbed_env()
     logs: list[Path] = []
-    procs: list[subprocess.Popen] = []
+    procs: list[ProcessTree] = []
     began = time.monotonic()
     timed_out = False
     with ExitStack() as stack:
@@ -92,9 +93,7 @@ def run_locust(locustfile: Path, *, host: str, users: int, spawn_rate: float, ru
                 out = stack.enter_context(open(out_path, "wb"))
                 err = stack.enter_context(open(err_path, "wb"))
                 try:
-                    procs.append(subprocess.Popen(argv, cwd=out_dir, env=env, stdout=out, stderr=err,
-                                                  stdin=subprocess.DEVNULL, start_new_session=True,
-                                                  preexec_fn=child_preexec()))
+                    procs.append(ProcessTree(argv, cwd=out_dir, env=env, stdout=out, stderr=err))
                 except OSError as exc:
                     err.write(f"cannot start {argv[0]!r}: {exc}\n".encode())
                     return LocustRun(tuple(map(tuple, [master, *worker_cmds])), 127, False,
@@ -113,8 +112,7 @@ def run_locust(locustfile: Path, *, host: str, users: int, spawn_rate: float, ru
                 if proc.poll() is None:
                     kill_group(proc, grace_s=2.0, sig=signal.SIGINT)
                 else:
-                    with suppress(ProcessLookupError, PermissionError):
-                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.close()  # kills whatever the exited process left running
     code = None if timed_out else procs[0].returncode
     return LocustRun(tuple(map(tuple, [master, *worker_cmds])), code, timed_out,
                      time.monotonic() - began, tuple(logs))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.live_service_support import fixture_service, gone, script_repo
@@ -235,3 +237,86 @@ def test_config_accepts_durations_and_signal_names():
     assert (config.ready_timeout, config.grace_period, config.stop_signal) == (90.0, 0.5, "SIGINT")
     assert config.argv({"port": "8123"}) == ["serve", "--port", "8123"]
     assert ServiceConfig(command="a 'b c' {port}").argv({"port": "1"}) == ["a", "b c", "1"]
+
+
+# ---- a service behind a wrapper, and one that left the group: kill, stop, measure the real server --
+
+SERVER = """
+import os, signal, socket, sys
+port, marker = int(sys.argv[1]), sys.argv[2]
+def on_term(signum, frame):
+    with open(marker, "a") as handle:
+        handle.write(f"{os.getpid()} SIGTERM\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+payload = bytearray(30_000_000)  # 30 MB resident: the server, not its wrapper or the watchdog
+payload[::4096] = b"x" * len(payload[::4096])
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen()
+while True:
+    conn, _ = server.accept()
+    conn.close()
+"""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        except OSError:
+            return False
+    return True
+
+
+def test_wrapped_service_is_killed_measured_and_restarted_as_the_real_server(tmp_path):
+    repo = script_repo(tmp_path, "server.py", SERVER)
+    marker = tmp_path / "terms.txt"
+    config = ServiceConfig(command=["bash", "-c", f"{{python}} server.py {{port}} {marker}; echo exited"],
+                           ready="tcp://127.0.0.1:{port}")
+    service = Service(config, repo=repo, log_dir=tmp_path / "logs")
+    with service as svc:
+        wrapper = psutil.Process(svc.pid)
+        assert wrapper.name() == "bash"
+        [server] = svc.listener_pids()
+        assert psutil.Process(server).ppid() == wrapper.pid
+        watchdog = wrapper.ppid()
+        assert watchdog not in {p.pid for p in svc.processes()}
+        assert {wrapper.pid, server} == {p.pid for p in svc.processes()}
+        server_rss = psutil.Process(server).memory_info().rss / 1e6
+        assert server_rss > 30 and svc.rss_mb() >= server_rss
+        svc.kill()  # the recovery probe's crash: the real server dies, the port is free at once
+        assert gone(server) and gone(wrapper.pid) and gone(watchdog)
+        assert _port_free(svc.port)
+        svc.start()
+        [again] = svc.listener_pids()
+        assert again != server and psutil.Process(again).ppid() == svc.pid
+    assert gone(again) and _port_free(service.port)
+    assert marker.read_text() == f"{again} SIGTERM\n"  # stop: SIGTERM reached the real server
+
+
+ESCAPING = """
+import os, runpy, sys, time
+if os.fork() == 0:
+    os.setsid()  # a daemon: its own session, orphaned when the intermediate process exits
+    if os.fork() == 0:
+        runpy.run_path("server.py", run_name="__main__")
+    os._exit(0)
+time.sleep(600)
+"""
+
+
+def test_stop_signal_reaches_a_daemon_that_left_the_group_and_the_port_is_freed(tmp_path):
+    repo = script_repo(tmp_path, "server.py", SERVER)
+    (repo / "daemon.py").write_text(textwrap.dedent(ESCAPING), encoding="utf-8")
+    marker = tmp_path / "terms.txt"
+    config = ServiceConfig(command=["{python}", "daemon.py", "{port}", str(marker)],
+                           ready="tcp://127.0.0.1:{port}", grace_period=10)
+    with Service(config, repo=repo, log_dir=tmp_path / "logs") as svc:
+        [daemon] = svc.listener_pids()
+        assert os.getsid(daemon) != os.getsid(svc.pid) and daemon in {p.pid for p in svc.processes()}
+    assert marker.read_text() == f"{daemon} SIGTERM\n"  # a graceful stop, not a SIGKILL
+    assert gone(daemon) and _port_free(svc.port)

@@ -1,10 +1,12 @@
 """The system under test as a live service: the spec's ``service:`` section and its lifecycle.
 
 ``ServiceConfig`` is the pydantic model of ``service:`` (imported by ``verifier.spec``). ``Service``
-starts the declared command on a free loopback port in its own process group with a scrubbed
-environment, waits until it is ready (noticing an early exit), keeps its stdout/stderr as evidence,
-and stops it — killing the whole process group, and any descendant that left it, on every exit path
-(normal end, error, Ctrl-C, SIGTERM to the harness, interpreter exit)::
+starts the declared command on a free loopback port as a ``verifier.proc.ProcessTree`` (its own
+session, under a watchdog that kills the whole tree when the harness exits in any way, SIGKILL
+included) with a scrubbed environment, waits until it is ready (noticing an early exit), keeps its
+stdout/stderr as evidence, and stops it — the whole tree, wrappers' children and daemons that left
+the process group included — on every exit path (normal end, error, Ctrl-C, SIGTERM to the
+harness, interpreter exit)::
 
     with Service(spec.service, repo=repo, log_dir=run_dir / "service") as svc:
         svc.url("/api/items")      # http://127.0.0.1:<port>/api/items
@@ -21,13 +23,10 @@ import shlex
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -35,8 +34,9 @@ from urllib.parse import urlsplit
 import psutil
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from verifier import loopback
 from verifier.errors import ToolError
-from verifier.proc import child_preexec, scrubbed_env
+from verifier.proc import ProcessTree, scrubbed_env
 from verifier.repo_paths import RepoPath
 
 #: Placeholders a service command, environment value or ready URL may use.
@@ -96,11 +96,13 @@ class ServiceConfig(BaseModel):
     """Extra environment variables (placeholders allowed); the rest of the environment is scrubbed."""
     ready: str = "tcp://127.0.0.1:{port}"
     """Readiness check on loopback: ``http://127.0.0.1:{port}/health`` (any status below 500 once
-    it answers) or ``tcp://127.0.0.1:{port}`` (accepts a connection)."""
+    it answers; a redirect is an answer, never followed) or ``tcp://127.0.0.1:{port}`` (accepts a
+    connection). Nothing but this address is ever contacted."""
     ready_timeout: Duration = 30.0
     """Seconds to wait for readiness before giving up."""
     stop_signal: str = "SIGTERM"
-    """Signal sent to the process group to stop it (``SIGTERM``, ``SIGINT``, ``SIGQUIT``, ``SIGHUP``)."""
+    """Signal sent to the process group (and to any process of the service outside it) to stop it
+    (``SIGTERM``, ``SIGINT``, ``SIGQUIT``, ``SIGHUP``)."""
     grace_period: Duration = 5.0
     """Seconds between ``stop_signal`` and SIGKILL."""
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -134,6 +136,8 @@ class ServiceConfig(BaseModel):
             raise ValueError(f"ready {value!r} must start with http:// or tcp://")
         if parts.hostname not in _LOOPBACK_HOSTS:
             raise ValueError(f"ready {value!r} must point at loopback (127.0.0.1)")
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError(f"ready {value!r} contains whitespace or control characters")
         if parts.port is None:
             raise ValueError(f"ready {value!r} needs a port, usually {{port}}")
         return value
@@ -231,7 +235,7 @@ class Service:
         """stdout/stderr files of every start, in order."""
         self.commands: list[tuple[str, ...]] = []
         """Every command line started, as executed."""
-        self._proc: subprocess.Popen | None = None
+        self._proc: ProcessTree | None = None
         self._pgid: int | None = None
         self._known: dict[int, float] = {}  # pid -> create_time of every process seen in the service
 
@@ -239,7 +243,7 @@ class Service:
 
     @property
     def pid(self) -> int | None:
-        """PID of the service's leader process while it runs."""
+        """PID of the service's leader process (the declared command, not the watchdog) while it runs."""
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     @property
@@ -258,8 +262,8 @@ class Service:
     def start(self, ready_timeout: float | None = None) -> float:
         """Start the command and wait until ready; the seconds it took. ``ServiceError`` otherwise.
 
-        ``ready_timeout`` overrides ``service.ready_timeout``. On failure the process group is
-        killed before the error is raised.
+        ``ready_timeout`` overrides ``service.ready_timeout``. On failure the whole process tree
+        is killed before the error is raised.
         """
         if self.alive():
             raise ServiceError("service is already running")
@@ -280,10 +284,8 @@ class Service:
         began = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
-                self._proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err,
-                                              stdin=subprocess.DEVNULL, start_new_session=True,
-                                              preexec_fn=child_preexec())
-            except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as exc:
+                self._proc = ProcessTree(argv, cwd=cwd, env=env, stdout=out, stderr=err)
+            except OSError as exc:
                 err.write(f"cannot start {argv[0]!r}: {exc}\n".encode())
                 raise ServiceError(f"cannot start service command {argv[0]!r}: {exc}") from None
         self._pgid = self._proc.pid
@@ -321,30 +323,27 @@ class Service:
         return self.config.ready.replace("{port}", str(self.port))
 
     def ready_once(self, timeout_s: float = 1.0) -> bool:
-        """One readiness check: an HTTP answer below 500, or an accepted TCP connection."""
+        """One readiness check: an HTTP answer below 500 (a redirect counts, and is never
+        followed), or an accepted TCP connection — on the declared loopback address only."""
         target = urlsplit(self.ready_target())
-        host = (target.hostname or "127.0.0.1").strip("[]")
+        host, port = target.hostname or "127.0.0.1", target.port or self.port
         if target.scheme == "tcp":
             try:
-                with socket.create_connection((host, target.port), timeout=timeout_s):
+                with loopback.connect(host, port, timeout_s):
                     return True
             except OSError:
                 return False
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(self.ready_target(), timeout=timeout_s) as resp:
-                return resp.status < 500
-        except urllib.error.HTTPError as exc:
-            return exc.code < 500
-        except (OSError, ValueError):
-            return False
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        status = loopback.http_status(host, port, path, timeout_s)
+        return status is not None and status < 500
 
     def stop(self) -> None:
-        """Stop gracefully: ``stop_signal`` to the group, SIGKILL after ``grace_period``."""
+        """Stop gracefully: ``stop_signal`` to the group and to every process of the tree outside
+        it, SIGKILL to what is left after ``grace_period``."""
         self._terminate(signal.Signals[self.config.stop_signal], self.config.grace_period)
 
     def kill(self) -> None:
-        """SIGKILL the whole process group and every descendant at once (a crash, or cleanup)."""
+        """SIGKILL the whole process tree at once (a crash, or cleanup); returns once it is gone."""
         self._terminate(signal.SIGKILL, 0.0)
 
     def restart(self, ready_timeout: float | None = None) -> float:
@@ -353,7 +352,8 @@ class Service:
         return self.start(ready_timeout)
 
     def processes(self) -> list[psutil.Process]:
-        """The live processes of the service: its process group plus every descendant of the leader."""
+        """The live processes of the service: every process of its tree (the leader, its
+        descendants, orphans that left its group), never the watchdog."""
         self._remember_processes()
         found = []
         for pid, created in list(self._known.items()):
@@ -432,15 +432,16 @@ class Service:
         return cwd
 
     def _remember_processes(self) -> None:
-        if self._proc is None:
+        tree = self._proc
+        if tree is None:
             return
         procs: list[psutil.Process] = []
-        try:
-            leader = psutil.Process(self._proc.pid)
-            procs = [leader, *leader.children(recursive=True)]
-        except psutil.Error:
-            pass
-        if self._pgid is not None:
+        if not tree.finished:
+            # Every process of the tree is below the watchdog: orphans are reparented to it.
+            with contextlib.suppress(psutil.Error):
+                procs = psutil.Process(tree.reaper_pid).children(recursive=True)
+        elif self._pgid is not None:
+            # The watchdog is gone (something killed it): look for the group it left behind.
             for proc in psutil.process_iter(["pid"]):
                 with contextlib.suppress(psutil.Error, OSError):
                     if os.getpgid(proc.pid) == self._pgid:
@@ -450,31 +451,26 @@ class Service:
                 self._known.setdefault(proc.pid, proc.create_time())
 
     def _terminate(self, sig: signal.Signals, grace_s: float) -> None:
-        proc = self._proc
-        if proc is None:
+        tree = self._proc
+        if tree is None:
             return
         self._remember_processes()
-        if proc.poll() is None and self._pgid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._pgid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=grace_s)
-        # Whatever is left — the group, and descendants that moved to another group — gets SIGKILL.
-        if self._pgid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._pgid, signal.SIGKILL)
-        for other in self.processes():
-            with contextlib.suppress(psutil.Error):
-                other.kill()
         try:
-            proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5.0)
-        gone_by = time.monotonic() + 5.0
-        while self.processes() and time.monotonic() < gone_by:
-            time.sleep(0.02)
-        self._known.clear()
-        self._proc = None
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
+            if sig == signal.SIGKILL:
+                tree.kill()
+            else:
+                tree.terminate(sig, grace_s)
+        finally:
+            # The watchdog leaves nothing behind; should it have been killed itself, finish off
+            # every process of the service seen so far.
+            for other in self.processes():
+                with contextlib.suppress(psutil.Error):
+                    other.kill()
+            gone_by = time.monotonic() + 5.0
+            while self.processes() and time.monotonic() < gone_by:
+                time.sleep(0.02)
+            tree.close()
+            self._known.clear()
+            self._proc = None
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
