@@ -186,6 +186,7 @@ def _index(kb: KnowledgeBase, candidates: list[_Candidate], jobs: int | None,
              for cand in candidates for path, disk, data in cand.files]
     results = _run_tasks(tasks, jobs, progress)
     writer = kb.writer()
+    writer.expect(sum(len(result[2]) // 4 for result in results if result is not None))
     files = skipped = corpus = 0
     at = 0
     for cand in candidates:

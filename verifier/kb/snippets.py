@@ -1,11 +1,13 @@
 """Line-level matching of delivered files against a knowledge base.
 
-For every file: normalize, winnow (with the KB's k and w), look the fingerprints up in the KB, then
-form *runs*: chains of fingerprints shared with one KB file, increasing in both files, consecutive
+For every file: normalize, winnow (with the KB's k and w), look the fingerprints up in the KB's
+inverted index (``verifier.kb.postings``: only the buckets, records and files the delivery's
+fingerprints name are read, so the cost follows the delivery, not the KB), then form *runs*: chains of fingerprints shared with one KB file, increasing in both files, consecutive
 ones at most 12 effective lines apart and on the same diagonal within one line (a changed line is
 bridged, an inserted block is not). Each run is widened line by line at both ends while the
 normalized lines are equal (by the line hashes the KB stores), by at most ``w // 16`` lines, about
-the ``w - 1`` bytes winnowing may leave unseen at each end of a copy. A run covering at least ``min_lines`` effective lines marks those lines third-party.
+the ``w - 1`` bytes winnowing may leave unseen at each end of a copy. A run covering at least
+``min_lines`` effective lines marks those lines third-party.
 
 Fingerprints found in files of more than ``max_df`` distinct components are boilerplate and ignored.
 Overlapping runs from different KB files (a vendored copy of the same code) are resolved longest
@@ -23,8 +25,7 @@ from pathlib import Path
 from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, normalize
 from verifier.kb.store import Component, KnowledgeBase
-from verifier.kb.winnow import (Fingerprints, decode, decode_hashes, fingerprint,
-                                mask_line_hashes)
+from verifier.kb.winnow import Fingerprints, decode_lines, fingerprint, mask_line_hashes
 
 #: Default minimum run, in effective lines.
 MIN_LINES = 10
@@ -51,7 +52,7 @@ class SnippetMatch:
     version: str
     license: str | None
     kind: str
-    """Component kind: python, npm, directory, archive."""
+    """Component kind: python, npm, debian, directory, archive."""
     purl: str | None
     kb_file: str
     """Path of the matched file inside its component."""
@@ -190,64 +191,53 @@ def _match(kb: KnowledgeBase, items: Iterable[tuple[str, str]], min_lines: int,
                 index.setdefault(value, []).extend((item, at) for at in ats)
     if not queries:
         return {}
-    components = kb.components()
-    owners = kb.files_by_content()
-    hits, df = _scan(kb, index, components, owners)
-    common = {value for value, names in df.items() if len(names) > max_df}
-    runs: list[_Run] = []
-    records: dict[int, Fingerprints] = {}
-    for content, pairs in sorted(hits.items()):
+    occurrences = kb.lookup(index)
+    owners = kb.files_of({content for found in occurrences.values() for content, _ in found})
+    components = kb.components_by_id({cid for files in owners.values() for cid, _ in files})
+    names = {cid: comp.name.lower() for cid, comp in components.items()}
+    hits: dict[int, list[tuple[int, int]]] = {}
+    for value, found in occurrences.items():
+        holders = {names[cid] for content, _ in found for cid, _ in owners.get(content, ())
+                   if cid in names}
+        if len(holders) > max_df:  # boilerplate: in files of more than max_df components
+            continue
+        for content, at in found:
+            if content in owners:  # a record no file holds any more is not matched
+                hits.setdefault(content, []).append((at, value))
+    pairs: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for content, found in sorted(hits.items()):
         by_item: dict[int, list[tuple[int, int]]] = {}
-        for kb_at, value in pairs:
-            if value in common:
-                continue
+        for kb_at, value in found:
             for item, q_at in index[value]:
                 by_item.setdefault(item, []).append((q_at, kb_at))
-        for item, matched in sorted(by_item.items()):
-            if len(matched) < _MIN_RUN_FPS:
-                continue
-            record = records.get(content)
-            if record is None:
-                record = records[content] = _load_record(kb, content)
-            runs += _runs(item, content, queries[item].fps, record, matched, kb.w, min_lines)
+        pairs += [(content, item, matched) for item, matched in sorted(by_item.items())
+                  if len(matched) >= _MIN_RUN_FPS]
+    records = _load_records(kb, {content for content, _, _ in pairs})
+    runs: list[_Run] = []
+    for content, item, matched in pairs:
+        if max(at for _, at in matched) >= len(records[content].starts):
+            raise InputError(f"{kb.path}: corrupt knowledge base (an index entry past the end of "
+                             f"record {content})", hint="rebuild it with `verifier kb build`")
+        runs += _runs(item, content, queries[item].fps, records[content], matched, kb.w, min_lines)
     return _resolve(queries, runs, records, components, owners, min_lines)
 
 
-def _scan(kb: KnowledgeBase, index: dict[int, list[tuple[int, int]]],
-          components: dict[int, Component], owners: dict[int, list[tuple[int, str]]]
-          ) -> tuple[dict[int, list[tuple[int, int]]], dict[int, set[str]]]:
-    """One pass over the KB: per content, the (position, hash) of fingerprints the queries hold,
-    and per such hash the component names whose files hold it."""
-    wanted = index.keys()
-    names = {cid: comp.name.lower() for cid, comp in components.items()}
-    by_segment: dict[int, list] = {}
-    for ref in kb.contents():
-        by_segment.setdefault(ref.segment, []).append(ref)
-    hits: dict[int, list[tuple[int, int]]] = {}
-    df: dict[int, set[str]] = {}
-    for segment, data in kb.segments():
-        view = memoryview(data)
-        for ref in by_segment.get(segment, ()):
-            end = ref.offset + ref.hash_len
-            if ref.hash_len % 4 or end + ref.meta_len > len(data):
-                raise InputError(f"{kb.path}: corrupt knowledge base (record {ref.id} out of bounds)")
-            hashes = decode_hashes(view[ref.offset:end])
-            if wanted.isdisjoint(hashes):
-                continue
-            found = [(at, value) for at, value in enumerate(hashes) if value in wanted]
-            hits[ref.id] = found
-            holders = {names[cid] for cid, _ in owners.get(ref.id, ()) if cid in names}
-            for value in {value for _, value in found}:
-                df.setdefault(value, set()).update(holders)
-    return hits, df
-
-
-def _load_record(kb: KnowledgeBase, content: int) -> Fingerprints:
-    hash_bytes, meta_bytes, n_lines = kb.record(content)
-    try:
-        return decode(hash_bytes, meta_bytes, n_lines, kb.line_bits)
-    except ValueError as err:
-        raise InputError(f"{kb.path}: corrupt knowledge base (record {content}: {err})") from None
+def _load_records(kb: KnowledgeBase, contents: set[int]) -> dict[int, Fingerprints]:
+    """The line data of these records, read in batches; ``InputError`` if one is missing or
+    damaged."""
+    out: dict[int, Fingerprints] = {}
+    rows = kb.records(contents)
+    for content in sorted(contents):
+        if content not in rows:
+            raise InputError(f"{kb.path}: corrupt knowledge base (record {content} missing)",
+                             hint="rebuild it with `verifier kb build`")
+        n_fps, n_lines, data = rows[content]
+        try:
+            out[content] = decode_lines(data, n_fps, n_lines, kb.line_bits)
+        except ValueError as err:
+            raise InputError(f"{kb.path}: corrupt knowledge base (record {content}: {err})"
+                             ) from None
+    return out
 
 
 def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from verifier.kb.match import MAX_DF, MIN_LINES, FileMatches, match_texts
+from verifier.kb.snippets import MAX_DF, MIN_LINES, FileMatches, match_texts
 from verifier.kb.normalize import decode_source
 from verifier.kb.store import KnowledgeBase
 
