@@ -236,3 +236,26 @@ def test_kb_build_deps_fetches_the_pinned_ones(cli, tmp_path, monkeypatch):
     with KnowledgeBase.open(kb) as opened:
         assert [(c["name"], c["version"]) for c in opened.info()["component_list"]] == [
             ("demo-ledger", "1.0")]
+
+
+def test_cdn_assets_in_templates(tmp_path):
+    from verifier.kb.deps import cdn_assets
+
+    write_tree(tmp_path, {
+        "web/templates/index.html": (
+            '<script src="https://cdn.jsdelivr.net/npm/@vue/runtime-dom@3.4.21/dist/x.js">'
+            '</script>\n<link href="//cdnjs.cloudflare.com/ajax/libs/font-awesome/6.5.1/css/'
+            'all.min.css" rel="stylesheet">\n'
+            '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>\n'
+            '<script src="https://ajax.googleapis.com/ajax/libs/jquery/3.6.0/jquery.min.js">'
+            '</script>\n<script src="https://cdn.bootcdn.net/ajax/libs/echarts/5.4.3/echarts.js">'
+            '</script>\n<script src="https://example.com/own.js"></script>\n'
+            '<script src="/static/local.js"></script>\n'),
+        "node_modules/x/index.html": '<script src="https://unpkg.com/x@1.0.0/x.js"></script>'})
+    found = [(a.file, a.line, a.host, a.package, a.version) for a in cdn_assets(tmp_path)]
+    assert found == [
+        ("web/templates/index.html", 1, "cdn.jsdelivr.net", "@vue/runtime-dom", "3.4.21"),
+        ("web/templates/index.html", 2, "cdnjs.cloudflare.com", "font-awesome", "6.5.1"),
+        ("web/templates/index.html", 3, "code.jquery.com", "jquery", "3.7.1"),
+        ("web/templates/index.html", 4, "ajax.googleapis.com", "jquery", "3.6.0"),
+        ("web/templates/index.html", 5, "cdn.bootcdn.net", "echarts", "5.4.3")]

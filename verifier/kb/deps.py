@@ -401,3 +401,103 @@ _READERS = {
     "package-lock.json": _package_lock, "npm-shrinkwrap.json": _package_lock,
     "yarn.lock": _yarn_lock, "pnpm-lock.yaml": _pnpm_lock,
 }
+
+
+# -- assets loaded from public CDNs ----------------------------------------------------------------
+#: Public CDNs and how a package and version read from their paths.
+_CDN_HOSTS = {
+    "cdn.jsdelivr.net": "jsdelivr", "fastly.jsdelivr.net": "jsdelivr", "unpkg.com": "unpkg",
+    "cdnjs.cloudflare.com": "cdnjs", "cdn.bootcdn.net": "cdnjs", "cdn.bootcss.com": "cdnjs",
+    "cdn.staticfile.org": "staticfile", "cdn.staticfile.net": "staticfile",
+    "lib.baomitu.com": "staticfile", "code.jquery.com": "jquery",
+    "ajax.googleapis.com": "google", "stackpath.bootstrapcdn.com": "bootstrapcdn",
+    "maxcdn.bootstrapcdn.com": "bootstrapcdn", "cdn.tailwindcss.com": "host",
+    "esm.sh": "unpkg", "cdn.skypack.dev": "unpkg", "fonts.googleapis.com": "host",
+    "cdn.datatables.net": "host", "cdn.ckeditor.com": "host", "cdn.plot.ly": "host",
+}
+#: Template files searched for ``<script src>`` and ``<link href>``.
+_TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".tpl", ".vue", ".svelte",
+                      ".ejs", ".hbs", ".twig", ".jsp", ".php", ".erb", ".cshtml")
+_ASSET = re.compile(r"""<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*["']((?:https?:)?//[^"'\s>]+)""",
+                    re.IGNORECASE)
+_MAX_TEMPLATE_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class CdnAsset:
+    """A ``<script src>`` or ``<link href>`` to a public CDN in one of the delivery's templates."""
+
+    url: str
+    file: str
+    """The template (relative to the repository)."""
+    line: int
+    host: str
+    package: str | None
+    """The package the CDN serves, where its path says (``vue``, ``bootstrap``)."""
+    version: str | None
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready dict."""
+        return {"url": self.url, "file": self.file, "line": self.line, "host": self.host,
+                "package": self.package, "version": self.version}
+
+
+def cdn_assets(repo: str | os.PathLike) -> list[CdnAsset]:
+    """Every asset the delivery's HTML templates load from a known public CDN, in file order."""
+    root = Path(repo)
+    out: list[CdnAsset] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        depth = len(here.relative_to(root).parts)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")
+                             and depth < _MAX_DEPTH + 4 and not (here / d).is_symlink())
+        for name in sorted(filenames):
+            path = here / name
+            if not name.lower().endswith(_TEMPLATE_SUFFIXES) or path.is_symlink():
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    text = handle.read(_MAX_TEMPLATE_BYTES).decode("utf-8", "replace")
+            except OSError:
+                continue
+            rel = path.relative_to(root).as_posix()
+            for match in _ASSET.finditer(text):
+                asset = _cdn_asset(match.group(1), rel, text.count("\n", 0, match.start()) + 1)
+                if asset is not None:
+                    out.append(asset)
+    return out
+
+
+def _cdn_asset(url: str, rel: str, line: int) -> CdnAsset | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if not url.startswith("//") else "https:" + url)
+    host = (parts.hostname or "").lower()
+    style = _CDN_HOSTS.get(host)
+    if style is None:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    package = version = None
+    if style in ("jsdelivr", "unpkg") and segments:
+        if style == "jsdelivr" and segments[0] in ("npm", "gh"):
+            segments = segments[1:]
+        if segments and segments[0].startswith("@") and len(segments) > 1:
+            segments = [segments[0] + "/" + segments[1], *segments[2:]]
+        if segments:
+            name, _, version = segments[0].rpartition("@") if "@" in segments[0][1:] else (
+                segments[0], "", "")
+            package, version = name or segments[0], version or None
+    elif style in ("cdnjs", "staticfile") and segments:
+        if segments[:2] == ["ajax", "libs"]:
+            segments = segments[2:]
+        package = segments[0] if segments else None
+        version = segments[1] if len(segments) > 2 else None
+    elif style == "jquery" and segments:
+        found = re.match(r"^(jquery(?:-ui|-migrate)?)-(\d[\w.]*?)(?:\.min|\.slim|\.js)", segments[-1])
+        if found:
+            package, version = found.group(1), found.group(2)
+    elif style == "google" and len(segments) >= 4 and segments[0] == "ajax":
+        package, version = segments[2], segments[3]
+    elif style == "bootstrapcdn" and len(segments) >= 2:
+        package, version = segments[0], segments[1]
+    return CdnAsset(url[:500], rel, line, host, package, version)

@@ -16,9 +16,11 @@ first, ties broken by component name, version and path, so the same inputs give 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,18 +113,60 @@ class _Run:
     fps: int
 
 
-def match_texts(kb: KnowledgeBase | str | os.PathLike, items: Iterable[tuple[str, str]], *,
-                min_lines: int = MIN_LINES, max_df: int = MAX_DF, jobs: int = 1
-                ) -> dict[str, FileMatches]:
-    """Match ``(path, text)`` items against ``kb``; files with at least one run of ``min_lines``
-    effective lines shared with a KB file, by path. Deterministic (``jobs`` > 1 fingerprints the
-    files in a process pool; the result is the same)."""
+def match_texts(kb: KnowledgeBase | str | os.PathLike | Sequence[KnowledgeBase | str | os.PathLike],
+                items: Iterable[tuple[str, str]], *, min_lines: int = MIN_LINES,
+                max_df: int = MAX_DF, jobs: int = 1) -> dict[str, FileMatches]:
+    """Match ``(path, text)`` items against ``kb`` (one KB, or several: each file is
+    fingerprinted once per winnowing setting, and the runs of every KB are resolved together,
+    longest first); files with at least one run of ``min_lines`` effective lines shared with a KB
+    file, by path. Deterministic (``jobs`` > 1 fingerprints the files in a process pool; the
+    result is the same)."""
     if min_lines < 1:
         raise InputError(f"min_lines must be at least 1, not {min_lines}")
-    if isinstance(kb, KnowledgeBase):
-        return _match(kb, items, min_lines, max_df, jobs)
-    with KnowledgeBase.open(Path(kb)) as opened:
-        return _match(opened, items, min_lines, max_df, jobs)
+    many = isinstance(kb, (list, tuple))
+    given = list(kb) if many else [kb]
+    with contextlib.ExitStack() as stack:
+        opened = [k if isinstance(k, KnowledgeBase) else stack.enter_context(
+            KnowledgeBase.open(Path(k))) for k in given]
+        items = list(items) if len(opened) > 1 else items
+        results = []
+        fingerprinted: dict[tuple[int, int], list[tuple[str, Fingerprints]]] = {}
+        for one in opened:
+            key = (one.k, one.w)
+            if key not in fingerprinted:
+                fingerprinted[key] = list(_fingerprinted(items, one.k, one.w, jobs))
+            results.append(_match(one, fingerprinted[key], min_lines, max_df))
+    return results[0] if len(results) == 1 else merge_matches(results, min_lines)
+
+
+def merge_matches(results: Sequence[Mapping[str, FileMatches]], min_lines: int
+                  ) -> dict[str, FileMatches]:
+    """The matches of several KBs for the same files, overlaps resolved as within one KB: longest
+    first, a run kept when it adds at least ``min_lines`` lines no longer run covered."""
+    out: dict[str, FileMatches] = {}
+    for path in sorted({p for result in results for p in result}):
+        found = [result[path] for result in results if path in result]
+        pool = []
+        for file in found:
+            numbers = set(file.line_numbers)
+            for match in file.matches:
+                lines = {n for n in numbers if match.lines[0] <= n <= match.lines[1]}
+                pool.append((match, lines))
+        pool.sort(key=lambda e: (-len(e[1]), -e[0].fingerprints, e[0].component.lower(),
+                                 e[0].version, e[0].kind, e[0].kb_file, e[0].lines))
+        covered: set[int] = set()
+        kept = []
+        for match, lines in pool:
+            added = len(lines - covered)
+            if added < min_lines:
+                continue
+            covered |= lines
+            kept.append(dataclasses.replace(match, matched_lines=added))
+        if kept:
+            kept.sort(key=lambda m: (m.lines, m.component, m.kb_file))
+            out[path] = FileMatches(path, len(covered), found[0].effective_lines, tuple(kept),
+                                    tuple(sorted(covered)))
+    return out
 
 
 def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
@@ -173,11 +217,11 @@ def _fingerprinted(items: Iterable[tuple[str, str]], k: int, w: int, jobs: int
             yield pending.pop(0), fps
 
 
-def _match(kb: KnowledgeBase, items: Iterable[tuple[str, str]], min_lines: int,
-           max_df: int, jobs: int) -> dict[str, FileMatches]:
+def _match(kb: KnowledgeBase, fingerprinted: Iterable[tuple[str, Fingerprints]], min_lines: int,
+           max_df: int) -> dict[str, FileMatches]:
     queries: list[_Query] = []
     index: dict[int, list[tuple[int, int]]] = {}
-    for path, fps in _fingerprinted(items, kb.k, kb.w, jobs):
+    for path, fps in fingerprinted:
         if not fps.hashes:
             continue
         fps = mask_line_hashes(fps, kb.line_bits)
