@@ -80,7 +80,7 @@ def _synthetic_kb(path: Path, real: list[tuple], total_files: int, seed: int) ->
     per_file = sum(s[0] for s in shapes) / len(shapes)
     total_postings = int(per_file * total_files)
     bits = postings.bits_for(total_postings)
-    kb = KnowledgeBase.create(path, k=K, w=W, index_bits=bits)
+    kb = KnowledgeBase.create(path, k=K, w=W, index_bits=bits, page_size=4096)
     db = kb._db
     true: dict[int, list] = {}
     contents, files, components = [], [], []

@@ -130,3 +130,20 @@ def test_match_reads_only_what_the_delivery_names(tmp_path):
     assert list(found) == ["x.py"] and found["x.py"].matches[0].component == "p2"
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert reads and all(" WHERE " in s.upper() for s in reads), reads
+
+
+def test_a_large_kb_moves_to_larger_pages(tmp_path, monkeypatch):
+    """Small KBs keep 1 KiB pages (their many one-page tables); past a size they are vacuumed to
+    4 KiB pages, which index buckets and records fill better."""
+    import sqlite3
+
+    from verifier.kb import store
+
+    kb_path = tmp_path / "kb.kb"
+    build_kb(kb_path, [_package(tmp_path, "alpha", "1.0", [1, 2])], jobs=1)
+    assert sqlite3.connect(kb_path).execute("PRAGMA page_size").fetchone()[0] == 1024
+    monkeypatch.setattr(store, "_LARGE_POSTINGS", 10)
+    add_to_kb(kb_path, [_package(tmp_path, "beta", "1.0", [3])], jobs=1)
+    assert sqlite3.connect(kb_path).execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert match_texts(kb_path, [("a.py", _module(1))]) and match_texts(
+        kb_path, [("b.py", _module(3))])
