@@ -276,3 +276,23 @@ def test_a_record_claiming_endless_lines_is_refused(good_kb, tmp_path):
     db.close()
     with pytest.raises(InputError, match="damaged fingerprint record"):
         match_texts(path, [("mine.py", STOCK)])
+
+
+def test_a_large_kb_is_opened_without_reading_it_whole(good_kb, tmp_path, monkeypatch):
+    """Past FULL_CHECK_BYTES only the small tables are quick-checked and row caps are read from
+    the rowid range: opening never scans the index; a damaged small table is still refused."""
+    monkeypatch.setattr(guard, "FULL_CHECK_BYTES", 0)
+    statements: list[str] = []
+    real_connect = guard.connect
+
+    def traced(path, *, writable):
+        db = real_connect(path, writable=writable)
+        db.set_trace_callback(statements.append)
+        return db
+    monkeypatch.setattr("verifier.kb.store.connect", traced)
+    KnowledgeBase.open(good_kb).close()
+    text = "\n".join(statements)
+    assert 'PRAGMA quick_check("meta")' in text and "PRAGMA quick_check\n" not in text + "\n"
+    assert "COUNT(*)" not in text
+    assert not any(s.upper().startswith("SELECT") and "POSTINGS" in s.upper() and "ROWID" not in
+                   s.upper() for s in statements)

@@ -37,9 +37,9 @@ from pathlib import Path
 
 from verifier import __version__
 from verifier.errors import InputError
-from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
-                               connect, database_error)
 from verifier.kb import postings
+from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
+                               check_structure, connect, database_error)
 from verifier.kb.normalize import NORMALIZER_VERSION
 from verifier.kb.winnow import LINE_HASH_BITS, decode_hashes
 
@@ -159,7 +159,7 @@ class KnowledgeBase:
             _check_meta(path, meta)
             with deadline.running():
                 check_row_counts(path, db)
-                problem = db.execute("PRAGMA quick_check").fetchone()[0]
+                problem = check_structure(path, db)
             if problem != "ok":
                 raise InputError(f"{path}: corrupt knowledge base ({problem})",
                                  hint="rebuild it with `verifier kb build`")
