@@ -171,7 +171,8 @@ def info(kb_path: str, as_json: bool, components: bool) -> None:
     say(f"  {data['components']} components ({kinds}), {data['files']} files "
         f"({data['distinct_files']} distinct), {data['lines']} effective lines, "
         f"{data['fingerprints']} fingerprints")
-    say(f"  corpus {_size(data['corpus_bytes'])}, index {_size(data['kb_bytes'])} ({ratio})")
+    say(f"  corpus {_size(data['corpus_bytes'])}, index {_size(data['kb_bytes'])} ({ratio}): "
+        f"{data['postings']} fingerprint occurrences in 2^{data['index_bits']} buckets")
     if components:
         for item in data["component_list"]:
             version = f" {item['version']}" if item["version"] else ""
