@@ -195,7 +195,7 @@ def test_read_list_names_the_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_real_registries_this_machine_reaches(tmp_path):
+def test_the_real_registries_this_machine_reaches(tmp_path, cli):
     """PyPI through pip, npm through npm pack, Debian through apt-get source with a private
     deb-src list (the machine's own apt configuration is left alone). Skips a registry that
     does not answer (offline)."""
@@ -226,6 +226,16 @@ def test_the_real_registries_this_machine_reaches(tmp_path):
     result = fetch(PackageSpec("debian", "zlib"), tmp_path / "zlib", apt_options=options)
     assert not isinstance(result, FetchFailure), result.reason
     cand = registry_candidate(result)
-    assert cand.component.kind == "debian" and any(p.endswith("crc32.c") for p, _, _ in cand.files)
+    assert cand.component.kind == "debian" and cand.component.license
+    (crc,) = [(p, data) for p, _, data in cand.files if p.endswith("/crc32.c") or p == "crc32.c"]
     done.append(cand.component.purl)
     assert len(done) == 3
+    # zlib's crc32.c copied into a delivery with its license header removed is found
+    kb = tmp_path / "zlib.kb"
+    dsc = next((tmp_path / "zlib").glob("*.dsc"))
+    assert cli("kb", "build", "-o", kb, "--debian-source", dsc).exit_code == 0
+    text = crc[1].decode("utf-8", "replace")
+    body = text[text.index("*/") + 2:]  # the notice comment opening the file
+    found = match_texts(kb, [("src/checksum.c", body)])
+    assert found["src/checksum.c"].matches[0].component == "zlib"
+    assert found["src/checksum.c"].matched_lines >= 0.9 * found["src/checksum.c"].effective_lines
