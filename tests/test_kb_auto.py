@@ -220,3 +220,21 @@ def test_scaffolded_files_match_the_templates_their_framework_ships(cli, auto_on
     assert env["matched_lines"] >= 20
     assert manage["matches"][0]["matched_file"] == "demo_framework/conf/project_template/manage.py-tpl"
     assert manage["matches"][0]["component"] == "demo-framework"
+
+
+def test_spec_knowledge_base_takes_auto_a_file_or_a_list(tmp_path):
+    from verifier.errors import InputError
+    from verifier.spec import load_spec
+
+    def spec(value: str):
+        path = tmp_path / "acceptance.yaml"
+        path.write_text(f"project: {{name: t, version: '1.0.0', owners: [A]}}\nindicators: []\n"
+                        f"origin: {{knowledge_base: {value}}}\n", "utf-8")
+        return load_spec(path)
+    assert spec("auto").knowledge_bases() == ["auto"]
+    both = spec("[AUTO, ../kb/oss.kb]")
+    assert both.knowledge_bases() == ["auto", (tmp_path.parent / "kb" / "oss.kb").resolve()]
+    assert both.knowledge_base_path() == (tmp_path.parent / "kb" / "oss.kb").resolve()
+    assert spec("[]").knowledge_bases() == []
+    with pytest.raises(InputError, match="knowledge_base"):
+        spec("['auto', '  ']")
