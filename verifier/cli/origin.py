@@ -22,15 +22,19 @@ _CLASS_LABELS = {
 }
 
 
-class _KnowledgeBase(click.ParamType):
+class _KnowledgeBase(InputFile):
     """``auto``, or a knowledge base file (checked like every input file)."""
 
     name = "KB|auto"
 
+    def __init__(self) -> None:
+        super().__init__("knowledge base")
+
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        """``"auto"``, or the checked path."""
         if isinstance(value, str) and value.strip().lower() == "auto":
             return "auto"
-        return InputFile("knowledge base").convert(value, param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class _Ratio(click.ParamType):
