@@ -2,9 +2,11 @@
 
 Sources: directories (one component, named by a manifest at its root or by the directory; any
 ``node_modules`` inside becomes one npm component per ``package.json``), source archives (.zip, .tar,
-.tar.gz/.tgz, .tar.bz2, .tar.xz: read in memory, nothing extracted), ``node_modules`` trees, and the
+.tar.gz/.tgz, .tar.bz2, .tar.xz: read in memory, nothing extracted), ``node_modules`` trees, the
 installed distributions of a Python environment (files from each distribution's RECORD; name,
-version and license from its metadata). Symbolic links are never followed.
+version and license from its metadata), and registry packages fetched with the ordinary clients
+(``verifier.kb.registries``: PyPI sdists or wheels, npm tarballs, Debian upstream tarballs; read by
+``read_archive``, the one place archives are read). Symbolic links are never followed.
 
 Fingerprinting runs in a process pool; the parent alone writes the SQLite file. ``build_kb`` writes
 to a temporary file and renames it into place, so a failed build leaves nothing behind.
