@@ -184,12 +184,17 @@ def test_no_kb_and_the_switch_turn_it_off_but_dependencies_are_still_listed(cli,
 @pytest.mark.slow
 def test_run_uses_auto_by_default_and_the_report_lists_the_dependencies(cli, auto_on, tmp_path):
     repo = _delivery(tmp_path / "repo", "demo-ledger==1.0\nnot-on-the-index==3.1\n")
+    # a dependency name that is markup: listed, never fetched, escaped in the report
+    (repo / "web").mkdir()
+    (repo / "web" / "package.json").write_text(
+        json.dumps({"dependencies": {"<b>bold</b>": "file:../x"}}), "utf-8")
     out = tmp_path / "run"
     cli("run", repo / "acceptance.yaml", "--out", out, "-q")
     results = json.loads((out / "results.json").read_text("utf-8"))
     origin = results["origin"]
     assert origin["kb_partial"] is True
-    assert [d["name"] for d in origin["dependencies"]] == ["demo-ledger", "not-on-the-index"]
+    assert [d["name"] for d in origin["dependencies"]] == ["<b>bold</b>", "demo-ledger",
+                                                           "not-on-the-index"]
     full = json.loads((out / "origin" / "origin.json").read_text("utf-8"))
     assert _file(full, "app/stock.py")["matched_lines"] > 20
     report = tmp_path / "report.html"
@@ -200,6 +205,7 @@ def test_run_uses_auto_by_default_and_the_report_lists_the_dependencies(cli, aut
     assert "Assets loaded from public CDNs" in html and "bootstrap" in html
     assert "Snippet matching is partial" in html
     assert "No third-party component found." not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html
     no_kb = tmp_path / "run-no-kb"
     cli("run", repo / "acceptance.yaml", "--out", no_kb, "-q", "--no-kb")
     plain = json.loads((no_kb / "origin" / "origin.json").read_text("utf-8"))
