@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
+from verifier.globs import glob_covers
 from verifier.origin.components import Component, component_of, is_weak_license, license_parts
 from verifier.origin.detect import FileDetection
 from verifier.origin.model import InventoryEntry
@@ -127,45 +127,10 @@ class FileOrigin:
                        matched_lines=min(self.lines, sum(m.lines for m in matches)))
 
 
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A repository-relative POSIX glob as a regex: ``**`` any depth, ``*``/``?`` within a name."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append(r"(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(r".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append(r"[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append(r"[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape("["))
-                i += 1
-            else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    # a pattern naming a directory covers everything below it
-    return re.compile("".join(out) + r"(?:/.*)?\Z", re.DOTALL)
-
-
 def glob_match(path: str, pattern: str) -> bool:
-    """Whether repository-relative ``path`` matches ``pattern`` (or lies below a matched dir)."""
-    return bool(_glob_regex(pattern.strip("/")).match(path))
+    """Whether repository-relative ``path`` matches ``pattern`` or lies below a matched directory
+    (``verifier.globs``: linear time whatever the pattern)."""
+    return glob_covers(path, pattern)
 
 
 def _declared(entry: InventoryEntry, declared: Declared) -> tuple[str, str] | None:
