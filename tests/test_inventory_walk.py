@@ -64,9 +64,12 @@ def test_symlinks_are_reported_never_followed(tmp_path):
 
 def test_vcs_directories_and_special_files_are_skipped(tmp_path):
     (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / ".git" / "refs").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (tmp_path / ".git" / "config").write_text("[core]\n")
     (tmp_path / ".svn").mkdir()
-    (tmp_path / "sub" / ".hg").mkdir(parents=True)
+    (tmp_path / ".svn" / "wc.db").write_bytes(b"SQLite format 3\x00")
+    (tmp_path / "sub" / ".hg" / "store").mkdir(parents=True)
     (tmp_path / "sub" / "b.py").write_text("y = 2\n")
     os.mkfifo(tmp_path / "pipe")  # reading it would block forever
     inventory = _inventory(tmp_path)

@@ -1,6 +1,6 @@
 """Inventory of a delivered tree: every regular file with size, sha256, kind, language, effective
-lines and test flag; symbolic links, special files and version-control directories are reported,
-never followed or read.
+lines and test flag; symbolic links, special files and version-control metadata (``vcs``) are
+listed under ``skipped`` with the reason, never followed or read.
 
 Files are read once: the bytes are hashed, and only files whose counting result is not cached (by
 content hash, file name and counter version) are counted, in a process pool for larger batches.
@@ -29,6 +29,10 @@ from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_p
                                        kind_by_name, lexer_filename, lexer_name,
                                        shebang_filename)
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
+from verifier.origin.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
+
+__all__ = ["build_inventory", "open_cache", "counting_rule", "cache_version", "cut_point",
+           "COUNT_LIMIT", "PIECE_BYTES", "IGNORED_REASON", "VCS_DIRS", "VCS_REASON"]
 
 #: Source files larger than this are counted in pieces (see ``PIECE_BYTES``) rather than whole.
 COUNT_LIMIT = 8 * 1024 * 1024
@@ -36,8 +40,6 @@ COUNT_LIMIT = 8 * 1024 * 1024
 PIECE_BYTES = 1024 * 1024
 #: Cache namespace of counting results.
 CACHE_NAMESPACE = "sloc"
-#: Directories of version-control systems: reported, not inventoried.
-VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 #: Seconds a worker batch may take before its files are reported as "count timed out".
 BATCH_TIMEOUT_S = 300.0
 
@@ -131,8 +133,6 @@ class _Piece:
         self.file.pieces[self.index] = value
 
 
-#: Why a version-control directory is not scanned.
-VCS_REASON = "version-control data, not part of the delivered files"
 #: Why a path git ignores is not scanned (``SourceInfo.ignored``).
 IGNORED_REASON = ("ignored by git (.gitignore or exclude file) and not tracked: not part of the "
                   "committed delivery; --include-ignored scans it")
@@ -157,8 +157,9 @@ def _walk(root: str, ignored: frozenset[str] = frozenset()) -> tuple[list[_File]
             try:
                 if entry.is_symlink():
                     skipped.append(_symlink(entry.path, rel, real_root))
-                elif entry.name in VCS_DIRS:
-                    skipped.append(SkippedPath(rel, VCS_REASON))
+                elif entry.name in VCS_DIRS and (vcs := vcs_metadata(
+                        entry.path, entry.name, entry.is_dir(follow_symlinks=False))) is not None:
+                    skipped.append(SkippedPath(rel, vcs))
                 elif entry.is_dir(follow_symlinks=False):
                     if rel + "/" in ignored:
                         skipped.append(SkippedPath(rel + "/", IGNORED_REASON))
