@@ -134,8 +134,10 @@ def test_unreadable_file_and_directory_are_reported(tmp_path):
     entries = {e["path"]: e for e in result["entries"]}
     assert set(entries) == {"ok.py", "secret.py"}
     assert entries["ok.py"]["lines"] == 1 and entries["ok.py"]["problem"] is None
-    assert entries["secret.py"]["problem"] == "unreadable: Permission denied"
-    assert entries["secret.py"]["lines"] == 0
+    assert entries["secret.py"]["problem"] == (
+        "unreadable: Permission denied; weighs ⌈6 bytes ÷ 2⌉ = 3 lines, the most non-blank lines "
+        "it can hold")
+    assert entries["secret.py"]["lines"] == 3 and entries["secret.py"]["kind"] == "source"
     skipped = {s["path"]: s["reason"] for s in result["skipped"]}
     assert skipped == {"locked": "unreadable directory: Permission denied"}
 

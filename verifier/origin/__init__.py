@@ -97,7 +97,7 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
                   else stack.enter_context(open_source(source_or_path,
                                                        include_ignored=include_ignored)))
         inventory = build_inventory(
-            source, cache=cache_dir, jobs=jobs,
+            source, cache=cache_dir, jobs=jobs, timeout_s=timeout_s,
             progress=(lambda done, total: progress("inventory", done, total)) if progress else None)
         matcher = OwnerMatcher(owners)
         declared = Declared(tuple(exclude), tuple(third_party), tuple(generated), declared_source)
