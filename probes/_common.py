@@ -20,11 +20,14 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from verifier.globs import glob_covers
+from verifier.origin.vcs import VCS_DIRS, vcs_metadata
 from verifier.probe import ProbeContext, ProbeError
 from verifier.proc import ToolRun, scrubbed_env
 
-#: Directories never walked into: version control, caches, virtual environments' usual names.
-#: (Any directory holding a ``pyvenv.cfg`` is skipped too: an interpreter, not delivered code.)
+#: Directories never walked into: version control (only when it holds that system's own files,
+#: ``verifier.origin.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
+#: environments' usual names. (Any directory holding a ``pyvenv.cfg`` is skipped too: an
+#: interpreter, not delivered code.)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox",
                           ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "node_modules"})
 
@@ -88,7 +91,9 @@ def source_files(repo: Path, paths: Sequence[str], *, exclude: Sequence[str] = (
             for name in sorted(dirnames):
                 sub = here / name
                 sub_rel = sub.relative_to(root).as_posix()
-                if (name in SKIPPED_DIRS or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
+                if ((name in SKIPPED_DIRS and (name not in VCS_DIRS
+                                               or vcs_metadata(os.fspath(sub), name, True)))
+                        or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
                         or any(glob_matches(sub_rel, g) for g in exclude)):
                     continue
                 kept.append(name)

@@ -378,7 +378,7 @@ class _Counter:
         if self.pool is None:
             self.pool = _pool(self.jobs)
         while len(self.running) >= self.jobs * 3:
-            self._harvest(cf.FIRST_COMPLETED)
+            self._harvest()
         if task.batch is not None:
             items = [(name, data) for _, name, data in task.batch]
             future = self.pool.schedule(counting.count_batch, args=(items,),
@@ -389,8 +389,11 @@ class _Counter:
                                         timeout=self.timeout_s)
         self.running[future] = task
 
-    def _harvest(self, until: str) -> None:
-        done, _ = cf.wait(self.running, timeout=self.timeout_s + _POOL_GRACE_S, return_when=until)
+    def _harvest(self) -> None:
+        """Store what has finished, waiting for at least one task: a running task finishes or
+        runs out of its timeout within ``timeout_s``, so a pool silent for longer has failed."""
+        done, _ = cf.wait(self.running, timeout=self.timeout_s + _POOL_GRACE_S,
+                          return_when=cf.FIRST_COMPLETED)
         if not done:  # the pool itself stopped answering: give up what runs, start a new one
             tasks = list(self.running.values())
             self.running.clear()
@@ -466,8 +469,8 @@ class _Counter:
     def finish(self) -> None:
         """Count everything still waiting and wait for every running task."""
         self._flush()
-        while self.running:
-            self._harvest(cf.ALL_COMPLETED)
+        while self.running:  # one at a time: queued tasks have not started their timeout yet
+            self._harvest()
         if self.timed_out:
             self.warnings.append(
                 f"{len(self.timed_out)} file(s) not counted within the per-file timeout of "
