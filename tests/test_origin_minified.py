@@ -97,31 +97,33 @@ def test_one_line_bundle_is_recognised_before_lexing(tmp_path):
 
 
 def test_counting_that_exceeds_the_timeout_is_killed_and_the_file_weighs_its_lines(tmp_path):
-    """Ordinary code that takes longer than the per-file timeout to count (here 0.3 s against
-    seconds of lexing) is killed, not waited for: it weighs its non-blank lines; the files that
-    shared its batch are counted again on their own; a file over the counting limit (read in
-    pieces by the worker) shares one timeout for all its pieces."""
+    """Ordinary code that takes longer than the per-file timeout to count (here 0.5 s against
+    seconds of lexing 2 MB of JavaScript) is killed, not waited for: it weighs its non-blank
+    lines; the files that shared its batch are counted again on their own; a file over the
+    counting limit (read in pieces by the worker) shares one timeout for all its pieces."""
     (tmp_path / "a.py").write_text("x = 1\n")
-    _normal_js(tmp_path / "slow.js", 40_000)                  # 120,000 lines, about 1.3 MiB
+    _normal_js(tmp_path / "slow.js", 40_000)                  # 120,000 lines, 2 MB: one batch
     (tmp_path / "z.py").write_text("y = 2\nz = 3\n")
     big = tmp_path / "sub"
     big.mkdir()
-    _normal_js(big / "large.js", 40_000)
-    inventory = _inventory(tmp_path, timeout_s=0.3, count_limit=1024 * 1024)
+    _normal_js(big / "large.js", 100_000)                     # 5 MB, over the 4 MiB limit below
+    limit = 4 * 1024 * 1024
+    assert (tmp_path / "slow.js").stat().st_size < limit < (big / "large.js").stat().st_size
+    inventory = _inventory(tmp_path, timeout_s=0.5, count_limit=limit)
     entries = {e.path: e for e in inventory.entries}
     assert (entries["a.py"].lines, entries["z.py"].lines) == (1, 2)
     assert entries["a.py"].problem is None and entries["z.py"].problem is None
-    for name in ("slow.js", "sub/large.js"):
+    for name, lines in (("slow.js", 120_000), ("sub/large.js", 300_000)):
         entry = entries[name]
-        assert entry.problem == "count timed out (over 0.3 s)", (name, entry.problem)
-        assert entry.lines == 120_000, name
-    assert any("2 file(s) not counted within the per-file timeout of 0.3 s" in w
+        assert entry.problem == "count timed out (over 0.5 s)", (name, entry.problem)
+        assert entry.lines == lines, name
+    assert any("2 file(s) not counted within the per-file timeout of 0.5 s" in w
                for w in inventory.warnings), inventory.warnings
-    assert "at most 0.3 s" in inventory.counting
-    # with time enough, the same files count normally: 2 effective lines per function
-    again = {e.path: e for e in _inventory(tmp_path, jobs=2, count_limit=1024 * 1024).entries}
-    assert again["slow.js"].lines == again["sub/large.js"].lines == 80_000
-    assert again["slow.js"].problem is None and again["sub/large.js"].problem is None
+    assert "at most 0.5 s" in inventory.counting
+    # with time enough, the same file counts normally: 2 effective lines per function
+    (big / "large.js").unlink()
+    again = {e.path: e for e in _inventory(tmp_path, count_limit=limit).entries}
+    assert (again["slow.js"].lines, again["slow.js"].problem) == (80_000, None)
 
 
 @pytest.mark.slow

@@ -562,6 +562,7 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
 
         if progress is not None:
             progress(0, total)
+        _warm_lexers(files)
         counter = _Counter(jobs, store, advance, timeout_s)
         try:
             cached = _count_all(files, store, counter, advance, count_limit)
@@ -576,6 +577,19 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
     return Inventory(source=source, entries=entries, skipped=tuple(source.skipped) + tuple(skipped),
                      counting=counting_rule(count_limit, timeout_s), test_rule=TEST_RULE,
                      warnings=warnings, counted=counter.counted, cached=cached)
+
+
+def _warm_lexers(files: list[_File]) -> None:
+    """Load and compile, in this process before the workers fork from it, the lexer of every
+    source file name in the tree (counting two bytes with each), so that a worker's per-file
+    timeout measures the counting of a file, not a lexer's first import."""
+    names = set()
+    for file in files:
+        basename = file.rel.rsplit("/", 1)[-1]
+        if kind_by_name(basename)[0] == "source":
+            names.add(lexer_filename(basename))
+    for name in sorted(names):
+        counting.count_source(name, b"x\n")
 
 
 def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
