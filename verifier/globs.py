@@ -38,8 +38,6 @@ from functools import lru_cache
 
 __all__ = ["Glob", "compile_glob", "glob_match", "glob_covers", "name_match", "translate_name"]
 
-_GLOB_CHARS = frozenset("*?[")
-
 # ---------------------------------------------------------------- parsing
 
 # A name is parsed into items: ("lit", text) | ("one", class regex) | ("star",) | ("cross",)
@@ -47,8 +45,8 @@ _Item = tuple
 
 
 def _parse_class(pattern: str, start: int, negators: str) -> tuple[str, int] | None:
-    """The ``[...]`` set at ``pattern[start]`` as ``(regex body, index after it)``; None when it
-    is never closed (then ``[`` is a literal). The body excludes nothing yet; see ``_class``."""
+    """The ``[...]`` set at ``pattern[start]`` as ``(its body as written, index after it)``; None
+    when it is never closed (then ``[`` is a literal). ``_class`` turns the body into a regex."""
     i = start + 1
     if i < len(pattern) and pattern[i] in negators:
         i += 1
@@ -119,10 +117,9 @@ def _stars_regex(items: list[_Item], star: str) -> str:
     """A regex for items holding one kind of star (``star``, e.g. ``[^/]``): the pieces between
     stars are atomic leftmost searches, the last one anchored by what follows the regex."""
     pieces: list[list[_Item]] = [[]]
-    for item in items:
+    for item in items:  # a run of stars is one item (``_parse_name``)
         if item[0] in ("star", "cross"):
-            if pieces[-1] or len(pieces) == 1:
-                pieces.append([])
+            pieces.append([])
         else:
             pieces[-1].append(item)
     if len(pieces) == 1:
@@ -159,11 +156,6 @@ class Glob:
     _regex: re.Pattern[str] | None = field(repr=False, compare=False, default=None)
     """For patterns without ``**`` inside a name: matched against ``path + "/"``."""
     _nfa: _Nfa | None = field(repr=False, compare=False, default=None)
-
-    @property
-    def literal(self) -> bool:
-        """Whether the pattern names one path (no ``*``, ``?`` or ``[``)."""
-        return not any(_GLOB_CHARS & set(name) for name in self.names)
 
     def match(self, path: str) -> bool:
         """Whether repository-relative POSIX ``path`` matches the whole pattern."""

@@ -103,7 +103,7 @@ def glob_matches(repo: Path, pattern: str) -> bool:
         return root.is_dir()
     fixed: list[str] = []
     for name in glob.names[:-1]:
-        if _GLOB_CHARS.search(name) or name == "**":
+        if _GLOB_CHARS.search(name):
             break
         fixed.append(name)
     start = root.joinpath(*fixed)

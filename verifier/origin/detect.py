@@ -406,9 +406,9 @@ def notice_end(lines: Sequence[str], last_keyword: int, name: str) -> int:
     per-file timeout; a file the inventory did not lex (a minified asset) is given with an empty
     ``name`` and keeps all ``NOTICE_MARGIN`` lines, unlexed.
     """
-    if not name:
-        return min(len(lines), last_keyword + 1 + NOTICE_MARGIN)
     limit = min(len(lines), last_keyword + 1 + NOTICE_MARGIN)
+    if not name:
+        return limit
     lexer = _notice_lexer(lexer_filename(name))
     if lexer is None or last_keyword + 1 >= limit:
         return limit
