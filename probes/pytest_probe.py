@@ -18,7 +18,6 @@ none failed or errored. ``function_coverage`` = covered items / all items x 100.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import shutil
@@ -51,6 +50,7 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
 )
+from verifier.globs import name_match
 from verifier.proc import run_tool
 from verifier.repo_paths import RepoPath
 
@@ -249,7 +249,7 @@ def _testcase(element: ET.Element, rootdir_in_repo: str) -> JUnitCase:
 
 def _matches(case: JUnitCase, pattern: str) -> bool:
     if "::" in pattern:
-        return fnmatch.fnmatchcase(case.nodeid, pattern)
+        return name_match(case.nodeid, pattern)
     return case.file is not None and glob_matches(case.file, pattern)
 
 

@@ -72,8 +72,8 @@ class _Ratio(click.ParamType):
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: CPU count).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=None,
-              help="Per-file detection timeout in seconds (default 60); a file that does not "
-                   "finish is 'unknown'.")
+              help="Per-file timeout in seconds of counting and of detection (default 60); a file "
+                   "that does not finish is 'unknown'.")
 @click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="Components listed in the summary.")
 @click.option("--include-ignored", is_flag=True,

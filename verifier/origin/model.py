@@ -63,6 +63,9 @@ class InventoryEntry:
     """Text encoding the file was decoded with (source files), e.g. ``utf-8`` or ``gb18030``."""
     max_line_length: int = 0
     """Longest line in characters (source files), a hint for minified or bundled assets."""
+    minified: str | None = None
+    """Why the inventory took the file for a minified or bundled asset before lexing it
+    (``verifier.origin.minified``): it was not lexed, ``lines`` are its non-blank lines."""
 
 
 @dataclass(frozen=True)

@@ -141,10 +141,9 @@ class OriginReport:
 
     def summary(self, *, files_path: str | None = None, error: str | None = None) -> dict[str, Any]:
         """The run-level summary, fitting ``verifier.results.OriginSummary``."""
-        from verifier.origin.inventory import VCS_REASON
         from verifier.results import NOT_SCANNED_LIMIT
 
-        not_scanned = [item for item in self.skipped if item.reason != VCS_REASON]
+        not_scanned = list(self.skipped)
         shown = not_scanned[:NOT_SCANNED_LIMIT]
         return {
             "ratio": _round(self.ratio),
