@@ -63,7 +63,7 @@ GENERATED_LINES = 150
 #: Hard per-file detection timeout, seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "10"
+DETECTOR_VERSION = "11"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, through the last keyword line and "
@@ -206,6 +206,8 @@ class PackageHit:
     parties: tuple[str, ...] = ()
     """Authors, maintainers, owners and vendors named by the manifest."""
     holder: str | None = None
+    purl: str | None = None
+    """The package URL scancode gives the manifest's package."""
 
 
 @dataclass(frozen=True)
@@ -549,7 +551,7 @@ def _package_hit(data: dict[str, Any]) -> dict[str, Any]:
     return {"type": data.get("type"), "name": data.get("name"), "version": data.get("version"),
             "license": data.get("declared_license_expression_spdx"),
             "expression": data.get("declared_license_expression"),
-            "parties": parties, "holder": data.get("holder")}
+            "parties": parties, "holder": data.get("holder"), "purl": data.get("purl")}
 
 
 def _load_index() -> None:

@@ -100,6 +100,7 @@ class _File:
     abspath: str
     size: int = 0
     sha256: str = ""
+    sha1: str = ""
     kind: str = "other"
     language: str | None = None
     problem: str | None = None
@@ -224,7 +225,7 @@ def _read(file: _File, count_limit: int) -> bytes | None:
             file.problem = f"unreadable: no longer a regular file ({_special(info.st_mode)})"
             return None
         file.size = info.st_size
-        data, head, file.sha256 = _hash(fd, keep=file.kind in ("source", "other")
+        data, head, file.sha256, file.sha1 = _hash(fd, keep=file.kind in ("source", "other")
                                   and info.st_size <= count_limit, limit=count_limit)
     except OSError as err:
         file.problem = f"unreadable: {_reason(err)}"
@@ -257,30 +258,34 @@ def _read(file: _File, count_limit: int) -> bytes | None:
     return data
 
 
-def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str]:
-    """Read ``fd`` once: ``(content, first 8 KiB, sha256)``; content is ``None`` unless ``keep``
-    and it fits ``limit``."""
-    digest = hashlib.sha256()
+def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str, str]:
+    """Read ``fd`` once: ``(content, first 8 KiB, sha256, sha1)``; content is ``None`` unless ``keep``
+    and it fits ``limit``. (SHA-1 is what SPDX 2.3 requires of every file, beside any other.)"""
+    digest, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
     with os.fdopen(fd, "rb", closefd=False) as handle:
         if keep:
             data = handle.read(limit + 1)
             digest.update(data)
+            sha1.update(data)
             if len(data) <= limit:
                 rest = handle.read(1 << 20)
                 if not rest:
-                    return data, data[:_HEAD], digest.hexdigest()
+                    return data, data[:_HEAD], digest.hexdigest(), sha1.hexdigest()
             else:
                 rest = b""
             head = data[:_HEAD]
             while rest:  # grown past the limit since it was listed: hash it, do not count it
                 digest.update(rest)
+                sha1.update(rest)
                 rest = handle.read(1 << 20)
         else:
             head = handle.read(_HEAD)
             digest.update(head)
+            sha1.update(head)
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    return None, head, digest.hexdigest()
+            sha1.update(chunk)
+    return None, head, digest.hexdigest(), sha1.hexdigest()
 
 
 def _key(file: _File, name: str) -> str:
@@ -600,7 +605,7 @@ def _entry(file: _File) -> InventoryEntry:
     problem = file.problem or result.get("problem")
     language = result.get("language") or file.language
     return InventoryEntry(
-        path=file.rel, size=file.size, sha256=file.sha256, kind=file.kind,  # type: ignore[arg-type]
+        path=file.rel, size=file.size, sha256=file.sha256, sha1=file.sha1, kind=file.kind,  # type: ignore[arg-type]
         language=language, lines=int(result.get("lines") or 0) if file.problem is None else 0,
         is_test=is_test_path(file.rel), problem=problem, encoding=result.get("encoding"),
         max_line_length=int(result.get("max_line_length") or 0))
