@@ -10,29 +10,39 @@ import click
 from verifier.cli.output import emit, say
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_bytes
+from verifier.formats import format_names
 
 _RUN_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
 
 
 @click.command("report")
 @click.argument("run_dir", type=_RUN_DIR)
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json"]), default="html",
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", *format_names()]), default="html",
               show_default=True, help="html: one self-contained file; pdf: printed from it; md: Markdown; "
-                                      "json: the canonical results.json, validated.")
+                                      "json: the canonical results.json, validated; spdx, cyclonedx: SBOMs with "
+                                      "file- and snippet-level origin; sarif: security findings and robustness "
+                                      "failures; junit: indicators and gates as test cases.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Report language (中文 / English).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT.")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
-    """Render the evidence report of RUN_DIR (a `verifier run` directory)."""
-    from verifier.report import check_output, default_output, render_report  # noqa: PLC0415
+    """Render the evidence report of RUN_DIR (a `verifier run` directory), or one of the standard
+    documents other tools read (SPDX, CycloneDX, SARIF, JUnit XML; --lang does not apply to them)."""
+    from verifier.report import FORMATS, check_output, default_output, render_report  # noqa: PLC0415
 
-    target = output if output is not None else default_output(run_dir, fmt, lang)
+    standard = fmt not in FORMATS
+    if standard:
+        from verifier import formats  # noqa: PLC0415
+
+        target = output if output is not None else formats.default_output(run_dir, fmt)
+    else:
+        target = output if output is not None else default_output(run_dir, fmt, lang)
     to_stdout = str(target) == "-"
     if not to_stdout and (output is not None or target.parent.exists()):
         check_output(target)  # before rendering, which takes seconds for a PDF
     base = _evidence_base(run_dir, target) if not to_stdout else None
-    data = render_report(run_dir, fmt, lang, base=base)
+    data = formats.render_run(run_dir, fmt) if standard else render_report(run_dir, fmt, lang, base=base)
     if to_stdout:
         emit(data)
         return

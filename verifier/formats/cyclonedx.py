@@ -77,7 +77,7 @@ def _build(data: RunData) -> Any:
     files = origin_files(data)
     project = data.project
     product = Component(
-        type=ComponentType.APPLICATION, name=text(project.name), version=text(project.version),
+        type=ComponentType.APPLICATION, name=text(project.name), version=text(project.version) or None,
         bom_ref="product", supplier=OrganizationalEntity(name=text(project.applicant)) if project.applicant else None,
         description="The delivered product, as verifier measured it (self-developed code ratio per file)",
         properties=[Property(name=k, value=v) for k, v in _origin_properties(data)])

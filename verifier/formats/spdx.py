@@ -190,7 +190,7 @@ class _Builder:
         project = data.project
         supplier = m.Actor(m.ActorType.ORGANIZATION, text(project.applicant)) if project.applicant else None
         return m.Package(
-            spdx_id="SPDXRef-Product", name=text(project.name), version=text(project.version),
+            spdx_id="SPDXRef-Product", name=text(project.name), version=text(project.version) or None,
             download_location=m.SpdxNoAssertion(), supplier=supplier, files_analyzed=bool(files),
             verification_code=_verification_code(m, files) if files else None,
             license_concluded=m.SpdxNoAssertion(), license_declared=m.SpdxNoAssertion(),
