@@ -71,24 +71,30 @@ def _evidence_base(run_dir: Path, target: Path) -> str | None:
               help="The bundle zip to write (outside RUN_DIR).")
 @click.option("--sign", "key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the manifest with this Ed25519 private key (PEM, from `verifier keygen`).")
-def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
-    """Pack RUN_DIR (results, evidence) and its HTML reports (zh, en) with a manifest of hashes into a zip.
+@click.option("--attestation", is_flag=True,
+              help="Also add an in-toto attestation (Statement v1 over the bundle's files, the results as "
+                   "predicate) in a DSSE envelope signed with the --sign key.")
+def bundle(run_dir: Path, output: Path, key: Path | None, attestation: bool) -> None:
+    """Pack RUN_DIR (results, evidence), its HTML reports (zh, en) and its standard documents (SPDX,
+    CycloneDX, SARIF, JUnit XML) with a manifest of hashes into a zip.
 
-    The reports are rendered from the packed data, so `verify` can re-render and compare them; report
-    files found in RUN_DIR are never packed.
+    The reports and documents are rendered from the packed data, so `verify` can re-render and compare
+    them; report files found in RUN_DIR are never packed.
 
     Refuses (exit 2) when results.json disagrees with what the run's own data recomputes
     (statuses, gates, score, verdict), so an edited results.json is never packed or signed.
     """
     from verifier.bundle import build_bundle  # noqa: PLC0415
 
-    info = build_bundle(run_dir, output, key_path=key)
+    info = build_bundle(run_dir, output, key_path=key, attestation=attestation)
     say(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
     say(f"reports rendered from the run's data: {', '.join(info.rendered)}")
     if info.left_out:
         say("not packed (a bundle's reports are rendered, never taken from the run directory): "
             + ", ".join(info.left_out))
     say(f"signed by {info.signed_by}" if info.signed_by else "not signed (use --sign KEY to sign)")
+    if info.attestation:
+        say(f"in-toto attestation: {info.attestation} (DSSE, signed by the same key)")
 
 
 @click.command("verify")
