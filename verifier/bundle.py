@@ -299,6 +299,8 @@ class BundleInfo:
     """The reports rendered into the bundle from the run's data (``BUNDLE_REPORTS``)."""
     left_out: tuple[str, ...] = ()
     """Report files found in the run directory and not packed (a bundle's reports are rendered)."""
+    documents: tuple[str, ...] = ()
+    """The standard documents (SPDX, CycloneDX, SARIF, JUnit) rendered into the bundle from the run's data."""
     attestation: str | None = None
     """The in-toto attestation's member name, when one was added."""
 
@@ -388,8 +390,8 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     finally:
         tmp.unlink(missing_ok=True)
     return BundleInfo(path=out_path, files=len(files), sha256=sha256_file(out_path), signed_by=signed_by,
-                      rendered=(*(rel for _, rel in BUNDLE_REPORTS), *sorted(documents)), left_out=left_out,
-                      attestation=ATTESTATION if attested is not None else None)
+                      rendered=tuple(rel for _, rel in BUNDLE_REPORTS), left_out=left_out,
+                      documents=tuple(sorted(documents)), attestation=ATTESTATION if attested is not None else None)
 
 
 def _standard_documents(result: Any, files: RunFiles) -> tuple[dict[str, bytes], dict[str, str]]:

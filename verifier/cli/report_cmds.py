@@ -89,6 +89,8 @@ def bundle(run_dir: Path, output: Path, key: Path | None, attestation: bool) -> 
     info = build_bundle(run_dir, output, key_path=key, attestation=attestation)
     say(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
     say(f"reports rendered from the run's data: {', '.join(info.rendered)}")
+    if info.documents:
+        say(f"standard documents rendered from the run's data: {', '.join(info.documents)}")
     if info.left_out:
         say("not packed (a bundle's reports are rendered, never taken from the run directory): "
             + ", ".join(info.left_out))

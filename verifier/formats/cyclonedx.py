@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import uuid
+import warnings
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -49,7 +50,9 @@ class CycloneDxFormat(OutputFormat):
         from cyclonedx.output.json import JsonV1Dot6  # noqa: PLC0415
 
         bom = _build(data)
-        body = json.loads(JsonV1Dot6(bom).output_as_string())
+        with warnings.catch_warnings():  # a product without dependencies is complete as it is
+            warnings.filterwarnings("ignore", message=".*has no defined dependencies", category=UserWarning)
+            body = json.loads(JsonV1Dot6(bom).output_as_string())
         return (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
@@ -116,8 +119,7 @@ def _build(data: RunData) -> Any:
               serial_number=uuid.uuid5(uuid.NAMESPACE_URL, "verifier-cyclonedx:" + _identity(data, files)),
               metadata=BomMetaData(component=product, timestamp=_time(data.created),
                                    tools=ToolRepository(components=[tool])))
-    if vendored or matched:
-        bom.register_dependency(product, [*vendored, *matched])
+    bom.register_dependency(product, [*vendored, *matched])  # the product's dependencies, none or some
     return bom
 
 

@@ -62,7 +62,6 @@ class SarifFormat(OutputFormat):
         if robust:
             runs.append(_run(data, robust, driver={
                 "name": "verifier-robustness", "version": data.result.verifier_version,
-                "informationUri": "https://pypi.org/project/verifier/",
                 "fullName": "verifier robustness probe: malformed requests to the service under test"},
                 result_of=_robustness_result, rule_of=_robustness_rule))
         log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}

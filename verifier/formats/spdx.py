@@ -162,7 +162,8 @@ class _Builder:
                     snippet.spdx_id, m.RelationshipType.OTHER, matched[_match_key(match)],
                     comment="a run of lines matching this knowledge-base component (snippet match)"))
         relationships += self.generated_from(files, ids)
-        comment = "Made by verifier from the run's results.json and origin analysis."
+        comment = ("Made by verifier from the run's results.json and origin analysis." if data.result is not None
+                   else "Made by verifier from an origin scan (verifier origin).")
         if self.license_notes:
             comment += " " + " ".join(sorted(set(self.license_notes)))
         info = m.CreationInfo(
