@@ -82,7 +82,7 @@ def test_spdx_and_cyclonedx_keep_hostile_file_names_as_escaped_text(hostile_run,
     product = next(p for p in doc.packages if p.spdx_id == "SPDXRef-Product")
     assert product.name == f"仓储 {EVIL} \\x1b[31mred"
     cdx = cyclonedx_json(_render(cli, hostile_run, "cyclonedx", tmp_path))
-    files = {c["name"] for c in cdx["components"] if c["type"] == "file"}
+    files = {c["name"] for c in cdx["metadata"]["component"]["components"]}
     assert {"app/<evil>&\"q\" 'x'.py", "app/tab\\tand\\x1b[31mansi.py", "app/\\xd6\\xd0\\xce\\xc4_<b>.js"} <= files
 
 

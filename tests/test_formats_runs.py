@@ -114,7 +114,10 @@ def test_cyclonedx_of_the_sample_validates_with_the_ratio_on_the_product(sample_
     assert mini["purl"] == "pkg:pypi/minischema@0.4.2" and mini["licenses"] == [{"license": {"id": "MIT"}}]
     assert {c["name"] for c in mini["components"]} >= {"vendor/minischema/minischema/schema.py"}
     assert {"ref": "product", "dependsOn": [mini["bom-ref"]]} in doc["dependencies"]
-    files = {c["name"]: c for c in doc["components"] if c["type"] == "file"}
+    files = {c["name"]: c for c in product["components"]}
+    assert all(c["type"] == "file" for c in files.values())
+    origin = _origin(sample_run)
+    assert set(files) == {f["path"] for f in origin["files"] if f["component"] is None}
     retry = {p["name"]: p["value"] for p in files["inventory_api/retry.py"]["properties"]}
     assert retry["verifier:origin:class"] == "third_party" and retry["verifier:origin:rule"] == "notice"
     assert files["inventory_api/retry.py"]["evidence"]["licenses"] == [{"license": {"id": "Apache-2.0"}}]
