@@ -25,7 +25,8 @@ _RUN_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Report language (中文 / English).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT.")
+              help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT "
+                   "(sbom.spdx.json, sbom.cdx.json, findings.sarif, junit.xml for the standard documents).")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     """Render the evidence report of RUN_DIR (a `verifier run` directory), or one of the standard
     documents other tools read (SPDX, CycloneDX, SARIF, JUnit XML; --lang does not apply to them)."""
