@@ -74,6 +74,12 @@ class LineMatch:
     matched_file: str | None = None
     matched_start: int | None = None
     matched_end: int | None = None
+    purl: str | None = None
+    """Package URL of the matched component, when the knowledge base knows it."""
+    start_byte: int | None = None
+    """Byte offset of the run's first byte in the file (1-based, as SPDX snippets count)."""
+    end_byte: int | None = None
+    """Byte offset of the run's last byte, its last line break left out (1-based, inclusive)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,13 @@ class FileOrigin:
     adjudication: Mapping[str, Any] | None = None
     """The manual adjudication that decided the origin, if any."""
     problem: str | None = None
+    sha1: str = ""
+    """SHA-1 of the content (SPDX requires it of every file)."""
+    licenses: tuple[str, ...] | None = None
+    """SPDX expressions of the license notices detected in the file; None when detection did not
+    look at it (declared, component, not counted or failed), empty when it found none."""
+    copyrights: tuple[str, ...] | None = None
+    """Copyright statements detected in the file; None / empty as for ``licenses``."""
 
     @property
     def counted(self) -> bool:
@@ -222,7 +235,7 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
                   own_licenses: frozenset[str]) -> FileOrigin:
     """The origin of one file by the first rule that applies (module docstring)."""
     base = dict(path=entry.path, language=entry.language, lines=entry.lines,
-                is_test=entry.is_test, sha256=entry.sha256, kind=entry.kind,
+                is_test=entry.is_test, sha256=entry.sha256, sha1=entry.sha1, kind=entry.kind,
                 problem=entry.problem)
     component = component_of(entry.path, components)
     hit = _declared(entry, declared)
@@ -281,8 +294,17 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
 def classify(entries: Sequence[InventoryEntry], detections: Mapping[str, FileDetection], *,
              declared: Declared, components: Sequence[Component], matcher: OwnerMatcher,
              own_licenses: frozenset[str]) -> tuple[FileOrigin, ...]:
-    """The origin of every entry, in inventory order."""
-    return tuple(classify_file(e, detections.get(e.path), declared=declared,
-                               components=components, matcher=matcher, own_licenses=own_licenses)
+    """The origin of every entry, in inventory order, with the notices detection found in it."""
+    return tuple(_with_notices(classify_file(e, detections.get(e.path), declared=declared,
+                                             components=components, matcher=matcher,
+                                             own_licenses=own_licenses), detections.get(e.path))
                  for e in entries)
+
+
+def _with_notices(origin: FileOrigin, det: FileDetection | None) -> FileOrigin:
+    """``origin`` with the license expressions and copyright statements ``det`` found (for SBOMs)."""
+    if det is None or det.error:
+        return origin
+    return replace(origin, licenses=tuple(dict.fromkeys(h.spdx for h in det.licenses if h.spdx)),
+                   copyrights=tuple(dict.fromkeys(h.text for h in det.copyrights if h.text)))
 

@@ -206,6 +206,8 @@ class PackageHit:
     parties: tuple[str, ...] = ()
     """Authors, maintainers, owners and vendors named by the manifest."""
     holder: str | None = None
+    purl: str | None = None
+    """The package URL scancode gives the manifest's package."""
 
 
 @dataclass(frozen=True)
@@ -556,7 +558,7 @@ def _package_hit(data: dict[str, Any]) -> dict[str, Any]:
     return {"type": data.get("type"), "name": data.get("name"), "version": data.get("version"),
             "license": data.get("declared_license_expression_spdx"),
             "expression": data.get("declared_license_expression"),
-            "parties": parties, "holder": data.get("holder")}
+            "parties": parties, "holder": data.get("holder"), "purl": data.get("purl")}
 
 
 def _load_index() -> None:

@@ -112,6 +112,7 @@ class _File:
     abspath: str
     size: int = 0
     sha256: str = ""
+    sha1: str = ""
     kind: str = "other"
     language: str | None = None
     problem: str | None = None
@@ -222,7 +223,7 @@ def _read(file: _File, count_limit: int) -> bytes | None:
             file.problem = f"unreadable: no longer a regular file ({_special(info.st_mode)})"
             return None
         file.size = info.st_size
-        data, sample, file.sha256, physical = _hash(
+        data, sample, file.sha256, file.sha1, physical = _hash(
             fd, keep=file.kind in ("source", "other"), limit=count_limit)
     except OSError as err:
         _unreadable(file, err)
@@ -279,33 +280,38 @@ def _unreadable(file: _File, err: OSError) -> None:
                          "non-blank lines it can hold")
 
 
-def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str, int | None]:
-    """Read ``fd`` once: ``(content, sample, sha256, non-blank lines)``. With ``keep``, the
+def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str, str, int | None]:
+    """Read ``fd`` once: ``(content, sample, sha256, sha1, non-blank lines)``. With ``keep``, the
     content when it fits ``limit`` (else None, and its non-blank lines are counted on the way)
-    and its first ``SAMPLE_BYTES`` as sample; without, only the first 8 KiB as sample."""
-    digest = hashlib.sha256()
+    and its first ``SAMPLE_BYTES`` as sample; without, only the first 8 KiB as sample. (SHA-1 is
+    what SPDX 2.3 requires of every file, beside any other.)"""
+    digest, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
     with os.fdopen(fd, "rb", closefd=False) as handle:
         if not keep:
             head = handle.read(_HEAD)
             digest.update(head)
+            sha1.update(head)
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
-            return None, head, digest.hexdigest(), None
+                sha1.update(chunk)
+            return None, head, digest.hexdigest(), sha1.hexdigest(), None
         data = handle.read(limit + 1)
         digest.update(data)
+        sha1.update(data)
         rest = b""
         if len(data) <= limit:
             rest = handle.read(1 << 20)
             if not rest:
-                return data, data[:SAMPLE_BYTES], digest.hexdigest(), None
+                return data, data[:SAMPLE_BYTES], digest.hexdigest(), sha1.hexdigest(), None
         lines = counting.NonBlankLines()  # over the limit (or grown past it since it was listed)
         lines.feed(data)
         chunk = rest or handle.read(1 << 20)
         while chunk:
             digest.update(chunk)
+            sha1.update(chunk)
             lines.feed(chunk)
             chunk = handle.read(1 << 20)
-    return None, data[:SAMPLE_BYTES], digest.hexdigest(), lines.total()
+    return None, data[:SAMPLE_BYTES], digest.hexdigest(), sha1.hexdigest(), lines.total()
 
 
 def _key(file: _File, name: str) -> str:
@@ -630,7 +636,7 @@ def _entry(file: _File) -> InventoryEntry:
     problem = file.problem or result.get("problem")
     language = result.get("language") or file.language
     return InventoryEntry(
-        path=file.rel, size=file.size, sha256=file.sha256, kind=file.kind,  # type: ignore[arg-type]
+        path=file.rel, size=file.size, sha256=file.sha256, sha1=file.sha1, kind=file.kind,  # type: ignore[arg-type]
         language=language,
         lines=int(result.get("lines") or 0) if file.problem is None else file.weight,
         is_test=is_test_path(file.rel), problem=problem, encoding=result.get("encoding"),

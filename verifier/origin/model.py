@@ -66,6 +66,8 @@ class InventoryEntry:
     minified: str | None = None
     """Why the inventory took the file for a minified or bundled asset before lexing it
     (``verifier.origin.minified``): it was not lexed, ``lines`` are its non-blank lines."""
+    sha1: str = ""
+    """SHA-1 hex digest of the content (SPDX requires it of every file)."""
 
 
 @dataclass(frozen=True)
