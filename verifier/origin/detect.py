@@ -47,6 +47,7 @@ from verifier.cache import ResultCache
 from verifier.errors import ToolError
 from verifier.origin.languages import lexer_class, lexer_filename
 from verifier.origin.model import InventoryEntry
+from verifier.proc import pool_worker_init
 
 #: Lines and bytes of a source file's head that are searched for notices.
 HEAD_LINES = 200
@@ -728,7 +729,8 @@ class Detector:
         if self._pool is None:
             from pebble import ProcessPool
             self._pool = ProcessPool(max_workers=self.jobs,
-                                     context=multiprocessing.get_context("fork"))
+                                     context=multiprocessing.get_context("fork"),
+                                     initializer=pool_worker_init, initargs=(os.getpid(),))
             self.stats.workers = self.jobs
 
     def _run_pool(self, pending: Sequence[tuple[InventoryEntry, dict, dict]], done: int,

@@ -37,6 +37,7 @@ from verifier.origin.minified import RULE as MINIFIED_RULE
 from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
 from verifier.origin.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
+from verifier.proc import pool_worker_init
 
 __all__ = ["build_inventory", "open_cache", "counting_rule", "cache_version", "cut_point",
            "COUNT_LIMIT", "PIECE_BYTES", "DEFAULT_TIMEOUT_S", "IGNORED_REASON", "VCS_DIRS",
@@ -329,7 +330,8 @@ def _pool(jobs: int):
     from pebble import ProcessPool
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPool(max_workers=jobs, context=context)
+    return ProcessPool(max_workers=jobs, context=context, initializer=pool_worker_init,
+                       initargs=(os.getpid(),))
 
 
 def _stop_pool(pool) -> None:
