@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
-from verifier.materials import DOSSIER
 from verifier.results import (
     Environment, FindingRecord, FunctionCoverage, Gate, IndicatorResult, MaterialCheck, MaterialFound,
     OriginSummary, Project, Repository, RunResult, Score,
 )
+from verifier.vocabulary import DOSSIER
 
 EVIL = "<script>alert('x\"y')</script>{{ 7*7 }}|`tick`"
 
@@ -199,7 +199,8 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
     present = {"test_report": ["docs/acceptance/test-report.pdf"], "function_list": ["docs/acceptance/functions.xlsx"],
                "user_evaluations": ["docs/acceptance/user-eval-1.pdf"],
                "ip_proofs": ["docs/acceptance/ip/软著登记证书.pdf", f"docs/acceptance/ip/{evil or 'patent'}.pdf"]}
-    for key, (zh, en, default_min) in DOSSIER.items():
+    for key, term in DOSSIER.items():
+        zh, en, default_min = term.zh, term.en, term.default_min
         found = [MaterialFound(path=p, sha256=f"{i + 1:x}" * 64, size=1000 + i) for i, p in enumerate(present.get(key, []))]
         patterns = [] if key == "audit_report" else [f"docs/acceptance/{key}*"]
         materials.append(MaterialCheck(key=key, label_zh=zh, label_en=en, patterns=patterns, required=default_min,
@@ -207,7 +208,7 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
     gates = [
         Gate(id="indicators", description_zh="关键指标不少于 5 项", description_en="At least 5 key indicators",
              passed=True, figure="7 indicators"),
-        Gate(id="characteristics", description_zh="覆盖功能、性能效率、可靠性、安全性、兼容性",
+        Gate(id="characteristics", description_zh="覆盖功能性、性能效率、可靠性、信息安全性、兼容性",
              description_en="Functionality, performance efficiency, reliability, security and compatibility covered",
              passed=True, figure="5 of 5"),
         Gate(id="origin", description_zh="自研代码率不低于 60%", description_en="Self-developed ratio at least 60%",

@@ -39,7 +39,7 @@ def test_check_good_spec(runner, tmp_path):
     out = result.stdout
     assert out.startswith(f"{spec}: valid, but 4 policy gates FAIL\n")
     assert "project:    示例 1.0.0 (湖南示例软件有限公司)" in out
-    assert "indicators: 3 (functionality 1, maintainability 1, security 1)" in out
+    assert "indicators: 3 (functional suitability 1, maintainability 1, security 1)" in out
     assert "pass score: 80" in out
     assert "gate FAIL indicators.count: At least 5 key indicators (3 < 5)" in out
     assert "gate ok   coverage.security: An indicator covers security (S1)" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from verifier.errors import InputError
+from verifier.vocabulary import CHARACTERISTICS
 
 LANGS = ("zh", "en")
 
@@ -75,15 +76,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "not_measured": ("未测得", "not measured"),
     "details_link": ("详情", "details"),
     "no_indicators": ("任务书未声明指标。", "The task book declares no indicators."),
-    # characteristics (GB/T 25000.10)
-    "char_functionality": ("功能性", "Functional suitability"),
-    "char_performance_efficiency": ("性能效率", "Performance efficiency"),
-    "char_compatibility": ("兼容性", "Compatibility"),
-    "char_usability": ("易用性", "Usability"),
-    "char_reliability": ("可靠性", "Reliability"),
-    "char_security": ("信息安全性", "Security"),
-    "char_maintainability": ("维护性", "Maintainability"),
-    "char_portability": ("可移植性", "Portability"),
+    # characteristics (GB/T 25000.10): char_<key>, from the one table in verifier.vocabulary
+    **{f"char_{term.key}": (term.zh, term.en) for term in CHARACTERISTICS.values()},
     # origin
     "sec_origin": ("自研代码率", "Self-developed code ratio"),
     "origin_formula": ("自研代码率 = 自研代码行数 ÷（自研 + 第三方 + 生成 + 未判定代码行数）；排除的文件不计入",

@@ -31,11 +31,10 @@ from verifier.paths import check_output_file, read_file
 from verifier.results import IndicatorResult, OriginSummary, RunResult
 from verifier.run_files import RunFiles
 from verifier.scoring import gate_figure
+from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 FORMATS = ("html", "pdf", "md", "json")
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
-CHARACTERISTICS = ("functionality", "performance_efficiency", "compatibility", "usability", "reliability",
-                   "security", "maintainability", "portability")
 ORIGIN_CLASSES = ("self", "third_party", "generated", "unknown", "excluded")
 COUNTED_CLASSES = ("self", "third_party", "generated", "unknown")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -369,12 +368,12 @@ def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
 
 def _in_report_order(indicators: list[IndicatorResult]) -> list[IndicatorResult]:
     """Indicators grouped by characteristic (GB/T 25000.10 order, unknown ones last), task-book order within."""
-    rank = {c: n for n, c in enumerate(CHARACTERISTICS)}
+    rank = {c: n for n, c in enumerate(CHARACTERISTIC_KEYS)}
     return sorted(indicators, key=lambda i: (rank.get(i.characteristic, len(rank)), i.characteristic))
 
 
 def _groups(rows: list[dict[str, Any]], L: Mapping[str, str]) -> list[dict[str, Any]]:
-    order = list(CHARACTERISTICS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTICS))
+    order = list(CHARACTERISTIC_KEYS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTIC_KEYS))
     groups = []
     for char in order:
         members = [r for r in rows if r["characteristic"] == char]

@@ -26,24 +26,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from verifier.materials import DOSSIER
 from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, Score, Verdict
-from verifier.spec import REQUIRED_CHARACTERISTICS, Spec
+from verifier.spec import Spec
+from verifier.vocabulary import REQUIRED_CHARACTERISTICS, characteristic, dossier_item
 
 MIN_INDICATORS = 5
 _EPS = 1e-9
 
-#: GB/T 25000.10 characteristics: Chinese and English names for gates and reports.
-CHARACTERISTIC_NAMES: dict[str, tuple[str, str]] = {
-    "functionality": ("功能性", "functionality"),
-    "performance_efficiency": ("性能效率", "performance efficiency"),
-    "compatibility": ("兼容性", "compatibility"),
-    "usability": ("易用性", "usability"),
-    "reliability": ("可靠性", "reliability"),
-    "security": ("安全性", "security"),
-    "maintainability": ("维护性", "maintainability"),
-    "portability": ("可移植性", "portability"),
-}
 
 
 @dataclass(frozen=True)
@@ -84,7 +73,7 @@ def gate_figure(gate: Gate, lang: str) -> str:
         return f"未知（{_FIGURE_ZH.get(inner, inner)}）"
     if gate.id == "materials" and _MISSING in figure:
         count, keys = figure.split(_MISSING, 1)
-        return f"{count}；缺少：" + "、".join(DOSSIER[k][0] if k in DOSSIER else k for k in keys.split(", "))
+        return f"{count}；缺少：" + "、".join(dossier_item(k).zh for k in keys.split(", "))
     return figure
 
 
@@ -104,11 +93,11 @@ def count_gate(spec: Spec) -> Gate:
 def coverage_gates(spec: Spec) -> list[Gate]:
     """One gate per required characteristic: covered by at least one declared indicator."""
     gates = []
-    for characteristic in REQUIRED_CHARACTERISTICS:
-        zh, en = CHARACTERISTIC_NAMES[characteristic]
-        ids = [item.id for item in spec.indicators if item.characteristic == characteristic]
-        gates.append(Gate(id=f"coverage.{characteristic}", description_zh=f"指标覆盖{zh}",
-                          description_en=f"An indicator covers {en}", passed=bool(ids),
+    for key in REQUIRED_CHARACTERISTICS:
+        term = characteristic(key)
+        ids = [item.id for item in spec.indicators if item.characteristic == key]
+        gates.append(Gate(id=f"coverage.{key}", description_zh=f"指标覆盖{term.zh}",
+                          description_en=f"An indicator covers {term.en_text}", passed=bool(ids),
                           figure=", ".join(ids) if ids else _NONE))
     return gates
 

@@ -25,24 +25,21 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
 from verifier.errors import InputError
 from verifier.materials import MaterialsConfig, check_materials
 from verifier.paths import read_file
-from verifier.probe import CHARACTERISTICS, Probe, ProbeArgs
+from verifier.probe import Probe, ProbeArgs
 from verifier.repo_paths import (RepoGlob, RepoPath, check_inside, glob_matches, mark_repo_kind,
                                  normalize_repo_path, path_exists, repo_references)
 from verifier.service import ServiceConfig
 from verifier.units import (Target, TargetError, impossible_share, is_known_unit, parse_target,
                             share_warnings)
+from verifier.vocabulary import CHARACTERISTIC_KEYS
+from verifier.vocabulary import REQUIRED_CHARACTERISTICS as REQUIRED_CHARACTERISTICS  # re-exported
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
 #: Limits that keep a hostile spec from exhausting memory (a task book is a few kilobytes).
 MAX_BYTES = 4 * 1024 * 1024
 MAX_VALUES = 200_000
 
-#: The five characteristics every task book must cover (policy article 6(二)2).
-REQUIRED_CHARACTERISTICS: tuple[str, ...] = (
-    "functionality", "performance_efficiency", "reliability", "security", "compatibility",
-)
-
-Characteristic = Literal[CHARACTERISTICS]  # type: ignore[valid-type]
+Characteristic = Literal[CHARACTERISTIC_KEYS]  # type: ignore[valid-type]
 
 _VERSION = re.compile(r"^[vV]?(\d+)(\.\d+){0,3}([-+._~]?[0-9A-Za-z][0-9A-Za-z.+\-_]*)?$")
 Loc = tuple[str | int, ...]

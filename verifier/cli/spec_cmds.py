@@ -65,8 +65,8 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     to stderr as "verifier: warning: FILE:LINE: field.path: ..." lines and never change the exit code.
     """
     from verifier.materials import check_materials
-    from verifier.scoring import (CHARACTERISTIC_NAMES, count_gate, coverage_gates, materials_gate,
-                                  version_gate)
+    from verifier.scoring import count_gate, coverage_gates, materials_gate, version_gate
+    from verifier.vocabulary import characteristic
 
     if spec is None:
         spec = default_file_inside(Path("."), DEFAULT_SPEC_NAME, what="spec file") \
@@ -87,7 +87,7 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     say(f"  project:    {project.name} {project.version}"
         + (f" ({project.applicant})" if project.applicant else ""))
     say(f"  indicators: {len(loaded.indicators)} ("
-        + ", ".join(f"{CHARACTERISTIC_NAMES[c][1]} {n}" for c, n in sorted(counts.items()))
+        + ", ".join(f"{characteristic(c).en_text} {n}" for c, n in sorted(counts.items()))
         + ")")
     say(f"  functions:  {len(loaded.functions)}")
     say(f"  pass score: {loaded.scoring.pass_score:g}"
