@@ -9,8 +9,8 @@ import pytest
 
 from spec_fakes import PROBES
 from verifier.results import Gate, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary
-from verifier.scoring import (assess, count_gate, coverage_gates, gate_figure, gates, materials_gate, origin_gate,
-                              version_gate)
+from verifier.scoring import (assess, count_gate, coverage_gates, finalize, gate_figure, gates, materials_gate,
+                              origin_gate, version_gate)
 from verifier.spec import parse_spec
 from verifier.vocabulary import REQUIRED_CHARACTERISTICS
 
@@ -239,3 +239,35 @@ def test_gate_figures_in_chinese_translate_what_scoring_wrote():
     assert reasons[0]["zh"] == "门槛“验收材料齐全”不满足：0/2；缺少：产品测试报告、专项审计报告"
     assert reasons[0]["en"] == ("gate materials (Acceptance materials complete) does not hold: "
                                 "0/2; missing: test_report, audit_report")
+
+
+# ----------------------------------------------------------------------------- finalize (run and verify)
+
+def _named(status: str, rid: str, credit: float | None = None) -> IndicatorResult:
+    return _result(status, credit=credit, rid=rid)
+
+
+def test_finalize_records_gates_score_and_verdict():
+    spec = _spec()
+    results = [_named("met", f"I{n}") for n in range(1, 6)]
+    final = finalize(spec, results, origin=_origin(0.7), materials=None)
+    assert [g.id for g in final.gates] == [g.id for g in gates(spec, origin=_origin(0.7))]
+    assert (final.verdict, final.score.value, final.score.lowest, final.score.highest) == ("pass", 100.0, None, None)
+    assert final.not_measured == ()
+
+
+def test_finalize_gives_the_score_range_only_with_errors():
+    results = [_named("met", f"I{n}") for n in range(1, 5)] + [_named("error", "I5")]
+    final = finalize(_spec(), results, origin=_origin(0.7), materials=None)
+    assert (final.score.value, final.score.lowest, final.score.highest) == (100.0, 80.0, 100.0)
+    assert final.verdict == "pass"  # I5 at 0 still leaves 80 ≥ 70
+
+
+@pytest.mark.parametrize("finished, words", [(True, "partial run (--only)"), (False, "run not finished (yet)")])
+def test_a_partial_run_is_at_most_inconclusive(finished, words):
+    results = [_named("met", f"I{n}") for n in range(1, 4)]
+    final = finalize(_spec(), results, origin=_origin(0.7), materials=None, finished=finished)
+    assert final.verdict == "inconclusive" and final.not_measured == ("I4", "I5")
+    assert final.reasons[-1]["en"] == f"{words}: 2 of 5 indicators not measured (I4, I5); no verdict on the whole task book"
+    failing = finalize(_spec(min_ratio=0.9), results, origin=_origin(0.7), materials=None)
+    assert failing.verdict == "fail"  # a failed gate stays a fail

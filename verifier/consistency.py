@@ -11,9 +11,9 @@ book (``spec.yaml``, whose sha256 must be the one the run records):
   targets, units and partial credit apply exactly as in the run); an ``error`` earns no credit;
 - the origin summary's ratio from its own line totals (and, given ``origin.json``, that file's
   ratio, threshold and totals), and each material's ``ok`` from what was found and required;
-- every policy gate (``verifier.scoring.gates`` from the spec, the origin summary and materials);
-- the score, its error range and the verdict (``verifier.scoring.assess`` over the recomputed
-  statuses), a partial run (indicators of the spec not measured) never passing, as in the runner.
+- every policy gate, the score, its error range and the verdict, by ``verifier.scoring.finalize``
+  over the recomputed statuses, the origin summary and materials: the function the runner itself
+  records them with (so a partial run never passes here either).
 
 Not recomputable from the run alone: the measured values themselves (raw tool output is kept as
 evidence and hashed, not re-parsed), which indicators errored, the origin classification of each
@@ -32,7 +32,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.errors import InputError
-from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult
+from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult, Score
+from verifier.scoring import finalize
 from verifier.spec import Spec, parse_spec
 
 #: tolerances when comparing recorded figures with recomputed ones
@@ -105,26 +106,19 @@ def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems and (result.origin is not None or result.materials):
         checks.append(Check(True, f"{where}: origin ratio and materials agree with their own figures"))
-    from verifier.scoring import assess, gates  # noqa: PLC0415 - after the cheap checks
-
-    # the gates from the origin ratio and materials as their own figures give them
-    gate_list = gates(spec, origin=origin, materials=materials or None)
-    problems = _gates(result.gates, gate_list)
+    # gates, score and verdict by the runner's own rule, from the recomputed statuses and the origin
+    # ratio and materials as their own figures give them
+    final = finalize(spec, recomputed, origin=origin, materials=materials,
+                     finished=result.finished_at is not None)
+    problems = _gates(result.gates, final.gates)
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
-        checks.append(Check(True, f"{where}: {len(gate_list)} gates recomputed, as recorded"))
-    assessment = assess(recomputed, gate_list, pass_score=spec.scoring.pass_score)
-    verdict = assessment.verdict
-    measured = {r.id for r in result.indicators}
-    left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
-    if left_out and verdict == "pass":
-        verdict = "inconclusive"  # as the runner: a partial run gives no verdict on the task book
-    errors = any(r.status == "error" for r in recomputed)
-    problems = _score(result, assessment.score.value, spec.scoring.pass_score,
-                      assessment.lowest if errors else None, assessment.highest if errors else None)
-    if result.verdict != verdict:
+        checks.append(Check(True, f"{where}: {len(final.gates)} gates recomputed, as recorded"))
+    problems = _score(result, final.score)
+    if result.verdict != final.verdict:
+        left_out = final.not_measured
         partial = f" ({len(left_out)} indicator(s) not measured)" if left_out else ""
-        problems.append(f"verdict says {result.verdict}, recomputed {verdict}{partial}")
+        problems.append(f"verdict says {result.verdict}, recomputed {final.verdict}{partial}")
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
         checks.append(Check(True, f"{where}: score {result.score.value:g} and verdict {result.verdict} "
@@ -252,15 +246,16 @@ def _gates(recorded: Sequence[Gate], recomputed: Sequence[Gate]) -> list[str]:
     return problems
 
 
-def _score(result: RunResult, value: float, pass_score: float, lowest: float | None,
-           highest: float | None) -> list[str]:
+def _score(result: RunResult, recomputed: Score) -> list[str]:
     score = result.score
+    value, pass_score = recomputed.value, recomputed.pass_score
     problems = []
     if not math.isclose(score.value, value, abs_tol=_SCORE_TOL):
         problems.append(f"score says {score.value:g}, recomputed {value:g}")
     if not math.isclose(score.pass_score, pass_score, abs_tol=_SCORE_TOL):
         problems.append(f"pass score says {score.pass_score:g}, the spec's is {pass_score:g}")
-    for name, got, want in (("lowest", score.lowest, lowest), ("highest", score.highest, highest)):
+    for name, got, want in (("lowest", score.lowest, recomputed.lowest),
+                            ("highest", score.highest, recomputed.highest)):
         if (got is None) != (want is None) or (got is not None and not math.isclose(got, want, abs_tol=_SCORE_TOL)):
             problems.append(f"score {name} says {got}, recomputed {want}")
     return problems

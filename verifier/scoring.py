@@ -17,6 +17,11 @@ Verdict:
 - ``inconclusive`` when a gate could not be decided, or errors leave the outcome open
   (``lowest`` < pass score ≤ ``highest``);
 - ``pass`` otherwise: every gate holds and the score (and ``lowest``) reach the pass score.
+A partial run (an indicator of the task book not measured: ``--only``, or a run not finished) is
+at most ``inconclusive``: it says nothing about the whole task book.
+
+``finalize`` is the one place that applies all of it: ``verifier run`` writes what it returns and
+``verify`` (``verifier.consistency``) recomputes it from the run's own data.
 
 This is a pre-assessment: the acceptance panel's score is the official one.
 """
@@ -199,3 +204,43 @@ def assess(results: Sequence[IndicatorResult], gate_list: Sequence[Gate], *,
                               f"every gate holds and the score {value:g} reaches the pass score {pass_score:g}"))
     return Assessment(score=Score(value=value, pass_score=pass_score), verdict=verdict,
                       lowest=lowest, highest=highest, reasons=tuple(reasons))
+
+
+@dataclass(frozen=True)
+class Finalized:
+    """What a run records of the rule: gates, score (with its range when there are errors), verdict."""
+
+    gates: tuple[Gate, ...]
+    score: Score
+    """``lowest`` and ``highest`` are set only when an indicator is in error."""
+    verdict: Verdict
+    reasons: tuple[dict[str, str], ...]
+    """Why this verdict, one line each, as ``{"zh": …, "en": …}``."""
+    not_measured: tuple[str, ...]
+    """Indicators of the task book with no result (a partial or unfinished run), in spec order."""
+
+
+def finalize(spec: Spec, results: Sequence[IndicatorResult], *, origin: OriginSummary | None,
+             materials: Sequence[MaterialCheck] | None, finished: bool = True) -> Finalized:
+    """Gates → score → verdict of a run of ``spec`` (see the module doc): the one rule ``run``
+    records and ``verify`` recomputes. ``materials``: the dossier checks (empty or None when not
+    checked); ``finished``: False while the run is still going (only the wording changes)."""
+    gate_list = gates(spec, origin=origin, materials=materials or None)
+    assessment = assess(results, gate_list, pass_score=spec.scoring.pass_score)
+    verdict, reasons = assessment.verdict, list(assessment.reasons)
+    measured = {r.id for r in results}
+    left_out = tuple(ind.id for ind in spec.indicators if ind.id not in measured)
+    if left_out:
+        zh, en = (("部分运行（--only）", "partial run (--only)") if finished
+                  else ("运行尚未完成", "run not finished (yet)"))
+        ids, total = ", ".join(left_out), len(spec.indicators)
+        reasons.append(reason(f"{zh}：{total} 项指标中 {len(left_out)} 项未测量（{ids}），不对整个任务书下结论",
+                              f"{en}: {len(left_out)} of {total} indicators not measured ({ids}); "
+                              "no verdict on the whole task book"))
+        if verdict == "pass":
+            verdict = "inconclusive"
+    errors = any(r.status == "error" for r in results)
+    score = assessment.score.model_copy(update={"lowest": assessment.lowest if errors else None,
+                                                "highest": assessment.highest if errors else None})
+    return Finalized(gates=tuple(gate_list), score=score, verdict=verdict, reasons=tuple(reasons),
+                     not_measured=left_out)
