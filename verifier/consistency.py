@@ -183,7 +183,7 @@ def _origin(result: RunResult, origin_json: Any) -> tuple[OriginSummary | None, 
     origin = result.origin
     if origin is None:
         return None, []
-    from verifier.origin.report import RATIO_CLASSES, ratio_of  # noqa: PLC0415
+    from verifier.origin.result import RATIO_CLASSES, ratio_of  # noqa: PLC0415
 
     problems = []
     corrected = origin
