@@ -6,14 +6,16 @@ before bundling and signing leaves hashes and signature intact. ``check_run`` re
 same pure functions the runner uses, everything that follows from the recorded data and the task
 book (``spec.yaml``, whose sha256 must be the one the run records):
 
-- each indicator's declared fields (name, characteristic, probe, metric, target, unit, weight) from
-  the spec, and its status and credit from its recorded value (``verifier.evaluation.evaluate``, so
-  targets, units and partial credit apply exactly as in the run); an ``error`` earns no credit;
+- each indicator's declared fields (name, characteristic, probe, metric, target, unit, weight,
+  required) from the spec, and its status and credit from its recorded value
+  (``verifier.evaluation.evaluate``, so targets, units and partial credit apply exactly as in the
+  run); an ``error`` earns no credit;
 - the origin summary's ratio from its own line totals (and, given ``origin.json``, that file's
   ratio, threshold and totals), and each material's ``ok`` from what was found and required;
-- every policy gate, the score, its error range and the verdict, by ``verifier.scoring.finalize``
-  over the recomputed statuses, the origin summary and materials: the function the runner itself
-  records them with (so a partial run never passes here either).
+- every policy gate (among them "every task-book indicator met"), the score, its error range and
+  the verdict with its reasons, by ``verifier.scoring.finalize`` over the recomputed statuses, the
+  origin summary and materials: the function the runner itself records them with (so a partial
+  run never passes here either, nor a run with a task-book indicator not met).
 
 Not recomputable from the run alone: the measured values themselves (raw tool output is kept as
 evidence and hashed, not re-parsed), which indicators errored, the origin classification of each
@@ -119,10 +121,11 @@ def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
         left_out = final.not_measured
         partial = f" ({len(left_out)} indicator(s) not measured)" if left_out else ""
         problems.append(f"verdict says {result.verdict}, recomputed {final.verdict}{partial}")
+    problems += _reasons(result.verdict_reasons, final.reasons)
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
         checks.append(Check(True, f"{where}: score {result.score.value:g} and verdict {result.verdict} "
-                                  "recomputed, as recorded"))
+                                  "(with its reasons) recomputed, as recorded"))
     return checks
 
 
@@ -147,7 +150,7 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             continue
         for field, spec_value in (("name", ind.name), ("characteristic", ind.characteristic),
                                   ("probe", ind.probe), ("metric", ind.metric), ("target", ind.target),
-                                  ("unit", ind.unit), ("weight", ind.weight)):
+                                  ("unit", ind.unit), ("weight", ind.weight), ("required", ind.required)):
             if getattr(r, field) != spec_value:
                 problems.append(f"indicator {r.id}'s {field} {getattr(r, field)!r} is not the spec's "
                                 f"{spec_value!r}")
@@ -161,7 +164,8 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             problems.append(_status_problem(r, ind, status))
         elif not math.isclose(r.credit, credit, abs_tol=_CREDIT_TOL):
             problems.append(f"indicator {r.id} says credit {r.credit:g}, recomputed {credit:g}")
-        out.append(r.model_copy(update={"status": status, "credit": credit, "weight": ind.weight}))
+        out.append(r.model_copy(update={"status": status, "credit": credit, "weight": ind.weight,
+                                        "required": ind.required}))
     return out, problems
 
 
@@ -244,6 +248,18 @@ def _gates(recorded: Sequence[Gate], recomputed: Sequence[Gate]) -> list[str]:
     if len(have) != len(recorded):
         problems.append("a gate appears twice")
     return problems
+
+
+def _reasons(recorded: Sequence[dict[str, str]], recomputed: Sequence[dict[str, str]]) -> list[str]:
+    """The verdict's reasons must be the recomputed ones (a blocking indicator cannot be hidden)."""
+    for index, (got, want) in enumerate(zip(recorded, recomputed)):
+        if got != want:
+            return [f"verdict reason {index + 1} says {got.get('en')!r}, recomputed {want['en']!r}"]
+    if len(recorded) < len(recomputed):
+        return [f"verdict reason {len(recorded) + 1} is missing (recomputed {recomputed[len(recorded)]['en']!r})"]
+    if len(recorded) > len(recomputed):
+        return [f"verdict reason {len(recomputed) + 1} is not a recomputed reason ({recorded[len(recomputed)].get('en')!r})"]
+    return []
 
 
 def _score(result: RunResult, recomputed: Score) -> list[str]:

@@ -144,6 +144,10 @@ class Indicator(_Strict):
     target: str
     """As the task book writes it: ``">= 95%"``, ``"<= 500 ms"``, ``"== 0"``."""
     weight: float = Field(1.0, gt=0)
+    required: bool = True
+    """A target of the task book (the default): the delivery is not ready to apply for acceptance
+    until it is met. ``false`` for an indicator the applicant adds beyond the task book: measured,
+    scored and reported, but it blocks nothing and counts for none of the task book's gates."""
     floor: str | None = None
     """Where partial credit reaches 0 (``scoring.partial_credit``), e.g. ``"<= 1000 ms"``."""
     timeout: float | None = Field(None, gt=0)
