@@ -30,7 +30,7 @@ from verifier.i18n import KEY_LABELS, SEVERITY_LABELS, labels
 from verifier.paths import check_output_file, read_file
 from verifier.results import IndicatorResult, OriginSummary, RunResult
 from verifier.run_files import RunFiles
-from verifier.scoring import gate_figure
+from verifier.scoring import gate_figure, ready_to_apply, score_reaches
 from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 FORMATS = ("html", "pdf", "md", "json")
@@ -338,6 +338,7 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     return {
         "verdict": L[f"verdict_{result.verdict}"],
         "verdict_cls": f"verdict-{result.verdict}",
+        "conditions": _conditions(result, L, lang),
         "score": score_text,
         "score_detail": score_detail,
         "score_label": L["score_range_label"] if ranged else L["score"],
@@ -349,6 +350,29 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     }
 
 
+def _conditions(result: RunResult, L: Mapping[str, str], lang: str) -> list[dict[str, str]]:
+    """The verdict's two questions in plain words: ready to apply for acceptance (every gate holds,
+    every task-book indicator met among them), and score ≥ the pass score."""
+    ready = ready_to_apply(result.gates)
+    s = result.score
+    score = fmt_number(round(s.value, 1)) if s.lowest is None or s.highest is None \
+        else f"{fmt_number(round(s.lowest, 1))} – {fmt_number(round(s.highest, 1))}"
+    state = {True: "yes", False: "no", None: "open"}
+    wanted = False if ready is False else None
+    named = "、".join(f"“{g.description_zh}”" for g in result.gates if g.passed is wanted) if lang == "zh" \
+        else "; ".join(g.description_en for g in result.gates if g.passed is wanted)
+    reaches = score_reaches(result.score)
+    return [
+        {"label": L["ready_label"], "text": L[f"ready_{state[ready]}"].format(gates=named),
+         "cls": _CONDITION_CLS[ready]},
+        {"label": L["reaches_label"].format(pass_score=fmt_number(result.score.pass_score)),
+         "text": L[f"reaches_{state[reaches]}"].format(score=score), "cls": _CONDITION_CLS[reaches]},
+    ]
+
+
+_CONDITION_CLS = {True: "gate-holds", False: "gate-fails", None: "gate-undecided"}
+
+
 def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
                    ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
@@ -358,6 +382,7 @@ def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
         "name": ind.name,
         "characteristic": ind.characteristic,
         "target": ind.target,
+        "beyond": "" if ind.required else L["beyond_task_book"],
         "result": fmt_value(ind.value, ind.unit, L),
         "status": _status(ind.status, L),
         "weight": fmt_number(ind.weight),
