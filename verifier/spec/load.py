@@ -33,7 +33,7 @@ from verifier.spec.yaml_lines import (MAX_BYTES, Loc, Located, compose, placed_w
 
 def _duplicates(items: list[Any], section: str, located: Located) -> list[tuple[Loc, str]]:
     first: dict[str, int] = {}
-    problems = []
+    problems: list[tuple[Loc, str]] = []
     for index, item in enumerate(items):
         if item.id in first:
             line, _ = located.line((section, first[item.id], "id"))
