@@ -54,7 +54,7 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
     base = dict(
         id=indicator.id, name=indicator.name, characteristic=indicator.characteristic,
         probe=indicator.probe, metric=indicator.metric, target=indicator.target,
-        unit=indicator.unit, weight=indicator.weight,
+        unit=indicator.unit, weight=indicator.weight, required=indicator.required,
         evidence=list(outcome.evidence), commands=[list(c) for c in outcome.commands],
         findings=[FindingRecord(message=f.message, file=f.file, line=f.line, severity=f.severity,
                                 rule=f.rule, extra=dict(f.extra)) for f in outcome.findings],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from verifier.errors import InputError
+from verifier.vocabulary import CHARACTERISTICS
 
 LANGS = ("zh", "en")
 
@@ -51,6 +52,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "score_range_note": ("有指标出错，未计入得分：按出错指标全部不符合与全部符合分别计算，得分在此范围内。",
                          "Indicators in error are left out of the score: counted as all not met and as all "
                          "met, the score lies in this range."),
+    "ready_label": ("可否提交验收申请（第十五条）", "Ready to apply for acceptance (article 15)"),
+    "ready_yes": ("可以：任务书目标指标全部达成，各项门槛均满足",
+                  "Yes: every task-book indicator is met and every gate holds"),
+    "ready_no": ("尚不能：{gates}不满足", "Not yet — not holding: {gates}"),
+    "ready_open": ("无法判定：{gates}无法判定", "Undecided — could not be decided: {gates}"),
+    "reaches_label": ("综合得分 ≥ {pass_score}（第十五条）", "Score ≥ {pass_score} (article 15)"),
+    "reaches_yes": ("是：{score}", "Yes: {score}"),
+    "reaches_no": ("否：{score}", "No: {score}"),
+    "reaches_open": ("无法判定：{score}，取决于出错的指标", "Undecided: {score}, depending on the indicators in error"),
     "gates": ("政策门槛", "Policy gates"),
     "gate": ("门槛", "Gate"),
     "figure": ("依据数据", "Figure"),
@@ -74,16 +84,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "status_error": ("错误", "Error"),
     "not_measured": ("未测得", "not measured"),
     "details_link": ("详情", "details"),
+    "beyond_task_book": ("（任务书之外的指标：计分，不影响能否申请验收）",
+                         "(beyond the task book: scored, never blocking)"),
     "no_indicators": ("任务书未声明指标。", "The task book declares no indicators."),
-    # characteristics (GB/T 25000.10)
-    "char_functionality": ("功能性", "Functional suitability"),
-    "char_performance_efficiency": ("性能效率", "Performance efficiency"),
-    "char_compatibility": ("兼容性", "Compatibility"),
-    "char_usability": ("易用性", "Usability"),
-    "char_reliability": ("可靠性", "Reliability"),
-    "char_security": ("信息安全性", "Security"),
-    "char_maintainability": ("维护性", "Maintainability"),
-    "char_portability": ("可移植性", "Portability"),
+    # characteristics (GB/T 25000.10): char_<key>, from the one table in verifier.vocabulary
+    **{f"char_{term.key}": (term.zh, term.en) for term in CHARACTERISTICS.values()},
     # origin
     "sec_origin": ("自研代码率", "Self-developed code ratio"),
     "origin_formula": ("自研代码率 = 自研代码行数 ÷（自研 + 第三方 + 生成 + 未判定代码行数）；排除的文件不计入",

@@ -38,14 +38,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from verifier.errors import InputError
+from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 ENTRY_POINT_GROUP = "verifier.probes"
 
 #: The eight quality characteristics of GB/T 25000.10 (ISO/IEC 25010), as spelled in specs.
-CHARACTERISTICS: tuple[str, ...] = (
-    "functionality", "performance_efficiency", "compatibility", "usability",
-    "reliability", "security", "maintainability", "portability",
-)
+CHARACTERISTICS: tuple[str, ...] = CHARACTERISTIC_KEYS
 
 
 @dataclass(frozen=True)

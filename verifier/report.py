@@ -30,12 +30,11 @@ from verifier.i18n import KEY_LABELS, SEVERITY_LABELS, labels
 from verifier.paths import check_output_file, read_file
 from verifier.results import IndicatorResult, OriginSummary, RunResult
 from verifier.run_files import RunFiles
-from verifier.scoring import gate_figure
+from verifier.scoring import gate_figure, ready_to_apply, score_reaches
+from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 FORMATS = ("html", "pdf", "md", "json")
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
-CHARACTERISTICS = ("functionality", "performance_efficiency", "compatibility", "usability", "reliability",
-                   "security", "maintainability", "portability")
 ORIGIN_CLASSES = ("self", "third_party", "generated", "unknown", "excluded")
 COUNTED_CLASSES = ("self", "third_party", "generated", "unknown")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -339,6 +338,7 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     return {
         "verdict": L[f"verdict_{result.verdict}"],
         "verdict_cls": f"verdict-{result.verdict}",
+        "conditions": _conditions(result, L, lang),
         "score": score_text,
         "score_detail": score_detail,
         "score_label": L["score_range_label"] if ranged else L["score"],
@@ -350,6 +350,29 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     }
 
 
+def _conditions(result: RunResult, L: Mapping[str, str], lang: str) -> list[dict[str, str]]:
+    """The verdict's two questions in plain words: ready to apply for acceptance (every gate holds,
+    every task-book indicator met among them), and score ≥ the pass score."""
+    ready = ready_to_apply(result.gates)
+    s = result.score
+    score = fmt_number(round(s.value, 1)) if s.lowest is None or s.highest is None \
+        else f"{fmt_number(round(s.lowest, 1))} – {fmt_number(round(s.highest, 1))}"
+    state = {True: "yes", False: "no", None: "open"}
+    wanted = False if ready is False else None
+    named = "、".join(f"“{g.description_zh}”" for g in result.gates if g.passed is wanted) if lang == "zh" \
+        else "; ".join(g.description_en for g in result.gates if g.passed is wanted)
+    reaches = score_reaches(result.score)
+    return [
+        {"label": L["ready_label"], "text": L[f"ready_{state[ready]}"].format(gates=named),
+         "cls": _CONDITION_CLS[ready]},
+        {"label": L["reaches_label"].format(pass_score=fmt_number(result.score.pass_score)),
+         "text": L[f"reaches_{state[reaches]}"].format(score=score), "cls": _CONDITION_CLS[reaches]},
+    ]
+
+
+_CONDITION_CLS = {True: "gate-holds", False: "gate-fails", None: "gate-undecided"}
+
+
 def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
                    ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
@@ -359,6 +382,7 @@ def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
         "name": ind.name,
         "characteristic": ind.characteristic,
         "target": ind.target,
+        "beyond": "" if ind.required else L["beyond_task_book"],
         "result": fmt_value(ind.value, ind.unit, L),
         "status": _status(ind.status, L),
         "weight": fmt_number(ind.weight),
@@ -369,12 +393,12 @@ def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
 
 def _in_report_order(indicators: list[IndicatorResult]) -> list[IndicatorResult]:
     """Indicators grouped by characteristic (GB/T 25000.10 order, unknown ones last), task-book order within."""
-    rank = {c: n for n, c in enumerate(CHARACTERISTICS)}
+    rank = {c: n for n, c in enumerate(CHARACTERISTIC_KEYS)}
     return sorted(indicators, key=lambda i: (rank.get(i.characteristic, len(rank)), i.characteristic))
 
 
 def _groups(rows: list[dict[str, Any]], L: Mapping[str, str]) -> list[dict[str, Any]]:
-    order = list(CHARACTERISTICS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTICS))
+    order = list(CHARACTERISTIC_KEYS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTIC_KEYS))
     groups = []
     for char in order:
         members = [r for r in rows if r["characteristic"] == char]

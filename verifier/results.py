@@ -54,6 +54,9 @@ class IndicatorResult(_Model):
     credit: float
     """0..1: 1 when met, 0 when not met or error, between with partial credit."""
     weight: float
+    required: bool = True
+    """A task-book indicator (it must be met before applying for acceptance); False for one the
+    applicant added beyond the task book (scored and reported, blocks nothing)."""
     reason: str
     """Why this status, one or two lines (for errors: what failed, then the output tail)."""
     evidence: list[str] = Field(default_factory=list)

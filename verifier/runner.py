@@ -42,7 +42,7 @@ from verifier.repository import repo_identity
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
-from verifier.scoring import assess, gates
+from verifier.scoring import finalize
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
 
@@ -198,24 +198,7 @@ class Runner:
     def _write_results(self, state: _RunState, results: list[IndicatorResult],
                        origin: OriginSummary | None, materials: list, *, finished: bool) -> RunResult:
         spec = self.spec
-        gate_list = gates(spec, origin=origin, materials=materials or None)
-        assessment = assess(results, gate_list, pass_score=spec.scoring.pass_score)
-        verdict, reasons = assessment.verdict, list(assessment.reasons)
-        measured = {r.id for r in results}
-        left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
-        if left_out:
-            zh, en = (("部分运行（--only）", "partial run (--only)") if finished
-                      else ("运行尚未完成", "run not finished (yet)"))
-            ids, total = ", ".join(left_out), len(spec.indicators)
-            reasons.append({"zh": f"{zh}：{total} 项指标中 {len(left_out)} 项未测量（{ids}），不对整个任务书下结论",
-                            "en": f"{en}: {len(left_out)} of {total} indicators not measured ({ids}); "
-                                  "no verdict on the whole task book"})
-            if verdict == "pass":
-                verdict = "inconclusive"
-        errors = any(r.status == "error" for r in results)
-        score = assessment.score.model_copy(update={
-            "lowest": assessment.lowest if errors else None,
-            "highest": assessment.highest if errors else None})
+        final = finalize(spec, results, origin=origin, materials=materials, finished=finished)
         result = RunResult(
             verifier_version=__version__, run_id=state.run_id, started_at=state.started_at,
             finished_at=_now() if finished else None,
@@ -224,8 +207,8 @@ class Runner:
                             applicant=spec.project.applicant, owners=list(spec.project.owners)),
             repository=self._repository(), environment=_environment(self.tool_versions),
             origin=origin, indicators=results, functions=function_coverage(spec, results),
-            materials=materials, gates=gate_list, score=score, verdict=verdict,
-            verdict_reasons=reasons, command=list(self.options.command),
+            materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
+            verdict_reasons=list(final.reasons), command=list(self.options.command),
         )
         atomic_write_json(state.run_dir / "results.json", result.model_dump(mode="json", by_alias=True))
         return result

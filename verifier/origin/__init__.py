@@ -3,7 +3,7 @@
 
 Stages: ``verifier.source`` (prepare the tree) -> ``inventory`` (files, lines) -> ``detect``
 (scancode notices, manifests, generated hints; cached) -> ``components`` -> ``classify`` ->
-optional line-level matches (snippet knowledge base) -> ``adjudication`` -> ``report``.
+optional line-level matches (snippet knowledge base) -> ``adjudication`` -> ``result`` (``OriginReport``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from verifier.origin.detect import (DEFAULT_TIMEOUT_S, DETECTOR_VERSION, HEAD_BY
                                     Detector, is_legal_file, is_manifest, scancode_version)
 from verifier.origin.model import SourceInfo
 from verifier.origin.owners import OwnerMatcher
-from verifier.origin.report import OriginReport, component_totals
+from verifier.origin.result import OriginReport, component_totals
 
 if TYPE_CHECKING:
     from verifier.spec import Spec

@@ -1,4 +1,5 @@
-"""The origin report: per-file origins, components, totals, the ratio and the verdict.
+"""The result of an origin analysis (``OriginReport``): per-file origins, components, totals, the
+ratio and the verdict.
 
 ``OriginReport.to_json()`` is the documented ``verifier origin --json`` output;
 ``OriginReport.summary()`` fits ``verifier.results.OriginSummary`` (results.json of a run).
