@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from probes._common import (EnvValue, expand_command, inside_repo, interpreter_env, placeholders,
+from verifier.probekit import (EnvValue, expand_command, inside_repo, interpreter_env, placeholders,
                             substitute, which)
 from verifier.probe import ProbeContext, ProbeError
 from verifier.repo_paths import RepoPath

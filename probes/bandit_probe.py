@@ -15,15 +15,6 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from probes._common import (
-    Deadline,
-    check_argv_size,
-    read_json,
-    run_evidence,
-    source_files,
-    tool_failure,
-    tool_version,
-)
 from verifier.probe import (
     Finding,
     Measurement,
@@ -34,8 +25,18 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    check_argv_size,
+    read_json,
+    run_evidence,
+    run_tool,
+    source_files,
+    tool_failure,
+    tool_version,
+)
 
 Level = Literal["low", "medium", "high"]
 _RANK = {"undefined": 0, "low": 1, "medium": 2, "high": 3}

@@ -24,17 +24,6 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from probes._common import (
-    Deadline,
-    EnvValue,
-    expand_command,
-    inside_repo,
-    interpreter_env,
-    placeholders,
-    run_evidence,
-    tool_failure,
-    which,
-)
 from verifier.probe import (
     Measurement,
     MetricInfo,
@@ -44,8 +33,19 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoPath
+from verifier.probekit import (
+    Deadline,
+    EnvValue,
+    RepoPath,
+    expand_command,
+    inside_repo,
+    interpreter_env,
+    placeholders,
+    run_evidence,
+    run_tool,
+    tool_failure,
+    which,
+)
 from verifier.units import is_known_unit, unit_info
 
 _PATH_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)\]|\[\"([^\"]*)\"\]|\['([^']*)'\]")
@@ -201,8 +201,11 @@ class CommandProbe(Probe):
     Args = CommandArgs
 
     @classmethod
-    def metrics_for(cls, args: CommandArgs) -> dict[str, MetricInfo]:
-        """The metric as a spec's ``with:`` declares it: ``value`` in ``args.unit``."""
+    def metrics_for(cls, args: ProbeArgs | None) -> dict[str, MetricInfo] | None:
+        """The metric as a spec's ``with:`` declares it: ``value`` in ``args.unit``; ``None``
+        without valid arguments (the unit is then unknown)."""
+        if not isinstance(args, CommandArgs):
+            return None
         label = args.label or "the number taken from the command's output"
         return {"value": MetricInfo(args.unit, label, "higher")}
 

@@ -28,13 +28,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from probes._common import CANNOT_START, failure_reason
 from probes._http import Exchange, HttpRequest, fill, new_uid, send
 from probes._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
                           recover, require_service, tail_with_service)
 from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
-from verifier.proc import ToolRun, run_tool
+from verifier.probekit import (
+    CANNOT_START,
+    ToolRun,
+    failure_reason,
+    run_tool,
+)
 from verifier.service import Duration, Service
 
 _MAX_FINDINGS = 50

@@ -19,20 +19,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes._common import (
-    Deadline,
-    EnvValue,
-    expand_command,
-    failure_reason,
-    inside_repo,
-    interpreter_env,
-    placeholders,
-    resolve_python,
-    run_evidence,
-    safe_name,
-    substitute,
-    which,
-)
 from verifier.probe import (
     Finding,
     Measurement,
@@ -43,8 +29,22 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoPath
+from verifier.probekit import (
+    Deadline,
+    EnvValue,
+    RepoPath,
+    expand_command,
+    failure_reason,
+    inside_repo,
+    interpreter_env,
+    placeholders,
+    resolve_python,
+    run_evidence,
+    run_tool,
+    safe_name,
+    substitute,
+    which,
+)
 
 _BUILTIN = ("name", "python", "repo")
 

@@ -25,15 +25,6 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from probes._common import (
-    Deadline,
-    check_argv_size,
-    read_json,
-    run_evidence,
-    source_files,
-    tool_failure,
-    tool_version,
-)
 from verifier.probe import (
     Finding,
     Measurement,
@@ -44,8 +35,19 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool, scrubbed_env
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    check_argv_size,
+    read_json,
+    run_evidence,
+    run_tool,
+    scrubbed_env,
+    source_files,
+    tool_failure,
+    tool_version,
+)
 
 CC_RANKS = ("A", "B", "C", "D", "E", "F")
 MI_RANKS = ("A", "B", "C")

@@ -69,7 +69,9 @@ class ReadingProbe(Probe):
     Args = ReadingArgs
 
     @classmethod
-    def metrics_for(cls, args: ReadingArgs) -> dict[str, MetricInfo]:
+    def metrics_for(cls, args: ProbeArgs | None) -> dict[str, MetricInfo] | None:
+        if not isinstance(args, ReadingArgs):
+            return None  # the unit is unknown until the arguments are valid
         return {"value": MetricInfo(args.unit, "the number", "higher")}
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:

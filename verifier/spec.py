@@ -502,11 +502,10 @@ def _bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[
     except ValidationError as err:
         problems += _pydantic_problems(err, probe.Args, here + ("with",))
     # A probe whose metric units depend on its arguments (the command probe's ``with.unit``)
-    # declares them through an optional ``metrics_for(args)`` classmethod.
-    metrics_for = getattr(probe, "metrics_for", None)
-    if metrics_for is not None and indicator._args is None:
+    # cannot tell its metrics without valid arguments: their problem is then reported alone.
+    metrics = probe.metrics_for(indicator._args)
+    if metrics is None:
         return problems
-    metrics = metrics_for(indicator._args) if metrics_for is not None else probe.metrics
     info = metrics.get(indicator.metric)
     if info is None:
         names = ", ".join(metrics) or "none"
