@@ -27,6 +27,7 @@ from pydantic import Field, field_validator, model_validator
 from verifier.probe import (
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
@@ -199,6 +200,14 @@ class CommandProbe(Probe):
                             "higher"),
     }
     Args = CommandArgs
+
+    presentation = Presentation(labels={
+        "value": ("测得值", "Value"),
+        "label": ("标签", "Label"),
+        "raw": ("原始值", "Raw value"),
+        "returncode": ("退出码", "Exit status"),
+        "duration_s": ("耗时（秒）", "Duration (s)"),
+    })
 
     @classmethod
     def metrics_for(cls, args: ProbeArgs | None) -> dict[str, MetricInfo] | None:

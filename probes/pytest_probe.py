@@ -25,22 +25,26 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
 
+from probes._labels import TEST_OUTCOMES, TESTS_CHART
 from verifier.probe import (
+    Bars,
     Finding,
     FunctionOutcome,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    Table,
     TestCaseResult,
     TestOutcome,
 )
@@ -124,6 +128,31 @@ class PytestProbe(Probe):
             "%", "function items with a passing test and no failing one", "higher"),
     }
     Args = PytestArgs
+
+    presentation = Presentation(
+        labels={
+            **TEST_OUTCOMES,
+            "pass_rate": ("通过率（%）", "Pass rate (%)"),
+            "total": ("合计", "Total"),
+            "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
+            "functions": ("功能清单覆盖", "Function list coverage"),
+            "outcomes": ("结果", "Outcomes"),
+            "id": ("编号", "ID"),
+            "name": ("名称", "Name"),
+            "description": ("说明", "Description"),
+            "covered": ("已覆盖", "Covered"),
+            "failing_tests": ("失败的测试", "Failing tests"),
+            "nodeid": ("测试用例", "Test"),
+            "message": ("信息", "Message"),
+            "python": ("Python 解释器", "Python interpreter"),
+            "pytest_version": ("pytest 版本", "pytest version"),
+            "duration_s": ("耗时（秒）", "Duration (s)"),
+        },
+        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description")),
+                "failing_tests": Table(("nodeid", "message"))},
+        bars={"outcomes": Bars(("passed", "failed", "error", "skipped"))},
+        metric_bars=(replace(TESTS_CHART, unless=("outcomes",)),),
+    )
 
     def tool_versions(self) -> dict[str, str]:
         """pytest's version in the harness's interpreter (the product's is in the evidence)."""
