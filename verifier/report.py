@@ -14,7 +14,7 @@ import os
 import re
 import shlex
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -730,8 +730,7 @@ def _details_views(ind: IndicatorResult, L: Mapping[str, str], shown: _Shown,
     for table in tables:
         table["num"] = _numeric_columns(table["rows"], len(table["columns"]))
     for bars in p.metric_bars:
-        figures = [(k, ind.measurements.get(k)) for k in bars.metrics]
-        figures = [(k, v) for k, v in figures if v is not None]
+        figures = [(k, v) for k in bars.metrics if (v := ind.measurements.get(k)) is not None]
         if len(figures) >= 2 and not any(k in details for k in bars.unless):
             out_charts.append(charts.bar_chart(
                 [(shown.label(k), float(v)) for k, v in figures], title=shown.text(bars.title, ""),
@@ -826,7 +825,7 @@ def _series_charts(key: str, rows: list[dict[str, Any]], series: Series, L: Mapp
     fresh = [k for k in keys if k not in seen]
     seen.update(fresh)
 
-    def lines(ks: list[str]) -> dict[str, list[float | None]]:
+    def lines(ks: list[str]) -> dict[str, Sequence[float | None]]:
         return {shown.label(k): [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
 
     out = []
