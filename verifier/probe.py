@@ -9,7 +9,7 @@ Extension points (the whole contract; verifier reads nothing else from a probe):
 
 ``Probe`` class attributes
     ``name`` (what specs write in ``probe:``), ``characteristic``, ``description``, ``metrics``
-    (``MetricInfo`` by name), ``Args`` (the pydantic model of ``with:``), ``needs_service``, and
+    (``MetricInfo`` by name), ``Args`` (the ``ProbeArgs`` model of ``with:``), ``needs_service``, and
     ``presentation`` (how the report shows the probe's figures: ``Presentation``).
 ``Probe.run(ctx) -> ProbeOutcome``
     Required. Measure; raise ``ProbeError`` (or return an outcome with ``error``) when it cannot.
@@ -19,24 +19,33 @@ Extension points (the whole contract; verifier reads nothing else from a probe):
 ``Probe.tool_versions()``
     Optional. Versions of the external tools the probe runs, for the report's environment section.
 ``ProbeContext``
-    What ``run`` receives: the repository, the run and evidence folders, the validated arguments,
-    the whole spec (``verifier.spec.Spec``), the time budget and, for a probe with
-    ``needs_service``, the running system under test (``RunningService``).
+    What ``run`` receives: ``repo`` (the delivered repository, read-only), ``run_dir`` and
+    ``evidence_dir`` (this indicator's folder; ``rel(path)`` makes an evidence path), ``args`` (the
+    validated ``with:``), ``spec`` (the whole ``verifier.spec.Spec``), ``timeout_s`` (the budget)
+    and ``service``: for a probe with ``needs_service``, the running system under test as a
+    ``RunningService`` (what a probe may use of it: port, URLs, kill, start, readiness, memory, log).
 ``ProbeOutcome``
-    What ``run`` returns: ``Measurement``\\ s, ``Finding``\\ s, evidence files, commands, notes,
-    free-form ``details`` for the report, ``FunctionOutcome``\\ s (tests per function item, merged by
-    the runner into the function-list coverage) and ``error``.
+    What ``run`` returns: ``measurements`` (``Measurement``), ``findings`` (``Finding``, graded in
+    ``SEVERITIES``), ``evidence`` files, ``commands`` run, ``notes`` a reader must see, free-form
+    ``details`` for the report, ``functions`` (``FunctionOutcome``: the ``TestCaseResult`` of each
+    test per function item, ``TestOutcome``; the runner merges them into the function-list
+    coverage) and ``error``. Or raise ``ProbeError`` with the reason, output tail and evidence.
 ``Presentation``
-    Labels in Chinese and English for every key the probe writes (metrics, details keys, table
-    columns, chart series, bar names), the words its values take, which details keys hold finding
-    severities, and which are tables (``Table``), series over time (``Series``) or distributions
-    (``Bars``); ``MetricBars`` for a chart of measurements. A key the presentation does not declare
-    is shown as written, in a layout chosen from its shape (see ``verifier.report``).
+    Labels (``Label``: Chinese and English) for every key the probe writes (metrics, details keys,
+    table columns, chart series, bar names), the words its values take, which details keys hold
+    finding severities, and which are tables (``Table``), series over time (``Series``, with line
+    charts ``Chart``) or distributions (``Bars``); ``MetricBars`` for a chart of measurements. A key
+    the presentation does not declare is shown as written, laid out by its shape.
 Registration
-    The ``verifier.probes`` entry-point group::
+    The ``verifier.probes`` entry-point group (``ENTRY_POINT_GROUP``)::
 
         [project.entry-points."verifier.probes"]
         my-probe = "my_package.module:MyProbe"
+
+    ``available_probes()`` lists the installed probes, ``get_probe(name)`` finds one for a run,
+    ``presentation_of(name)`` the presentation a report needs (loading that probe alone).
+Vocabulary
+    ``CHARACTERISTICS`` (GB/T 25000.10, what a probe may file under) and ``SEVERITIES`` (of findings).
 
 Helpers every probe may rely on (time budgets, tool failures as ``ProbeError``, files in the
 delivered tree, JSON output, declared commands and interpreters) are ``verifier.probekit``.

@@ -1,11 +1,13 @@
 """Helpers for probe authors: the toolkit every built-in probe uses, public and stable.
 
 A probe (``verifier.probe``) that runs an external tool needs the same few things: a time budget
-shared by the tools it starts (``Deadline``), the tool run with its output kept (``run_tool``), a
-failed run turned into a ``ProbeError`` carrying the reason, the output tail and the evidence
-(``tool_failure``, ``failure_reason``, ``run_evidence``), the tool's JSON output read safely
-(``read_json``), the files of the delivered tree it should look at (``source_files``,
-``glob_matches``, ``inside_repo``, ``check_argv_size``), a declared command or interpreter made
+shared by the tools it starts (``Deadline``), the tool run in its own process tree with a timeout
+and its output kept (``run_tool`` -> ``ToolRun``; ``CANNOT_START``: the exit status of a command
+that could not start), a failed run turned into a ``ProbeError`` carrying the reason, the output tail
+and the evidence (``tool_failure``, ``failure_reason``, ``run_evidence``), the tool's JSON output read
+safely (``read_json``), the files of the delivered tree it should look at (``source_files``, which
+skips ``SKIPPED_DIRS``; ``glob_matches``, ``inside_repo``; ``check_argv_size`` against
+``MAX_ARGV_BYTES``), a declared command or interpreter made
 runnable (``split_command``, ``expand_command``, ``substitute``, ``placeholders``, ``which``,
 ``resolve_python``, ``interpreter_env``, ``scrubbed_env``), tool versions for the environment record
 (``tool_version``) and file-name-safe evidence names (``safe_name``). Field types for ``with:``
