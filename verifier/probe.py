@@ -392,7 +392,8 @@ class Presentation:
     severity: frozenset[str] = frozenset()
     """Details keys and columns whose values (or, for an object of numbers, keys) are finding
     severities (``SEVERITIES``): shown in the report's severity words, ranked and coloured as such.
-    When one of them is present, the report's own findings-by-severity chart is left out."""
+    When one of them holds such a distribution, the report's own findings-by-severity chart is left
+    out."""
     tables: Mapping[str, Table] = field(default_factory=dict)
     series: Mapping[str, Series] = field(default_factory=dict)
     bars: Mapping[str, Bars] = field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 ``build_view`` turns the canonical ``RunResult`` (plus the run directory's evidence files) into a view
 model of ready-to-print strings and SVG charts; the Jinja2 templates in ``report_templates/`` only lay
-it out. HTML is autoescaped; Markdown escapes every value through ``md_escape`` (the environment's
+it out. The report knows no probe: each indicator's measurements and details are shown as its probe's
+``presentation`` declares (``verifier.probe.Presentation``: labels, tables, series, bars), any key it
+does not declare under its own name, laid out by its shape. HTML is autoescaped; Markdown escapes every value through ``md_escape`` (the environment's
 ``finalize``), so nothing from the delivered repository is ever rendered as markup.
 """
 
@@ -100,8 +102,10 @@ def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *
 
     ``base``: the run directory as seen from where the report will sit (``"../"`` for
     ``RUN_DIR/reports/``), used to link evidence files; None for no file links. The output is a
-    function of ``results.json`` and the run's files (their names, hashes, sizes and the origin
-    analysis) only: no clock, no host, no locale; the same run renders to the same bytes anywhere.
+    function of ``results.json``, the run's files (their names, hashes, sizes and the origin
+    analysis) and the presentation the run's probes declare (the same installed probes ``verify``
+    needs to check the run's spec): no clock, no host, no locale; the same run renders to the same
+    bytes anywhere.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
