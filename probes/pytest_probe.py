@@ -18,7 +18,6 @@ none failed or errored. ``function_coverage`` = covered items / all items x 100.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import shutil
@@ -48,6 +47,7 @@ from verifier.probe import (
     TestCaseResult,
     TestOutcome,
 )
+from verifier.globs import name_match
 from verifier.probekit import (
     EnvValue,
     RepoPath,
@@ -282,7 +282,7 @@ def _testcase(element: ET.Element, rootdir_in_repo: str) -> JUnitCase:
 
 def _matches(case: JUnitCase, pattern: str) -> bool:
     if "::" in pattern:
-        return fnmatch.fnmatchcase(case.nodeid, pattern)
+        return name_match(case.nodeid, pattern)
     return case.file is not None and glob_matches(case.file, pattern)
 
 

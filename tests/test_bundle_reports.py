@@ -71,7 +71,9 @@ def test_report_files_of_the_run_directory_are_never_packed(failing, keys, tmp_p
     with zipfile.ZipFile(info.path) as zf:
         names = set(zf.namelist())
         reports = {n for n in names if n.startswith("run/report")}
-        assert reports == {"run/reports/report.zh.html", "run/reports/report.en.html"}
+        assert reports == {"run/reports/report.zh.html", "run/reports/report.en.html", "run/reports/sbom.spdx.json",
+                           "run/reports/sbom.cdx.json", "run/reports/findings.sarif", "run/reports/junit.xml"}
+        reports -= {f"run/{rel}" for rel in info.documents}
         for name in reports:
             html = zf.read(name)
             assert b"Verdict: PASS" not in html and html != FAKE

@@ -72,6 +72,8 @@ from verifier.signing import fingerprint, load_private_key, sign, verify_signatu
 FORMAT = "verifier/bundle/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
+#: the in-toto attestation (``verifier.attestation``), when the bundle has one
+ATTESTATION = "attestation.intoto.jsonl"
 PAYLOAD = "run/"
 
 #: reading limits for bundles from elsewhere
@@ -104,6 +106,10 @@ class BundleInfo:
     """The reports rendered into the bundle from the run's data (``BUNDLE_REPORTS``)."""
     left_out: tuple[str, ...] = ()
     """Report files found in the run directory and not packed (a bundle's reports are rendered)."""
+    documents: tuple[str, ...] = ()
+    """The standard documents (SPDX, CycloneDX, SARIF, JUnit) rendered into the bundle from the run's data."""
+    attestation: str | None = None
+    """The in-toto attestation's member name, when one was added."""
 
 
 #: the reports a bundle carries, rendered from the packed data: (lang, path in the run)
@@ -111,7 +117,7 @@ BUNDLE_REPORTS = (("zh", "reports/report.zh.html"), ("en", "reports/report.en.ht
 
 
 def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                 key_path: str | os.PathLike[str] | None = None) -> BundleInfo:
+                 key_path: str | os.PathLike[str] | None = None, attestation: bool = False) -> BundleInfo:
     """Pack ``run_dir`` (results, evidence) and its reports with a manifest into the zip ``out``,
     optionally signed.
 
@@ -132,6 +138,8 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
         more = f"; and {len(wrong) - 5} more" if len(wrong) > 5 else ""
         raise InputError(f"{run}: results.json does not agree with the run's own data, not bundled: "
                          f"{'; '.join(wrong[:5])}{more}")
+    if attestation and key_path is None:
+        raise InputError("an attestation is signed with the bundle's key: give --sign KEY with --attestation")
     key = load_private_key(key_path) if key_path is not None else None
     out_path = Path(out)
     if out_path.resolve().is_relative_to(run.resolve()):
@@ -142,6 +150,8 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     payload: dict[str, bytes | Path] = {rel: run / rel for rel in evidence.entries}
     for lang, rel in BUNDLE_REPORTS:
         payload[rel] = render_bundle_report(result, evidence, lang)
+    documents, _ = _standard_documents(result, evidence)
+    payload.update(documents)
     files = []
     for rel in sorted(payload):
         src = payload[rel]
@@ -165,12 +175,17 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
         "tools": tools,
         "files": files,
     }
+    attested = _attestation(run / "results.json", files, key) if attestation else None
+    if attested is not None:
+        manifest["attestation"] = attested[1]
     manifest_bytes = canonical_json(manifest).encode("utf-8")
     members: list[tuple[str, bytes | Path]] = [(MANIFEST, manifest_bytes)]
     signed_by = None
     if key is not None:
         signed_by = fingerprint(key.public_key())
         members.append((SIGNATURE, _signature_bytes(manifest_bytes, key)))
+    if attested is not None:
+        members.append((ATTESTATION, attested[0]))
     members += [(PAYLOAD + rel, payload[rel]) for rel in sorted(payload)]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
@@ -182,7 +197,29 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     finally:
         tmp.unlink(missing_ok=True)
     return BundleInfo(path=out_path, files=len(files), sha256=sha256_file(out_path), signed_by=signed_by,
-                      rendered=tuple(rel for _, rel in BUNDLE_REPORTS), left_out=left_out)
+                      rendered=tuple(rel for _, rel in BUNDLE_REPORTS), left_out=left_out,
+                      documents=tuple(sorted(documents)), attestation=ATTESTATION if attested is not None else None)
+
+
+def _standard_documents(result: Any, files: RunFiles) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The SPDX, CycloneDX, SARIF and JUnit documents a bundle carries (``verifier.formats.bundled``)."""
+    from verifier.formats.bundled import bundle_documents  # noqa: PLC0415 - spdx-tools, cyclonedx: heavy
+
+    return bundle_documents(result, files)
+
+
+def _attestation(results_path: Path, files: list[dict[str, Any]], key: Any) -> tuple[bytes, dict[str, Any]]:
+    """The signed in-toto attestation of the bundle's files (``verifier.attestation``) and its manifest entry."""
+    from verifier.attestation import PREDICATE_TYPE, sign_statement, statement, subjects_of  # noqa: PLC0415
+
+    try:
+        results = json.loads(results_path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise InputError(f"{results_path}: unreadable for the attestation ({err})") from None
+    envelope = sign_statement(statement(subjects_of(files), results, verifier_version=__version__,
+                                        bundle_format=FORMAT), key)
+    return envelope, {"path": ATTESTATION, "sha256": hashlib.sha256(envelope).hexdigest(),
+                      "size": len(envelope), "predicate_type": PREDICATE_TYPE}
 
 
 def render_bundle_report(result: Any, files: RunFiles, lang: str) -> bytes:
@@ -336,7 +373,7 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any,
             good += 1
     checks.insert(len(bad_members), Check(good == len(listed),
                                           f"file hashes: {good} of {len(listed)} match the manifest"))
-    extra = sorted(n for n in names if n not in listed and n not in (MANIFEST, SIGNATURE)
+    extra = sorted(n for n in names if n not in listed and n not in (MANIFEST, SIGNATURE, ATTESTATION)
                    and not n.endswith("/"))
     checks += [Check(False, f"file {n}: in the bundle, not in the manifest (added)") for n in extra]
     if not extra:
@@ -345,7 +382,7 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any,
     # the container itself: canonical bytes
     has_sig = SIGNATURE in names
     if not bad_members and not extra and good == len(listed):
-        checks.append(_check_container(path, zf, listed, has_sig))
+        checks.append(_check_container(path, zf, listed, has_sig, ATTESTATION in names))
     else:
         checks.append(Check(False, "zip container: not checked byte for byte, its contents already differ"))
 
@@ -355,6 +392,7 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any,
         checks += _check_consistency(zf, names, results)
     checks += _check_reports(zf, names, listed, manifest)
     checks.append(_check_signature(zf, names, manifest_bytes, public_key))
+    checks += _check_attestation(zf, names, manifest, listed, results, public_key)
     if repo is not None:
         checks += _check_repo(Path(repo), manifest)
     checks += _check_spec(zf, names, manifest, repo, given)
@@ -437,8 +475,8 @@ def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int, 
 
 
 def _check_container(path: Path, zf: zipfile.ZipFile, listed: dict[str, tuple[str, int]],
-                     has_sig: bool) -> Check:
-    order = [MANIFEST] + ([SIGNATURE] if has_sig else []) + sorted(listed)
+                     has_sig: bool, has_attestation: bool = False) -> Check:
+    order = [MANIFEST] + ([SIGNATURE] if has_sig else []) + ([ATTESTATION] if has_attestation else []) + sorted(listed)
     sink = _Sink()
     try:
         _write_canonical(sink, ((n, (lambda n=n: zf.open(n)), zf.getinfo(n).file_size) for n in order))
@@ -510,10 +548,13 @@ def _check_reports(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], liste
     """Each packed report re-rendered from the bundled results.json and the manifest's files, compared
     byte for byte; a report the bundle should carry and does not, or one it should not carry, fails."""
     expected = {PAYLOAD + rel: lang for lang, rel in BUNDLE_REPORTS}
+    from verifier.formats.bundled import document_paths  # noqa: PLC0415 - spdx-tools, cyclonedx: heavy
+
+    documents = {PAYLOAD + rel for rel in document_paths().values()}
     checks = [Check(False, f"report {name}: not a report verify can re-render from the bundle's data "
                            "(a report file is never packed from the run directory; its reports are rendered)")
               for name in sorted(listed) if name.startswith(PAYLOAD) and name not in expected
-              and is_report(name[len(PAYLOAD):])]
+              and name not in documents and is_report(name[len(PAYLOAD):])]
     raw, problem = _read_member(zf, names, PAYLOAD + "results.json", MAX_MANIFEST_BYTES)
     result = None
     if raw is not None:
@@ -562,7 +603,28 @@ def _check_reports(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], liste
     if len(good) == len(expected) and not checks:
         checks.append(Check(True, f"reports: {', '.join(good)} are byte for byte what the bundled "
                                   "results.json and evidence render to"))
-    return checks
+    from verifier.formats.bundled import check_documents  # noqa: PLC0415 - spdx-tools, cyclonedx: heavy
+
+    listed_rel = {name[len(PAYLOAD):] for name in listed if name.startswith(PAYLOAD)}
+    return checks + check_documents(result, files, lambda rel: read(rel, MAX_MANIFEST_BYTES), listed_rel)
+
+
+def _check_attestation(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest: dict[str, Any],
+                       listed: dict[str, tuple[str, int]], results: Any, public_key: Any) -> list[Check]:
+    """The in-toto attestation, when the bundle has or its manifest names one (``verifier.attestation``)."""
+    recorded = manifest.get("attestation")
+    if ATTESTATION not in names and recorded is None:
+        return [Check(None, "attestation: none (bundle --attestation adds an in-toto attestation)")]
+    if not isinstance(recorded, dict):
+        return [Check(False, f"attestation: {ATTESTATION} is in the bundle but the manifest does not list it")]
+    from verifier.attestation import MAX_ATTESTATION_BYTES, check_attestation  # noqa: PLC0415
+
+    raw, problem = _read_member(zf, names, ATTESTATION, MAX_ATTESTATION_BYTES)
+    checks = []
+    if raw is not None and hashlib.sha256(raw).hexdigest() != recorded.get("sha256"):
+        checks.append(Check(False, f"attestation: {ATTESTATION}'s sha256 differs from the manifest's"))
+    files = {name: sha for name, (sha, _size) in listed.items()}
+    return checks + check_attestation(raw, problem, files=files, results=results, public_key=public_key)
 
 
 def _check_spec(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest: dict[str, Any],

@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from verifier.globs import glob_match
 from verifier.results import MaterialCheck, MaterialFound
 
 #: dossier key -> (Chinese label, English label, default minimum count), in report order
@@ -101,7 +101,7 @@ def check_materials(config: MaterialsConfig | None, repo: str | os.PathLike[str]
     for key, (label_zh, label_en, _) in DOSSIER.items():
         item: MaterialItem | None = getattr(config, key)
         patterns = list(item.patterns) if item else []
-        matched = sorted({rel for rel in files for p in patterns if _compile(p).fullmatch(rel)})
+        matched = sorted({rel for rel in files for p in patterns if glob_match(rel, p)})
         found = [_hash_file(root, rel) for rel in matched]
         required = required_count(key, item)
         checks.append(MaterialCheck(key=key, label_zh=label_zh, label_en=label_en, patterns=patterns,
@@ -117,42 +117,6 @@ def _check_pattern(pattern: str) -> None:
         raise ValueError(f"glob {pattern!r} must be a repository-relative POSIX path")
     if ".." in pattern.split("/"):
         raise ValueError(f"glob {pattern!r} must not leave the repository ('..')")
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex over relative POSIX paths: ``**/`` any directories, ``*``/``?`` within one."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append(r"(?:[^/]+/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(r".*")
-            i += 2
-        elif c == "*":
-            out.append(r"[^/]*")
-            i += 1
-        elif c == "?":
-            out.append(r"[^/]")
-            i += 1
-        elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("!", "]") else i + 1)
-            if end < 0:
-                out.append(re.escape(c))
-                i += 1
-                continue
-            body = pattern[i + 1:end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\").replace("/", "") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("".join(out))
 
 
 def _repository_files(root: Path) -> list[str]:

@@ -31,13 +31,14 @@ import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from verifier.globs import glob_covers
+from verifier.origin.vcs import VCS_DIRS, vcs_metadata
 from verifier.probe import ProbeContext, ProbeError
 from verifier.proc import ToolRun, run_tool, scrubbed_env
 from verifier.repo_paths import RepoGlob, RepoPath
@@ -50,8 +51,10 @@ __all__ = [
     "tool_version", "which",
 ]
 
-#: Directories never walked into: version control, caches, virtual environments' usual names.
-#: (Any directory holding a ``pyvenv.cfg`` is skipped too: an interpreter, not delivered code.)
+#: Directories never walked into: version control (only when it holds that system's own files,
+#: ``verifier.origin.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
+#: environments' usual names. (Any directory holding a ``pyvenv.cfg`` is skipped too: an
+#: interpreter, not delivered code.)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox",
                           ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "node_modules"})
 
@@ -79,50 +82,11 @@ EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
 # Repository globs and file discovery
 
 
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    parts = [p for p in pattern.split("/") if p not in ("", ".")]
-    out: list[str] = []
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            out.append(".*" if last else "(?:[^/]+/)*")
-            continue
-        out.append(_segment_regex(part) + ("" if last else "/"))
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _segment_regex(segment: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(segment):
-        char = segment[i]
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = segment.find("]", i + 2 if segment[i + 1:i + 2] in ("!", "^") else i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = segment[i + 1:end]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
-
-
 def glob_matches(path: str, pattern: str) -> bool:
     """Whether repository path ``path`` (POSIX) or one of its parent directories matches
-    ``pattern``: ``*`` stays inside one directory, ``**`` spans any number of them."""
-    regex = _glob_regex(pattern)
-    parts = path.split("/")
-    return any(regex.fullmatch("/".join(parts[:n])) for n in range(len(parts), 0, -1))
+    ``pattern``: ``*`` stays inside one directory, ``**`` spans any number of them
+    (``verifier.globs``: linear time whatever the pattern)."""
+    return glob_covers(path, pattern)
 
 
 def inside_repo(repo: Path, rel: str, *, what: str) -> Path:
@@ -154,7 +118,9 @@ def source_files(repo: Path, paths: Sequence[str], *, exclude: Sequence[str] = (
             for name in sorted(dirnames):
                 sub = here / name
                 sub_rel = sub.relative_to(root).as_posix()
-                if (name in SKIPPED_DIRS or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
+                if ((name in SKIPPED_DIRS and (name not in VCS_DIRS
+                                               or vcs_metadata(os.fspath(sub), name, True)))
+                        or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
                         or any(glob_matches(sub_rel, g) for g in exclude)):
                     continue
                 kept.append(name)

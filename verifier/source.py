@@ -28,6 +28,7 @@ from typing import BinaryIO
 from verifier.errors import InputError
 from verifier.git import GitError, read_state
 from verifier.origin.model import SkippedPath, SourceInfo
+from verifier.origin.vcs import VCS_DIRS, vcs_metadata
 
 #: Most entries (files, directories, links) an archive may hold.
 DEFAULT_MAX_FILES = 200_000
@@ -37,8 +38,6 @@ DEFAULT_MAX_BYTES = 4 * 1024 ** 3
 #: than ``RATIO_FLOOR`` bytes were written. Source archives compress 3-10×; bombs 1000× and more.
 DEFAULT_MAX_RATIO = 200.0
 RATIO_FLOOR = 8 * 1024 * 1024
-#: Directories of version-control systems (not delivered files).
-VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2",
                     ".tbz")
@@ -92,14 +91,16 @@ def is_archive_name(path: str) -> bool:
 # --- directories (git state: verifier.git) -------------------------------------------------------------------------
 
 def _require_files(given: str, root: Path) -> None:
-    """Raise ``InputError`` unless the tree holds at least one regular file outside VCS data."""
+    """Raise ``InputError`` unless the tree holds at least one regular file outside version-control
+    metadata (``verifier.origin.vcs``)."""
     stack = [os.fspath(root)]
     while stack:
         directory = stack.pop()
         try:
             with os.scandir(directory) as it:
                 for entry in it:
-                    if entry.name in VCS_DIRS:
+                    if entry.name in VCS_DIRS and vcs_metadata(
+                            entry.path, entry.name, entry.is_dir(follow_symlinks=False)):
                         continue
                     if entry.is_file(follow_symlinks=False):
                         return

@@ -63,6 +63,11 @@ class InventoryEntry:
     """Text encoding the file was decoded with (source files), e.g. ``utf-8`` or ``gb18030``."""
     max_line_length: int = 0
     """Longest line in characters (source files), a hint for minified or bundled assets."""
+    minified: str | None = None
+    """Why the inventory took the file for a minified or bundled asset before lexing it
+    (``verifier.origin.minified``): it was not lexed, ``lines`` are its non-blank lines."""
+    sha1: str = ""
+    """SHA-1 hex digest of the content (SPDX requires it of every file)."""
 
 
 @dataclass(frozen=True)
