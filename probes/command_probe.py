@@ -209,12 +209,12 @@ class CommandProbe(Probe):
         "duration_s": ("耗时（秒）", "Duration (s)"),
     })
 
+    metrics_vary_with_args = True
+
     @classmethod
-    def metrics_for(cls, args: ProbeArgs | None) -> dict[str, MetricInfo] | None:
-        """The metric as a spec's ``with:`` declares it: ``value`` in ``args.unit``; ``None``
-        without valid arguments (the unit is then unknown)."""
-        if not isinstance(args, CommandArgs):
-            return None
+    def metrics_for(cls, args: ProbeArgs) -> dict[str, MetricInfo]:
+        """The metric as a spec's ``with:`` declares it: ``value`` in ``args.unit``."""
+        assert isinstance(args, CommandArgs)
         label = args.label or "the number taken from the command's output"
         return {"value": MetricInfo(args.unit, label, "higher")}
 

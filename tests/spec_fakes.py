@@ -68,10 +68,10 @@ class ReadingProbe(Probe):
     metrics = {"value": MetricInfo("count", "the number; its unit is with.unit")}
     Args = ReadingArgs
 
+    metrics_vary_with_args = True
+
     @classmethod
-    def metrics_for(cls, args: ProbeArgs | None) -> dict[str, MetricInfo] | None:
-        if not isinstance(args, ReadingArgs):
-            return None  # the unit is unknown until the arguments are valid
+    def metrics_for(cls, args: ReadingArgs) -> dict[str, MetricInfo]:
         return {"value": MetricInfo(args.unit, "the number", "higher")}
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:

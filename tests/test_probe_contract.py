@@ -14,7 +14,7 @@ from probes.command_probe import CommandArgs, CommandProbe
 from report_sample import build_sample_run
 from verifier import probe as contract
 from verifier import probekit
-from verifier.probe import (Presentation, Probe, ProbeContext, ProbeOutcome, RunningService, available_probes,
+from verifier.probe import (MetricInfo, Presentation, Probe, ProbeContext, ProbeOutcome, RunningService, available_probes,
                             presentation_of)
 from verifier.report import build_view, load_run
 from verifier.service import Service, ServiceConfig
@@ -71,11 +71,39 @@ def test_metrics_for_is_declared_with_a_default():
         def run(self, ctx: ProbeContext) -> ProbeOutcome:
             return ProbeOutcome()
 
-    assert Plain.metrics_for(None) is Plain.metrics
-    assert CommandProbe.metrics_for(None) is None  # its unit comes from with.unit
+    assert Plain.metrics_for(Plain.Args()) is Plain.metrics and not Plain.metrics_vary_with_args
+    assert CommandProbe.metrics_vary_with_args  # its unit comes from with.unit
     args = CommandArgs.model_validate({"command": ["true"], "regex": "(1)", "unit": "ms"})
     assert CommandProbe.metrics_for(args)["value"].unit == "ms"
     assert Plain.presentation == Presentation()
+
+
+@pytest.mark.parametrize("text, problem", [
+    # units from the arguments: with invalid arguments only their problem is reported
+    ("probe: reading\n    with: {unit: ms, bogus: 1}\n    metric: nope\n    target: '<= 5 ms'",
+     r"with\.bogus: unknown key \(allowed: unit\)$"),  # no "(+1 more problem)"
+    # an override written before metrics_vary_with_args existed is never called without valid
+    # arguments: its static metrics are checked instead (no crash, the metric problem counted too)
+    ("probe: legacy\n    with: {unit: ms, bogus: 1}\n    metric: nope\n    target: '<= 5'", r"\(\+1 more problem\)$"),
+])
+def test_metrics_for_is_only_called_with_valid_arguments(tmp_path, text, problem):
+    from spec_fakes import PROBES, ReadingProbe
+    from verifier.errors import InputError
+    from verifier.spec import parse_spec
+
+    class LegacyProbe(ReadingProbe):
+        name = "legacy"
+        metrics_vary_with_args = False
+
+        @classmethod
+        def metrics_for(cls, args):
+            return {"value": MetricInfo(args.unit, "the number", "higher")}  # args is never None here
+
+    spec = ("project: {name: x, version: '1.0.0', owners: [x]}\nindicators:\n"
+            "  - id: A\n    name: a\n    characteristic: functionality\n    " + text + "\n")
+    with pytest.raises(InputError) as err:
+        parse_spec(spec, probes={**PROBES, "legacy": LegacyProbe})
+    assert re.search(problem, str(err.value)), str(err.value)
 
 
 def _keys(p: Presentation) -> set[str]:

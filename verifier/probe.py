@@ -15,7 +15,8 @@ Extension points (the whole contract; verifier reads nothing else from a probe):
     Required. Measure; raise ``ProbeError`` (or return an outcome with ``error``) when it cannot.
 ``Probe.metrics_for(args)``
     Optional. The metrics this probe reports with these arguments (default: ``metrics``); override
-    it when a metric's unit depends on ``with:`` (the ``command`` probe's ``with.unit``).
+    it when a metric's unit depends on ``with:`` (the ``command`` probe's ``with.unit``), and declare
+    so with ``metrics_vary_with_args``.
 ``Probe.tool_versions()``
     Optional. Versions of the external tools the probe runs, for the report's environment section.
 ``ProbeContext``
@@ -422,12 +423,16 @@ class Probe(ABC):
     presentation: ClassVar[Presentation] = Presentation()
     """How the report shows its figures (labels in zh and en, tables, series, bar charts)."""
 
+    metrics_vary_with_args: ClassVar[bool] = False
+    """True when ``metrics_for`` answers differently for different arguments (the ``command``
+    probe's unit is ``with.unit``): when a spec's ``with:`` is invalid, its metric and target are
+    then left unchecked, not checked against ``metrics``."""
+
     @classmethod
-    def metrics_for(cls, args: ProbeArgs | None) -> Mapping[str, MetricInfo] | None:
-        """The metrics it reports when run with ``args`` (the validated ``with:`` arguments, or
-        ``None`` when they failed validation). Default: ``metrics``. Override it when a metric's unit
-        depends on the arguments, and return ``None`` when that cannot be told without valid
-        arguments (the spec check then reports the arguments' problem alone)."""
+    def metrics_for(cls, args: ProbeArgs) -> Mapping[str, MetricInfo]:
+        """The metrics it reports when run with ``args`` (valid ``with:`` arguments, an instance of
+        ``Args``). Default: ``metrics``. Override it, and set ``metrics_vary_with_args``, when a
+        metric's unit depends on the arguments."""
         return cls.metrics
 
     def tool_versions(self) -> Mapping[str, str]:

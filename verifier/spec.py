@@ -501,11 +501,12 @@ def _bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[
         indicator._args = probe.Args.model_validate(indicator.with_, context=context)
     except ValidationError as err:
         problems += _pydantic_problems(err, probe.Args, here + ("with",))
-    # A probe whose metric units depend on its arguments (the command probe's ``with.unit``)
-    # cannot tell its metrics without valid arguments: their problem is then reported alone.
-    metrics = probe.metrics_for(indicator._args)
-    if metrics is None:
+    if indicator._args is not None:
+        metrics = probe.metrics_for(indicator._args)
+    elif probe.metrics_vary_with_args:  # its units come from the arguments: nothing to check against
         return problems
+    else:
+        metrics = probe.metrics
     info = metrics.get(indicator.metric)
     if info is None:
         names = ", ".join(metrics) or "none"
