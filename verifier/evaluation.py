@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from verifier.probe import ProbeError, ProbeOutcome
-from verifier.results import FindingRecord, IndicatorResult
+from verifier.results import FindingRecord, FunctionTests, IndicatorResult
 from verifier.spec import Indicator
 from verifier.units import Target, TargetError, convert, format_quantity
 
@@ -60,6 +60,8 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
                                 rule=f.rule, extra=dict(f.extra)) for f in outcome.findings],
         notes=list(outcome.notes), details=dict(outcome.details),
         measurements={m.metric: m.value for m in outcome.measurements},
+        function_tests=[FunctionTests(id=f.id, outcomes={t.nodeid: t.outcome for t in f.tests})
+                        for f in outcome.functions],
         started_at=started_at, duration_s=duration_s,
     )
     value, status, reason = _judge(indicator, outcome)

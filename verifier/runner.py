@@ -416,19 +416,17 @@ def repository_record(repo: Path) -> Repository:
 
 
 def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:
-    """The function list with the tests the pytest probes mapped to each item.
+    """The function list with the tests probes mapped to each item (``function_tests``).
 
     Tests are merged by node id across indicators (two indicators running the same suite count
-    each test once); a test that failed in any run counts as failed.
+    each test once); a test that failed or errored in any run counts as failed.
     """
     outcomes: dict[str, dict[str, str]] = {}
     for result in results:
-        for item in result.details.get("functions", []) or []:
-            if not (isinstance(item, dict) and item.get("id")):
-                continue
-            merged = outcomes.setdefault(item["id"], {})
-            for nodeid, outcome in (item.get("outcomes") or {}).items():
-                if isinstance(outcome, str) and merged.get(nodeid) != "failed":
+        for item in result.function_tests:
+            merged = outcomes.setdefault(item.id, {})
+            for nodeid, outcome in item.outcomes.items():
+                if merged.get(nodeid) != "failed":
                     merged[nodeid] = "failed" if outcome in ("failed", "error") else outcome
     out = []
     for fn in spec.functions:

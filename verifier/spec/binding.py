@@ -38,12 +38,12 @@ def bind_indicator(indicator: Indicator, index: int, probes: Mapping[str, type[P
         indicator._args = probe.Args.model_validate(indicator.with_, context=context)
     except ValidationError as err:
         problems += pydantic_problems(err, probe.Args, here + ("with",))
-    # A probe whose metric units depend on its arguments (the command probe's ``with.unit``)
-    # declares them through an optional ``metrics_for(args)`` classmethod.
-    metrics_for = getattr(probe, "metrics_for", None)
-    if metrics_for is not None and indicator._args is None:
+    if indicator._args is not None:
+        metrics = probe.metrics_for(indicator._args)
+    elif probe.metrics_vary_with_args:  # its units come from the arguments: nothing to check against
         return problems
-    metrics = metrics_for(indicator._args) if metrics_for is not None else probe.metrics
+    else:
+        metrics = probe.metrics
     info = metrics.get(indicator.metric)
     if info is None:
         names = ", ".join(metrics) or "none"
