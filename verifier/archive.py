@@ -267,8 +267,11 @@ class ArchiveReader:
                             ref=info)
             problem = self._name(member) or (self._encrypted(member) if info.flag_bits & 0x1 else None)
             problem = problem or self._sizes(member, info.compress_size)
-            if problem is None and kind == "symlink":
-                member = replace(member, target=self.read(member, 4096, truncate=True).decode("utf-8", "replace"))
+            if problem is None and kind == "symlink":  # a zip link's target is its content
+                try:
+                    member = replace(member, target=self.read(member, 4096, truncate=True).decode("utf-8", "replace"))
+                except ArchiveError as err:
+                    problem = self._refused(err.detail, f"unreadable link ({err.detail})")
             yield self._listed(member, problem)
 
     def _tar_members(self, archive: tarfile.TarFile) -> Iterator[Member]:

@@ -17,11 +17,10 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from verifier.archive import Limits, NotAnArchive, extract
+from verifier.delivery import SkippedPath, SourceInfo
 from verifier.errors import InputError
 from verifier.evidence import sha256_file
 from verifier.git import GitError, read_state
@@ -32,41 +31,6 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2",
                     ".tbz")
 _SUPPORTED = ".zip, .tar, .tar.gz/.tgz, .tar.xz, .tar.bz2"
-
-
-@dataclass(frozen=True)
-class SkippedPath:
-    """A path that was not inventoried, and why (symlink, special file, unreadable directory …)."""
-
-    path: str
-    reason: str
-    target: str | None = None
-    """For a symbolic link: where it points (as stored in the link)."""
-    inside: bool | None = None
-    """For a symbolic link: whether its target resolves inside the tree (it is never followed)."""
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Where the delivered tree came from."""
-
-    given: str
-    """PATH as the user gave it."""
-    kind: Literal["directory", "git", "archive"]
-    root: Path
-    """The directory that was scanned (a temporary extraction directory for archives)."""
-    commit: str | None = None
-    """HEAD commit of a git working tree."""
-    dirty: bool | None = None
-    """Whether the git working tree has uncommitted changes (untracked files included)."""
-    archive_sha256: str | None = None
-    skipped: tuple[SkippedPath, ...] = ()
-    """Archive entries that were not extracted (links, devices, name conflicts), with the reason."""
-    notes: tuple[str, ...] = ()
-    """What happened while preparing the tree (git unavailable, single top directory entered …)."""
-    ignored: tuple[str, ...] = ()
-    """Paths under ``root`` that git ignores (.gitignore, .git/info/exclude, core.excludesFile) and
-    that are therefore not scanned: files, and whole directories with a trailing ``/``."""
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 ``verifier.source`` prepares the tree (directory, git working tree or archive), ``inventory``
 walks it and counts effective lines, ``classify`` decides each counted file's origin. The tree's
-description (``SourceInfo``) and its paths not scanned (``SkippedPath``) are ``verifier.source``'s,
+description (``SourceInfo``) and its paths not scanned (``SkippedPath``) are ``verifier.delivery``'s,
 named here too for the stages.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from verifier.source import SkippedPath, SourceInfo
+from verifier.delivery import SkippedPath, SourceInfo
 
 __all__ = ["ORIGINS", "Inventory", "InventoryEntry", "Kind", "SkippedPath", "SourceInfo"]
 
