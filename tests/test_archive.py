@@ -306,6 +306,27 @@ def test_corrupt_archives(tmp_path, fmt):
         _listing(truncated)
     assert str(err.value).startswith(f"{truncated}: corrupt"), str(err.value)
     assert "\n" not in str(err.value)
+    if fmt not in ("zip", "tar"):  # listing alone decompresses a tar stream: it finds the damage too
+        with pytest.raises(ArchiveError, match=f"^{truncated}: corrupt archive: "):
+            _names(truncated)
+
+
+def test_an_unreadable_zip_link(tmp_path):
+    """A zip link's target is its content: a damaged one refuses the archive, or is the member's problem."""
+    path = tmp_path / "link.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        link = zipfile.ZipInfo("link")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        link.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(link, b"../" * 100)
+    data = bytearray(path.read_bytes())
+    data[30 + len("link") + 2] ^= 0xFF  # inside the deflated target
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=f"^{path}: corrupt archive: "):
+        _names(path)
+    with open_archive(path, refuse=False) as archive:
+        (member,) = list(archive)
+    assert member.problem.startswith("unreadable link (corrupt archive: ")
 
 
 def test_a_zip_with_a_bad_crc(tmp_path):

@@ -54,6 +54,9 @@ DEFAULT_MAX_RATIO = 200.0
 RATIO_FLOOR = 8 * 1024 * 1024
 #: Bytes of tar headers (pax records, GNU long names) allowed per entry; real ones take hundreds.
 TAR_HEADER_ALLOWANCE = 64 * 1024
+#: The names of the archives verifier reads (the format itself is told from the content).
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz")
+SUPPORTED = ".zip, .tar, .tar.gz/.tgz, .tar.xz, .tar.bz2"
 
 _CHUNK = 1 << 20
 _BLOCK = tarfile.BLOCKSIZE
@@ -133,6 +136,11 @@ class Skipped:
     reason: str
     target: str | None = None
     """For a link: where it points, as stored."""
+
+
+def is_archive_name(path: str) -> bool:
+    """Whether ``path`` ends with a supported archive suffix."""
+    return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 def name_problem(name: str) -> str | None:
@@ -389,8 +397,6 @@ class ArchiveReader:
                 raw = self._tar.extractfile(member.ref)
                 if raw is None:
                     raise ArchiveError(self.path, f"entry {member.name!r} has no data")
-        except ArchiveError:
-            raise
         except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, KeyError, RuntimeError,
                 NotImplementedError, tarfile.TarError) as err:
             raise self._corrupt(err) from None

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from verifier.archive import Limits, NotAnArchive, extract
+from verifier.archive import SUPPORTED, Limits, NotAnArchive, extract, is_archive_name
 from verifier.delivery import SkippedPath, SourceInfo
 from verifier.errors import InputError
 from verifier.evidence import sha256_file
@@ -28,9 +28,6 @@ from verifier.git import GitError, read_state
 #: Directories of version-control systems (not delivered files).
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2",
-                    ".tbz")
-_SUPPORTED = ".zip, .tar, .tar.gz/.tgz, .tar.xz, .tar.bz2"
 
 
 @contextlib.contextmanager
@@ -66,11 +63,6 @@ def open_source(path: str | os.PathLike[str], *, limits: Limits | None = None,
                          skipped=tuple(skipped), notes=tuple(notes))
     finally:
         _remove_tree(workdir)
-
-
-def is_archive_name(path: str) -> bool:
-    """Whether ``path`` ends with a supported archive suffix."""
-    return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 # --- directories (git state: verifier.git) -------------------------------------------------------------------------
@@ -129,7 +121,7 @@ def _extract(given: str, dest: Path, limits: Limits | None) -> tuple[str, list[S
     except NotAnArchive:
         if is_archive_name(given):
             raise
-        raise InputError(f"{given}: not a directory or a supported archive ({_SUPPORTED})") from None
+        raise InputError(f"{given}: not a directory or a supported archive ({SUPPORTED})") from None
     return digest, [SkippedPath(s.path, s.reason, target=s.target) for s in skipped]
 
 
