@@ -49,7 +49,7 @@ DEFAULT_MAX_FILES = 200_000
 #: Most bytes an archive may expand to, and one member may hold.
 DEFAULT_MAX_BYTES = 4 * 1024 ** 3
 #: Largest expansion factor once more than ``RATIO_FLOOR`` bytes came out. Source archives
-#: compress 3-10×; bombs 1000× and more.
+#: compress 3-10 times; bombs 1000 times and more.
 DEFAULT_MAX_RATIO = 200.0
 RATIO_FLOOR = 8 * 1024 * 1024
 #: Bytes of tar headers (pax records, GNU long names) allowed per entry; real ones take hundreds.
@@ -189,7 +189,7 @@ class ArchiveReader:
         self._data_blocks = 0
         self._last = ""
         self._current: Any = None
-        self._raw: BinaryIO | None = None
+        self._handles = contextlib.ExitStack()
         self._zip: zipfile.ZipFile | None = None
         self._tar: tarfile.TarFile | None = None
         try:
@@ -200,7 +200,7 @@ class ArchiveReader:
         try:
             if is_zip:
                 self.format = "zip"
-                self._zip = zipfile.ZipFile(path)
+                self._zip = self._handles.enter_context(zipfile.ZipFile(path))
             elif zip_only:
                 raise NotAnArchive(path, "not a readable zip (File is not a zip file)")
             else:
@@ -215,30 +215,28 @@ class ArchiveReader:
             raise self._corrupt(err) from None
 
     def _open_tar(self) -> None:
-        raw = self._raw = open(self.path, "rb")  # closed by close()
+        raw = self._handles.enter_context(open(self.path, "rb"))
         magic = raw.read(6)
         raw.seek(0)
         stream: Any
         if magic.startswith(b"\x1f\x8b"):
-            self.format, stream = "tar.gz", gzip.GzipFile(fileobj=raw, mode="rb")
+            self.format, stream = "tar.gz", self._handles.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
         elif magic.startswith(b"BZh"):
-            self.format, stream = "tar.bz2", bz2.BZ2File(raw)
+            self.format, stream = "tar.bz2", self._handles.enter_context(bz2.BZ2File(raw))
         elif magic.startswith(b"\xfd7zXZ\x00"):
-            self.format, stream = "tar.xz", lzma.LZMAFile(raw)
+            self.format, stream = "tar.xz", self._handles.enter_context(lzma.LZMAFile(raw))
         else:
             self.format, stream = "tar", raw
         try:
-            self._tar = tarfile.open(fileobj=_Counted(stream, self), mode="r|")
+            self._tar = self._handles.enter_context(tarfile.open(fileobj=_Counted(stream, self), mode="r|"))
         except tarfile.ReadError:
             raise NotAnArchive(self.path, "corrupt or unsupported archive: not a readable zip or (compressed) "
                                           "tar file") from None
 
     def close(self) -> None:
         """Close the archive (``open_archive`` does)."""
-        for handle in (self._zip, self._tar, self._raw):
-            if handle is not None:
-                with contextlib.suppress(*READ_ERRORS):
-                    handle.close()
+        with contextlib.suppress(*READ_ERRORS):
+            self._handles.close()
 
     # -- listing ---------------------------------------------------------------------------------------
 
@@ -248,8 +246,6 @@ class ArchiveReader:
                 yield from self._zip_members(self._zip)
             elif self._tar is not None:
                 yield from self._tar_members(self._tar)
-        except ArchiveError:
-            raise
         except READ_ERRORS as err:
             raise self._corrupt(err) from None
         finally:
