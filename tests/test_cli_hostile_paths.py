@@ -120,6 +120,7 @@ SLOTS = [
      IN_FILE),
     ("origin --kb", lambda w: ["origin", w.repo, "--no-spec", "--kb", H, "-q"], IN_FILE),
     ("origin --json", lambda w: ["origin", w.repo, "--no-spec", "--json", H, "-q"], OUT_FILE),
+    ("origin -o", lambda w: ["origin", w.repo, "--no-spec", "--format", "spdx", "-o", H, "-q"], OUT_FILE),
     ("origin --cache-dir", lambda w: ["origin", w.repo, "--no-spec", "--cache-dir", H], OUT_DIR),
     ("check SPEC", lambda w: ["check", H], IN_FILE),
     ("check --repo", lambda w: ["check", w.spec, "--repo", H], IN_DIR),

@@ -64,9 +64,12 @@ def test_symlinks_are_reported_never_followed(tmp_path):
 
 def test_vcs_directories_and_special_files_are_skipped(tmp_path):
     (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / ".git" / "refs").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (tmp_path / ".git" / "config").write_text("[core]\n")
     (tmp_path / ".svn").mkdir()
-    (tmp_path / "sub" / ".hg").mkdir(parents=True)
+    (tmp_path / ".svn" / "wc.db").write_bytes(b"SQLite format 3\x00")
+    (tmp_path / "sub" / ".hg" / "store").mkdir(parents=True)
     (tmp_path / "sub" / "b.py").write_text("y = 2\n")
     os.mkfifo(tmp_path / "pipe")  # reading it would block forever
     inventory = _inventory(tmp_path)
@@ -131,8 +134,10 @@ def test_unreadable_file_and_directory_are_reported(tmp_path):
     entries = {e["path"]: e for e in result["entries"]}
     assert set(entries) == {"ok.py", "secret.py"}
     assert entries["ok.py"]["lines"] == 1 and entries["ok.py"]["problem"] is None
-    assert entries["secret.py"]["problem"] == "unreadable: Permission denied"
-    assert entries["secret.py"]["lines"] == 0
+    assert entries["secret.py"]["problem"] == (
+        "unreadable: Permission denied; weighs ⌈6 bytes ÷ 2⌉ = 3 lines, the most non-blank lines "
+        "it can hold")
+    assert entries["secret.py"]["lines"] == 3 and entries["secret.py"]["kind"] == "source"
     skipped = {s["path"]: s["reason"] for s in result["skipped"]}
     assert skipped == {"locked": "unreadable directory: Permission denied"}
 

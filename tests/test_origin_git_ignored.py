@@ -70,11 +70,15 @@ def test_ignored_files_are_skipped_and_listed_tracked_ones_scanned(repo: Path) -
     assert {p for p, r in skipped.items() if r == IGNORED_REASON} == {
         ".venv/", "app/sub/local_notes.py", "build/", "debug.log"}
     assert any("4 path(s) ignored by git not scanned" in w for w in report.warnings)
-    assert not any("not inventoried" in w for w in report.warnings)  # .git is expected, not a warning
+    assert not any("not inventoried" in w for w in report.warnings)
+    # git's own .git is listed too, with its reason and a warning of its own (issue 10 item 3)
+    assert skipped[".git"].startswith("version-control metadata (git: holds HEAD, objects/, refs/)")
+    assert "1 version-control metadata path(s) not scanned (.git); see 'skipped'" in report.warnings
     summary = report.summary()  # what results.json and the report carry
-    assert [n["path"] for n in summary["not_scanned"]] == [".venv/", "app/sub/local_notes.py",
-                                                          "build/", "debug.log"]
-    assert summary["not_scanned_total"] == 4 and summary["warnings"] == list(report.warnings)
+    assert [n["path"] for n in summary["not_scanned"]] == [".git", ".venv/",
+                                                          "app/sub/local_notes.py", "build/",
+                                                          "debug.log"]
+    assert summary["not_scanned_total"] == 5 and summary["warnings"] == list(report.warnings)
 
     everything = analyze(repo, owners=OWNERS, no_cache=True, jobs=1, include_ignored=True)
     assert everything.file(".venv/lib/dep.py").origin == "third_party"

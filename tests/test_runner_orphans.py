@@ -228,3 +228,36 @@ def test_sigkilled_harness_takes_the_whole_tree_with_it(tmp_path: Path, kind: st
         for pid in [*_alive(pids), *forked]:  # never leak them into the rest of the suite
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_sigkilled_origin_scan_leaves_no_pool_worker(tmp_path: Path) -> None:
+    """The harness's own worker pools (counting, detection) die with it at once: a worker busy
+    counting a large file would otherwise run on for seconds after a SIGKILL of its parent (and a
+    stdlib fork pool's idle worker waits for work forever)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for n in range(4):  # ~5 MB each: seconds of lexing per file
+        (repo / f"big{n}.py").write_text("".join(f"value_{i} = compute({i}, 'x') + {n}\n" for i in range(150_000)))
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "verifier", "origin", str(repo), "--no-spec", "--no-cache", "-j", "2", "-q",
+         "--owner", "Me"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and harness.poll() is None:
+        workers = [c.pid for c in psutil.Process(harness.pid).children(recursive=True)]
+        if len(workers) >= 2:
+            break
+        time.sleep(0.05)
+    assert harness.poll() is None and len(workers) >= 2, "the scan ended before its pool started"
+    time.sleep(0.5)  # the workers are lexing now
+    harness.send_signal(signal.SIGKILL)
+    harness.wait()
+    deadline = time.monotonic() + 1.5
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _alive(workers)
+    for pid in left:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    assert not left, [_cmdline(pid) for pid in left]

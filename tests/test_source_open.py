@@ -45,7 +45,8 @@ def test_empty_directory(tmp_path):
 
 def test_directory_with_only_empty_dirs_links_and_vcs_data_has_no_files(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
-    (tmp_path / ".git").mkdir()
+    for name in ("objects", "refs"):
+        (tmp_path / ".git" / name).mkdir(parents=True)
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     os.symlink("/etc/hostname", tmp_path / "link")
     with pytest.raises(InputError, match=f"^{tmp_path}: no files to inventory"):

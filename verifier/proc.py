@@ -54,6 +54,15 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
+def pool_worker_init(harness_pid: int) -> None:
+    """Initializer of the harness's own worker pools (counting, detection): the worker is SIGKILLed
+    when the harness dies, even by SIGKILL, instead of waiting forever for work (Linux); a worker
+    whose harness is already gone exits at once."""
+    _die_with_parent()
+    if os.getppid() != harness_pid:
+        os._exit(1)
+
+
 def child_preexec():
     """A ``preexec_fn`` that makes a direct child die with the harness — that child only, not
     what it spawns: start tools and services as a ``ProcessTree`` instead.

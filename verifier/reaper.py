@@ -303,7 +303,7 @@ def read_env(ctl: int) -> dict[bytes, bytes] | None:
 def main(args: list[str]) -> int:
     """Entry point: parse ``CTL_FD STATUS_FD [--parent PID] -- ARGV...`` and watch."""
     if "--" not in args or len(args) < 4:
-        print("usage: reaper.py CTL_FD STATUS_FD [--parent PID] -- ARGV...", file=sys.stderr)
+        os.write(2, b"usage: reaper.py CTL_FD STATUS_FD [--parent PID] -- ARGV...\n")  # a program of its own
         return 2
     split = args.index("--")
     head, argv = args[:split], args[split + 1:]

@@ -26,6 +26,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ValidationInfo
 
+from verifier.globs import compile_glob
+
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -91,15 +93,32 @@ def path_exists(repo: Path, rel: str) -> bool:
 
 def glob_matches(repo: Path, pattern: str) -> bool:
     """Whether glob ``pattern`` (``**`` any depth; a node id's ``::`` part ignored) matches at least
-    one path inside ``repo``; matches reached through a symlink out of the tree do not count."""
+    one path (file or directory) inside ``repo``, with the matcher every consumer of the glob uses
+    (``verifier.globs``, linear time). The tree is walked from the pattern's fixed leading names
+    without following symbolic links; a link that matches counts only when it resolves inside."""
     pattern = pattern.partition("::")[0]
     root = Path(repo).resolve()
-    if pattern in ("", "."):
+    glob = compile_glob(pattern)
+    if not glob.names:
         return root.is_dir()
+    fixed: list[str] = []
+    for name in glob.names[:-1]:
+        if _GLOB_CHARS.search(name):
+            break
+        fixed.append(name)
+    start = root.joinpath(*fixed)
     try:
-        for found in root.glob(pattern):
-            if found.resolve().is_relative_to(root):
-                return True
+        if not start.resolve().is_relative_to(root) or not start.is_dir():
+            return False
+        if fixed and glob.match("/".join(fixed)):
+            return True
+        for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+            base = Path(dirpath).relative_to(start).as_posix()
+            prefix = "/".join(fixed + ([] if base == "." else [base]))
+            for name in (*dirnames, *filenames):
+                rel = f"{prefix}/{name}" if prefix else name
+                if glob.match(rel) and (root / rel).resolve().is_relative_to(root):
+                    return True
     except (OSError, ValueError):
         return False
     return False

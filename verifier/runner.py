@@ -42,7 +42,7 @@ from verifier.repository import repo_identity
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
-from verifier.scoring import assess, gates
+from verifier.scoring import finalize
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
 
@@ -201,24 +201,7 @@ class Runner:
     def _write_results(self, state: _RunState, results: list[IndicatorResult],
                        origin: OriginSummary | None, materials: list, *, finished: bool) -> RunResult:
         spec = self.spec
-        gate_list = gates(spec, origin=origin, materials=materials or None)
-        assessment = assess(results, gate_list, pass_score=spec.scoring.pass_score)
-        verdict, reasons = assessment.verdict, list(assessment.reasons)
-        measured = {r.id for r in results}
-        left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
-        if left_out:
-            zh, en = (("部分运行（--only）", "partial run (--only)") if finished
-                      else ("运行尚未完成", "run not finished (yet)"))
-            ids, total = ", ".join(left_out), len(spec.indicators)
-            reasons.append({"zh": f"{zh}：{total} 项指标中 {len(left_out)} 项未测量（{ids}），不对整个任务书下结论",
-                            "en": f"{en}: {len(left_out)} of {total} indicators not measured ({ids}); "
-                                  "no verdict on the whole task book"})
-            if verdict == "pass":
-                verdict = "inconclusive"
-        errors = any(r.status == "error" for r in results)
-        score = assessment.score.model_copy(update={
-            "lowest": assessment.lowest if errors else None,
-            "highest": assessment.highest if errors else None})
+        final = finalize(spec, results, origin=origin, materials=materials, finished=finished)
         result = RunResult(
             verifier_version=__version__, run_id=state.run_id, started_at=state.started_at,
             finished_at=_now() if finished else None,
@@ -227,8 +210,8 @@ class Runner:
                             applicant=spec.project.applicant, owners=list(spec.project.owners)),
             repository=self._repository(), environment=_environment(self.tool_versions),
             origin=origin, indicators=results, functions=function_coverage(spec, results),
-            materials=materials, gates=gate_list, score=score, verdict=verdict,
-            verdict_reasons=reasons, command=list(self.options.command),
+            materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
+            verdict_reasons=list(final.reasons), command=list(self.options.command),
         )
         atomic_write_json(state.run_dir / "results.json", result.model_dump(mode="json", by_alias=True))
         return result
@@ -439,19 +422,17 @@ def repository_record(repo: Path) -> Repository:
 
 
 def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:
-    """The function list with the tests the pytest probes mapped to each item.
+    """The function list with the tests probes mapped to each item (``function_tests``).
 
     Tests are merged by node id across indicators (two indicators running the same suite count
-    each test once); a test that failed in any run counts as failed.
+    each test once); a test that failed or errored in any run counts as failed.
     """
     outcomes: dict[str, dict[str, str]] = {}
     for result in results:
-        for item in result.details.get("functions", []) or []:
-            if not (isinstance(item, dict) and item.get("id")):
-                continue
-            merged = outcomes.setdefault(item["id"], {})
-            for nodeid, outcome in (item.get("outcomes") or {}).items():
-                if isinstance(outcome, str) and merged.get(nodeid) != "failed":
+        for item in result.function_tests:
+            merged = outcomes.setdefault(item.id, {})
+            for nodeid, outcome in item.outcomes.items():
+                if merged.get(nodeid) != "failed":
                     merged[nodeid] = "failed" if outcome in ("failed", "error") else outcome
     out = []
     for fn in spec.functions:

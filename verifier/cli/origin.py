@@ -83,6 +83,11 @@ class _Ratio(click.ParamType):
 @click.option("--json", "json_path", type=OutputFile("JSON report", path_type=str, allow_dash=True),
               help="Write the full report (every file with origin, reason, evidence) as JSON to "
                    "FILE ('-' for stdout).")
+@click.option("--format", "sbom_format", type=click.Choice(["spdx", "cyclonedx"]), default=None,
+              help="Also write the scan as an SBOM: SPDX 2.3 JSON or CycloneDX 1.6 JSON, every file with "
+                   "its origin, snippet matches, components (to --output).")
+@click.option("-o", "--output", "sbom_path", type=OutputFile("SBOM", path_type=str, allow_dash=True), default=None,
+              help="Where --format writes the SBOM ('-' for stdout, the default).")
 @click.option("--cache-dir", type=OutputDirectory("cache directory"),
               help="Result cache directory (default: $XDG_CACHE_HOME/verifier, "
                    "~/.cache/verifier).")
@@ -90,8 +95,8 @@ class _Ratio(click.ParamType):
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: CPU count).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1, 3600), default=None,
-              help="Per-file detection timeout in seconds (default 60); a file that does not "
-                   "finish is 'unknown'.")
+              help="Per-file timeout in seconds of counting and of detection (default 60); a file "
+                   "that does not finish is 'unknown'.")
 @click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="Components listed in the summary.")
 @click.option("--include-ignored", is_flag=True,
@@ -102,7 +107,7 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
            exclude: tuple[str, ...], third_party: tuple[str, ...], generated: tuple[str, ...],
            adjudications: Path | None, min_ratio: float | None, kb_paths: tuple[Any, ...],
            no_kb: bool,
-           min_match_lines: int | None, json_path: str | None,
+           min_match_lines: int | None, json_path: str | None, sbom_format: str | None, sbom_path: str | None,
            cache_dir: Path | None, no_cache: bool, jobs: int | None, timeout_s: float | None,
            top: int, include_ignored: bool, quiet: bool) -> None:
     """Measure the self-developed code ratio (自研代码率) of PATH.
@@ -130,6 +135,10 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
                 normalize_repo_path(value, glob=True)
             except ValueError as err:
                 raise InputError(f"origin: {option}: {err}") from None
+    if sbom_path is not None and sbom_format is None:
+        raise InputError("origin: --output needs --format spdx|cyclonedx")
+    if sbom_format is not None and json_path == "-" and (sbom_path or "-") == "-":
+        raise InputError("origin: --json - and --format to standard output exclude each other")
     if spec_path is not None and no_spec:
         raise InputError("origin: --spec and --no-spec exclude each other")
 
@@ -175,11 +184,37 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
             except OSError as err:
                 raise InputError(f"{json_path}: cannot write the JSON report: "
                                  f"{err.strerror or err}") from None
-    out = SafeConsole(file=sys.stderr if json_path == "-" else sys.stdout, width=_width())
+    to_stdout = json_path == "-"
+    if sbom_format is not None:
+        to_stdout = to_stdout or (sbom_path or "-") == "-"
+        _write_sbom(data, sbom_format, sbom_path or "-", spec, path)
+    out = SafeConsole(file=sys.stderr if to_stdout else sys.stdout, width=_width())
     _render(out, data, top)
     if report.ratio is None:
         raise InputError(f"{path}: no source code to measure (no counted lines in any file)")
     click.get_current_context().exit(int(ExitCode.OK if report.passed else ExitCode.NOT_MET))
+
+
+def _write_sbom(data: dict[str, Any], name: str, target: str, spec: Any, path: str) -> None:
+    """The scan as an SBOM of format ``name`` to ``target`` ('-': stdout); the product named by the
+    task book, else by PATH."""
+    from verifier.evidence import atomic_write_bytes
+    from verifier.formats import render_origin
+    from verifier.results import Project
+
+    if spec is not None:
+        project = Project(name=spec.project.name, version=spec.project.version,
+                          applicant=spec.project.applicant, owners=list(spec.project.owners))
+    else:
+        project = Project(name=Path(path).name or path, version="", owners=list(data.get("owners") or []))
+    document = render_origin(data, name, project)
+    if target == "-":
+        emit(document)
+        return
+    try:
+        atomic_write_bytes(Path(target), document)
+    except OSError as err:
+        raise InputError(f"{target}: cannot write the SBOM: {err.strerror or err}") from None
 
 
 def _knowledge_base(kb_paths: tuple[Any, ...], min_match_lines: int | None, spec: Any,

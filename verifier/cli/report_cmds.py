@@ -11,29 +11,40 @@ from verifier.cli.output import emit, say
 from verifier.cli.params import InputDirectory, InputFile, OutputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_bytes
+from verifier.formats import format_names
 
 _RUN_DIR = InputDirectory("run directory")
 
 
 @click.command("report")
 @click.argument("run_dir", type=_RUN_DIR)
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json"]), default="html",
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", *format_names()]), default="html",
               show_default=True, help="html: one self-contained file; pdf: printed from it; md: Markdown; "
-                                      "json: the canonical results.json, validated.")
+                                      "json: the canonical results.json, validated; spdx, cyclonedx: SBOMs with "
+                                      "file- and snippet-level origin; sarif: security findings and robustness "
+                                      "failures; junit: indicators and gates as test cases.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Report language (中文 / English).")
 @click.option("-o", "--output", type=OutputFile("report", allow_dash=True), default=None,
-              help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT.")
+              help="Output file; '-' for standard output. Default: RUN_DIR/reports/report.LANG.EXT "
+                   "(sbom.spdx.json, sbom.cdx.json, findings.sarif, junit.xml for the standard documents).")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
-    """Render the evidence report of RUN_DIR (a `verifier run` directory)."""
-    from verifier.report import check_output, default_output, render_report  # noqa: PLC0415
+    """Render the evidence report of RUN_DIR (a `verifier run` directory), or one of the standard
+    documents other tools read (SPDX, CycloneDX, SARIF, JUnit XML; --lang does not apply to them)."""
+    from verifier.report import FORMATS, check_output, default_output, render_report  # noqa: PLC0415
 
-    target = output if output is not None else default_output(run_dir, fmt, lang)
+    standard = fmt not in FORMATS
+    if standard:
+        from verifier import formats  # noqa: PLC0415
+
+        target = output if output is not None else formats.default_output(run_dir, fmt)
+    else:
+        target = output if output is not None else default_output(run_dir, fmt, lang)
     to_stdout = str(target) == "-"
     if not to_stdout and (output is not None or target.parent.exists()):
         check_output(target)  # before rendering, which takes seconds for a PDF
     base = _evidence_base(run_dir, target) if not to_stdout else None
-    data = render_report(run_dir, fmt, lang, base=base)
+    data = formats.render_run(run_dir, fmt) if standard else render_report(run_dir, fmt, lang, base=base)
     if to_stdout:
         emit(data)
         return
@@ -65,24 +76,32 @@ def _evidence_base(run_dir: Path, target: Path) -> str | None:
               help="The bundle zip to write (outside RUN_DIR).")
 @click.option("--sign", "key", type=InputFile("key file"), default=None,
               help="Sign the manifest with this Ed25519 private key (PEM, from `verifier keygen`).")
-def bundle(run_dir: Path, output: Path, key: Path | None) -> None:
-    """Pack RUN_DIR (results, evidence) and its HTML reports (zh, en) with a manifest of hashes into a zip.
+@click.option("--attestation", is_flag=True,
+              help="Also add an in-toto attestation (Statement v1 over the bundle's files, the results as "
+                   "predicate) in a DSSE envelope signed with the --sign key.")
+def bundle(run_dir: Path, output: Path, key: Path | None, attestation: bool) -> None:
+    """Pack RUN_DIR (results, evidence), its HTML reports (zh, en) and its standard documents (SPDX,
+    CycloneDX, SARIF, JUnit XML) with a manifest of hashes into a zip.
 
-    The reports are rendered from the packed data, so `verify` can re-render and compare them; report
-    files found in RUN_DIR are never packed.
+    The reports and documents are rendered from the packed data, so `verify` can re-render and compare
+    them; report files found in RUN_DIR are never packed.
 
     Refuses (exit 2) when results.json disagrees with what the run's own data recomputes
     (statuses, gates, score, verdict), so an edited results.json is never packed or signed.
     """
     from verifier.bundle import build_bundle  # noqa: PLC0415
 
-    info = build_bundle(run_dir, output, key_path=key)
+    info = build_bundle(run_dir, output, key_path=key, attestation=attestation)
     say(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
     say(f"reports rendered from the run's data: {', '.join(info.rendered)}")
+    if info.documents:
+        say(f"standard documents rendered from the run's data: {', '.join(info.documents)}")
     if info.left_out:
         say("not packed (a bundle's reports are rendered, never taken from the run directory): "
             + ", ".join(info.left_out))
     say(f"signed by {info.signed_by}" if info.signed_by else "not signed (use --sign KEY to sign)")
+    if info.attestation:
+        say(f"in-toto attestation: {info.attestation} (DSSE, signed by the same key)")
 
 
 @click.command("verify")

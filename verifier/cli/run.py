@@ -14,6 +14,7 @@ from verifier.errors import ExitCode, InputError
 from verifier.paths import default_file_inside, read_file
 from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
+from verifier.scoring import ready_to_apply, score_reaches
 from verifier.spec import DEFAULT_SPEC_NAME, Indicator
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
@@ -116,6 +117,9 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
                      f"   score {result.score.value:g} / {result.score.maximum:g} "
                      f"(pass {result.score.pass_score:g})   "
                      + ", ".join(f"{n} {s}" for s, n in counts.items() if n)))
+    answer = {True: ("yes", "green"), False: ("no", "red"), None: ("open", "yellow")}
+    out.print(styled("  ready to apply (every gate holds): ", answer[ready_to_apply(result.gates)],
+                     f"   score ≥ {result.score.pass_score:g}: ", answer[score_reaches(result.score)]))
     for gate in result.gates:
         mark = {True: ("holds", "green"), False: ("fails", "red"), None: ("open", "yellow")}
         out.print(styled(f"  gate {gate.id}: ", mark[gate.passed], f" ({gate.figure})"))

@@ -12,6 +12,7 @@ so the runs still sum to the file's total): a file matched whole has ``matched_l
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,12 +115,44 @@ class KBLineMatcher:
         for path, found in self.last.items():
             counts = scale_counts([m.matched_lines for m in found.matches], lines.get(path, 0),
                                   found.effective_lines)
+            starts = _line_starts(root / path)
             out[path] = tuple(LineMatch(start_line=m.lines[0], end_line=m.lines[1], lines=count,
                                         component=m.component, version=m.version or None,
                                         license=m.license, matched_file=m.kb_file,
-                                        matched_start=m.kb_lines[0], matched_end=m.kb_lines[1])
+                                        matched_start=m.kb_lines[0], matched_end=m.kb_lines[1],
+                                        purl=m.purl, **byte_range(starts, m.lines))
                               for m, count in zip(found.matches, counts))
         return out
+
+
+_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _line_starts(path: Path) -> list[tuple[int, int]] | None:
+    """(start, end) byte offsets of each physical line of ``path`` (0-based, end before its line break;
+    line breaks as the normalizer reads them: CRLF, CR, LF); None when it cannot be read again."""
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_MATCH_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    spans, start = [], 0
+    for brk in _BREAK.finditer(data):
+        spans.append((start, brk.start()))
+        start = brk.end()
+    spans.append((start, len(data)))
+    return spans
+
+
+def byte_range(spans: list[tuple[int, int]] | None, lines: tuple[int, int]) -> dict[str, int | None]:
+    """``start_byte``/``end_byte`` (1-based, inclusive, as SPDX snippets count) of physical lines
+    ``lines`` (1-based, inclusive); None for both when the lines are not in ``spans``."""
+    first, last = lines
+    if spans is None or not 1 <= first <= last <= len(spans):
+        return {"start_byte": None, "end_byte": None}
+    start, end = spans[first - 1][0], spans[last - 1][1]
+    return {"start_byte": start + 1, "end_byte": max(end, start + 1)}
 
 
 def scale_counts(counts: Sequence[int], lines: int, effective: int) -> list[int]:

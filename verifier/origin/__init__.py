@@ -3,7 +3,7 @@
 
 Stages: ``verifier.source`` (prepare the tree) -> ``inventory`` (files, lines) -> ``detect``
 (scancode notices, manifests, generated hints; cached) -> ``components`` -> ``classify`` ->
-optional line-level matches (snippet knowledge base) -> ``adjudication`` -> ``report``.
+optional line-level matches (snippet knowledge base) -> ``adjudication`` -> ``result`` (``OriginReport``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from verifier.origin.detect import (DEFAULT_TIMEOUT_S, DETECTOR_VERSION, HEAD_BY
                                     Detector, is_legal_file, is_manifest, scancode_version)
 from verifier.origin.model import SourceInfo
 from verifier.origin.owners import OwnerMatcher
-from verifier.origin.report import OriginReport, component_totals
+from verifier.origin.result import OriginReport, component_totals
 
 if TYPE_CHECKING:
     from verifier.spec import Spec
@@ -97,7 +97,7 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
                   else stack.enter_context(open_source(source_or_path,
                                                        include_ignored=include_ignored)))
         inventory = build_inventory(
-            source, cache=cache_dir, jobs=jobs,
+            source, cache=cache_dir, jobs=jobs, timeout_s=timeout_s,
             progress=(lambda done, total: progress("inventory", done, total)) if progress else None)
         matcher = OwnerMatcher(owners)
         declared = Declared(tuple(exclude), tuple(third_party), tuple(generated), declared_source)
@@ -145,7 +145,13 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         warnings.append(f"{len(ignored)} path(s) ignored by git not scanned (e.g. "
                         f"{', '.join(s.path for s in ignored[:3])}); see 'skipped', "
                         "--include-ignored scans them")
-    others = [s for s in inventory.skipped if s.reason not in (IGNORED_REASON, VCS_REASON)]
+    vcs = [s for s in inventory.skipped if s.reason.startswith(VCS_REASON)]
+    if vcs:
+        warnings.append(f"{len(vcs)} version-control metadata path(s) not scanned ("
+                        f"{', '.join(s.path for s in vcs[:3])}{' …' if len(vcs) > 3 else ''}); "
+                        "see 'skipped'")
+    others = [s for s in inventory.skipped
+              if s.reason != IGNORED_REASON and not s.reason.startswith(VCS_REASON)]
     if others:
         warnings.append(f"{len(others)} path(s) not inventoried (links, special files, "
                         "unreadable); see 'skipped'")

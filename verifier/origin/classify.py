@@ -10,7 +10,8 @@ Counted (source) files are classified by the first rule that applies (``RULES``)
 4. ``generated`` scancode's generated-code hints, DO NOT EDIT / @generated markers, protoc output
    (``*_pb2.py``, ``*.pb.go`` …) and lock files -> generated;
 5. ``minified``  ``*.min.js``-style names, or very long lines (``MINIFIED_MEAN_LINE`` mean, or a
-   ``MINIFIED_MAX_LINE`` line in a web asset) -> third_party;
+   ``MINIFIED_MAX_LINE`` line in a web asset) -> third_party; the inventory recognises most of
+   them before lexing (``verifier.origin.minified``, ``InventoryEntry.minified``);
 6. ``undetected`` the inventory could not read or count it, or detection timed out or failed ->
    unknown (never self);
 7. ``default``   none of the above -> self.
@@ -26,24 +27,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
+from verifier.globs import glob_covers
 from verifier.origin.components import Component, component_of, is_weak_license, license_parts
 from verifier.origin.detect import FileDetection
+from verifier.origin.minified import (MINIFIED_MAX_LINE, MINIFIED_MEAN_LINE, is_web_language,
+                                      minified_name)
 from verifier.origin.model import InventoryEntry
 from verifier.origin.owners import OwnerMatcher
 
 RULES = ("declared", "component", "notice", "generated", "minified", "undetected", "default")
 
-#: Mean non-blank line length (bytes) from which any source file is taken as minified/bundled.
-MINIFIED_MEAN_LINE = 250
-#: A line this long (characters) in a web asset (JS/CSS/HTML …) marks it minified/bundled.
-MINIFIED_MAX_LINE = 1000
-_WEB_LANGUAGES = frozenset({"javascript", "typescript", "css", "scss", "sass", "less", "html",
-                            "vue", "jsx", "tsx", "coffeescript", "javascript+genshi"})
-_MINIFIED_NAME = re.compile(r"[.-]min\.(?:m?js|css)$|\.bundle\.m?js$|\.packed\.js$|\.prod\.js$",
-                            re.IGNORECASE)
 _GENERATED_NAME = re.compile(
     r"(?:_pb2(?:_grpc)?\.pyi?|\.pb\.go|\.pb\.cc|\.pb\.h|\.pb\.swift|_pb\.js|_grpc_pb\.js|"
     r"\.pb\.dart|_pb\.rb|\.g\.dart|\.designer\.cs|_generated\.\w+|\.generated\.\w+)$", re.IGNORECASE)
@@ -79,6 +74,12 @@ class LineMatch:
     matched_file: str | None = None
     matched_start: int | None = None
     matched_end: int | None = None
+    purl: str | None = None
+    """Package URL of the matched component, when the knowledge base knows it."""
+    start_byte: int | None = None
+    """Byte offset of the run's first byte in the file (1-based, as SPDX snippets count)."""
+    end_byte: int | None = None
+    """Byte offset of the run's last byte, its last line break left out (1-based, inclusive)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,13 @@ class FileOrigin:
     adjudication: Mapping[str, Any] | None = None
     """The manual adjudication that decided the origin, if any."""
     problem: str | None = None
+    sha1: str = ""
+    """SHA-1 of the content (SPDX requires it of every file)."""
+    licenses: tuple[str, ...] | None = None
+    """SPDX expressions of the license notices detected in the file; None when detection did not
+    look at it (declared, component, not counted or failed), empty when it found none."""
+    copyrights: tuple[str, ...] | None = None
+    """Copyright statements detected in the file; None / empty as for ``licenses``."""
 
     @property
     def counted(self) -> bool:
@@ -127,45 +135,10 @@ class FileOrigin:
                        matched_lines=min(self.lines, sum(m.lines for m in matches)))
 
 
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A repository-relative POSIX glob as a regex: ``**`` any depth, ``*``/``?`` within a name."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append(r"(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(r".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append(r"[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append(r"[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape("["))
-                i += 1
-            else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    # a pattern naming a directory covers everything below it
-    return re.compile("".join(out) + r"(?:/.*)?\Z", re.DOTALL)
-
-
 def glob_match(path: str, pattern: str) -> bool:
-    """Whether repository-relative ``path`` matches ``pattern`` (or lies below a matched dir)."""
-    return bool(_glob_regex(pattern.strip("/")).match(path))
+    """Whether repository-relative ``path`` matches ``pattern`` or lies below a matched directory
+    (``verifier.globs``: linear time whatever the pattern)."""
+    return glob_covers(path, pattern)
 
 
 def _declared(entry: InventoryEntry, declared: Declared) -> tuple[str, str] | None:
@@ -232,14 +205,15 @@ def _generated(entry: InventoryEntry, det: FileDetection | None) -> str | None:
 
 
 def _minified(entry: InventoryEntry, det: FileDetection | None) -> str | None:
+    if entry.minified:  # recognised by the inventory before lexing: not counted by the lexer
+        return f"{entry.minified} (not lexed; weighs its {entry.lines} non-blank lines)"
     name = entry.path.rsplit("/", 1)[-1]
-    if _MINIFIED_NAME.search(name):
+    if minified_name(name):
         return f"minified/bundled asset name {name}"
     mean = det.mean_line_length if det is not None else 0.0
     if mean >= MINIFIED_MEAN_LINE:
         return f"mean line length {mean:.0f} ≥ {MINIFIED_MEAN_LINE}: minified or bundled"
-    if (entry.max_line_length >= MINIFIED_MAX_LINE
-            and (entry.language or "").lower() in _WEB_LANGUAGES):
+    if entry.max_line_length >= MINIFIED_MAX_LINE and is_web_language(entry.language):
         return (f"a {entry.max_line_length}-character line in a {entry.language} file: minified "
                 "or bundled")
     return None
@@ -261,7 +235,7 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
                   own_licenses: frozenset[str]) -> FileOrigin:
     """The origin of one file by the first rule that applies (module docstring)."""
     base = dict(path=entry.path, language=entry.language, lines=entry.lines,
-                is_test=entry.is_test, sha256=entry.sha256, kind=entry.kind,
+                is_test=entry.is_test, sha256=entry.sha256, sha1=entry.sha1, kind=entry.kind,
                 problem=entry.problem)
     component = component_of(entry.path, components)
     hit = _declared(entry, declared)
@@ -274,7 +248,8 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
             return FileOrigin(**base, origin="generated", rule="generated",
                               reason=by_name + _zero(entry))
         return FileOrigin(**base, origin="excluded", rule="not-counted",
-                          reason=f"not counted: {entry.kind} file")
+                          reason=f"not counted: {entry.kind} file"
+                                 + (f" ({entry.problem})" if entry.problem else ""))
     if component is not None:
         return FileOrigin(
             **base, origin="third_party", rule="component", component=component.path,
@@ -284,7 +259,8 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
                    + _zero(entry),
             evidence=component.evidence)
     if entry.problem:
-        weight = (f"; weighs its {entry.lines} non-blank lines" if entry.lines else "")
+        weight = (f"; weighs its {entry.lines} non-blank lines"
+                  if entry.lines and "weighs" not in entry.problem else "")
         return FileOrigin(**base, origin="unknown", rule="undetected",
                           reason=f"not counted or read: {entry.problem}{weight}; not counted "
                                  "as self")
@@ -318,8 +294,17 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
 def classify(entries: Sequence[InventoryEntry], detections: Mapping[str, FileDetection], *,
              declared: Declared, components: Sequence[Component], matcher: OwnerMatcher,
              own_licenses: frozenset[str]) -> tuple[FileOrigin, ...]:
-    """The origin of every entry, in inventory order."""
-    return tuple(classify_file(e, detections.get(e.path), declared=declared,
-                               components=components, matcher=matcher, own_licenses=own_licenses)
+    """The origin of every entry, in inventory order, with the notices detection found in it."""
+    return tuple(_with_notices(classify_file(e, detections.get(e.path), declared=declared,
+                                             components=components, matcher=matcher,
+                                             own_licenses=own_licenses), detections.get(e.path))
                  for e in entries)
+
+
+def _with_notices(origin: FileOrigin, det: FileDetection | None) -> FileOrigin:
+    """``origin`` with the license expressions and copyright statements ``det`` found (for SBOMs)."""
+    if det is None or det.error:
+        return origin
+    return replace(origin, licenses=tuple(dict.fromkeys(h.spdx for h in det.licenses if h.spdx)),
+                   copyrights=tuple(dict.fromkeys(h.text for h in det.copyrights if h.text)))
 

@@ -54,6 +54,8 @@ class Component:
     evidence: tuple[str, ...]
     fallback: bool = False
     """A vendor-directory grouping without a license file or manifest of its own."""
+    purl: str | None = None
+    """Package URL of its manifest's package, when it has one."""
 
     def contains(self, path: str) -> bool:
         """True when ``path`` lies in this component's sub-tree."""
@@ -95,6 +97,7 @@ class _DirFacts:
     name: str | None
     version: str | None
     evidence: tuple[str, ...]
+    purl: str | None = None
 
 
 def _facts(files: Sequence[InventoryEntry], detections: Mapping[str, FileDetection]) -> _DirFacts:
@@ -102,12 +105,14 @@ def _facts(files: Sequence[InventoryEntry], detections: Mapping[str, FileDetecti
     licenses: list[str] = []
     expressions: list[str] = []
     evidence: list[str] = []
-    name = version = None
+    name = version = purl = None
     for entry in sorted(files, key=lambda e: e.path):
         det = detections.get(entry.path)
         if det is None:
             continue
         for pkg in det.packages:
+            if name is None and pkg.name:
+                purl = pkg.purl
             name = name or pkg.name
             version = version or pkg.version
             if pkg.license and not is_weak_license(pkg.expression or ""):
@@ -130,7 +135,7 @@ def _facts(files: Sequence[InventoryEntry], detections: Mapping[str, FileDetecti
                             + (f", holder {'; '.join(h.text for h in det.holders)}"
                                if det.holders else ""))
     return _DirFacts(tuple(dict.fromkeys(holders)), tuple(dict.fromkeys(licenses)),
-                     tuple(dict.fromkeys(expressions)), name, version, tuple(evidence))
+                     tuple(dict.fromkeys(expressions)), name, version, tuple(evidence), purl)
 
 
 def owner_licenses(entries: Sequence[InventoryEntry], detections: Mapping[str, FileDetection],
@@ -209,7 +214,7 @@ def _component(path: str, facts: _DirFacts, reason: str, *, fallback: bool = Fal
                      version=facts.version,
                      license=" AND ".join(facts.licenses) if facts.licenses else None,
                      holders=facts.holders, reason=reason, evidence=facts.evidence,
-                     fallback=fallback)
+                     fallback=fallback, purl=facts.purl)
 
 
 def component_of(path: str, components: Sequence[Component]) -> Component | None:

@@ -1,14 +1,17 @@
 """Effective-line counting of one source file's bytes with pygount (pygments lexers).
 
-Runs in worker processes: takes plain data (file name, bytes) and returns a plain dict, so results
-can be cached as JSON by content hash.
+Runs in worker processes: takes plain data (file name, bytes, or the path of a file over the
+counting limit, read here in pieces) and returns a plain dict, so results can be cached as JSON
+by content hash.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import logging
+import os
 import re
 
 import pygments
@@ -160,6 +163,35 @@ def physical_lines(data: bytes | str) -> int:
     return sum(1 for line in data.splitlines() if line.strip() != blank)
 
 
+def most_lines(size: int) -> int:
+    """The most non-blank lines ``size`` bytes can hold: each needs a character and, but for the
+    last, a line break, so ⌈size ÷ 2⌉. The weight of a file that could not be read."""
+    return (size + 1) // 2
+
+
+class NonBlankLines:
+    """``physical_lines`` of a stream fed block by block (CR, LF and CRLF end a line)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.open = False
+        """Whether the line not yet ended holds a non-blank character."""
+
+    def feed(self, block: bytes) -> None:
+        """Count the lines ``block`` completes."""
+        parts = block.replace(b"\r", b"\n").split(b"\n")
+        if len(parts) == 1:
+            self.open = self.open or bool(parts[0].strip())
+            return
+        self.count += (self.open or bool(parts[0].strip())) + sum(
+            1 for part in parts[1:-1] if part.strip())
+        self.open = bool(parts[-1].strip())
+
+    def total(self) -> int:
+        """Non-blank lines fed so far, the last one included even without a line break."""
+        return self.count + self.open
+
+
 def count_source(name: str, data: bytes) -> dict:
     """Count ``data`` (a file called ``name``): ``{language, lines, encoding, max_line_length,
     problem}`` where ``lines`` is pygount's code + string lines; with a ``problem`` it is the
@@ -190,3 +222,72 @@ def count_source(name: str, data: bytes) -> dict:
 def count_batch(items: list[tuple[str, bytes]]) -> list[dict]:
     """``count_source`` over ``(name, data)`` pairs, in order (the unit of work of a worker)."""
     return [count_source(name, data) for name, data in items]
+
+
+#: A good place to end a piece: after a line that is a closing brace in column 0 (the end of a
+#: top-level block), or after a blank line followed by a line starting in column 0 with a letter
+#: (a definition): places that are not inside a comment or string.
+_CUT = re.compile(rb"\n\}[;,]?[ \t\r]*\n|\n[ \t\r\f\v]*\n(?=[A-Za-z_])")
+
+
+def cut_point(block: bytes) -> int:
+    """Where a piece of a large file ends within ``block``: in its second half, at the last
+    ``_CUT`` place (after a column-0 closing-brace line, or after a blank line followed by a line
+    starting in column 0 with a letter), else after its last line break, else at its end."""
+    half = len(block) // 2
+    last = None
+    for last in _CUT.finditer(block, half):
+        pass
+    if last is not None:
+        return last.end()
+    newline = block.rfind(b"\n", half)
+    return newline + 1 if newline >= 0 else len(block)
+
+
+def combine(results: list[dict]) -> dict:
+    """One file's result from its pieces' results: lines summed, the first piece's language and
+    encoding (others named when they differ); a problem when any piece has one."""
+    encodings = list(dict.fromkeys(r["encoding"] for r in results if r["encoding"]))
+    encoding = encodings[0] if encodings else None
+    if len(encodings) > 1:
+        encoding += f" (first piece; others {', '.join(encodings[1:])})"
+    problems = [r["problem"] for r in results if r["problem"]]
+    problem = None
+    if problems:
+        problem = (PROBLEM_UNDECODABLE if all(p == PROBLEM_UNDECODABLE for p in problems) else
+                   f"{len(problems)} of {len(results)} pieces not counted ({problems[0]})")
+    language = next((r["language"] for r in results if r["language"]), None)
+    return {"language": language, "lines": sum(r["lines"] for r in results),
+            "encoding": encoding, "max_line_length": max((r["max_line_length"] for r in results),
+                                                         default=0),
+            "problem": problem, "pieces": len(results)}
+
+
+def count_file(path: str, name: str, piece_bytes: int) -> dict:
+    """Count the file at ``path`` (over the counting limit) as the lexer for ``name`` reads it, in
+    pieces of at most ``piece_bytes`` cut at ``cut_point``, so memory stays bounded: the pieces'
+    ``count_source`` results ``combine``d, plus the ``sha256`` of what was read (the caller checks
+    the file did not change). An unreadable file gives ``{"error": reason}``."""
+    digest = hashlib.sha256()
+    results = []
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            rest = b""
+            while True:
+                block = handle.read(piece_bytes - len(rest))
+                digest.update(block)
+                data = rest + block
+                if not block or len(data) < piece_bytes:
+                    if data:
+                        results.append(count_source(name, data))
+                    if not block:
+                        break
+                    rest = b""
+                    continue
+                cut = cut_point(data)
+                results.append(count_source(name, data[:cut]))
+                rest = data[cut:]
+    except OSError as err:
+        return {"error": err.strerror or type(err).__name__}
+    return {**combine(results), "sha256": digest.hexdigest()}

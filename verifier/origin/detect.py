@@ -47,6 +47,7 @@ from verifier.cache import ResultCache
 from verifier.errors import ToolError
 from verifier.origin.languages import lexer_class, lexer_filename
 from verifier.origin.model import InventoryEntry
+from verifier.proc import pool_worker_init
 
 #: Lines and bytes of a source file's head that are searched for notices.
 HEAD_LINES = 200
@@ -60,10 +61,10 @@ LEGAL_MAX_BYTES = 1024 * 1024
 STATS_MAX_BYTES = 4 * 1024 * 1024
 #: Lines searched for generated-code hints (as scancode's ``--generated`` does).
 GENERATED_LINES = 150
-#: Hard per-file detection timeout, seconds (``--timeout``).
+#: Hard per-file timeout, seconds (``--timeout``): of detection here, of counting in the inventory.
 DEFAULT_TIMEOUT_S = 60.0
 #: Bump when what a cached detection holds changes.
-DETECTOR_VERSION = "10"
+DETECTOR_VERSION = "11"
 
 SCOPE = (f"notices: first {HEAD_LINES} lines (at most {HEAD_BYTES // 1024} KiB) of source files, "
          f"only when they hold a license or copyright keyword, through the last keyword line and "
@@ -206,6 +207,8 @@ class PackageHit:
     parties: tuple[str, ...] = ()
     """Authors, maintainers, owners and vendors named by the manifest."""
     holder: str | None = None
+    purl: str | None = None
+    """The package URL scancode gives the manifest's package."""
 
 
 @dataclass(frozen=True)
@@ -321,10 +324,12 @@ def check_scancode() -> None:
         raise ToolError(f"scancode-toolkit is not usable: {type(err).__name__}: {err}") from err
 
 
-def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, Any], dict | None]:
+def _quick_scan(path: Path, role: str, encoding: str | None, *, lex: bool = True
+                ) -> tuple[dict[str, Any], dict | None]:
     """Read the file once: line statistics, generated hint, Chinese notices, prefilter.
 
-    Returns the partial detection and the scancode task it still needs (or None).
+    Returns the partial detection and the scancode task it still needs (or None). Without ``lex``
+    (a minified asset the inventory did not lex) the notice block is not cut by lexing its head.
     """
     limit = LEGAL_MAX_BYTES if role == "legal" else STATS_MAX_BYTES
     with open(path, "rb") as handle:
@@ -366,7 +371,8 @@ def _quick_scan(path: Path, role: str, encoding: str | None) -> tuple[dict[str, 
     if role == "legal":
         end = len(dec)
     else:  # the notice block: the head through its last keyword line and the comment lines after
-        end = notice_end(dec, max(license_lines + copyright_lines, default=-1), path.name)
+        end = notice_end(dec, max(license_lines + copyright_lines, default=-1),
+                         path.name if lex else "")
     region = b"\n".join(head_lines_b[:end])
     if end < len(lines):
         region += b"\n"
@@ -399,9 +405,13 @@ def notice_end(lines: Sequence[str], last_keyword: int, name: str) -> int:
     for keeps all ``NOTICE_MARGIN`` lines.
 
     Lexing here has no timeout of its own: it is safe because ``Detector.detect`` skips files whose
-    counting failed or timed out, and counting lexed the whole file first, in the pool, under one.
+    counting failed or timed out, and counting lexed the whole file first, in a worker, under the
+    per-file timeout; a file the inventory did not lex (a minified asset) is given with an empty
+    ``name`` and keeps all ``NOTICE_MARGIN`` lines, unlexed.
     """
     limit = min(len(lines), last_keyword + 1 + NOTICE_MARGIN)
+    if not name:
+        return limit
     lexer = _notice_lexer(lexer_filename(name))
     if lexer is None or last_keyword + 1 >= limit:
         return limit
@@ -549,7 +559,7 @@ def _package_hit(data: dict[str, Any]) -> dict[str, Any]:
     return {"type": data.get("type"), "name": data.get("name"), "version": data.get("version"),
             "license": data.get("declared_license_expression_spdx"),
             "expression": data.get("declared_license_expression"),
-            "parties": parties, "holder": data.get("holder")}
+            "parties": parties, "holder": data.get("holder"), "purl": data.get("purl")}
 
 
 def _load_index() -> None:
@@ -656,7 +666,8 @@ class Detector:
                 done += 1
                 continue
             try:
-                partial, task = _quick_scan(self.root / entry.path, role, entry.encoding)
+                partial, task = _quick_scan(self.root / entry.path, role, entry.encoding,
+                                            lex=entry.minified is None)
             except OSError as err:
                 results[entry.path] = FileDetection(
                     role=role, scope="none", error=f"cannot read: {err.strerror or err}")
@@ -718,7 +729,8 @@ class Detector:
         if self._pool is None:
             from pebble import ProcessPool
             self._pool = ProcessPool(max_workers=self.jobs,
-                                     context=multiprocessing.get_context("fork"))
+                                     context=multiprocessing.get_context("fork"),
+                                     initializer=pool_worker_init, initargs=(os.getpid(),))
             self.stats.workers = self.jobs
 
     def _run_pool(self, pending: Sequence[tuple[InventoryEntry, dict, dict]], done: int,

@@ -1,12 +1,16 @@
 """Inventory of a delivered tree: every regular file with size, sha256, kind, language, effective
-lines and test flag; symbolic links, special files and version-control directories are reported,
-never followed or read.
+lines and test flag; symbolic links, special files and version-control metadata (``vcs``) are
+listed under ``skipped`` with the reason, never followed or read.
 
 Files are read once: the bytes are hashed, and only files whose counting result is not cached (by
-content hash, file name and counter version) are counted, in a process pool for larger batches.
-Source files over the counting limit are read a second time, in pieces of at most ``PIECE_BYTES``
-cut at a line boundary, and the pieces are counted like files (in the pool) and summed, so memory
-stays bounded whatever a file's size.
+content hash, file name and counter version) are counted. Minified and bundled assets are told
+from their name and the lines of their first MiB before any lexing (``minified``) and weigh their
+non-blank lines. Counting runs in worker processes, in batches, and no file may take more than
+the per-file timeout: a batch that does not finish in that time is counted again file by file, and
+a file that still does not finish is killed and weighs its non-blank lines (``unknown``). Source
+files over the counting limit are read by a worker in pieces of at most ``PIECE_BYTES`` cut at a
+line boundary and the pieces' counts summed, so memory stays bounded whatever a file's size; the
+whole file shares one timeout. A file that cannot be read weighs the most lines its size can hold.
 """
 
 from __future__ import annotations
@@ -16,19 +20,28 @@ import concurrent.futures as cf
 import hashlib
 import multiprocessing
 import os
-import re
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.cache import ResultCache
 from verifier.origin import counting
+from verifier.origin.counting import cut_point
+from verifier.origin.detect import DEFAULT_TIMEOUT_S
 from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_path,
                                        kind_by_name, lexer_filename, lexer_name,
                                        shebang_filename)
+from verifier.origin.minified import RULE as MINIFIED_RULE
+from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
+from verifier.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
+from verifier.proc import pool_worker_init
+
+__all__ = ["build_inventory", "open_cache", "counting_rule", "cache_version", "cut_point",
+           "COUNT_LIMIT", "PIECE_BYTES", "DEFAULT_TIMEOUT_S", "IGNORED_REASON", "VCS_DIRS",
+           "VCS_REASON"]
 
 #: Source files larger than this are counted in pieces (see ``PIECE_BYTES``) rather than whole.
 COUNT_LIMIT = 8 * 1024 * 1024
@@ -36,24 +49,19 @@ COUNT_LIMIT = 8 * 1024 * 1024
 PIECE_BYTES = 1024 * 1024
 #: Cache namespace of counting results.
 CACHE_NAMESPACE = "sloc"
-#: Directories of version-control systems: reported, not inventoried.
-VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
-#: Seconds a worker batch may take before its files are reported as "count timed out".
-BATCH_TIMEOUT_S = 300.0
 
 #: Bump when the kind/decoding/counting rules here change, so old cached results are not reused.
-_RULES_VERSION = "5"
+_RULES_VERSION = "6"
 _HEAD = 8192
 _BATCH_FILES = 64
 _BATCH_BYTES = 2 * 1024 * 1024
-#: Below this much work counting stays in-process (a pool costs more than it saves).
-_POOL_MIN_FILES = 48
-_POOL_MIN_BYTES = 1024 * 1024
+#: Seconds beyond the per-file timeout after which a pool that reports nothing is given up.
+_POOL_GRACE_S = 60.0
 
 Progress = Callable[[int, int], None]
 
 
-def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
+def counting_rule(count_limit: int = COUNT_LIMIT, timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
     """The counting rule in words, as stated in every output (``Inventory.counting``)."""
     return (
         f"effective lines = {counting.tool_version()} code + string lines of each source file: a "
@@ -72,12 +80,17 @@ def counting_rule(count_limit: int = COUNT_LIMIT) -> str:
         "(cp950) when that decodes too and more of its double-byte characters fall in Big5's "
         "common rows than in GB2312's — else Windows-1252, else as UTF-8 with at most 0.5% "
         "invalid bytes replaced. "
+        f"Before any lexing, {MINIFIED_RULE}. "
         f"Source files over {_mib(count_limit)} MiB are counted in pieces of at most "
         f"{_mib(min(PIECE_BYTES, count_limit))} MiB, each cut after a line that is a closing "
         "brace in column 0 or after a blank line followed by a line starting in column 0 with a "
-        "letter (else at a line end), and the pieces' counts summed. A source file that cannot be counted (undecodable, the counter failed or timed "
-        "out, UTF-16/32 text over the limit) is 'unknown' and weighs its non-blank physical lines "
-        "(an unreadable one 0)")
+        "letter (else at a line end), and the pieces' counts summed. "
+        f"Counting one file may take at most {timeout_s:g} s (the per-file timeout). "
+        "A source file that cannot be counted (undecodable, the counter failed or did not finish "
+        "in that time, UTF-16/32 text over the limit) is 'unknown' and weighs its non-blank "
+        "physical lines; a source file (or a file without a known kind, which could be a script) "
+        "that cannot be read is 'unknown' and weighs ⌈bytes ÷ 2⌉ lines, the most non-blank lines "
+        "its size can hold, so the ratio is never higher than reading it could make it")
 
 
 def _mib(size: int) -> str:
@@ -100,6 +113,7 @@ class _File:
     abspath: str
     size: int = 0
     sha256: str = ""
+    sha1: str = ""
     kind: str = "other"
     language: str | None = None
     problem: str | None = None
@@ -109,30 +123,14 @@ class _File:
     """File name given to the lexer guess (a script named by its ``#!`` line)."""
     head: bytes = b""
     large: bool = False
-    """Over the counting limit: counted in pieces."""
-    pieces: list[dict | None] = field(default_factory=list)
-    """Counting results of the pieces of a large file, in order."""
+    """Over the counting limit: counted in pieces, by a worker that reads it."""
+    physical: int = 0
+    """Non-blank lines of a file over the counting limit (counted while it was hashed)."""
+    weight: int = 0
+    """Lines a file weighs when it could not be read (``problem``)."""
+    minified: str | None = None
 
 
-@dataclass
-class _Piece:
-    """One piece of a large file, counted like a file; its result goes to ``file.pieces``."""
-
-    file: _File
-    index: int
-    key: str | None = None
-
-    @property
-    def result(self) -> dict | None:
-        return self.file.pieces[self.index]
-
-    @result.setter
-    def result(self, value: dict) -> None:
-        self.file.pieces[self.index] = value
-
-
-#: Why a version-control directory is not scanned.
-VCS_REASON = "version-control data, not part of the delivered files"
 #: Why a path git ignores is not scanned (``SourceInfo.ignored``).
 IGNORED_REASON = ("ignored by git (.gitignore or exclude file) and not tracked: not part of the "
                   "committed delivery; --include-ignored scans it")
@@ -157,8 +155,9 @@ def _walk(root: str, ignored: frozenset[str] = frozenset()) -> tuple[list[_File]
             try:
                 if entry.is_symlink():
                     skipped.append(_symlink(entry.path, rel, real_root))
-                elif entry.name in VCS_DIRS:
-                    skipped.append(SkippedPath(rel, VCS_REASON))
+                elif entry.name in VCS_DIRS and (vcs := vcs_metadata(
+                        entry.path, entry.name, entry.is_dir(follow_symlinks=False))) is not None:
+                    skipped.append(SkippedPath(rel, vcs))
                 elif entry.is_dir(follow_symlinks=False):
                     if rel + "/" in ignored:
                         skipped.append(SkippedPath(rel + "/", IGNORED_REASON))
@@ -210,13 +209,14 @@ def _reason(err: OSError) -> str:
 
 
 def _read(file: _File, count_limit: int) -> bytes | None:
-    """Hash ``file`` (setting size/sha256/kind) and return its bytes when it must be counted."""
+    """Hash ``file`` (setting size/sha256/kind) and return its bytes when it must be counted; a
+    minified or bundled asset gets its result here, without lexing."""
     basename = file.rel.rsplit("/", 1)[-1]
     file.kind, file.language = kind_by_name(basename)
     try:
         fd = os.open(file.abspath, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as err:
-        file.problem = f"unreadable: {_reason(err)}"
+        _unreadable(file, err)
         return None
     try:
         info = os.fstat(fd)
@@ -224,13 +224,14 @@ def _read(file: _File, count_limit: int) -> bytes | None:
             file.problem = f"unreadable: no longer a regular file ({_special(info.st_mode)})"
             return None
         file.size = info.st_size
-        data, head, file.sha256 = _hash(fd, keep=file.kind in ("source", "other")
-                                  and info.st_size <= count_limit, limit=count_limit)
+        data, sample, file.sha256, file.sha1, physical = _hash(
+            fd, keep=file.kind in ("source", "other"), limit=count_limit)
     except OSError as err:
-        file.problem = f"unreadable: {_reason(err)}"
+        _unreadable(file, err)
         return None
     finally:
         os.close(fd)
+    head = sample[:_HEAD]
     if file.kind in ("source", "other"):
         # a source-named file is binary only by signature or a high share of control bytes: a
         # stray NUL byte does not take a text file out of the ratio
@@ -247,40 +248,71 @@ def _read(file: _File, count_limit: int) -> bytes | None:
     if file.kind != "source":
         return None
     file.head = head
-    if data is None:
-        file.large = True
-        return None
-    if not data:
+    if not sample:
         file.result = {"language": file.language, "lines": 0, "encoding": None,
                        "max_line_length": 0, "problem": None}
         return None
+    minified = minified_asset(basename, file.language, sample, whole=data is not None
+                              and len(data) <= len(sample))
+    if minified is not None:
+        file.minified, longest, encoding = minified
+        file.result = {"language": file.language, "encoding": encoding,
+                       "lines": counting.physical_lines(data) if data is not None else physical,
+                       "max_line_length": longest, "problem": None}
+        return None
+    if data is None:
+        file.large, file.physical = True, physical or 0
     return data
 
 
-def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str]:
-    """Read ``fd`` once: ``(content, first 8 KiB, sha256)``; content is ``None`` unless ``keep``
-    and it fits ``limit``."""
-    digest = hashlib.sha256()
+def _unreadable(file: _File, err: OSError) -> None:
+    """``file`` could not be read: its problem, and when it could be code (a source name, or no
+    known kind: a script without suffix) the most lines its size can hold as its weight."""
+    file.problem = f"unreadable: {_reason(err)}"
+    if not file.size:
+        try:
+            file.size = os.lstat(file.abspath).st_size
+        except OSError:
+            pass
+    if file.kind in ("source", "other"):
+        file.kind = "source"
+        file.weight = counting.most_lines(file.size)
+        file.problem += (f"; weighs ⌈{file.size} bytes ÷ 2⌉ = {file.weight} lines, the most "
+                         "non-blank lines it can hold")
+
+
+def _hash(fd: int, *, keep: bool, limit: int) -> tuple[bytes | None, bytes, str, str, int | None]:
+    """Read ``fd`` once: ``(content, sample, sha256, sha1, non-blank lines)``. With ``keep``, the
+    content when it fits ``limit`` (else None, and its non-blank lines are counted on the way)
+    and its first ``SAMPLE_BYTES`` as sample; without, only the first 8 KiB as sample. (SHA-1 is
+    what SPDX 2.3 requires of every file, beside any other.)"""
+    digest, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
     with os.fdopen(fd, "rb", closefd=False) as handle:
-        if keep:
-            data = handle.read(limit + 1)
-            digest.update(data)
-            if len(data) <= limit:
-                rest = handle.read(1 << 20)
-                if not rest:
-                    return data, data[:_HEAD], digest.hexdigest()
-            else:
-                rest = b""
-            head = data[:_HEAD]
-            while rest:  # grown past the limit since it was listed: hash it, do not count it
-                digest.update(rest)
-                rest = handle.read(1 << 20)
-        else:
+        if not keep:
             head = handle.read(_HEAD)
             digest.update(head)
-        while chunk := handle.read(1 << 20):
+            sha1.update(head)
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+                sha1.update(chunk)
+            return None, head, digest.hexdigest(), sha1.hexdigest(), None
+        data = handle.read(limit + 1)
+        digest.update(data)
+        sha1.update(data)
+        rest = b""
+        if len(data) <= limit:
+            rest = handle.read(1 << 20)
+            if not rest:
+                return data, data[:SAMPLE_BYTES], digest.hexdigest(), sha1.hexdigest(), None
+        lines = counting.NonBlankLines()  # over the limit (or grown past it since it was listed)
+        lines.feed(data)
+        chunk = rest or handle.read(1 << 20)
+        while chunk:
             digest.update(chunk)
-    return None, head, digest.hexdigest()
+            sha1.update(chunk)
+            lines.feed(chunk)
+            chunk = handle.read(1 << 20)
+    return None, data[:SAMPLE_BYTES], digest.hexdigest(), sha1.hexdigest(), lines.total()
 
 
 def _key(file: _File, name: str) -> str:
@@ -291,122 +323,173 @@ def _cacheable(result: dict) -> bool:
     return result["problem"] in (None, counting.PROBLEM_UNDECODABLE)
 
 
-def _pool(jobs: int) -> cf.ProcessPoolExecutor:
-    """Worker processes forked from this one: they start at once with the counter imported, and
-    unlike spawn/forkserver never re-run the caller's ``__main__`` (a script without a guard)."""
+def _pool(jobs: int):
+    """A pebble process pool forked from this one (the workers start at once with the counter
+    imported and, unlike spawn/forkserver, never re-run the caller's ``__main__``); each task has
+    its own timeout, and a task that runs out of it is killed without touching the others."""
+    from pebble import ProcessPool
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    return ProcessPool(max_workers=jobs, context=context, initializer=pool_worker_init,
+                       initargs=(os.getpid(),))
 
 
-def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
-    # ProcessPoolExecutor cannot cancel a running task: stop its workers so no process outlives us.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
+def _stop_pool(pool) -> None:
+    """Stop ``pool`` at once, killing what still runs, so no worker outlives the inventory."""
+    pool.stop()
+    pool.join(timeout=10)
+
+
+@dataclass
+class _Task:
+    """Work given to one worker: a batch of ``(file, lexer name, bytes)``, or one large file."""
+
+    batch: list[tuple[_File, str, bytes]] | None = None
+    large: tuple[_File, str, int] | None = None
+    """``(file, lexer name, piece bytes)`` of a file over the counting limit."""
 
 
 class _Counter:
-    """Counts cache misses: in-process while the work is small, in a process pool beyond that."""
+    """Counts cache misses in worker processes, no file taking longer than ``timeout_s``."""
 
-    def __init__(self, jobs: int, cache: ResultCache, on_done: Callable[[int], None]) -> None:
+    def __init__(self, jobs: int, cache: ResultCache, on_done: Callable[[int], None],
+                 timeout_s: float) -> None:
         self.jobs = jobs
         self.cache = cache
         self.on_done = on_done
-        self.waiting: list[tuple[_File | _Piece, str, bytes]] = []
+        self.timeout_s = timeout_s
+        self.waiting: list[tuple[_File, str, bytes]] = []
         self.waiting_bytes = 0
-        self.pool: cf.ProcessPoolExecutor | None = None
-        self.running: dict[cf.Future, list[tuple[_File | _Piece, str, bytes]]] = {}
-        self.large: list[_File] = []
-        """Files counted in pieces, combined by ``finish``."""
+        self.pool = None
+        self.running: dict[cf.Future, _Task] = {}
         self.counted = 0
         self.warnings: list[str] = []
+        self.timed_out: list[str] = []
 
-    def add(self, file: _File | _Piece, name: str, data: bytes) -> None:
-        """Count ``data`` (a file, or a piece of a large one) as the lexer for ``name`` reads it."""
+    def add(self, file: _File, name: str, data: bytes) -> None:
+        """Count ``data`` (the content of ``file``) as the lexer for ``name`` reads it."""
         self.waiting.append((file, name, data))
         self.waiting_bytes += len(data)
-        if self.jobs > 1 and self.pool is None and (
-                len(self.waiting) >= _POOL_MIN_FILES or self.waiting_bytes >= _POOL_MIN_BYTES):
-            self.pool = _pool(self.jobs)
         if len(self.waiting) >= _BATCH_FILES or self.waiting_bytes >= _BATCH_BYTES:
-            if self.pool is not None:
-                self._submit()
-            elif self.jobs == 1:
-                self._count_here()
+            self._flush()
 
-    def _count_here(self) -> None:
+    def add_large(self, file: _File, name: str, piece_bytes: int) -> None:
+        """Count ``file`` (over the counting limit) in a worker that reads it in pieces."""
+        self._schedule(_Task(large=(file, name, piece_bytes)))
+
+    def _flush(self) -> None:
         batch, self.waiting, self.waiting_bytes = self.waiting, [], 0
         if batch:
-            self._store(batch, counting.count_batch([(name, data) for _, name, data in batch]))
+            self._schedule(_Task(batch=batch))
 
-    def _submit(self) -> None:
-        batch, self.waiting, self.waiting_bytes = self.waiting, [], 0
-        if not batch:
-            return
-        while len(self.running) >= self.jobs * 3:
-            self._harvest(cf.FIRST_COMPLETED)
-        future = self.pool.submit(counting.count_batch, [(name, data) for _, name, data in batch])
-        self.running[future] = batch
-
-    def _harvest(self, until: str) -> None:
-        done, _ = cf.wait(self.running, timeout=BATCH_TIMEOUT_S, return_when=until)
-        if not done:  # nothing finished in time: every running batch is given up
-            self.warnings.append(f"{sum(map(len, self.running.values()))} files not counted: "
-                                 f"counting took over {BATCH_TIMEOUT_S:.0f} s")
-            for batch in self.running.values():
-                self._store(batch, [None] * len(batch))
-            self.running.clear()
-            _kill_pool(self.pool)
+    def _schedule(self, task: _Task) -> None:
+        if self.pool is None:
             self.pool = _pool(self.jobs)
-            return
-        for future in done:
-            batch = self.running.pop(future)
-            try:
-                results = future.result()
-            except Exception as err:  # a worker died (e.g. killed for memory)
-                reason = f"count failed: {type(err).__name__}: {err}"[:300]
-                self.warnings.append(f"{len(batch)} files not counted ({reason})")
-                results = [_failed(data, reason) for _, _, data in batch]
-            self._store(batch, results)
+        while len(self.running) >= self.jobs * 3:
+            self._harvest()
+        if task.batch is not None:
+            items = [(name, data) for _, name, data in task.batch]
+            future = self.pool.schedule(counting.count_batch, args=(items,),
+                                        timeout=self.timeout_s)
+        else:
+            file, name, piece_bytes = task.large  # type: ignore[misc]
+            future = self.pool.schedule(counting.count_file, args=(file.abspath, name, piece_bytes),
+                                        timeout=self.timeout_s)
+        self.running[future] = task
 
-    def _store(self, batch: list[tuple[_File | _Piece, str, bytes]],
-               results: list[dict | None]) -> None:
+    def _harvest(self) -> None:
+        """Store what has finished, waiting for at least one task: a running task finishes or
+        runs out of its timeout within ``timeout_s``, so a pool silent for longer has failed."""
+        done, _ = cf.wait(self.running, timeout=self.timeout_s + _POOL_GRACE_S,
+                          return_when=cf.FIRST_COMPLETED)
+        if not done:  # the pool itself stopped answering: give up what runs, start a new one
+            tasks = list(self.running.values())
+            self.running.clear()
+            _stop_pool(self.pool)
+            self.pool = None
+            self.warnings.append("the counting pool stopped answering; the files it held were "
+                                 "not counted")
+            for task in tasks:
+                self._failed_task(task, "count did not finish (the worker pool stopped answering)")
+            return
+        finished = [(future, self.running.pop(future)) for future in done]
+        for future, task in finished:
+            try:
+                result = future.result()
+            except TimeoutError:
+                if task.batch is not None and len(task.batch) > 1:
+                    for item in task.batch:  # again one by one: only a slow file is given up
+                        self._schedule(_Task(batch=[item]))
+                    continue
+                self._failed_task(task, f"count timed out (over {self.timeout_s:g} s)")
+            except Exception as err:  # a worker that died (killed for memory, a crash)
+                if task.batch is not None and len(task.batch) > 1:
+                    for item in task.batch:
+                        self._schedule(_Task(batch=[item]))
+                    continue
+                self._failed_task(task, f"count failed: {type(err).__name__}: {err}"[:300])
+            else:
+                if task.batch is not None:
+                    self._store(task.batch, result)
+                else:
+                    self._store_large(task.large[0], result)  # type: ignore[index]
+
+    def _failed_task(self, task: _Task, reason: str) -> None:
+        if task.batch is not None:
+            self._store(task.batch, [_failed(data, reason) for _, _, data in task.batch])
+            return
+        file = task.large[0]  # type: ignore[index]
+        self._store_large(file, {"language": None, "lines": file.physical, "encoding": None,
+                                 "max_line_length": 0, "problem": reason})
+
+    def _store(self, batch: list[tuple[_File, str, bytes]], results: list[dict]) -> None:
         fresh = {}
-        files = 0
-        for (target, _, data), result in zip(batch, results):
-            if result is None:
-                result = _failed(data, f"count timed out (batch over {BATCH_TIMEOUT_S:.0f} s)")
-            target.result = result
-            if isinstance(target, _Piece):
-                continue
-            files += 1
+        for (file, _, _), result in zip(batch, results):
+            file.result = result
             if _cacheable(result):
-                fresh[target.key] = result
-        self.counted += files
+                fresh[file.key] = result
+            elif result["problem"].startswith("count timed out"):
+                self.timed_out.append(file.rel)
+        self.counted += len(batch)
         self.cache.put_many(fresh)
-        self.on_done(files)
+        self.on_done(len(batch))
+
+    def _store_large(self, file: _File, result: dict) -> None:
+        if "error" in result:
+            file.problem = f"unreadable: {result['error']}"
+            file.weight = counting.most_lines(file.size)
+            file.problem += (f"; weighs ⌈{file.size} bytes ÷ 2⌉ = {file.weight} lines, the "
+                             "most non-blank lines it can hold")
+        elif result.get("sha256", file.sha256) != file.sha256:
+            file.problem = ("changed while it was read; not counted (weighs its "
+                            f"{file.physical} non-blank lines when it was hashed)")
+            file.weight = file.physical
+        else:
+            result = {k: v for k, v in result.items() if k != "sha256"}
+            file.result = result
+            if _cacheable(result):
+                self.cache.put_many({file.key: result})
+            elif result["problem"].startswith("count timed out"):
+                self.timed_out.append(file.rel)
+        self.counted += 1
+        self.on_done(1)
 
     def finish(self) -> None:
-        """Count everything still waiting, wait for running batches, sum the pieces of large
-        files."""
-        if self.pool is None:
-            self._count_here()
-        else:
-            self._submit()
-            while self.running:
-                self._harvest(cf.ALL_COMPLETED)
-            self.pool.shutdown(wait=True)
+        """Count everything still waiting and wait for every running task."""
+        self._flush()
+        while self.running:  # one at a time: queued tasks have not started their timeout yet
+            self._harvest()
+        if self.timed_out:
+            self.warnings.append(
+                f"{len(self.timed_out)} file(s) not counted within the per-file timeout of "
+                f"{self.timeout_s:g} s, weighed by their non-blank lines: "
+                + ", ".join(self.timed_out[:5]) + (" …" if len(self.timed_out) > 5 else ""))
+
+    def close(self) -> None:
+        """Stop the pool (killing anything still running)."""
+        if self.pool is not None:
+            _stop_pool(self.pool)
             self.pool = None
-        fresh = {}
-        for file in self.large:
-            file.result = _combine(file.pieces)
-            if all(_cacheable(piece) for piece in file.pieces):
-                fresh[file.key] = file.result
-        self.counted += len(self.large)
-        self.cache.put_many(fresh)
-        self.on_done(len(self.large))
-        self.large = []
 
 
 def _failed(data: bytes, reason: str) -> dict:
@@ -415,89 +498,29 @@ def _failed(data: bytes, reason: str) -> dict:
             "max_line_length": 0, "problem": reason}
 
 
-def _combine(pieces: list[dict | None]) -> dict:
-    """One file's result from its pieces' results: lines summed, the first piece's language and
-    encoding (others named when they differ); a problem when any piece has one."""
-    results = [p or _failed(b"", "not counted") for p in pieces]
-    encodings = list(dict.fromkeys(r["encoding"] for r in results if r["encoding"]))
-    encoding = encodings[0] if encodings else None
-    if len(encodings) > 1:
-        encoding += f" (first piece; others {', '.join(encodings[1:])})"
-    problems = [r["problem"] for r in results if r["problem"]]
-    problem = None
-    if problems:
-        problem = (counting.PROBLEM_UNDECODABLE
-                   if all(p == counting.PROBLEM_UNDECODABLE for p in problems) else
-                   f"{len(problems)} of {len(results)} pieces not counted ({problems[0]})")
-    language = next((r["language"] for r in results if r["language"]), None)
-    return {"language": language, "lines": sum(r["lines"] for r in results),
-            "encoding": encoding, "max_line_length": max(r["max_line_length"] for r in results),
-            "problem": problem, "pieces": len(results)}
-
-
-#: A good place to end a piece: after a line that is a closing brace in column 0 (the end of a
-#: top-level block), or after a blank line followed by a line starting in column 0 with a letter
-#: (a definition): places that are not inside a comment or string.
-_CUT = re.compile(rb"\n\}[;,]?[ \t\r]*\n|\n[ \t\r\f\v]*\n(?=[A-Za-z_])")
-
-
-def cut_point(block: bytes) -> int:
-    """Where a piece of a large file ends within ``block``: in its second half, at the last
-    ``_CUT`` place (after a column-0 closing-brace line, or after a blank line followed by a line
-    starting in column 0 with a letter), else after its last line break, else at its end."""
-    half = len(block) // 2
-    last = None
-    for last in _CUT.finditer(block, half):
-        pass
-    if last is not None:
-        return last.end()
-    newline = block.rfind(b"\n", half)
-    return newline + 1 if newline >= 0 else len(block)
-
-
 def _count_large(file: _File, name: str, counter: _Counter, piece_bytes: int) -> None:
-    """Read a file over the counting limit again, in pieces for ``counter``; UTF-16/32 text
-    (which line-break cuts would split) is weighed by its non-blank lines instead."""
+    """Count a file over the counting limit: by a worker reading it in pieces; UTF-16/32 text
+    (which line-break cuts would split) is weighed here by its non-blank lines instead."""
     wide = counting.wide_encoding(file.head)
+    if wide is None:
+        counter.add_large(file, name, piece_bytes)
+        return
     digest = hashlib.sha256()
     try:
         with open(file.abspath, "rb", opener=_no_follow) as handle:
-            if wide is not None:
-                lines = _wide_lines(handle, wide, digest)
-            else:
-                rest = b""
-                while True:
-                    block = handle.read(piece_bytes - len(rest))
-                    digest.update(block)
-                    data = rest + block
-                    if not block or len(data) < piece_bytes:
-                        if data:
-                            _add_piece(file, name, data, counter)
-                        if not block:
-                            break
-                        rest = b""
-                        continue
-                    cut = cut_point(data)
-                    _add_piece(file, name, data[:cut], counter)
-                    rest = data[cut:]
+            lines = _wide_lines(handle, wide, digest)
     except OSError as err:
-        file.problem = f"unreadable: {_reason(err)}"
+        _unreadable(file, err)
         return
     if digest.hexdigest() != file.sha256:
-        file.problem = "changed while it was read; not counted"
+        file.problem = ("changed while it was read; not counted (weighs its "
+                        f"{file.physical} non-blank lines when it was hashed)")
+        file.weight = file.physical
         return
-    if wide is not None:
-        file.result = {"language": file.language, "lines": lines, "encoding": wide,
-                       "max_line_length": 0,
-                       "problem": f"too large to count ({wide} text over the limit); weighs its "
-                                  "non-blank lines"}
-        return
-    counter.large.append(file)
-
-
-def _add_piece(file: _File, name: str, data: bytes, counter: _Counter) -> None:
-    file.pieces.append(None)
-    counter.add(_Piece(file, len(file.pieces) - 1), name, data)
+    file.result = {"language": file.language, "lines": lines, "encoding": wide,
+                   "max_line_length": 0,
+                   "problem": f"too large to count ({wide} text over the limit); weighs its "
+                              "non-blank lines"}
 
 
 def _wide_lines(handle, encoding: str, digest) -> int:
@@ -522,11 +545,13 @@ def _no_follow(path: str, flags: int) -> int:
 
 def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = None,
                     progress: Progress | None = None, jobs: int | None = None,
-                    count_limit: int = COUNT_LIMIT) -> Inventory:
+                    count_limit: int = COUNT_LIMIT,
+                    timeout_s: float = DEFAULT_TIMEOUT_S) -> Inventory:
     """Inventory every regular file under ``source.root`` and count effective lines of source files.
 
     ``cache`` is a ``ResultCache`` (namespace ``sloc``, see ``open_cache``) or a cache directory;
-    ``progress(done, total)`` is called as files complete; ``jobs`` worker processes (default: CPUs).
+    ``progress(done, total)`` is called as files complete; ``jobs`` worker processes (default: CPUs);
+    counting one file may take at most ``timeout_s`` seconds.
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
     own_cache = not isinstance(cache, ResultCache)
@@ -545,21 +570,34 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
 
         if progress is not None:
             progress(0, total)
-        counter = _Counter(jobs, store, advance)
+        _warm_lexers(files)
+        counter = _Counter(jobs, store, advance, timeout_s)
         try:
             cached = _count_all(files, store, counter, advance, count_limit)
             counter.finish()
         finally:
-            if counter.pool is not None:
-                _kill_pool(counter.pool)
+            counter.close()
         entries = tuple(_entry(f) for f in files)
     finally:
         if own_cache:
             store.close()
     warnings = tuple(source.notes) + tuple(counter.warnings)
     return Inventory(source=source, entries=entries, skipped=tuple(source.skipped) + tuple(skipped),
-                     counting=counting_rule(count_limit), test_rule=TEST_RULE, warnings=warnings,
-                     counted=counter.counted, cached=cached)
+                     counting=counting_rule(count_limit, timeout_s), test_rule=TEST_RULE,
+                     warnings=warnings, counted=counter.counted, cached=cached)
+
+
+def _warm_lexers(files: list[_File]) -> None:
+    """Load and compile, in this process before the workers fork from it, the lexer of every
+    source file name in the tree (counting two bytes with each), so that a worker's per-file
+    timeout measures the counting of a file, not a lexer's first import."""
+    names = set()
+    for file in files:
+        basename = file.rel.rsplit("/", 1)[-1]
+        if kind_by_name(basename)[0] == "source":
+            names.add(lexer_filename(basename))
+    for name in sorted(names):
+        counting.count_source(name, b"x\n")
 
 
 def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
@@ -585,7 +623,7 @@ def _count_all(files: list[_File], store: ResultCache, counter: _Counter,
                 file.result = hits[file.key]
                 done_now += 1
                 cached += 1
-            elif data is None:  # large: read again in pieces
+            elif data is None:  # large: read again in pieces, by a worker
                 _count_large(file, name, counter, min(PIECE_BYTES, count_limit))
                 if file.result is not None or file.problem is not None:
                     done_now += 1
@@ -600,7 +638,8 @@ def _entry(file: _File) -> InventoryEntry:
     problem = file.problem or result.get("problem")
     language = result.get("language") or file.language
     return InventoryEntry(
-        path=file.rel, size=file.size, sha256=file.sha256, kind=file.kind,  # type: ignore[arg-type]
-        language=language, lines=int(result.get("lines") or 0) if file.problem is None else 0,
+        path=file.rel, size=file.size, sha256=file.sha256, sha1=file.sha1, kind=file.kind,  # type: ignore[arg-type]
+        language=language,
+        lines=int(result.get("lines") or 0) if file.problem is None else file.weight,
         is_test=is_test_path(file.rel), problem=problem, encoding=result.get("encoding"),
-        max_line_length=int(result.get("max_line_length") or 0))
+        max_line_length=int(result.get("max_line_length") or 0), minified=file.minified)

@@ -7,13 +7,14 @@ names are source code, so every language pygments knows is counted.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
 import re
 
 from pygments.lexers import find_lexer_class_for_filename
 from pygments.lexers._mapping import LEXERS
+
+from verifier.globs import translate_name
 
 #: Documents: inventoried, never counted.
 DOC_SUFFIXES = frozenset({
@@ -78,7 +79,7 @@ SUFFIX_ALIASES = {
 _SIMPLE_PATTERN = re.compile(r"^\*\.[^*?\[\].]+$")
 #: Pygments file-name patterns that are not plain ``*.suffix`` (Makefile, CMakeLists.txt …).
 _SPECIAL_PATTERNS = re.compile("|".join(
-    fnmatch.translate(pattern) for _, _, _, patterns, _ in LEXERS.values() for pattern in patterns
+    translate_name(pattern) for _, _, _, patterns, _ in LEXERS.values() for pattern in patterns
     if not _SIMPLE_PATTERN.match(pattern)))
 
 #: The test-code rule in words (``Inventory.test_rule``).

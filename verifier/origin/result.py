@@ -1,4 +1,5 @@
-"""The origin report: per-file origins, components, totals, the ratio and the verdict.
+"""The result of an origin analysis (``OriginReport``): per-file origins, components, totals, the
+ratio and the verdict.
 
 ``OriginReport.to_json()`` is the documented ``verifier origin --json`` output;
 ``OriginReport.summary()`` fits ``verifier.results.OriginSummary`` (results.json of a run).
@@ -49,7 +50,7 @@ class ComponentTotal:
     def to_json(self) -> dict[str, Any]:
         """name, version, license, path, lines, files, holders, reason, evidence."""
         c = self.component
-        return {"name": c.name, "version": c.version, "license": c.license, "path": c.path,
+        return {"name": c.name, "version": c.version, "license": c.license, "purl": c.purl, "path": c.path,
                 "lines": self.lines, "files": self.files, "holders": list(c.holders),
                 "reason": c.reason, "evidence": list(c.evidence)}
 
@@ -151,10 +152,9 @@ class OriginReport:
 
     def summary(self, *, files_path: str | None = None, error: str | None = None) -> dict[str, Any]:
         """The run-level summary, fitting ``verifier.results.OriginSummary``."""
-        from verifier.origin.inventory import VCS_REASON
         from verifier.results import NOT_SCANNED_LIMIT
 
-        not_scanned = [item for item in self.skipped if item.reason != VCS_REASON]
+        not_scanned = list(self.skipped)
         shown = not_scanned[:NOT_SCANNED_LIMIT]
         return {
             "ratio": _round(self.ratio),
@@ -185,13 +185,17 @@ def _file_json(file: FileOrigin) -> dict[str, Any]:
     data: dict[str, Any] = {
         "path": file.path, "language": file.language, "lines": file.lines, "origin": file.origin,
         "rule": file.rule, "reason": file.reason, "evidence": list(file.evidence),
-        "is_test": file.is_test, "sha256": file.sha256, "kind": file.kind,
+        "is_test": file.is_test, "sha256": file.sha256, "sha1": file.sha1, "kind": file.kind,
         "component": file.component, "matched_lines": file.matched_lines,
     }
     if file.matches:
         data["matches"] = [asdict(m) for m in file.matches]
     if file.problem:
         data["problem"] = file.problem
+    if file.licenses is not None:
+        data["licenses"] = list(file.licenses)
+    if file.copyrights is not None:
+        data["copyrights"] = list(file.copyrights)
     if file.adjudication is not None:
         data["adjudicated"] = True
     return data

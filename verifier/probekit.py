@@ -1,6 +1,24 @@
-"""Helpers shared by the built-in static probes: finding files in the delivered tree, repository
-globs, declared commands and interpreters, time budgets, and turning a failed tool run into a
-``ProbeError`` that carries the reason, the output tail and the evidence files.
+"""Helpers for probe authors: the toolkit every built-in probe uses, public and stable.
+
+A probe (``verifier.probe``) that runs an external tool needs the same few things: a time budget
+shared by the tools it starts (``Deadline``), the tool run in its own process tree with a timeout
+and its output kept (``run_tool`` -> ``ToolRun``; ``CANNOT_START``: the exit status of a command
+that could not start), a failed run turned into a ``ProbeError`` carrying the reason, the output tail
+and the evidence (``tool_failure``, ``failure_reason``, ``run_evidence``), the tool's JSON output read
+safely (``read_json``), the files of the delivered tree it should look at (``source_files``, which
+skips ``SKIPPED_DIRS``; ``glob_matches``, ``inside_repo``; ``check_argv_size`` against
+``MAX_ARGV_BYTES``), a declared command or interpreter made
+runnable (``split_command``, ``expand_command``, ``substitute``, ``placeholders``, ``which``,
+``resolve_python``, ``interpreter_env``, ``scrubbed_env``), tool versions for the environment record
+(``tool_version``) and file-name-safe evidence names (``safe_name``). Field types for ``with:``
+arguments: ``RepoPath`` and ``RepoGlob`` (a path or glob inside the delivered repository, checked
+at its line of the spec) and ``EnvValue`` (an environment variable value).
+
+Everything here treats the delivered repository as data: paths never lead out of the tree, symbolic
+links are not followed, declared commands are split like a POSIX shell would but run without one
+unless the spec says ``shell: true``.
+
+The names below are the stable API (``__all__``); the built-in probes import them from here.
 """
 
 from __future__ import annotations
@@ -13,18 +31,30 @@ import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from verifier.globs import glob_covers
+from verifier.vcs import VCS_DIRS, vcs_metadata
 from verifier.probe import ProbeContext, ProbeError
-from verifier.proc import ToolRun, scrubbed_env
+from verifier.proc import ToolRun, run_tool, scrubbed_env
+from verifier.repo_paths import RepoGlob, RepoPath
 
-#: Directories never walked into: version control, caches, virtual environments' usual names.
-#: (Any directory holding a ``pyvenv.cfg`` is skipped too: an interpreter, not delivered code.)
+__all__ = [
+    "CANNOT_START", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob", "RepoPath",
+    "ToolRun", "check_argv_size", "expand_command", "failure_reason", "glob_matches", "inside_repo",
+    "interpreter_env", "placeholders", "read_json", "resolve_python", "run_evidence", "run_tool",
+    "safe_name", "scrubbed_env", "source_files", "split_command", "substitute", "tool_failure",
+    "tool_version", "which",
+]
+
+#: Directories never walked into: version control (only when it holds that system's own files,
+#: ``verifier.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
+#: environments' usual names. (Any directory holding a ``pyvenv.cfg`` is skipped too: an
+#: interpreter, not delivered code.)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox",
                           ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "node_modules"})
 
@@ -52,50 +82,11 @@ EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
 # Repository globs and file discovery
 
 
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    parts = [p for p in pattern.split("/") if p not in ("", ".")]
-    out: list[str] = []
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            out.append(".*" if last else "(?:[^/]+/)*")
-            continue
-        out.append(_segment_regex(part) + ("" if last else "/"))
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _segment_regex(segment: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(segment):
-        char = segment[i]
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = segment.find("]", i + 2 if segment[i + 1:i + 2] in ("!", "^") else i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = segment[i + 1:end]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
-
-
 def glob_matches(path: str, pattern: str) -> bool:
     """Whether repository path ``path`` (POSIX) or one of its parent directories matches
-    ``pattern``: ``*`` stays inside one directory, ``**`` spans any number of them."""
-    regex = _glob_regex(pattern)
-    parts = path.split("/")
-    return any(regex.fullmatch("/".join(parts[:n])) for n in range(len(parts), 0, -1))
+    ``pattern``: ``*`` stays inside one directory, ``**`` spans any number of them
+    (``verifier.globs``: linear time whatever the pattern)."""
+    return glob_covers(path, pattern)
 
 
 def inside_repo(repo: Path, rel: str, *, what: str) -> Path:
@@ -127,7 +118,9 @@ def source_files(repo: Path, paths: Sequence[str], *, exclude: Sequence[str] = (
             for name in sorted(dirnames):
                 sub = here / name
                 sub_rel = sub.relative_to(root).as_posix()
-                if (name in SKIPPED_DIRS or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
+                if ((name in SKIPPED_DIRS and (name not in VCS_DIRS
+                                               or vcs_metadata(os.fspath(sub), name, True)))
+                        or sub.is_symlink() or (sub / "pyvenv.cfg").exists()
                         or any(glob_matches(sub_rel, g) for g in exclude)):
                     continue
                 kept.append(name)
