@@ -99,15 +99,19 @@ def _rename(snippet: str, rng: random.Random) -> str:
         tokens = list(tokenize.generate_tokens(io.StringIO(snippet).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         tokens = []
-    names = sorted({t.string for t in tokens if t.type == tokenize.NAME
-                    and not keyword.iskeyword(t.string) and t.string not in _BUILTINS
-                    and len(t.string) > 2})
-    if not names:
-        names = sorted(set(re.findall(r"\b[a-z_][a-z0-9_]{2,}\b", snippet)))[:3]
+    names = sorted({t.string for t in tokens if t.type == tokenize.NAME and _renamable(t.string)})
+    if not names:  # a snippet cut mid-statement: its words, keywords and builtins left alone
+        names = sorted({w for w in re.findall(r"\b[a-z_][a-z0-9_]{2,}\b", snippet)
+                        if _renamable(w)})[:3]
     chosen = rng.sample(names, min(3, len(names)))
     for index, name in enumerate(chosen):
         snippet = re.sub(rf"\b{re.escape(name)}\b", f"renamed_{index}_{name[::-1]}", snippet)
     return snippet
+
+
+def _renamable(name: str) -> bool:
+    """An identifier a type-2 copy may rename: not a keyword or a builtin, 3 letters or more."""
+    return not keyword.iskeyword(name) and name not in _BUILTINS and len(name) > 2
 
 
 def _change_literal(snippet: str, rng: random.Random) -> str:
