@@ -56,9 +56,9 @@ def _sources(limit_bytes: int = 200_000) -> list[Path]:
 
 def _real_records(files: list[Path], jobs: int) -> tuple[list[tuple], float, int]:
     """(path, size, n_lines, hash bytes, line data) of each file, the seconds it took, bytes."""
-    from verifier.kb.build import K, LINE_HASH_BITS, W, _run_tasks
+    from verifier.kb.build import K, SHAPE_K, SHAPE_W, W, _run_tasks
 
-    tasks = [(str(p), str(p), None, K, W, LINE_HASH_BITS) for p in files]
+    tasks = [(str(p), str(p), None, K, W, SHAPE_K, SHAPE_W) for p in files]
     start = time.perf_counter()
     results = _run_tasks(tasks, jobs, None)
     seconds = time.perf_counter() - start

@@ -36,7 +36,7 @@ def test_build_info_add(source: Path, tmp_path: Path):
     assert "1 components added" in result.output and "1 files indexed" in result.output
     result = _run("kb", "info", kb)
     assert result.exit_code == 0
-    assert "k=30 w=80" in result.output and "- steps 1.4.2 [directory] MIT: 1 files" in result.output
+    assert "k=30 w=200" in result.output and "shape grams k=30 w=5" in result.output and "- steps 1.4.2 [directory] MIT: 1 files" in result.output
     data = json.loads(_run("kb", "info", kb, "--json").output)
     assert data["components"] == 1 and data["files"] == 1 and data["fingerprints"] > 10
     result = _run("kb", "add", kb, str(source))
@@ -96,12 +96,12 @@ def test_incompatible_schema_version(source: Path, tmp_path: Path):
     kb = tmp_path / "kb.sqlite"
     assert _run("kb", "build", str(source), "-o", str(kb)).exit_code == 0
     db = sqlite3.connect(kb)
-    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     db.commit()
     db.close()
     result = CliRunner().invoke(main, ["kb", "info", str(kb)])
     assert result.exit_code == 2
-    assert "schema version 3, this verifier reads version 2" in result.output
+    assert "schema version 2, this verifier reads version 3" in result.output
     assert "rebuild it with `verifier kb build`" in result.output
 
 

@@ -252,7 +252,7 @@ def test_a_schema_version_1_kb_is_refused_with_rebuild(tmp_path):
     with pytest.raises(InputError) as err:
         KnowledgeBase.open(path)
     text = str(err.value)
-    assert "schema version 1" in text and "reads version 2" in text and "\n" not in text
+    assert "schema version 1" in text and "reads version 3" in text and "\n" not in text
     assert "kb build" in (err.value.hint or "")
 
 

@@ -104,7 +104,8 @@ def test_build_directory_with_node_modules_and_dedupe(project: Path, tmp_path: P
     listing = {(c["kind"], c["name"], c["version"], c["license"]) for c in info["component_list"]}
     assert listing == {("directory", "ledgerlib", "2.1.0", "MIT"), ("npm", "sched", "0.3.1", "ISC"),
                        ("npm", "@acme/tools", "1.0.0", "Apache-2.0")}
-    assert info["schema_version"] == 2 and info["k"] == 30 and info["w"] == 80
+    assert info["schema_version"] == 3 and info["k"] == 30 and info["w"] == 200
+    assert info["shape_k"] == 30 and info["shape_w"] == 5 and info["line_hash_bits"] == 4
     found = match_texts(tmp_path / "kb.sqlite", [("src/stock.py", "# mine\n" + LEDGER)])
     (hit,) = found["src/stock.py"].matches
     assert (hit.component, hit.version, hit.license) == ("ledgerlib", "2.1.0", "MIT")
@@ -250,23 +251,32 @@ def test_empty_sources_are_input_errors(tmp_path: Path):
     assert not (tmp_path / "kb.sqlite").exists()
 
 
-def test_kbs_with_8_and_4_bit_line_hashes_match_alike_and_4_is_smaller(project: Path,
-                                                                       tmp_path: Path):
-    old, new = tmp_path / "old.sqlite", tmp_path / "new.sqlite"
-    build_kb(old, [project], jobs=1, line_bits=8)  # as KBs were written before line_hash_bits
-    with sqlite3.connect(old) as db:
-        db.execute("DELETE FROM meta WHERE key = 'line_hash_bits'")
-    build_kb(new, [project], jobs=1)
-    with KnowledgeBase.open(old) as kb:
-        assert kb.line_bits == 8
-    with KnowledgeBase.open(new) as kb:
-        assert kb.line_bits == 4 and kb.info()["line_hash_bits"] == 4
-    texts = [(str(p.relative_to(project)), p.read_text()) for p in sorted(project.rglob("*.py"))]
-    assert texts
-    found_old, found_new = match_texts(old, texts), match_texts(new, texts)
-    assert found_new and {p: m.matched_lines for p, m in found_old.items()} == {
-        p: m.matched_lines for p, m in found_new.items()}
-    assert new.stat().st_size <= old.stat().st_size
+def test_a_kb_of_schema_2_is_refused_with_one_line_saying_rebuild(project: Path, tmp_path: Path):
+    """KBs written before the shape stream (schema 2: no shape grams, no abstract line hashes)."""
+    path = tmp_path / "old.sqlite"
+    build_kb(path, [project], jobs=1)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        db.execute("DELETE FROM meta WHERE key IN ('shape_k', 'shape_w')")
+    with pytest.raises(InputError) as err:
+        KnowledgeBase.open(path)
+    assert "schema version 2, this verifier reads version 3" in str(err.value)
+    assert "\n" not in str(err.value) and "kb build" in (err.value.hint or "")
+
+
+@pytest.mark.parametrize("key, value", [("shape_k", "0"), ("shape_k", "x"), ("shape_w", "999"),
+                                        ("shape_w", None), ("line_hash_bits", "8")])
+def test_bad_shape_parameters_are_a_corrupt_kb(project: Path, tmp_path: Path, key, value):
+    path = tmp_path / "kb.sqlite"
+    build_kb(path, [project], jobs=1)
+    with sqlite3.connect(path) as db:
+        if value is None:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    with pytest.raises(InputError, match="corrupt knowledge base") as err:
+        KnowledgeBase.open(path)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.slow

@@ -167,7 +167,7 @@ def info(kb_path: str, as_json: bool, components: bool) -> None:
         f"written by verifier {data['tool_version']}, created {data['created']}, "
         f"updated {data['updated']}")
     say(f"  winnowing k={data['k']} w={data['w']} (shared runs of {data['guarantee_bytes']} "
-        "normalized bytes are always seen)")
+        f"normalized bytes are always seen), shape grams k={data['shape_k']} w={data['shape_w']}")
     say(f"  {data['components']} components ({kinds}), {data['files']} files "
         f"({data['distinct_files']} distinct), {data['lines']} effective lines, "
         f"{data['fingerprints']} fingerprints")

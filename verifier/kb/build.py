@@ -34,7 +34,7 @@ from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.registries import Fetched, FetchFailure, PackageSpec, fetch
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
-from verifier.kb.winnow import K, LINE_HASH_BITS, W, encode, fingerprint
+from verifier.kb.winnow import K, SHAPE_K, SHAPE_W, W, encode, fingerprint
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20
@@ -90,7 +90,7 @@ class _Candidate:
 def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
              python_envs: Sequence[str | os.PathLike] = (), only: Iterable[str] = (),
              packages: Sequence[PackageSpec] = (), jobs: int | None = None, force: bool = False,
-             k: int = K, w: int = W, line_bits: int = LINE_HASH_BITS,
+             k: int = K, w: int = W, shape_k: int = SHAPE_K, shape_w: int = SHAPE_W,
              progress: Progress | None = None, fetch_progress: FetchProgress | None = None,
              fetcher: Fetcher | None = None) -> BuildReport:
     """Create the KB ``output`` from ``sources``, Python environments (``only``: restrict to
@@ -114,7 +114,7 @@ def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (
         if not candidates:
             raise _nothing_fetched(found)
         temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        counts = _build_into(temp, output, candidates, jobs, progress, k, w, line_bits)
+        counts = _build_into(temp, output, candidates, jobs, progress, (k, w, shape_k, shape_w))
     return BuildReport(str(output), len(candidates), 0, counts[0], counts[1], counts[2],
                        output.stat().st_size, round(time.monotonic() - started, 2), tuple(warnings),
                        kb_corpus_bytes=counts[2], unfetched=found.unfetched,
@@ -122,12 +122,13 @@ def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (
 
 
 def _build_into(temp: Path, output: Path, candidates: list[_Candidate], jobs: int | None,
-                progress: Progress | None, k: int, w: int, line_bits: int
+                progress: Progress | None, params: tuple[int, int, int, int]
                 ) -> tuple[int, int, int, int]:
     """Index ``candidates`` into a new KB at ``temp`` and rename it to ``output``."""
     temp.unlink(missing_ok=True)
     try:
-        kb = KnowledgeBase.create(temp, k=k, w=w, line_bits=line_bits)
+        k, w, shape_k, shape_w = params
+        kb = KnowledgeBase.create(temp, k=k, w=w, shape_k=shape_k, shape_w=shape_w)
         try:
             counts = _index(kb, candidates, jobs, progress)
         finally:
@@ -343,7 +344,7 @@ def _origin_of(candidates: list[_Candidate], key: tuple[str, str, str]) -> str:
 # -- indexing --------------------------------------------------------------------------------------
 def _index(kb: KnowledgeBase, candidates: list[_Candidate], jobs: int | None,
            progress: Progress | None) -> tuple[int, int, int, int]:
-    tasks = [(path, disk, data, kb.k, kb.w, kb.line_bits)
+    tasks = [(path, disk, data, kb.k, kb.w, kb.shape_k, kb.shape_w)
              for cand in candidates for path, disk, data in cand.files]
     results = _run_tasks(tasks, jobs, progress)
     writer = kb.writer()
@@ -405,7 +406,7 @@ def _fingerprint_chunk(chunk: list[tuple]) -> list:
 def fingerprint_task(task: tuple) -> tuple[int, int, bytes, bytes] | None:
     """Worker: fingerprint one file; ``(size, effective lines, hashes, line data)`` or ``None`` when
     it is unreadable or too short to carry a fingerprint."""
-    path, disk, data, k, w, line_bits = task
+    path, disk, data, k, w, shape_k, shape_w = task
     if data is None:
         try:
             with open(disk, "rb") as handle:
@@ -415,10 +416,10 @@ def fingerprint_task(task: tuple) -> tuple[int, int, bytes, bytes] | None:
     if len(data) > MAX_FILE_BYTES:
         return None
     text = normalize(decode_source(data), path)
-    fps = fingerprint(text, k, w)
+    fps = fingerprint(text, k, w, shape_k, shape_w)
     if not fps.hashes:
         return None
-    hash_bytes, meta_bytes = encode(fps, line_bits)
+    hash_bytes, meta_bytes = encode(fps)
     return len(data), len(text), hash_bytes, meta_bytes
 
 

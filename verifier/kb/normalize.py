@@ -12,6 +12,14 @@ that finds strings, comments and (Python) docstrings the way pygments' lexers do
 faster than lexing, which was most of what indexing and matching cost. Every other language goes
 through pygments (one lexer per file extension, cached), which tells comments from code in every
 language it knows.
+
+Each normalized line also has an *abstract text* (its shape): identifiers (not keywords) become
+``ABSTRACT_IDENTIFIER``, numbers ``ABSTRACT_NUMBER``, a string literal ``ABSTRACT_STRING`` on the
+line where it opens (the lines inside a multi-line string keep their text: they are data), and
+every line of an import statement is ``ABSTRACT_IMPORT``. Keywords are told apart as written,
+before lower-casing (``And`` is a name, ``and`` a keyword), per family (Python, the C family; the
+pygments path goes by token type). Renaming identifiers, changing literals and re-indenting leave
+the abstract text as it was: it is what ``verifier.kb.winnow`` takes the shape stream from.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from pygments.lexers import get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 #: Bump when normalization changes: fingerprints made by another normalizer never match.
-NORMALIZER_VERSION = 2
+NORMALIZER_VERSION = 3
 
 #: Extensions indexed into a knowledge base (source code in common languages, not docs or data).
 SOURCE_EXTENSIONS: frozenset[str] = frozenset("""
@@ -45,6 +53,10 @@ class NormalizedText:
     """1-based physical line number of each normalized line."""
     lines: tuple[bytes, ...]
     """UTF-8 normalized text of each line (never empty)."""
+    abstract: tuple[bytes, ...] = ()
+    """Each line with its token classes abstracted (``ABSTRACT_IDENTIFIER``, ``ABSTRACT_NUMBER``,
+    ``ABSTRACT_STRING`` for identifiers, numbers and strings; keywords, operators and punctuation
+    kept), whitespace dropped (never empty); empty when not asked for."""
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -98,29 +110,72 @@ _FAST: dict[str, re.Pattern] = {
 }
 
 
-def _without_comments(match: re.Match) -> str:
-    if match.lastgroup == "keep":
-        return match.group()
-    return "\n" * match.group().count("\n")  # the line numbering stays
+#: What an identifier, a number and a string (a whole literal, on the line where it opens) become
+#: in the abstract text; control characters that no normalized code holds and ``str.split`` keeps.
+ABSTRACT_IDENTIFIER, ABSTRACT_NUMBER, ABSTRACT_STRING = "\x01", "\x02", "\x03"
+#: The abstract text of every line of an import statement.
+ABSTRACT_IMPORT = "\x04"
+#: Keywords kept in the abstract text (as written: the text is lower-cased afterwards), per family.
+_PYTHON_KEYWORDS = frozenset("""
+    False None True and as assert async await break class continue def del elif else except
+    finally for from global if import in is lambda nonlocal not or pass raise return try while
+    with yield self cls
+""".split())
+_C_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if int
+    long register return short signed sizeof static struct switch typedef union unsigned void
+    volatile while bool class public private protected new delete this throw throws try catch
+    finally template typename namespace using virtual override final function var let typeof
+    instanceof export import extends implements interface package super null undefined true
+    false nil func go defer chan range fn impl mut pub use mod loop trait where crate val fun
+    object when is in of async await yield static_cast const_cast dynamic_cast reinterpret_cast
+    operator friend inline explicit abstract synchronized native transient boolean byte
+    define undef include ifdef ifndef elif endif pragma error
+""".split())
+
+
+#: Import statements: each of their lines is ``ABSTRACT_IMPORT`` in the abstract text (every file
+#: has some, one list of imports is much like another: they tell nothing of where code came from).
+_PYTHON_IMPORT = r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*(?:\([^)]*\)|[^\n]*)|import[ \t][^\n]*)"
+_C_IMPORT = (r"^[ \t]*(?:#[ \t]*include[^\n]*"
+             r"|(?:import|package|using|use)[ \t][^\n;{]*(?:\{[^}]*\})?[^\n;]*)")
+
+
+def _abstracter(keywords: frozenset[str], imports: str | None) -> re.Pattern:
+    """One pass keeping import statements and replacing every identifier that is not a keyword,
+    and every number."""
+    words = "|".join(sorted(keywords, key=lambda word: (-len(word), word)))
+    keep = f"(?P<keep>{imports})|" if imports else ""
+    return re.compile(rf"{keep}(?P<n>(?<![\w.])\.?\d[\w.]*)|\b(?!(?:{words})\b)[^\W\d]\w*",
+                      re.MULTILINE)
+
+
+def _abstract_token(match: re.Match) -> str:
+    kind = match.lastgroup
+    if kind == "keep":
+        return ABSTRACT_IMPORT + ("\n" + ABSTRACT_IMPORT) * match.group().count("\n")
+    return ABSTRACT_NUMBER if kind == "n" else ABSTRACT_IDENTIFIER
+
+
+_ABSTRACT: dict[re.Pattern, re.Pattern] = {
+    _PYTHON: _abstracter(_PYTHON_KEYWORDS, _PYTHON_IMPORT),
+    _C_FAMILY: _abstracter(_C_KEYWORDS, _C_IMPORT),
+    _CSS: _abstracter(frozenset(), None),
+}
 
 
 def normalize(text: str, name: str) -> NormalizedText:
-    """Normalize ``text`` of a file called ``name`` (its extension picks the reader).
+    """Normalize ``text`` of a file called ``name`` (its extension picks the reader), with the
+    abstract text of each line.
 
     Without a lexer for the name, only whitespace, case and line endings are normalized.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fast = _FAST.get(os.path.splitext(name.lower())[1])
     if fast is not None:
-        numbers: list[int] = []
-        lines: list[bytes] = []
-        for index, line in enumerate(fast.sub(_without_comments, text).split("\n"), 1):
-            squashed = "".join(line.lower().split())
-            if squashed:
-                numbers.append(index)
-                lines.append(squashed.encode("utf-8", "surrogatepass"))
-        return NormalizedText(tuple(numbers), tuple(lines))
+        return _normalize_fast(text, fast)
     parts: list[list[str] | None] = [None] * (text.count("\n") + 1)
+    shapes: list[list[str] | None] = [None] * len(parts)
     lexer = lexer_for(name)
     tokens = (lexer.get_tokens_unprocessed(text) if lexer is not None
               else ((0, _t.Text, text),))
@@ -129,22 +184,94 @@ def normalize(text: str, name: str) -> NormalizedText:
         breaks = value.count("\n")
         if _is_code(ttype):
             pieces = value.split("\n") if breaks else (value,)
+            shape = _token_class(ttype)
             for offset, piece in enumerate(pieces):
                 squashed = "".join(piece.lower().split())
                 if squashed and line + offset < len(parts):
                     slot = parts[line + offset]
+                    # a line inside a multi-line string is data: its abstract text is itself
+                    abstract = squashed if shape is None or (
+                        offset and shape == ABSTRACT_STRING) else shape
                     if slot is None:
                         parts[line + offset] = [squashed]
+                        shapes[line + offset] = [abstract]
                     else:
                         slot.append(squashed)
+                        previous = shapes[line + offset]
+                        if shape is None or not previous or previous[-1] != shape:
+                            previous.append(abstract)  # a string in several tokens is one string
         line += breaks
     numbers: list[int] = []
     lines: list[bytes] = []
+    abstract_lines: list[bytes] = []
     for index, slot in enumerate(parts):
         if slot:
             numbers.append(index + 1)
             lines.append("".join(slot).encode("utf-8", "surrogatepass"))
-    return NormalizedText(tuple(numbers), tuple(lines))
+            abstract_lines.append(_shape("".join(shapes[index]), lines[-1]))
+    return NormalizedText(tuple(numbers), tuple(lines), tuple(abstract_lines))
+
+
+def _normalize_fast(text: str, fast: re.Pattern) -> NormalizedText:
+    code: list[str] = []
+    shapes: list[str] = []
+    at = 0
+    for match in fast.finditer(text):  # one pass: comments out, strings kept or abstracted
+        before = text[at:match.start()]
+        value = match.group()
+        breaks = "\n" * value.count("\n")  # the line numbering stays
+        if match.lastgroup == "keep":
+            code += (before, value)
+            shapes += (before, ABSTRACT_STRING, breaks)
+        else:
+            code += (before, breaks)
+            shapes += (before, breaks)
+        at = match.end()
+    code.append(text[at:])
+    shapes.append(text[at:])
+    lines_of_code = "".join(code).lower().split("\n")
+    shape_lines = _ABSTRACT[fast].sub(_abstract_token, "".join(shapes)).lower().split("\n")
+    numbers: list[int] = []
+    lines: list[bytes] = []
+    abstract: list[bytes] = []
+    for index, line in enumerate(lines_of_code):
+        squashed = "".join(line.split())
+        if squashed:
+            numbers.append(index + 1)
+            lines.append(squashed.encode("utf-8", "surrogatepass"))
+            abstract.append(_shape(shape_lines[index], lines[-1]))
+    return NormalizedText(tuple(numbers), tuple(lines), tuple(abstract))
+
+
+#: What tells a line of code from a line of data in its abstract text: a name or a keyword.
+_CODE = re.compile(f"[{ABSTRACT_IDENTIFIER}{ABSTRACT_IMPORT}a-z]".encode())
+
+
+def _shape(abstract: str, line: bytes) -> bytes:
+    """The abstract text of a normalized line: ``abstract`` without whitespace
+    (``ABSTRACT_STRING`` for a line inside a multi-line string)."""
+    squashed = "".join(abstract.split())
+    return squashed.encode("utf-8", "surrogatepass") if squashed else ABSTRACT_STRING.encode()
+
+
+def is_data(shape: bytes) -> bool:
+    """Whether a line is data by its abstract text: no name, no keyword (a row of a table, a line
+    inside a multi-line string)."""
+    return _CODE.search(shape) is None
+
+
+@lru_cache(maxsize=256)
+def _token_class(ttype: _t._TokenType) -> str | None:
+    """What a pygments token becomes in the abstract text (``None``: itself)."""
+    if ttype in _t.Keyword or ttype in _t.Name.Builtin.Pseudo:
+        return None
+    if ttype in _t.Name:
+        return ABSTRACT_IDENTIFIER
+    if ttype in _t.Literal.Number:
+        return ABSTRACT_NUMBER
+    if ttype in _t.Literal.String:
+        return ABSTRACT_STRING
+    return None
 
 
 def decode_source(data: bytes) -> str:

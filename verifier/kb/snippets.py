@@ -1,19 +1,30 @@
 """Line-level matching of delivered files against a knowledge base.
 
-For every file: normalize, winnow (with the KB's k and w), look the fingerprints up in the KB's
-inverted index (``verifier.kb.postings``: only the buckets, records and files the delivery's
-fingerprints name are read, so the cost follows the delivery, not the KB), then form *runs*:
-chains of fingerprints shared with one KB file, increasing in both files, consecutive ones at most
-20 effective lines apart and on the same diagonal within one line (changed lines are bridged —
-identifiers renamed on line after line leave few fingerprints — an inserted block is not). Each
-run is widened line by line at both ends while the normalized lines are equal (by the line hashes
-the KB stores), by at most ``w // 16`` lines, about the ``w - 1`` bytes winnowing may leave unseen
-at each end of a copy. A run covering at least
-``min_lines`` effective lines marks those lines third-party.
+For every file: normalize, winnow both streams (with the KB's parameters: exact k-grams of the
+normalized text, shape grams of its abstract lines, ``verifier.kb.winnow``), look the
+fingerprints up in the KB's inverted index (``verifier.kb.postings``: only the buckets, records
+and files the delivery's fingerprints name are read, so the cost follows the delivery, not the
+KB), then form *runs* with each KB file sharing some:
+
+- *chains*: fingerprints shared within their stream, onwards in both files, consecutive ones at
+  most 20 effective lines apart and on the same diagonal within one line (changed lines are
+  bridged, an inserted block is not); a fingerprint no chain took stands alone;
+- each chain is *walked* outwards line by line at both ends, onto the next lines while their
+  abstract texts agree (renamed identifiers, changed literals), past up to two lines inserted,
+  deleted, changed or swapped in either file onto lines equal in both, stopping where the walk
+  scored best (``_walk``), by at most 10 lines an end;
+- a run is kept when enough of its lines are equal in both files (the KB stores a 4-bit hash of
+  each line): a fifth with two exact fingerprints or three of any stream, 30% with two, 40% with
+  one (``_EQUAL_SHARE``; lines of imports do not count for one): code that only looks alike — a
+  list of imports, a table, a run of like statements — has few equal lines, a copy has many
+  even when renamed.
+
+A run covering at least ``min_lines`` effective lines marks those lines third-party.
 
 Fingerprints found in files of more than ``max_df`` distinct components are boilerplate and ignored.
-Overlapping runs from different KB files (a vendored copy of the same code) are resolved longest
-first, ties broken by component name, version and path, so the same inputs give the same matches.
+Overlapping runs from different KB files (a vendored copy of the same code) are resolved by most
+equal lines, then longest, ties broken by component name, version and path, so the same inputs
+give the same matches.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,15 +51,22 @@ MAX_DF = 10
 _REPEAT_CAP = 16
 #: Fingerprinting one delivered file may take this long (seconds) before matching gives up.
 _TASK_TIMEOUT_S = 300
-#: Fewest fingerprints a run may rest on.
-_MIN_RUN_FPS = 2
-#: Consecutive fingerprints of a run are at most this many effective lines apart (12 before:
+#: Consecutive fingerprints of a chain are at most this many effective lines apart (12 before:
 #: 20 raised the recall of renamed copies of 20 and 30 lines from 78% and 88% to 81% and 93%, with
 #: no more false positives, bench_kb_accuracy.py) …
 _GAP_LINES = 20
 #: … and the two files' gaps differ by at most this many lines (a changed line is bridged, an
 #: inserted block is not).
 _DRIFT_LINES = 1
+#: A run end is walked outwards by at most this many lines …
+_EXTEND_LINES = 10
+#: … each line it passes costing this much of a landing's +1 …
+_SKIP_COST = 0.25
+#: … and it stops where it scored best, before falling this far below that.
+_WALK_DROP = 2
+#: Share of a run's lines that must be equal in both files, by what the run rests on: two exact
+#: fingerprints or three of any stream, two fingerprints, one.
+_EQUAL_SHARE = {"anchored": 0.2, "pair": 0.3, "lone": 0.4}
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,8 @@ class _Run:
     """Normalized line indices in the query, inclusive."""
     k_lines: tuple[int, int]
     fps: int
+    equal: int
+    """Lines of the run equal in both files (by their 4-bit hashes)."""
 
 
 def match_texts(kb: KnowledgeBase | str | os.PathLike | Sequence[KnowledgeBase | str | os.PathLike],
@@ -134,11 +155,11 @@ def match_texts(kb: KnowledgeBase | str | os.PathLike | Sequence[KnowledgeBase |
             KnowledgeBase.open(Path(k))) for k in given]
         items = list(items) if len(opened) > 1 else items
         results = []
-        fingerprinted: dict[tuple[int, int], list[tuple[str, Fingerprints]]] = {}
+        fingerprinted: dict[tuple[int, int, int, int], list[tuple[str, Fingerprints]]] = {}
         for one in opened:
-            key = (one.k, one.w)
+            key = (one.k, one.w, one.shape_k, one.shape_w)
             if key not in fingerprinted:
-                fingerprinted[key] = list(_fingerprinted(items, one.k, one.w, jobs))
+                fingerprinted[key] = list(_fingerprinted(items, key, jobs))
             results.append(_match(one, fingerprinted[key], min_lines, max_df))
     return results[0] if len(results) == 1 else merge_matches(results, min_lines)
 
@@ -189,24 +210,25 @@ def match_paths(kb: KnowledgeBase | str | os.PathLike, root: str | os.PathLike,
     return match_texts(kb, texts(), **options)
 
 
-def _fingerprint_one(task: tuple[str, str, int, int]) -> Fingerprints:
-    path, text, k, w = task
-    return fingerprint(normalize(text, path), k, w)
+def _fingerprint_one(task: tuple[str, str, tuple[int, int, int, int]]) -> Fingerprints:
+    path, text, params = task
+    return fingerprint(normalize(text, path), *params)
 
 
-def _fingerprinted(items: Iterable[tuple[str, str]], k: int, w: int, jobs: int
+def _fingerprinted(items: Iterable[tuple[str, str]], params: tuple[int, int, int, int], jobs: int
                    ) -> Iterator[tuple[str, Fingerprints]]:
-    """Fingerprints of every item, in order; a fork-started pool when ``jobs`` > 1."""
+    """Fingerprints of every item with the winnowing ``params`` (k, w, shape k, shape w), in
+    order; a fork-started pool when ``jobs`` > 1."""
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for path, text in items:
-            yield path, _fingerprint_one((path, text, k, w))
+            yield path, _fingerprint_one((path, text, params))
         return
     pending: list[str] = []
 
     def tasks():
         for path, text in items:
             pending.append(path)
-            yield path, text, k, w
+            yield path, text, params
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         stream = pool.imap(_fingerprint_one, tasks())
         while True:
@@ -228,7 +250,7 @@ def _match(kb: KnowledgeBase, fingerprinted: Iterable[tuple[str, Fingerprints]],
     for path, fps in fingerprinted:
         if not fps.hashes:
             continue
-        fps = mask_line_hashes(fps, kb.line_bits)
+        fps = mask_line_hashes(fps)
         item = len(queries)
         queries.append(_Query(path, fps))
         positions: dict[int, list[int]] = {}
@@ -255,11 +277,14 @@ def _match(kb: KnowledgeBase, fingerprinted: Iterable[tuple[str, Fingerprints]],
     pairs: list[tuple[int, int, list[tuple[int, int]]]] = []
     for content, found in sorted(hits.items()):
         by_item: dict[int, list[tuple[int, int]]] = {}
+        repeats = Counter(value for _, value in found)
         for kb_at, value in found:
+            if repeats[value] > _REPEAT_CAP:  # as in the query: no position information
+                continue
             for item, q_at in index[value]:
                 by_item.setdefault(item, []).append((q_at, kb_at))
-        pairs += [(content, item, matched) for item, matched in sorted(by_item.items())
-                  if len(matched) >= _MIN_RUN_FPS]
+        # a run rests on two fingerprints or on one of the exact stream
+        pairs += [(content, item, matched) for item, matched in sorted(by_item.items())]
     records = _load_records(kb, {content for content, _, _ in pairs})
     runs: list[_Run] = []
     for content, item, matched in pairs:
@@ -281,7 +306,7 @@ def _load_records(kb: KnowledgeBase, contents: set[int]) -> dict[int, Fingerprin
                              hint="rebuild it with `verifier kb build`")
         n_fps, n_lines, data = rows[content]
         try:
-            out[content] = decode_lines(data, n_fps, n_lines, kb.line_bits)
+            out[content] = decode_lines(data, n_fps, n_lines)
         except ValueError as err:
             raise InputError(f"{kb.path}: corrupt knowledge base (record {content}: {err})"
                              ) from None
@@ -290,30 +315,36 @@ def _load_records(kb: KnowledgeBase, contents: set[int]) -> dict[int, Fingerprin
 
 def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,
           matched: list[tuple[int, int]], w: int, min_lines: int) -> list[_Run]:
-    """Chains of shared fingerprints between one query file and one KB file, as line runs."""
-    hits = sorted(set(matched))
+    """Runs of lines shared by one query file and one KB file: chains of shared fingerprints
+    (or one alone), walked outwards line by line, kept when they cover ``min_lines`` lines and
+    enough of them are equal in both files (``_equal_share``)."""
+    qx, kx = query.n_exact, record.n_exact
     qs, ks = query.starts, record.starts
+    # (query line, KB line, query fingerprint, KB fingerprint), a fingerprint shared within its
+    # stream (a value of one stream equal to one of the other is chance)
+    hits = sorted({(qs[q], ks[k], q, k) for q, k in matched if (q < qx) == (k < kx)})
     alive = list(range(len(hits)))
-    runs = []
-    while len(alive) >= _MIN_RUN_FPS:
+    chains: list[list[int]] = []
+    while len(alive) >= 2:
         score: dict[int, int] = {}
         back: dict[int, int | None] = {}
         best = None
         for pos, j in enumerate(alive):
-            qj, kj = hits[j]
+            qj, kj = hits[j][0], hits[j][1]
             score[j], back[j] = 1, None
             for i in reversed(alive[max(0, pos - 64):pos]):
-                qi, ki = hits[i]
-                dq = qs[qj] - qs[qi]
+                qi, ki = hits[i][0], hits[i][1]
+                dq = qj - qi
                 if dq > _GAP_LINES:
                     break
-                dk = ks[kj] - ks[ki]
-                if qi < qj and ki < kj and dk <= _GAP_LINES and abs(dq - dk) <= _DRIFT_LINES \
-                        and score[i] + 1 > score[j]:
+                dk = kj - ki
+                # onwards in both files (or two grams of one line pair)
+                if ((dq and 0 < dk <= _GAP_LINES) or not (dq or dk)) \
+                        and abs(dq - dk) <= _DRIFT_LINES and score[i] + 1 > score[j]:
                     score[j], back[j] = score[i] + 1, i
             if best is None or score[j] > score[best]:
                 best = j
-        if score[best] < _MIN_RUN_FPS:
+        if score[best] < 2:
             break
         chain = []
         at = best
@@ -321,28 +352,96 @@ def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,
             chain.append(at)
             at = back[at]
         chain.reverse()
+        chains.append(chain)
         taken = set(chain)
         alive = [j for j in alive if j not in taken]
-        (q_first, k_first), (q_last, k_last) = hits[chain[0]], hits[chain[-1]]
-        extend = max(2, w // 16)
-        q_lo, k_lo = _widen(query, record, qs[q_first], ks[k_first], -1, extend)
-        q_hi, k_hi = _widen(query, record, qs[q_last] + query.spans[q_last],
-                            ks[k_last] + record.spans[k_last], +1, extend)
-        if q_hi - q_lo + 1 >= min_lines:
-            runs.append(_Run(item, content, (q_lo, q_hi), (k_lo, k_hi), len(chain)))
+    chains += [[j] for j in alive]
+    runs: list[_Run] = []
+    limit = _EXTEND_LINES
+    for chain in chains:
+        anchors = [hits[j] for j in chain]
+        if len(chain) < 2 and any(run.q_lines[0] <= anchors[0][0] <= run.q_lines[1]
+                                  and run.k_lines[0] <= anchors[0][1] <= run.k_lines[1]
+                                  for run in runs):
+            continue  # a lone fingerprint inside a run already found
+        exact = sum(1 for a in anchors if a[2] < qx)
+        q_lo, q_hi, k_lo, k_hi, equal = _extend(query, record, anchors, limit)
+        if q_hi - q_lo + 1 >= min_lines \
+                and equal >= _equal_share(exact, len(chain)) * (q_hi - q_lo + 1):
+            runs.append(_Run(item, content, (q_lo, q_hi), (k_lo, k_hi), len(chain), equal))
     return runs
 
 
-def _widen(query: Fingerprints, record: Fingerprints, q: int, r: int, step: int,
-           limit: int) -> tuple[int, int]:
-    """Move a run end outwards while the next lines are equal, by at most ``limit`` lines."""
-    for _ in range(limit):
-        nq, nr = q + step, r + step
-        if not (0 <= nq < len(query.line_hashes) and 0 <= nr < len(record.line_hashes)) \
-                or query.line_hashes[nq] != record.line_hashes[nr]:
+def _equal_share(exact: int, fps: int) -> float:
+    """Share of a run's lines that must be equal in both files for a run resting on ``fps``
+    fingerprints, ``exact`` of them of the exact stream."""
+    if exact >= 2 or fps >= 3:
+        return _EQUAL_SHARE["anchored"]
+    return _EQUAL_SHARE["pair" if fps == 2 else "lone"]
+
+
+def _extend(query: Fingerprints, record: Fingerprints, anchors: list[tuple[int, int, int, int]],
+            limit: int) -> tuple[int, int, int, int, int]:
+    """The run of a chain of shared fingerprints: its first and last lines in both files,
+    widened at both ends (``_walk``), and how many of its query lines equal the record's line
+    they are aligned with (along each fingerprint's diagonal and the widened ends)."""
+    spans = query.spans
+    k_top = len(record.line_hashes) - 1
+    q_end, last = max((a[0] + min(spans[a[2]], k_top - a[1]), a) for a in anchors)
+    head = _walk(query, record, anchors[0][0], anchors[0][1], -1, limit)
+    tail = _walk(query, record, q_end, q_end - last[0] + last[1], +1, limit)
+    aligned = dict(head + tail)
+    for (q, k, _, _), following in zip(anchors, [*anchors[1:], None]):
+        stop = q_end if following is None else following[0]
+        for line in range(q, stop + 1):
+            aligned.setdefault(line, line - q + k)
+    qh, rh = query.line_hashes, record.line_hashes
+    shapes = query.shape_hashes
+    # a lone fingerprint among imports is no copy: many files import much the same
+    equal = sum(1 for q, r in aligned.items() if 0 <= r <= k_top and qh[q] == rh[r]
+                and (len(anchors) > 1 or not shapes or shapes[q]))
+    (q_lo, k_lo), (q_hi, k_hi) = head[-1], tail[-1]
+    return q_lo, q_hi, k_lo, k_hi, equal
+
+
+#: Steps a run end may take outwards: onto the next lines of both files, or past up to two lines
+#: of either or both (lines inserted, deleted, changed or swapped), landing on equal lines.
+_STEPS = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 1), (1, 3), (3, 2), (2, 3), (3, 3))
+
+
+def _walk(query: Fingerprints, record: Fingerprints, q: int, r: int, step: int,
+          limit: int) -> list[tuple[int, int]]:
+    """The line pairs a run end moves through outwards from ``(q, r)`` (included), by at most
+    ``limit`` lines: onto the next lines when they are alike (their abstract texts' hashes
+    agree: +1), else past lines of either file or both onto lines equal in both (+1, less
+    ``_SKIP_COST`` a line passed); it stops where the score was best, before it falls
+    ``_WALK_DROP`` below that (X-drop)."""
+    qh, rh = query.shape_hashes or query.line_hashes, record.shape_hashes or record.line_hashes
+    ql, rl = query.line_hashes, record.line_hashes
+    nq_max, nr_max = len(qh), len(rh)
+    path = [(q, r)]
+    score = best = 0
+    keep = 1
+    moved = 0
+    while moved < limit:
+        for dq, dr in _STEPS:
+            nq, nr = q + step * dq, r + step * dr
+            # lines of import statements are alike only when equal, and so are the lines a step
+            # past a line lands on (an inserted or deleted line is not a renamed one)
+            if 0 <= nq < nq_max and 0 <= nr < nr_max and qh[nq] == rh[nr] \
+                    and ((qh[nq] and dq + dr == 2) or ql[nq] == rl[nr]):
+                score += 1 - _SKIP_COST * (dq + dr - 2)
+                q, r = nq, nr
+                path.append((q, r))
+                moved += dq
+                break
+        else:
             break
-        q, r = nq, nr
-    return q, r
+        if score > best:
+            best, keep = score, len(path)
+        elif score < best - _WALK_DROP:
+            break
+    return path[:keep]
 
 
 def _resolve(queries: list[_Query], runs: list[_Run], records: dict[int, Fingerprints],
@@ -362,7 +461,8 @@ def _resolve(queries: list[_Query], runs: list[_Run], records: dict[int, Fingerp
     for item in sorted(per_item):
         query = queries[item].fps
         ordered = sorted(per_item[item], key=lambda e: (
-            -(e[0].q_lines[1] - e[0].q_lines[0]), -e[0].fps, e[1].name.lower(), e[1].version,
+            -e[0].equal, -(e[0].q_lines[1] - e[0].q_lines[0]), -e[0].fps, e[1].name.lower(),
+            e[1].version,
             e[1].kind, e[2], e[0].q_lines, e[0].k_lines))
         covered: set[int] = set()
         kept: list[SnippetMatch] = []

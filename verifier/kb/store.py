@@ -1,11 +1,11 @@
 """The knowledge base file: one SQLite database holding components, files, fingerprint records and
 the inverted index from fingerprint to record.
 
-Layout (schema version 2):
+Layout (schema version 3):
 
 - ``meta``: key/value — ``format`` (``verifier-kb``), ``schema_version``, ``normalizer_version``,
-  ``k`` and ``w`` (winnowing parameters), ``line_hash_bits`` (4 or 8), ``index_bits`` (bucket bits
-  of the index), ``postings`` (fingerprint occurrences it holds), ``tool_version`` (verifier that
+  ``k`` and ``w`` (winnowing parameters of the exact stream), ``shape_k`` and ``shape_w`` (of
+  the shape stream), ``line_hash_bits`` (4), ``index_bits`` (bucket bits of the index), ``postings`` (fingerprint occurrences it holds), ``tool_version`` (verifier that
   last wrote it), timestamps.
 - ``components``: kind (python, npm, debian, directory, archive), name, version, license, where it
   came from, purl.
@@ -13,14 +13,16 @@ Layout (schema version 2):
   (``files_by_content`` finds the files of a record).
 - ``contents``: one row per distinct fingerprint record (identical files are stored once): how
   many fingerprints and effective lines it has and its zlib-compressed line data (``winnow.encode``:
-  where each fingerprint starts and ends, line numbers, line hashes). The fingerprints themselves
-  are not here but in the index.
+  how many fingerprints are of the exact stream, the line each starts on, line numbers, per line
+  a 4-bit hash of the line and one of its abstract text). The fingerprints themselves are not
+  here but in the index.
 - ``postings``: the inverted index (``verifier.kb.postings``): per bucket of fingerprints, the
   records and positions holding each. Matching reads the buckets of the delivery's fingerprints,
   the records they name and those records' files: what the delivery holds, not what the KB holds.
 
-Schema version 1 (records holding their fingerprints, read by one pass over the whole KB) is
-refused with a one-line error: rebuild it with ``verifier kb build``.
+Schema version 1 (records holding their fingerprints, read by one pass over the whole KB) and 2
+(the exact stream alone, no abstract line hashes) are refused with a one-line error: rebuild it
+with ``verifier kb build`` (a cached auto KB is rebuilt by itself).
 
 Replacing a component (``kb add`` of a name/version already held) drops its files; records no longer
 referenced and their index entries are removed, and the file is vacuumed.
@@ -41,10 +43,10 @@ from verifier.kb import postings
 from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
                                check_structure, connect, database_error)
 from verifier.kb.normalize import NORMALIZER_VERSION
-from verifier.kb.winnow import LINE_HASH_BITS, decode_hashes
+from verifier.kb.winnow import LINE_HASH_BITS, SHAPE_K, SHAPE_W, decode_hashes
 
 FORMAT = "verifier-kb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Fingerprint occurrences held in memory by a writer before they are merged into the index.
 _FLUSH_POSTINGS = 8_000_000
 #: SQLite page size of a new KB: the small tables take a page each (and each of their indexes), so
@@ -129,8 +131,9 @@ class KnowledgeBase:
         self.meta = meta
         self.k = int(meta["k"])
         self.w = int(meta["w"])
-        self.line_bits = int(meta.get("line_hash_bits", "8"))
-        """Bits of each stored line hash (``winnow.encode``)."""
+        self.shape_k = int(meta["shape_k"])
+        self.shape_w = int(meta["shape_w"])
+        """Winnowing parameters of the shape stream (``winnow.fingerprint``)."""
         self.index_bits = int(meta["index_bits"])
         """Bucket bits of the inverted index (``verifier.kb.postings``)."""
         self.tag_bits = int(meta.get("tag_bits") or postings.known_tag_bits(self.index_bits))
@@ -172,12 +175,12 @@ class KnowledgeBase:
         return cls(path, db, meta, deadline)
 
     @classmethod
-    def create(cls, path: str | os.PathLike, *, k: int, w: int,
-               line_bits: int = LINE_HASH_BITS, index_bits: int = postings.MIN_BITS,
+    def create(cls, path: str | os.PathLike, *, k: int, w: int, shape_k: int = SHAPE_K,
+               shape_w: int = SHAPE_W, index_bits: int = postings.MIN_BITS,
                page_size: int = _PAGE_BYTES) -> KnowledgeBase:
-        """Create an empty KB at ``path`` (which must not exist) with winnowing parameters k, w,
-        ``line_bits``-bit line hashes and an index of ``index_bits`` bucket bits (a writer
-        re-buckets it as it grows)."""
+        """Create an empty KB at ``path`` (which must not exist) with winnowing parameters k, w
+        (exact stream) and ``shape_k``, ``shape_w`` (shape stream) and an index of ``index_bits``
+        bucket bits (a writer re-buckets it as it grows)."""
         path = Path(path)
         db = sqlite3.connect(path)
         db.execute(f"PRAGMA page_size={int(page_size)}")
@@ -187,7 +190,8 @@ class KnowledgeBase:
         now = _now()
         meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION),
                 "normalizer_version": str(NORMALIZER_VERSION), "k": str(k), "w": str(w),
-                "line_hash_bits": str(line_bits), "index_bits": str(index_bits),
+                "shape_k": str(shape_k), "shape_w": str(shape_w),
+                "line_hash_bits": str(LINE_HASH_BITS), "index_bits": str(index_bits),
                 "tag_bits": str(postings.known_tag_bits(index_bits)), "postings": "0",
                 "tool_version": __version__, "created": now, "updated": now}
         db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
@@ -308,7 +312,9 @@ class KnowledgeBase:
             "k": self.k,
             "w": self.w,
             "guarantee_bytes": self.k + self.w - 1,
-            "line_hash_bits": self.line_bits,
+            "shape_k": self.shape_k,
+            "shape_w": self.shape_w,
+            "line_hash_bits": LINE_HASH_BITS,
             "components": len(components),
             "components_by_kind": dict(sorted(by_kind.items())),
             "files": sum(files for files, _ in per_component.values()),
@@ -542,7 +548,15 @@ def _check_meta(path: Path, meta: dict[str, str]) -> None:
         raise InputError(f"{path}: corrupt knowledge base (bad winnowing parameters)") from None
     if not (4 <= k <= 256 and 1 <= w <= 1024):
         raise InputError(f"{path}: corrupt knowledge base (winnowing parameters k={k}, w={w})")
-    if meta.get("line_hash_bits", "8") not in ("4", "8"):
+    try:
+        shape_k, shape_w = int(meta["shape_k"]), int(meta["shape_w"])
+    except (KeyError, ValueError):
+        raise InputError(f"{path}: corrupt knowledge base (bad shape winnowing parameters)"
+                         ) from None
+    if not (4 <= shape_k <= 256 and 1 <= shape_w <= 64):
+        raise InputError(f"{path}: corrupt knowledge base (shape winnowing parameters "
+                         f"shape_k={shape_k}, shape_w={shape_w})")
+    if meta.get("line_hash_bits") != str(LINE_HASH_BITS):
         raise InputError(f"{path}: corrupt knowledge base (line_hash_bits "
                          f"{meta.get('line_hash_bits')!r})")
     bits, tag_bits = meta.get("index_bits", ""), meta.get("tag_bits", "")

@@ -1,42 +1,67 @@
-"""Winnowing fingerprints (Schleimer, Wilkerson and Aiken, SIGMOD 2003) over normalized source.
+"""Winnowing fingerprints (Schleimer, Wilkerson and Aiken, SIGMOD 2003) over normalized source,
+in two streams.
 
-The normalized lines of a file are concatenated into one byte stream; every k-gram (k consecutive
-bytes) is hashed with xxh32, and in every window of w consecutive k-gram hashes the minimum is
-selected (robust winnowing: on a tie the previously selected hash is kept, else the rightmost
-minimum). Guarantee: any byte sequence shared by two files and at least ``t = w + k - 1`` bytes long
-yields at least one shared fingerprint; nothing shorter than k bytes ever does.
+*Exact stream*: the normalized lines of a file are concatenated into one byte stream; every
+k-gram (k consecutive bytes) is hashed with xxh32, and in every window of w consecutive k-gram
+hashes the minimum is selected (robust winnowing: on a tie the previously selected hash is kept,
+else the rightmost minimum). Guarantee: any byte sequence shared by two files and at least
+``t = w + k - 1`` bytes long yields at least one shared fingerprint; nothing shorter than k bytes
+ever does. k = 30 bytes is about one statement, long enough that a shared k-gram is rarely a
+coincidence; w = 160 (t = 189 bytes, about 5 lines of normalized code).
 
-Choice of k = 30 and w = 80: normalized code averages about 28 bytes per effective line (measured
-over this environment's site-packages), so t = 109 bytes is about 4 lines, well below the 10-line
-minimum run, and a 10-line copy carries at least 3 shared fingerprints (about 6 expected, density
-2 / (w + 1)). k = 30 bytes is about one statement, long enough that a shared k-gram is rarely a
-coincidence. The density keeps the index under 10% of the source it fingerprints; the per-line
-hash lets the matcher recover the up to ``w - 1`` bytes at each end of a copy that winnowing
-cannot see. A KB stores the low ``LINE_HASH_BITS`` (4) bits of each line hash, two lines to a
-byte (KBs written before stored 8 bits, one line to a byte; both are read): the hash only decides
-whether to widen a run end by one more line, and a random line (1 in 16) passing is stopped by the
-next line (at most ``w // 16`` lines per end).
+*Shape stream*: the abstract text of each line (``NormalizedText.abstract``: identifiers,
+numbers and strings replaced by one symbol each, keywords and operators kept) is what a copy with
+renamed identifiers and changed literals still shares. From each line, the *shape gram* is that
+line and the next ones until they hold ``SHAPE_K`` (30) bytes of abstract text (about 3.5 lines),
+hashed with xxh32 under another seed; shape grams are winnowed with ``SHAPE_W`` (4), so any 4
+consecutive grams shared yield a fingerprint. A gram never holds a line of an import statement
+(every file has some, and one list of imports is much like another), and a shape a file selects
+more than ``SHAPE_REPEATS`` times (a table, a run of like statements) is left out.
+
+Measured with ``bench/bench_kb_accuracy.py`` (bench/README.md): the exact stream at w = 80 alone
+found 25% of 10-line copies with renamed identifiers; both streams, with the exact one at
+w = 160, find most of them and the KB stays under 10% of the source (w = 120: 10.5%).
+
+Per line, a KB stores two 4-bit hashes (one byte): of the normalized line and of its abstract
+text (``shape_hash``: 0 for a line of an import statement). The matcher walks a run's ends
+outwards over lines whose abstract texts agree and counts the lines equal in both files to tell
+a copy from code that only looks alike (``verifier.kb.snippets``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import zlib
 from array import array
 from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
 import xxhash
 
-from verifier.kb.normalize import NormalizedText
+from verifier.kb.normalize import ABSTRACT_IMPORT, NormalizedText, is_data
 
 #: k-gram length in normalized bytes.
 K = 30
 #: Winnowing window, in k-grams.
-W = 80
-#: Bits of each per-line hash a new KB stores (4: two lines per byte; 8 in older KBs).
+W = 200
+#: Bits of each per-line hash a KB stores (of the line and of its abstract text: one byte a line).
 LINE_HASH_BITS = 4
+#: Shape grams: abstract lines (``NormalizedText.abstract``) of at least this many bytes …
+SHAPE_K = 30
+#: … winnowed with this window, in grams.
+SHAPE_W = 5
+#: A shape selected more often than this in one file is left out of its fingerprints.
+SHAPE_REPEATS = 8
+_IMPORT = ABSTRACT_IMPORT.encode()
+#: What starts the text of a line of data in a shape gram (the line itself follows).
+_DATA = b"\x05"
+DATA_SAMPLE = 3
+#: Seed of the shape grams' xxh32 (another stream than the exact k-grams').
+SHAPE_SEED = 0x5348
 
 _BIG_ENDIAN = sys.byteorder == "big"
 #: Most lines a stored record can describe (files over 1 MiB are not indexed).
@@ -79,63 +104,140 @@ def line_hash(line: bytes) -> int:
     return xxhash.xxh32_intdigest(line) & 0xFF
 
 
+def shape_hash(shape: bytes) -> int:
+    """A 4-bit hash of a line's abstract text, never 0; 0 for a line of an import statement."""
+    return 0 if shape == _IMPORT else 1 + xxhash.xxh32_intdigest(shape) % 15
+
+
+def shape_grams(shapes: Sequence[bytes], k: int
+                ) -> tuple[list[int], list[int], list[int], list[bool]]:
+    """Hashes of the *shape grams* of lines (their abstract text, or ``_DATA`` and the line itself
+    for a line of data): from each line, it and the lines after it until they hold at least ``k``
+    bytes; with the line each starts on, its span (line breaks it crosses) and whether it holds
+    lines of data alone. A tail shorter than ``k`` bytes has none, and neither has a gram holding
+    a line of an import statement."""
+    digest = xxhash.xxh32_intdigest
+    hashes: list[int] = []
+    starts: list[int] = []
+    spans: list[int] = []
+    data: list[bool] = []
+    n = len(shapes)
+    end = 0  # one past the gram's last line
+    size = 0
+    last_import = last_code = -1
+    for first in range(n):
+        while size < k and end < n:
+            if shapes[end] == _IMPORT:
+                last_import = end
+            elif not shapes[end].startswith(_DATA):
+                last_code = end
+            size += len(shapes[end])
+            end += 1
+        if size < k:
+            break
+        if last_import < first:
+            value = digest(b"\n".join(shapes[first:end]), SHAPE_SEED)
+            hashes.append(value)
+            starts.append(first)
+            spans.append(end - 1 - first)
+            data.append(last_code < first)
+        size -= len(shapes[first])
+    return hashes, starts, spans, data
+
+
 @dataclass(frozen=True)
 class Fingerprints:
-    """A file's winnowed fingerprints with what is needed to map them back to lines."""
+    """A file's winnowed fingerprints with what is needed to map them back to lines: the exact
+    stream (k-grams of the normalized text) then the shape stream (grams of abstract lines)."""
 
     hashes: array
-    """xxh32 of each selected k-gram (``array('I')``), in stream order."""
+    """xxh32 of each selected gram (``array('I')``): the exact stream in stream order, then the
+    shape stream in line order."""
     starts: tuple[int, ...]
-    """Index of the normalized line where each selected k-gram starts."""
+    """Index of the normalized line where each selected gram starts."""
     spans: tuple[int, ...]
-    """How many line breaks each selected k-gram crosses (its last line is ``start + span``)."""
+    """How many line breaks each selected gram crosses (its last line is ``start + span``)."""
     numbers: tuple[int, ...]
     """Physical (1-based) line number of each normalized line."""
     line_hashes: bytes
-    """8-bit hash of each normalized line (its low 4 bits, as read from a 4-bit KB)."""
+    """8-bit hash of each normalized line (its low 4 bits, as read from a KB)."""
+    exact: int = -1
+    """How many of ``hashes`` are of the exact stream (the rest are shape grams); -1: all."""
+    shape_hashes: bytes = b""
+    """4-bit hash of each line's abstract text (``shape_hash``: 0 for an import statement)."""
+
+    @property
+    def n_exact(self) -> int:
+        """Fingerprints of the exact stream (they come first)."""
+        return len(self.starts) if self.exact < 0 else self.exact
 
 
-def fingerprint(text: NormalizedText, k: int = K, w: int = W) -> Fingerprints:
-    """Winnowed fingerprints of normalized text."""
+def fingerprint(text: NormalizedText, k: int = K, w: int = W, shape_k: int = SHAPE_K,
+                shape_w: int = SHAPE_W) -> Fingerprints:
+    """Winnowed fingerprints of normalized text: the exact stream (k-grams of ``k`` bytes,
+    window ``w``) and, when the text has its abstract lines, the shape stream (shape grams of
+    ``shape_k`` bytes, window ``shape_w``)."""
     stream = b"".join(text.lines)
     hashes = kgram_hashes(stream, k)
     chosen = winnow(hashes, w)
     line_starts = [0, *accumulate(len(line) for line in text.lines)][:-1]
     starts = [bisect_right(line_starts, p) - 1 for p in chosen]
     spans = [bisect_right(line_starts, p + k - 1) - 1 - first for p, first in zip(chosen, starts)]
+    values = array("I", [hashes[p] for p in chosen])
+    exact = len(values)
+    shape_hashes = b""
+    if text.abstract:
+        # in a gram, a line of data is itself: abstracted, one row of a table is like any other
+        texts = [_DATA + line if is_data(shape) else shape
+                 for shape, line in zip(text.abstract, text.lines)]
+        grams, gram_starts, gram_spans, data = shape_grams(texts, shape_k)
+        picked = winnow(grams, shape_w)
+        seen = Counter(grams[p] for p in picked)
+        # a shape the file repeats (a run of like statements) says little about it; of grams of
+        # data alone (a table: the exact stream has it too) one in DATA_SAMPLE is kept, by value
+        picked = [p for p in picked if seen[grams[p]] <= SHAPE_REPEATS
+                  and (not data[p] or grams[p] % DATA_SAMPLE == 0)]
+        values.extend(grams[p] for p in picked)
+        starts += [gram_starts[p] for p in picked]
+        spans += [gram_spans[p] for p in picked]
+        shape_hashes = bytes(shape_hash(line) for line in text.abstract)
     return Fingerprints(
-        hashes=array("I", [hashes[p] for p in chosen]),
+        hashes=values,
         starts=tuple(starts),
         spans=tuple(spans),
         numbers=text.numbers,
         line_hashes=bytes(line_hash(line) for line in text.lines),
+        exact=exact,
+        shape_hashes=shape_hashes,
     )
 
 
-def mask_line_hashes(fps: Fingerprints, bits: int) -> Fingerprints:
-    """``fps`` with line hashes cut to their low ``bits`` bits (to compare with a KB's)."""
+def mask_line_hashes(fps: Fingerprints, bits: int = LINE_HASH_BITS) -> Fingerprints:
+    """``fps`` with line and shape hashes cut to their low ``bits`` bits (to compare with a
+    KB's)."""
     if bits >= 8:
         return fps
     mask = (1 << bits) - 1
-    return Fingerprints(fps.hashes, fps.starts, fps.spans, fps.numbers,
-                        bytes(h & mask for h in fps.line_hashes))
+    return dataclasses.replace(fps, line_hashes=bytes(h & mask for h in fps.line_hashes),
+                               shape_hashes=bytes(h & mask for h in fps.shape_hashes))
 
 
-def encode(fps: Fingerprints, line_bits: int = 8) -> tuple[bytes, bytes]:
-    """Serialize to ``(hash bytes, compressed line data)`` for the store, with ``line_bits`` (8
-    or 4) bits of each line hash."""
+def encode(fps: Fingerprints) -> tuple[bytes, bytes]:
+    """Serialize to ``(hash bytes, compressed line data)`` for the store: the count of exact
+    fingerprints, where each fingerprint starts (per stream), the physical line numbers, and per
+    line a byte of two 4-bit hashes (the line's, its abstract text's). Spans are not stored: a
+    gram shared with a delivered file spans the lines it spans there."""
     hashes = array("I", fps.hashes)
     if _BIG_ENDIAN:
         hashes.byteswap()
+    exact = fps.n_exact
     meta = bytearray()
-    _put_deltas(meta, fps.starts)
-    _put_varints(meta, fps.spans)
+    _put_varints(meta, (exact,))
+    _put_deltas(meta, fps.starts[:exact])
+    _put_deltas(meta, fps.starts[exact:])
     _put_deltas(meta, fps.numbers)
-    if line_bits == 4:
-        lh = fps.line_hashes + b"\0"
-        meta += bytes(((lh[i] & 15) << 4) | (lh[i + 1] & 15) for i in range(0, len(lh) - 1, 2))
-    else:
-        meta += fps.line_hashes
+    shapes = fps.shape_hashes or bytes(len(fps.line_hashes))
+    meta += bytes(((a & 15) << 4) | (b & 15) for a, b in zip(fps.line_hashes, shapes))
     return hashes.tobytes(), zlib.compress(bytes(meta), 6)
 
 
@@ -148,20 +250,18 @@ def decode_hashes(data: bytes | memoryview) -> array:
     return hashes
 
 
-def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int,
-           line_bits: int = 8) -> Fingerprints:
-    """Inverse of ``encode`` (line hashes come back as ``line_bits``-bit values); raises
+def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int) -> Fingerprints:
+    """Inverse of ``encode`` (line and shape hashes come back as 4-bit values); raises
     ``ValueError`` on damaged data."""
     hashes = decode_hashes(hash_data)
-    lines = decode_lines(meta, len(hashes), n_lines, line_bits)
-    return Fingerprints(hashes, lines.starts, lines.spans, lines.numbers, lines.line_hashes)
+    lines = decode_lines(meta, len(hashes), n_lines)
+    return dataclasses.replace(lines, hashes=hashes)
 
 
-def decode_lines(meta: bytes | memoryview, n_fps: int, n_lines: int,
-                 line_bits: int = 8) -> Fingerprints:
+def decode_lines(meta: bytes | memoryview, n_fps: int, n_lines: int) -> Fingerprints:
     """The line data of a record of ``n_fps`` fingerprints (the second half of ``encode``), as
-    ``Fingerprints`` without their hashes (a KB keeps those in its index); ``ValueError`` on
-    damaged data."""
+    ``Fingerprints`` without their hashes (a KB keeps those in its index) or spans;
+    ``ValueError`` on damaged data."""
     if not 0 <= n_lines <= MAX_RECORD_LINES:
         raise ValueError(f"damaged fingerprint record: {n_lines} lines")
     if not 0 <= n_fps <= MAX_RECORD_LINES * 8:
@@ -177,19 +277,26 @@ def decode_lines(meta: bytes | memoryview, n_fps: int, n_lines: int,
         raise ValueError("damaged fingerprint record: line data longer than its record allows")
     if not inflate.eof:
         raise ValueError("damaged fingerprint record: truncated line data")
-    pos, starts = _get_deltas(raw, 0, n_fps)
-    pos, spans = _get_varints(raw, pos, n_fps)
+    pos, (exact,) = _get_varints(raw, 0, 1)
+    if exact > n_fps:
+        raise ValueError("damaged fingerprint record: more exact fingerprints than fingerprints")
+    pos, starts = _get_deltas(raw, pos, exact)
+    pos, shape_starts = _get_deltas(raw, pos, n_fps - exact)
     pos, numbers = _get_deltas(raw, pos, n_lines)
-    line_hashes = raw[pos:]
-    if line_bits == 4:
-        if len(line_hashes) != (n_lines + 1) // 2:
-            raise ValueError("damaged fingerprint record: line data does not match its length")
-        line_hashes = bytes(h for byte in line_hashes for h in (byte >> 4, byte & 15))[:n_lines]
-    # k-grams end in stream order, so the last one reaches the furthest line
-    if len(line_hashes) != n_lines or (starts and starts[-1] + spans[-1] >= n_lines):
+    packed = raw[pos:]
+    starts += shape_starts
+    if len(packed) != n_lines:
         raise ValueError("damaged fingerprint record: line data does not match its length")
-    return Fingerprints(array("I"), tuple(starts), tuple(spans), tuple(numbers),
-                        bytes(line_hashes))
+    # starts ascend within each stream: the last of each is the furthest
+    for last in (exact - 1, n_fps - 1):
+        if last >= 0 and starts[last] >= n_lines:
+            raise ValueError("damaged fingerprint record: line data does not match its length")
+    return Fingerprints(array("I"), tuple(starts), (), tuple(numbers),
+                        packed.translate(_HIGH), exact, packed.translate(_LOW))
+
+
+_HIGH = bytes(b >> 4 for b in range(256))
+_LOW = bytes(b & 15 for b in range(256))
 
 
 def _put_varints(out: bytearray, values) -> None:
