@@ -1,13 +1,14 @@
-"""Accuracy with truth by construction, small: snippets of installed packages' Python files
-injected into this repository's own modules as type 1 (verbatim), type 2 (renamed, a literal
-changed, re-indented) and type 3 (a line inserted, one deleted, two swapped); recall per type over
-the injected lines and false positives outside them, seeded (``bench/bench_kb_accuracy.py`` is the
-full benchmark). The KB reads the installed packages where they are; nothing third-party is
-committed."""
+"""Accuracy with truth by construction, small: snippets of an installed package's Python files
+(copied into a temporary directory at test time, never committed) injected into this
+repository's own modules as type 1 (verbatim), type 2 (renamed identifiers, a literal changed,
+re-indented) and type 3 (a line inserted, one deleted, two swapped); recall per type and length
+over the injected lines, false positives outside them, seeded (``bench/bench_kb_accuracy.py`` is
+the full benchmark)."""
 
 from __future__ import annotations
 
 import random
+import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -26,66 +27,92 @@ pytestmark = pytest.mark.slow
 
 DISTS = ["click", "jinja2"]
 MARK = "checkpoint_marker_for_the_test = len(locals())"
+LENGTHS = (10, 15, 20, 30)
+TRIALS = 20
+
+#: The issue's targets, recall over copies of 10 lines or more (min_match_lines 10) …
+TARGET = {"type1": 0.95, "type2": 0.95, "type3": 0.80}
+#: … and the least recall of each length: a copy of 10 lines must be found from its first line to
+#: its last, and renamed identifiers leave few lines equal to tell it from code that only looks
+#: alike (type 2 at 10 lines: 82% in bench_kb_accuracy.py, short of the target).
+FLOOR = {"type1": 0.90, "type2": 0.75, "type3": 0.75}
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("kb") / "deps.kb"
-    build_kb(path, python_envs=[sys.prefix], only=DISTS, jobs=2)
-    return path
-
-
-def _sources() -> list[Path]:
-    files = []
+def corpus(tmp_path_factory) -> tuple[Path, list[Path]]:
+    """The packages' Python files copied into a directory, and a KB of it."""
+    root = tmp_path_factory.mktemp("third-party")
+    sources = []
     for name in DISTS:
         dist = metadata.distribution(name)
-        files += [Path(dist.locate_file(f)) for f in dist.files or () if str(f).endswith(".py")]
-    return sorted(p for p in files if p.stat().st_size > 3_000)
+        for item in dist.files or ():
+            if str(item).endswith(".py"):
+                target = root / name / str(item)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(dist.locate_file(item), target)
+                if target.stat().st_size > 3_000:
+                    sources.append(target)
+    kb = root.parent / "third-party.kb"
+    build_kb(kb, [root], jobs=2)
+    return kb, sorted(sources)
 
 
-def _recall(kb: Path, kind: str, length: int, trials: int = 15) -> tuple[float, float]:
-    rng = random.Random(f"{kind}{length}")
-    sources = _sources()
+@pytest.fixture(scope="module")
+def measured(corpus) -> dict[tuple[str, int], list[int]]:
+    """Per (type, length): injected lines found, injected lines, own lines matched around the
+    copies, own lines there."""
+    kb, sources = corpus
     own = sorted((REPO / "verifier" / "kb").glob("*.py"))
     items, truth = [], {}
-    while len(items) < trials:
-        src = rng.choice(sources)
-        snippet = pick_snippet(src.read_text(encoding="utf-8"), src.name, length, rng)
-        if snippet is None:
-            continue
-        target = rng.choice(own)
-        text, first, last = inject(target.read_text(encoding="utf-8"),
-                                   transform(snippet, kind, rng, MARK), rng)
-        path = f"t{len(items)}/{target.name}"
-        items.append((path, text))
-        truth[path] = (text, first, last)
-    found = match_texts(kb, items, min_lines=10)
-    hit = total = false = outside_total = 0
-    for path, (text, first, last) in truth.items():
+    for kind in TYPES:
+        for length in LENGTHS:
+            rng = random.Random(f"{kind}{length}")
+            made = 0
+            while made < TRIALS:
+                src = rng.choice(sources)
+                snippet = pick_snippet(src.read_text(encoding="utf-8"), src.name, length, rng)
+                if snippet is None:
+                    continue
+                target = rng.choice(own)
+                text, first, last = inject(target.read_text(encoding="utf-8"),
+                                           transform(snippet, kind, rng, MARK), rng)
+                path = f"{kind}/{length}/{made}/{target.name}"
+                items.append((path, text))
+                truth[path] = (kind, length, text, first, last)
+                made += 1
+    found = match_texts(kb, items, min_lines=10, jobs=2)
+    cells: dict[tuple[str, int], list[int]] = {}
+    for path, (kind, length, text, first, last) in truth.items():
         norm = normalize(text, path)
         inside = {n for n, line in zip(norm.numbers, norm.lines)
                   if first <= n <= last and b"checkpoint_marker" not in line}
         outside = set(norm.numbers) - set(range(first, last + 1))
         matched = set(found[path].line_numbers) if path in found else set()
-        hit += len(matched & inside)
-        total += len(inside)
-        false += len(matched & outside)
-        outside_total += len(outside)
-    return hit / total, false / outside_total
+        cell = cells.setdefault((kind, length), [0, 0, 0, 0])
+        cell[0] += len(matched & inside)
+        cell[1] += len(inside)
+        cell[2] += len(matched & outside)
+        cell[3] += len(outside)
+    return cells
 
 
-@pytest.mark.parametrize("kind,length,least", [
-    ("type1", 10, 0.95), ("type1", 20, 0.95),
-    ("type2", 30, 0.80),
-    ("type3", 20, 0.80), ("type3", 30, 0.80),
-])
-def test_recall_per_type_and_no_false_positives_around_the_copies(kb, kind, length, least):
-    recall, false = _recall(kb, kind, length)
-    assert recall >= least, (kind, length, recall)
-    assert false <= 0.005, (kind, length, false)
+@pytest.mark.parametrize("kind", TYPES)
+def test_recall_per_type_meets_the_target_over_copies_of_10_lines_or_more(measured, kind):
+    hit = sum(measured[(kind, n)][0] for n in LENGTHS)
+    total = sum(measured[(kind, n)][1] for n in LENGTHS)
+    per_length = {n: round(measured[(kind, n)][0] / measured[(kind, n)][1], 3) for n in LENGTHS}
+    assert hit >= TARGET[kind] * total, (kind, round(hit / total, 3), per_length)
+    assert all(r >= FLOOR[kind] for r in per_length.values()), (kind, per_length)
 
 
-def test_own_modules_are_not_matched(kb):
+def test_few_false_positives_around_the_copies(measured):
+    false = sum(cell[2] for cell in measured.values())
+    own = sum(cell[3] for cell in measured.values())
+    assert false <= 0.005 * own, (false, own)
+
+
+def test_own_modules_are_not_matched(corpus):
+    kb, _ = corpus
     own = {p.relative_to(REPO).as_posix(): p.read_text(encoding="utf-8")
            for p in sorted((REPO / "verifier").rglob("*.py"))}
     found = match_texts(kb, own.items(), min_lines=10)
@@ -106,3 +133,12 @@ def test_the_injection_types_are_what_they_say():
     edited = transform(snippet, "type3", rng, MARK)
     assert MARK in edited and len(edited.splitlines()) == len(snippet.splitlines())
     assert TYPES == ("type1", "type2", "type3")
+
+
+def test_a_type_2_copy_renames_no_keyword_or_builtin():
+    rng = random.Random(3)
+    cut = "    and value is not None\n    or isinstance(value, str)\n    for cls in handlers:\n"
+    for _ in range(20):
+        renamed = transform(cut, "type2", rng, MARK)
+        for word in ("and", "not", "None", "isinstance", "str", "for", "cls", " in "):
+            assert word in renamed
