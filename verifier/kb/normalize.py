@@ -229,18 +229,27 @@ def _normalize_fast(text: str, fast: re.Pattern) -> NormalizedText:
         at = match.end()
     code.append(text[at:])
     shapes.append(text[at:])
-    lines_of_code = "".join(code).lower().split("\n")
-    shape_lines = _ABSTRACT[fast].sub(_abstract_token, "".join(shapes)).lower().split("\n")
+    code_lines = _squashed("".join(code)).split(b"\n")
+    shape_lines = _squashed(_ABSTRACT[fast].sub(_abstract_token, "".join(shapes))).split(b"\n")
     numbers: list[int] = []
     lines: list[bytes] = []
     abstract: list[bytes] = []
-    for index, line in enumerate(lines_of_code):
-        squashed = "".join(line.split())
-        if squashed:
+    for index, line in enumerate(code_lines):
+        if line:
             numbers.append(index + 1)
-            lines.append(squashed.encode("utf-8", "surrogatepass"))
-            abstract.append(_shape(shape_lines[index], lines[-1]))
+            lines.append(line)
+            abstract.append(shape_lines[index] or _STRING)  # inside a multi-line string
     return NormalizedText(tuple(numbers), tuple(lines), tuple(abstract))
+
+
+#: Whitespace but line breaks (what ``str.split()`` splits on).
+_SPACE = re.compile(r"[^\S\n]+")
+_STRING = ABSTRACT_STRING.encode()
+
+
+def _squashed(text: str) -> bytes:
+    """``text`` lower-cased, without whitespace but its line breaks, UTF-8."""
+    return _SPACE.sub("", text).lower().encode("utf-8", "surrogatepass")
 
 
 #: What tells a line of code from a line of data in its abstract text: a name or a keyword.
