@@ -7,25 +7,28 @@ hashes the minimum is selected (robust winnowing: on a tie the previously select
 else the rightmost minimum). Guarantee: any byte sequence shared by two files and at least
 ``t = w + k - 1`` bytes long yields at least one shared fingerprint; nothing shorter than k bytes
 ever does. k = 30 bytes is about one statement, long enough that a shared k-gram is rarely a
-coincidence; w = 160 (t = 189 bytes, about 5 lines of normalized code).
+coincidence; w = 200 (t = 229 bytes, 5 to 8 lines of normalized code).
 
 *Shape stream*: the abstract text of each line (``NormalizedText.abstract``: identifiers,
-numbers and strings replaced by one symbol each, keywords and operators kept) is what a copy with
-renamed identifiers and changed literals still shares. From each line, the *shape gram* is that
-line and the next ones until they hold ``SHAPE_K`` (30) bytes of abstract text (about 3.5 lines),
-hashed with xxh32 under another seed; shape grams are winnowed with ``SHAPE_W`` (4), so any 4
-consecutive grams shared yield a fingerprint. A gram never holds a line of an import statement
-(every file has some, and one list of imports is much like another), and a shape a file selects
-more than ``SHAPE_REPEATS`` times (a table, a run of like statements) is left out.
-
-Measured with ``bench/bench_kb_accuracy.py`` (bench/README.md): the exact stream at w = 80 alone
-found 25% of 10-line copies with renamed identifiers; both streams, with the exact one at
-w = 160, find most of them and the KB stays under 10% of the source (w = 120: 10.5%).
+numbers and strings one symbol each, keywords and operators kept) is what a copy with renamed
+identifiers and changed literals still shares. From each line, the *shape gram* is that line and
+the next ones until they hold ``SHAPE_K`` (30) bytes (about 3.5 lines), hashed with xxh32 under
+another seed, and winnowed with ``SHAPE_W`` (5): any 5 consecutive grams shared yield a
+fingerprint. In a gram a line of data (no name, no keyword: a row of a table, a line inside a
+multi-line string) is its normalized text, since abstracted every row is like any other; of the
+grams of data alone, which the exact stream also sees, one in ``DATA_SAMPLE`` is kept. A gram
+never holds a line of an import statement (every file has some, and one list of imports is much
+like another), and a shape a file selects more than ``SHAPE_REPEATS`` times is left out.
 
 Per line, a KB stores two 4-bit hashes (one byte): of the normalized line and of its abstract
 text (``shape_hash``: 0 for a line of an import statement). The matcher walks a run's ends
 outwards over lines whose abstract texts agree and counts the lines equal in both files to tell
 a copy from code that only looks alike (``verifier.kb.snippets``).
+
+The parameters were chosen with ``bench/bench_kb_accuracy.py`` and the KB's size against its
+source (bench/README.md): the exact stream alone at w = 80 found 25% of 10-line copies with
+renamed identifiers, both streams find 82%; w = 160 and a shape window of 4 found a few more
+but made the KB 10.7% of the source.
 """
 
 from __future__ import annotations
@@ -56,10 +59,11 @@ SHAPE_K = 30
 SHAPE_W = 5
 #: A shape selected more often than this in one file is left out of its fingerprints.
 SHAPE_REPEATS = 8
+#: Of the selected shape grams of data alone, those whose value is a multiple of this are kept.
+DATA_SAMPLE = 3
 _IMPORT = ABSTRACT_IMPORT.encode()
 #: What starts the text of a line of data in a shape gram (the line itself follows).
 _DATA = b"\x05"
-DATA_SAMPLE = 3
 #: Seed of the shape grams' xxh32 (another stream than the exact k-grams').
 SHAPE_SEED = 0x5348
 
@@ -100,7 +104,7 @@ def winnow(hashes: list[int], w: int) -> list[int]:
 
 
 def line_hash(line: bytes) -> int:
-    """An 8-bit hash of a normalized line, used to extend runs line by line."""
+    """An 8-bit hash of a normalized line (a KB keeps 4 bits: whether lines are equal)."""
     return xxhash.xxh32_intdigest(line) & 0xFF
 
 
