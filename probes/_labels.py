@@ -42,7 +42,7 @@ LOAD_CHARTS: tuple[Chart, ...] = (
 
 FAILED_REQUESTS_TITLE: Label = ("失败请求示例", "Failed requests (examples)")
 
-#: The most frequent failed requests of the load client (``probes._load_run.failure_examples``).
+#: The most frequent failed requests of the load client (``._load_run.failure_examples``).
 FAILURE_EXAMPLES = Table(columns=("label", "status", "error", "count"), title=FAILED_REQUESTS_TITLE)
 FAILURE_EXAMPLE_LABELS: dict[str, Label] = {
     "label": ("标签", "Label"),

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from probes import _load
-from probes._http import HttpRequest
-from probes._load import Record, read_records
+from . import _load
+from ._http import HttpRequest
+from ._load import Record, read_records
 from verifier.proc import ProcessTree, kill_group, scrubbed_env
 
 

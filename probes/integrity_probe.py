@@ -13,7 +13,7 @@ must appear; a read command is always one collection read.
 A write command counts as acknowledged when it exits with one of its ``ok_exit_codes``; another exit
 status is an unacknowledged write (like an HTTP error status); a write command that cannot be found,
 cannot start or times out is an error. Commands also know ``{port}``, ``{base_url}``,
-``{data_dir}``, ``{python}`` and ``{repo}`` (see ``probes._live``).
+``{data_dir}``, ``{python}`` and ``{repo}`` (see ``._live``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from probes._http import Exchange, HttpRequest, fill, new_uid, send
-from probes._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
+from ._http import Exchange, HttpRequest, fill, new_uid, send
+from ._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
                           recover, require_service, tail_with_service)
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from probes._http import HttpRequest
-from probes._labels import FAILED_REQUESTS_TITLE, LOAD_CHARTS, LOAD_FIGURES
-from probes._live import require_service, tail_with_service
-from probes._locust_csv import LocustCsvError, read_failures, read_history, read_stats
-from probes._locust_file import generate_locustfile
-from probes._locust_run import WORKER_CONNECT_S, run_locust
+from ._http import HttpRequest
+from ._labels import FAILED_REQUESTS_TITLE, LOAD_CHARTS, LOAD_FIGURES
+from ._live import require_service, tail_with_service
+from ._locust_csv import LocustCsvError, read_failures, read_history, read_stats
+from ._locust_file import generate_locustfile
+from ._locust_run import WORKER_CONNECT_S, run_locust
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome, Series, Table)
 from verifier.repo_paths import RepoPath, check_inside

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes._labels import TEST_OUTCOMES, TESTS_CHART
+from ._labels import TEST_OUTCOMES, TESTS_CHART
 from verifier.probe import (
     Finding,
     Measurement,

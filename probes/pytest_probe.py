@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from probes._labels import TEST_OUTCOMES, TESTS_CHART
+from ._labels import TEST_OUTCOMES, TESTS_CHART
 from verifier.probe import (
     Bars,
     Finding,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from probes._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
-from probes._live import crash, recover, require_service, tail_with_service
-from probes._load_run import LoadArgs, LoadProcess, failure_examples, timeline
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
+from ._live import crash, recover, require_service, tail_with_service
+from ._load_run import LoadArgs, LoadProcess, failure_examples, timeline
 from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
                             ProbeContext, ProbeError, ProbeOutcome, Series)
 from verifier.service import Duration

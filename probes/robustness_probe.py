@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes._http import Exchange, HttpRequest, fill, new_uid, send
-from probes._live import require_service, tail_with_service
+from ._http import Exchange, HttpRequest, fill, new_uid, send
+from ._live import require_service, tail_with_service
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
 from verifier.service import ServiceError

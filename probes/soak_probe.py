@@ -11,9 +11,9 @@ import time
 
 from pydantic import model_validator
 
-from probes._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
-from probes._live import require_service, tail_with_service
-from probes._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
+from ._live import require_service, tail_with_service
+from ._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome, Series)
 from verifier.service import Duration

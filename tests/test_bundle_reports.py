@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 import verifier.bundle as bundle_module
 import verifier.run_files as run_files_module
-from report_sample import build_sample_run
-from tests.bundle_runs import FAILING, git_delivery, real_run, spec_text
-from tests.conftest import REPO_ROOT
+from support.report_sample import build_sample_run
+from support.bundle_runs import FAILING, git_delivery, real_run, spec_text
+from support import REPO_ROOT
 from verifier.bundle import BUNDLE_REPORTS, MANIFEST, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.signing import load_public_key, write_keypair

@@ -10,8 +10,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
-from tests.conftest import write_tree
+from support.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
+from support import write_tree
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError

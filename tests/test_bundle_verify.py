@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
+from support.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
 from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 
 #: No case should take more than a second; a hang is what this guards against.
 TIMEOUT = 60

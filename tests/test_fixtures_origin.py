@@ -18,7 +18,7 @@ from pathlib import Path
 import pygount
 import pytest
 
-from fixture_expectations import (
+from support.fixture_expectations import (
     LOW_RATIO_COMPONENTS,
     LOW_RATIO_MAX,
     LOW_RATIO_NOT_SOURCE,
@@ -81,7 +81,7 @@ def _ratio(root: Path, origins: dict[str, str], *, skip=frozenset()) -> float:
 ], ids=["sample", "low-ratio"])
 def test_every_file_is_accounted_for(root, origins, not_source):
     on_disk = _tree(root)
-    assert on_disk == set(origins) | set(not_source), "update tests/fixture_expectations.py"
+    assert on_disk == set(origins) | set(not_source), "update tests/support/fixture_expectations.py"
 
 
 def test_sample_origins_use_the_five_classes():

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fixture_expectations import (
+from support.fixture_expectations import (
     MAX_BODY_BYTES,
     SAMPLE_MODULE,
     SAMPLE_READY_LINE,

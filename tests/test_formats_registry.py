@@ -1,4 +1,4 @@
-"""The format registry and the formats on the hand-made hostile sample run (tests/report_sample.py): a
+"""The format registry and the formats on the hand-made hostile sample run (tests/support/report_sample.py): a
 third-party format registers through the ``verifier.formats`` entry points like the built-in ones;
 SARIF and JUnit of the hostile sample validate; what a format cannot render is a one-line error."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.format_validators import cyclonedx_json, junit_xml, sarif_json
-from tests.report_sample import EVIL, build_sample_run
+from support.format_validators import cyclonedx_json, junit_xml, sarif_json
+from support.report_sample import EVIL, build_sample_run
 from verifier import formats
 from verifier.formats import FormatError, RunData
 from verifier.results import Project

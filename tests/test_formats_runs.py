@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
-from tests.format_validators import cyclonedx_json, junit_xml, sarif_json, spdx_document
+from support import FIXTURES
+from support.format_validators import cyclonedx_json, junit_xml, sarif_json, spdx_document
 
 pytestmark = pytest.mark.slow
 

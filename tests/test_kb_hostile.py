@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.errors import InputError
 from verifier.kb import KnowledgeBase, build_kb, match_texts
 from verifier.kb import guard

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import write_tree
-from tests.fixture_expectations import (LOW_RATIO_ROOT, OWNERS, SAMPLE_COMPONENTS,
+from support import write_tree
+from support.fixture_expectations import (LOW_RATIO_ROOT, OWNERS, SAMPLE_COMPONENTS,
                                         SAMPLE_CONFIG_FILES, SAMPLE_ORIGINS, SAMPLE_RATIO_RANGE,
                                         SAMPLE_ROOT, SAMPLE_TEST_FILES)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.origin.inventory import VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
 from verifier.origin.vcs import VCS_MARKERS, vcs_metadata

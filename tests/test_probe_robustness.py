@@ -7,9 +7,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from probes.robustness_probe import KINDS, RobustnessProbe, generate_cases
-from probes._http import HttpRequest
-from tests.live_service_support import ITEM_BODY, context, fixture_service, script_repo, values
+from verifier.builtin_probes.robustness_probe import KINDS, RobustnessProbe, generate_cases
+from verifier.builtin_probes._http import HttpRequest
+from support.live_service import ITEM_BODY, context, fixture_service, script_repo, values
 from verifier.service import Service, ServiceConfig
 
 ENDPOINTS = [{"path": "/api/items"},

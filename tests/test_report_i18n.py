@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.i18n import LABELS, SEVERITY_LABELS
 from verifier.probe import available_probes
 from verifier.report import build_view, load_run, render_html, render_markdown

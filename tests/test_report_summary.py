@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.report import build_view, load_run, render_html, render_markdown
 from verifier.results import Score
 

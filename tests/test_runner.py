@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.results import RunResult
 
 OWN_CODE = '''
@@ -240,7 +240,7 @@ def test_indicators_sharing_probe_and_arguments_share_one_measurement(tmp_path: 
 
 
 def test_function_coverage_merges_runs_by_node_id() -> None:
-    from tests.conftest import FIXTURES
+    from support import FIXTURES
     from verifier.results import FunctionTests, IndicatorResult
     from verifier.runner import function_coverage
     from verifier.spec import load_spec

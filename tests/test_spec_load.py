@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_fakes import PROBES
+from support.spec_fakes import PROBES
 from verifier.errors import ExitCode, InputError
 from verifier.spec import SpecError, load_spec, parse_spec
 

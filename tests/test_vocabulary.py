@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_fakes import PROBES
+from support.spec_fakes import PROBES
 from verifier.i18n import LABELS
 from verifier.materials import MaterialsConfig, check_materials
 from verifier.probe import CHARACTERISTICS as PROBE_CHARACTERISTICS

@@ -17,12 +17,13 @@ import re
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 import pydantic
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from verifier import charts
@@ -37,7 +38,9 @@ from verifier.scoring import gate_figure, ready_to_apply, score_reaches
 from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 FORMATS = ("html", "pdf", "md", "json")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
+#: the package holding the Jinja2 templates and the CSS (the folder ``report_templates/``, installed
+#: inside verifier's namespace), read as package resources
+TEMPLATES_PACKAGE = "verifier.report_templates"
 ORIGIN_CLASSES = ("self", "third_party", "generated", "unknown", "excluded")
 COUNTED_CLASSES = ("self", "third_party", "generated", "unknown")
 
@@ -194,14 +197,14 @@ _ENVS: dict[str, Environment] = {}
 
 def _html_env() -> Environment:
     if "html" not in _ENVS:
-        _ENVS["html"] = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+        _ENVS["html"] = Environment(loader=PackageLoader(TEMPLATES_PACKAGE, "."), autoescape=True,
                                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return _ENVS["html"]
 
 
 def _md_env() -> Environment:
     if "md" not in _ENVS:
-        env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=False,
+        env = Environment(loader=PackageLoader(TEMPLATES_PACKAGE, "."), autoescape=False,
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                           finalize=_md_finalize, keep_trailing_newline=True)
         env.filters["code"] = md_code
@@ -224,7 +227,7 @@ def build_view(result: RunResult, run_dir: RunSource, lang: str, *, fmt: str = "
     ev_index = {row["path"]: row for row in appendix}
     ordered = _in_report_order(result.indicators)
     indicators = [_indicator_row(i, n, L, ev_index) for n, i in enumerate(ordered, 1)]
-    css = (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
+    css = resources.files(TEMPLATES_PACKAGE).joinpath("report.css").read_text(encoding="utf-8")
     sections = _sections(L, with_functions=bool(result.functions))
     return {
         "L": L,

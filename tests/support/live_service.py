@@ -10,12 +10,12 @@ from typing import Any
 
 import psutil
 
+from support import FIXTURES
 from verifier.probe import Probe, ProbeContext
 from verifier.service import Service, ServiceConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = REPO_ROOT / "fixtures" / "sample-delivery"
-WEAK = REPO_ROOT / "fixtures" / "weak-delivery"
+SAMPLE = FIXTURES / "sample-delivery"
+WEAK = FIXTURES / "weak-delivery"
 
 ITEM_BODY = {"sku": "T-{uid}", "name": "测试货品 {i}", "quantity": 1}
 
