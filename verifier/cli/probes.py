@@ -22,6 +22,7 @@ def probes_command(as_json: bool) -> None:
                 "characteristic": cls.characteristic,
                 "description": cls.description,
                 "needs_service": cls.needs_service,
+                "metrics_vary_with_args": cls.metrics_vary_with_args,
                 "metrics": {m: {"unit": info.unit, "description": info.description,
                                 "better": info.better} for m, info in cls.metrics.items()},
             } for name, cls in probes.items()
