@@ -17,10 +17,8 @@ import json
 import multiprocessing
 import os
 import re
-import tarfile
 import time
 import tomllib
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -28,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 import xxhash
 
+from verifier.archive import open_archive
 from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
@@ -35,9 +34,6 @@ from verifier.kb.winnow import K, LINE_HASH_BITS, W, encode, fingerprint
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20
-#: Archive limits: members and total bytes read, against archive bombs.
-MAX_ARCHIVE_MEMBERS = 200_000
-MAX_ARCHIVE_BYTES = 2 << 30
 #: A fingerprinting task that takes longer than this stops the build (seconds).
 TASK_TIMEOUT_S = 300
 
@@ -413,66 +409,20 @@ def _archive_candidate(path: Path) -> _Candidate:
 
 
 def _archive_members(path: Path) -> dict[str, bytes | None]:
-    """Regular members by sanitized path: their bytes for source files and manifests, ``None`` for
-    source files over the size limit."""
+    """Regular members by path, read with ``verifier.archive`` (its limits; an unsafe entry refuses the
+    archive): their bytes for source files and manifests, ``None`` for source files over the size limit."""
     members: dict[str, bytes | None] = {}
-    total = 0
     wanted = ("package.json", "PKG-INFO", "pyproject.toml")
-    try:
-        if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                infos = archive.infolist()
-                if len(infos) > MAX_ARCHIVE_MEMBERS:
-                    raise InputError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} members")
-                for info in infos:
-                    name = _safe_member(info.filename)
-                    if info.is_dir() or name is None:
-                        continue
-                    base = PurePosixPath(name).name
-                    if not (is_source_name(base) or base in wanted):
-                        continue
-                    if info.file_size > MAX_FILE_BYTES:
-                        members[name] = None
-                        continue
-                    total += info.file_size
-                    _check_total(path, total)
-                    members[name] = archive.read(info)[:MAX_FILE_BYTES + 1]
-        else:
-            with tarfile.open(path, "r:*") as archive:
-                count = 0
-                for info in archive:
-                    count += 1
-                    if count > MAX_ARCHIVE_MEMBERS:
-                        raise InputError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} members")
-                    name = _safe_member(info.name)
-                    if not info.isreg() or name is None:
-                        continue
-                    base = PurePosixPath(name).name
-                    if not (is_source_name(base) or base in wanted):
-                        continue
-                    if info.size > MAX_FILE_BYTES:
-                        members[name] = None
-                        continue
-                    total += info.size
-                    _check_total(path, total)
-                    handle = archive.extractfile(info)
-                    members[name] = handle.read(MAX_FILE_BYTES + 1) if handle else b""
-    except (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
-            ValueError, RuntimeError) as err:
-        raise InputError(f"{path}: unreadable archive ({type(err).__name__}: {err})") from None
+    with open_archive(path) as archive:
+        for member in archive:
+            if member.kind != "file" or not member.path:
+                continue
+            base = PurePosixPath(member.path).name
+            if not (is_source_name(base) or base in wanted):
+                continue
+            members[member.path] = (None if member.size > MAX_FILE_BYTES
+                                    else archive.read(member, MAX_FILE_BYTES))
     return dict(sorted(members.items()))
-
-
-def _check_total(path: Path, total: int) -> None:
-    if total > MAX_ARCHIVE_BYTES:
-        raise InputError(f"{path}: more than {MAX_ARCHIVE_BYTES >> 20} MiB of source in the archive")
-
-
-def _safe_member(name: str) -> str | None:
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return "/".join(parts)
 
 
 def _common_top(names: list[str]) -> str:
