@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from support import write_tree
+from support.live_service import context
+from verifier.builtin_probes.origin_probe import OriginProbe
+from verifier.probe import ProbeError
 from verifier.results import RunResult
 
 OWN_CODE = '''
@@ -214,6 +217,13 @@ def test_origin_probe_reports_the_runs_ratio(tmp_path: Path, cli) -> None:
     assert o1.status == "not_met" and o1.value == pytest.approx(run.origin.ratio * 100, abs=1e-3)
     assert "origin/summary.json" in o1.evidence and (out / "origin" / "origin.json").is_file()
     assert {g.id: g.passed for g in run.gates}["origin.ratio"] is False
+
+
+def test_origin_probe_reads_the_runs_scan_and_never_runs_the_runner(tmp_path: Path) -> None:
+    """Outside ``verifier run`` there is no scan to read: the probe says so (it never imports the
+    runner to make one, which would be an upward import)."""
+    with pytest.raises(ProbeError, match=r"no origin scan in the run directory \(origin/summary.json\)"):
+        OriginProbe().run(context(OriginProbe, tmp_path, None, {}))
 
 
 def test_a_partial_run_never_passes(tmp_path: Path, cli) -> None:

@@ -34,9 +34,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.errors import InputError
+from verifier.evaluation import evaluate
+from verifier.origin.result import RATIO_CLASSES, ratio_of
+from verifier.probe import Measurement, ProbeOutcome
 from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult, Score
 from verifier.scoring import finalize
 from verifier.spec import Spec, parse_spec
+from verifier.units import format_quantity
 
 #: tolerances when comparing recorded figures with recomputed ones
 _CREDIT_TOL = 1e-6
@@ -131,8 +135,6 @@ def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
 
 def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], list[str]]:
     """Every recorded indicator with status and credit recomputed, and what disagrees."""
-    from verifier.evaluation import evaluate  # noqa: PLC0415
-    from verifier.probe import Measurement, ProbeOutcome  # noqa: PLC0415
 
     declared = {ind.id: ind for ind in spec.indicators}
     problems: list[str] = []
@@ -170,8 +172,6 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
 
 
 def _status_problem(r: IndicatorResult, ind: Any, status: str) -> str:
-    from verifier.units import format_quantity  # noqa: PLC0415
-
     target = ind.parsed_target
     if r.value is None:
         return f"indicator {r.id} says {r.status} but has no value (recomputed {status})"
@@ -187,8 +187,6 @@ def _origin(result: RunResult, origin_json: Any) -> tuple[OriginSummary | None, 
     origin = result.origin
     if origin is None:
         return None, []
-    from verifier.origin.result import RATIO_CLASSES, ratio_of  # noqa: PLC0415
-
     problems = []
     corrected = origin
     if origin.ratio is not None:

@@ -149,7 +149,7 @@ def render_markdown(result: RunResult, run_dir: RunSource, lang: str, *,
 
 def render_pdf(result: RunResult, run_dir: RunSource, lang: str) -> bytes:
     """The HTML report printed to PDF by WeasyPrint (print stylesheet, Noto Sans CJK SC)."""
-    import weasyprint  # noqa: PLC0415 - slow import, only for PDF
+    import weasyprint  # heavy: about 1.5 s (Pango, fonts), only for PDF
 
     html = render_html(result, run_dir, lang, base=None, fmt="pdf")
     return weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()

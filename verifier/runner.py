@@ -36,6 +36,7 @@ from verifier import __version__
 from verifier.errors import InputError
 from verifier.evaluation import evaluate, outcome_from_error
 from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
+from verifier.materials import check_materials
 from verifier.paths import read_file
 from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
 from verifier.repository import repo_identity
@@ -43,6 +44,7 @@ from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
 from verifier.scoring import finalize
+from verifier.service import Service, ServiceError
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
 
@@ -151,10 +153,11 @@ class Runner:
         self.repo = Path(options.repo or self.spec.base_dir).resolve()
         if not self.repo.is_dir():
             raise InputError(f"{self.repo}: repository is not a directory")
-        if self.spec.knowledge_base_path() is not None:  # a bad KB stops the run before it starts
-            from verifier.kb import KnowledgeBase
+        kb_path = self.spec.knowledge_base_path()
+        if kb_path is not None:  # a bad KB stops the run before it starts
+            from verifier.kb import KnowledgeBase  # heavy: SQLite and the origin analysis, only with a KB
 
-            KnowledgeBase.open(self.spec.knowledge_base_path()).close()
+            KnowledgeBase.open(kb_path).close()
         unknown = [i for i in options.only if i not in {ind.id for ind in self.spec.indicators}]
         if unknown:
             raise InputError(f"--only {', '.join(unknown)}: no such indicator in {options.spec_path}")
@@ -271,8 +274,6 @@ class Runner:
         return summary
 
     def _materials(self, state: _RunState) -> list:
-        from verifier.materials import check_materials
-
         if self.spec.materials is None:
             return []
         self.listener.stage("materials: acceptance dossier")
@@ -319,8 +320,6 @@ class Runner:
 
     def _run_probe(self, probe: Probe, indicator: Indicator, run_dir: Path, evidence_dir: Path,
                    timeout: float) -> ProbeOutcome:
-        from verifier.service import Service, ServiceError
-
         ctx = ProbeContext(repo=self.repo, run_dir=run_dir, evidence_dir=evidence_dir,
                            args=indicator.args, spec=self.spec, timeout_s=timeout)
         with ExitStack() as stack, _deadline(timeout + _GRACE_S):
@@ -362,7 +361,7 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
     A scan that fails (scancode crashed, …) yields a summary with ``error`` set and no ratio: the
     ratio gate then stays undecided and the run goes on.
     """
-    from verifier.origin import analyze, origin_options_from_spec
+    from verifier.origin import analyze, origin_options_from_spec  # heavy: pygount, pygments (0.4 s)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -384,7 +383,7 @@ def _knowledge_base(spec: Spec):
     path = spec.knowledge_base_path()
     if path is None:
         return None
-    from verifier.kb import open_matcher
+    from verifier.kb import open_matcher  # heavy: SQLite and the origin analysis, only with a KB
 
     return open_matcher(path, min_lines=spec.origin.min_match_lines)
 

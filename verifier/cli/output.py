@@ -17,6 +17,7 @@ call ``click.echo``, ``print`` or a plain rich ``Console``: they use
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -92,8 +93,6 @@ def stdout_console(**kwargs: Any) -> SafeConsole:
 
 class _StdoutConsole(SafeConsole):
     def on_broken_pipe(self) -> None:
-        import os  # noqa: PLC0415
-
         self.quiet = True
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

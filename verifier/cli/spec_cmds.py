@@ -12,8 +12,12 @@ from verifier.cli.output import say
 from verifier.cli.params import InputDirectory, InputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_text
+from verifier.materials import check_materials
 from verifier.paths import check_output_file, default_file_inside
+from verifier.scoring import (TASK_BOOK_GATE, count_gate, coverage_gates, materials_gate, task_book_indicators,
+                              version_gate)
 from verifier.spec import DEFAULT_SPEC_NAME, load_spec
+from verifier.vocabulary import characteristic
 
 
 def template_text() -> str:
@@ -65,11 +69,6 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     that do not make the spec invalid (a bare ">= 0.6" on a metric in %, meaning 0.6%) are printed
     to stderr as "verifier: warning: FILE:LINE: field.path: ..." lines and never change the exit code.
     """
-    from verifier.materials import check_materials
-    from verifier.scoring import (TASK_BOOK_GATE, count_gate, coverage_gates, materials_gate,
-                                  task_book_indicators, version_gate)
-    from verifier.vocabulary import characteristic
-
     if spec is None:
         spec = default_file_inside(Path("."), DEFAULT_SPEC_NAME, what="spec file") \
             or Path(DEFAULT_SPEC_NAME)

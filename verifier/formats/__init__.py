@@ -78,7 +78,7 @@ def default_output(run_dir: str | os.PathLike[str], name: str) -> Path:
 def render_run(run_dir: str | os.PathLike[str], name: str) -> bytes:
     """The document of format ``name`` for the run directory ``run_dir`` (its results.json, validated,
     and its files)."""
-    from verifier.report import load_run  # noqa: PLC0415 - the report module is heavy (jinja, charts)
+    from verifier.report import load_run  # heavy: Jinja2 and the report model, only to render a run
 
     fmt = get_format(name)
     result = load_run(run_dir)

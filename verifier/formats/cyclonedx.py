@@ -30,6 +30,19 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+# This module is imported through its entry point only when a CycloneDX document is made (or its file
+# name asked), so cyclonedx-python-lib, which loads its whole model, is imported at the top.
+from cyclonedx.contrib.license.factories import LicenseFactory
+from cyclonedx.model import Copyright, HashAlgorithm, HashType, Property
+from cyclonedx.model.bom import Bom, BomMetaData
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.component_evidence import (AnalysisTechnique, ComponentEvidence, Identity, IdentityField,
+                                                Method, Occurrence)
+from cyclonedx.model.contact import OrganizationalEntity
+from cyclonedx.model.tool import ToolRepository
+from cyclonedx.output.json import JsonV1Dot6
+from packageurl import PackageURL
+
 from verifier.formats.interface import (
     FormatError, OutputFormat, RunData, origin_components, origin_files, text,
 )
@@ -48,9 +61,6 @@ class CycloneDxFormat(OutputFormat):
 
     def render(self, data: RunData) -> bytes:
         """The CycloneDX 1.6 JSON document of ``data``."""
-        # cyclonedx-python-lib loads its whole model: only when a CycloneDX document is made
-        from cyclonedx.output.json import JsonV1Dot6  # noqa: PLC0415
-
         bom = _build(data)
         with warnings.catch_warnings():  # a product without dependencies is complete as it is
             warnings.filterwarnings("ignore", message=".*has no defined dependencies", category=UserWarning)
@@ -73,12 +83,6 @@ def _time(stamp: str) -> datetime:
 
 
 def _build(data: RunData) -> Any:
-    from cyclonedx.model import HashAlgorithm, HashType, Property  # noqa: PLC0415
-    from cyclonedx.model.bom import Bom, BomMetaData  # noqa: PLC0415
-    from cyclonedx.model.component import Component, ComponentType  # noqa: PLC0415
-    from cyclonedx.model.contact import OrganizationalEntity  # noqa: PLC0415
-    from cyclonedx.model.tool import ToolRepository  # noqa: PLC0415
-
     files = origin_files(data)
     project = data.project
     product = Component(
@@ -136,8 +140,6 @@ def _identity(data: RunData, files: list[dict[str, Any]]) -> str:
 
 
 def _purl(value: Any) -> Any:
-    from packageurl import PackageURL  # noqa: PLC0415 - packageurl comes with cyclonedx-python-lib
-
     if not isinstance(value, str) or not value.startswith("pkg:"):
         return None
     try:
@@ -148,7 +150,6 @@ def _purl(value: Any) -> Any:
 
 def _licenses(expression: Any) -> list[Any]:
     """A license as CycloneDX states it: an SPDX id or expression, else its name as found."""
-    from cyclonedx.contrib.license.factories import LicenseFactory  # noqa: PLC0415
 
     if not isinstance(expression, str) or not expression.strip():
         return []
@@ -202,8 +203,6 @@ def _file_properties(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _file_evidence(entry: Mapping[str, Any]) -> Any:
     """The licenses and copyright statements found in a file, as component evidence (None without)."""
-    from cyclonedx.model import Copyright  # noqa: PLC0415
-    from cyclonedx.model.component_evidence import ComponentEvidence  # noqa: PLC0415
 
     licenses = [lic for e in entry.get("licenses") or [] for lic in _licenses(e)]
     copyrights = [Copyright(text=text(c)) for c in entry.get("copyrights") or [] if str(c).strip()]
@@ -214,10 +213,6 @@ def _file_evidence(entry: Mapping[str, Any]) -> Any:
 
 def _matched_components(files: list[dict[str, Any]]) -> list[Any]:
     """One library component per knowledge-base component matched, its matched runs as evidence."""
-    from cyclonedx.model.component import Component, ComponentType  # noqa: PLC0415
-    from cyclonedx.model.component_evidence import (  # noqa: PLC0415
-        AnalysisTechnique, ComponentEvidence, Identity, IdentityField, Method, Occurrence,
-    )
 
     runs: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
     for entry in files:

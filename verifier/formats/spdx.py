@@ -30,6 +30,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+# This module is imported through its entry point only when an SPDX document is made (or its file
+# name asked), so spdx-tools, which loads its license index in about a second, is imported at the top.
+from spdx_tools.common.spdx_licensing import spdx_licensing
+from spdx_tools.spdx import model
+from spdx_tools.spdx.jsonschema.annotation_converter import AnnotationConverter
+from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
+from spdx_tools.spdx.writer.write_utils import convert
+
 from verifier.formats.interface import (
     FormatError, OutputFormat, RunData, origin_components, origin_files, text,
 )
@@ -51,14 +59,10 @@ class SpdxFormat(OutputFormat):
 
     def render(self, data: RunData) -> bytes:
         """The SPDX 2.3 JSON document of ``data``."""
-        # spdx-tools (and its license index) loads in about a second: only when an SPDX document is made
-        from spdx_tools.spdx.jsonschema.annotation_converter import AnnotationConverter  # noqa: PLC0415
-        from spdx_tools.spdx.writer.write_utils import convert  # noqa: PLC0415
-
         document = _Builder(data).document()
         annotations = document.annotations
         document.annotations = []
-        body = convert(document, None)
+        body = convert(document, DocumentConverter())  # what convert(document, None) makes
         by_element: dict[str, list[Any]] = {}
         converter = AnnotationConverter()
         for annotation in annotations:
@@ -89,8 +93,6 @@ class _Builder:
     """Builds the spdx-tools ``Document`` of one run's data."""
 
     def __init__(self, data: RunData) -> None:
-        from spdx_tools.spdx import model  # noqa: PLC0415 - heavy, loaded with the format
-
         self.m = model
         self.data = data
         self.created = _created(data.created)
@@ -103,8 +105,6 @@ class _Builder:
     def license(self, expression: Any) -> Any:
         """An SPDX license expression as spdx-tools' value; LicenseRef-… symbols declared as extracted
         licensing info; None when ``expression`` is not a usable SPDX expression."""
-        from spdx_tools.common.spdx_licensing import spdx_licensing  # noqa: PLC0415
-
         if not isinstance(expression, str) or not expression.strip():
             return None
         try:

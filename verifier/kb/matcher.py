@@ -47,7 +47,7 @@ class KBLineMatcher:
     def match_lines(self, root: Path, files: Sequence[FileOrigin]
                     ) -> dict[str, tuple[LineMatch, ...]]:
         """Runs of at least ``min_lines`` effective lines shared with KB files, by file path."""
-        from verifier.origin.classify import LineMatch
+        from verifier.origin.classify import LineMatch  # heavy: the origin analysis (pygount), only to match
 
         root = Path(root)
 

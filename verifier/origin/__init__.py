@@ -14,15 +14,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import pygments
+import pygount
+
 from verifier.cache import ResultCache, default_cache_dir
 from verifier.origin.adjudication import Adjudication, apply_adjudications, load_adjudications
 from verifier.origin.classify import Declared, FileOrigin, LineMatch, classify, needs_detection
 from verifier.origin.components import find_components, owner_licenses
 from verifier.origin.detect import (DEFAULT_TIMEOUT_S, DETECTOR_VERSION, HEAD_BYTES, HEAD_LINES,
                                     Detector, is_legal_file, is_manifest, scancode_version)
+from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
 from verifier.origin.owners import OwnerMatcher
 from verifier.origin.result import OriginReport, component_totals
+from verifier.source import open_source
 
 if TYPE_CHECKING:
     from verifier.spec import Spec
@@ -56,8 +61,6 @@ def detection_cache(cache_dir: Path | None) -> ResultCache:
 
 
 def _tool_versions() -> dict[str, str]:
-    import pygments
-    import pygount
     return {"pygount": pygount.__version__, "pygments": pygments.__version__}
 
 
@@ -86,9 +89,6 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
     are not scanned unless ``include_ignored`` (a given ``SourceInfo`` decided that already).
     Raises ``InputError`` for unusable input, ``ToolError`` when scancode fails wholesale.
     """
-    from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
-    from verifier.source import open_source
-
     cache_dir = None if no_cache else Path(cache_dir or default_cache_dir())
     if isinstance(adjudications, (str, os.PathLike)):
         adjudications = load_adjudications(adjudications)

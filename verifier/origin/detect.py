@@ -38,15 +38,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pebble import ProcessPool
 from pygments.token import Token
+from text_unidecode import unidecode
 
 from verifier.cache import ResultCache
 from verifier.errors import ToolError
 from verifier.origin.languages import lexer_class, lexer_filename
 from verifier.origin.model import InventoryEntry
+from verifier.origin.owners import is_transliteration
 from verifier.proc import pool_worker_init
 
 #: Lines and bytes of a source file's head that are searched for notices.
@@ -303,7 +307,6 @@ def role_of(entry: InventoryEntry) -> str | None:
 
 def scancode_version() -> str:
     """The installed scancode-toolkit version ("" if it is not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("scancode-toolkit")
     except PackageNotFoundError:
@@ -311,7 +314,7 @@ def scancode_version() -> str:
 
 
 def _generated_keywords() -> tuple[str, ...]:
-    from summarycode.generated import GENERATED_KEYWORDS_LOWERED
+    from summarycode.generated import GENERATED_KEYWORDS_LOWERED  # heavy: scancode-toolkit
     return GENERATED_KEYWORDS_LOWERED
 
 
@@ -319,7 +322,7 @@ def check_scancode() -> None:
     """``ToolError`` (exit 3) unless scancode-toolkit imports and finds its data."""
     try:
         _generated_keywords()
-        import scancode.api  # noqa: F401
+        import scancode.api  # noqa: F401 - heavy: scancode-toolkit, imported only to check that it works
     except Exception as err:  # whatever scancode raises on a broken install or cache
         raise ToolError(f"scancode-toolkit is not usable: {type(err).__name__}: {err}") from err
 
@@ -475,7 +478,7 @@ def _scan_with_scancode(task: dict[str, Any]) -> dict[str, Any]:
         location = tmp_file
     out: dict[str, Any] = {}
     try:
-        from scancode import api
+        from scancode import api  # heavy: scancode-toolkit, in the detection worker
         if task["licenses"]:
             found = api.get_licenses(location)
             hits = []
@@ -519,9 +522,8 @@ def trim_spill(holder: str, start_line: int, end_line: int, lines: Sequence[str]
     the dropped words; otherwise ``(holder, None)``."""
     if end_line != start_line + 1 or start_line < 1 or end_line > len(lines):
         return holder, None
-    from text_unidecode import unidecode  # scancode reads Chinese as pinyin: compare likewise
     words = holder.split()
-    first = unidecode(lines[start_line - 1]).casefold()
+    first = unidecode(lines[start_line - 1]).casefold()  # scancode reads Chinese as pinyin: compare likewise
     pos = kept = 0
     for word in words:
         key = _norm_word(word)
@@ -563,7 +565,7 @@ def _package_hit(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_index() -> None:
-    from licensedcode.cache import get_index
+    from licensedcode.cache import get_index  # heavy: scancode-toolkit's license index
     get_index()
 
 
@@ -574,8 +576,6 @@ def _merge(partial: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
     """The quick scan's partial result completed with scancode's findings: a scancode holder that
     is the pinyin reading of a Chinese notice on its line is folded into that notice (``reading``);
     Chinese-sentence licenses are kept beside scancode's."""
-    from verifier.origin.owners import is_transliteration
-
     merged = dict(partial)
     cjk = [dict(h) for h in partial.get("holders", [])]
     holders = []
@@ -727,7 +727,6 @@ class Detector:
         if self._tmp is None:
             self._tmp = tempfile.mkdtemp(prefix="verifier-scan-")
         if self._pool is None:
-            from pebble import ProcessPool
             self._pool = ProcessPool(max_workers=self.jobs,
                                      context=multiprocessing.get_context("fork"),
                                      initializer=pool_worker_init, initargs=(os.getpid(),))

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pebble import ProcessPool
+
 from verifier.cache import ResultCache
 from verifier.origin import counting
 from verifier.origin.counting import cut_point
@@ -327,7 +329,6 @@ def _pool(jobs: int):
     """A pebble process pool forked from this one (the workers start at once with the counter
     imported and, unlike spawn/forkserver, never re-run the caller's ``__main__``); each task has
     its own timeout, and a task that runs out of it is killed without touching the others."""
-    from pebble import ProcessPool
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     return ProcessPool(max_workers=jobs, context=context, initializer=pool_worker_init,
