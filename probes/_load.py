@@ -45,7 +45,7 @@ class Record:
 
 def read_records(path: Path) -> list[Record]:
     """The records of a load-client CSV file, in file order (rows cut short by a kill are skipped)."""
-    records = []
+    records: list[Record] = []
     if not path.is_file():
         return records
     with open(path, newline="", encoding="utf-8") as handle:

@@ -260,8 +260,8 @@ def extract(text: str, *, regex: str | None, json_path: str | None) -> tuple[Any
         match = re.search(regex, text, re.MULTILINE)
         if match is None or match.group(1) is None:
             raise ProbeError(f"regex {regex!r} matched nothing")
-        line = text.count("\n", 0, match.start(1)) + 1
-        return match.group(1), f"regex match at line {line}"
+        line_no = text.count("\n", 0, match.start(1)) + 1
+        return match.group(1), f"regex match at line {line_no}"
     assert json_path is not None
     try:
         document = json.loads(text)

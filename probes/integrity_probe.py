@@ -243,6 +243,13 @@ class _Run:
         """Record ``i``'s marker text, if one is declared."""
         return fill(self.args.marker, i, self.token) if self.args.marker is not None else None
 
+    def collection_marker(self, i: int) -> str:
+        """Record ``i``'s marker in a collection read, which the arguments only allow with a marker."""
+        marker = self.marker(i)
+        if marker is None:
+            raise ProbeError("a collection read needs a marker")
+        return marker
+
     def _values(self, i: int | None) -> dict[str, str]:
         values = {**command_values(self.ctx, self.service), "uid": self.token}
         if i is not None:
@@ -342,7 +349,7 @@ class _Run:
         """The acknowledged records found after recovery, and those found altered."""
         if isinstance(self.args.read, ServiceCommand):
             text = self._read_command(self.args.read)
-            return {i for i in written if self.marker(i) in text}, set()
+            return {i for i in written if self.collection_marker(i) in text}, set()
         return self._read_requests(self.args.read, written, ids)
 
     def _read_command(self, step: ServiceCommand) -> str:
@@ -372,7 +379,7 @@ class _Run:
             ex = _send(port, request, 0, self.token, timeout_s)
             self._log_exchange("read", 0, ex)
             text = self._checked_text(request, ex)
-            return {i for i in written if self.marker(i) in text}, corrupt
+            return {i for i in written if self.collection_marker(i) in text}, corrupt
         for i in written:
             if time.monotonic() > self.deadline:
                 raise ProbeError("reads did not finish within the indicator timeout", evidence=self.evidence)

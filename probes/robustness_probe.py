@@ -144,7 +144,8 @@ def generate_cases(endpoints: list[HttpRequest], *, oversize_bytes: int, skip: s
             add("not_json", f"{label}: body is not JSON", ep.method, path, b"this is not json",
                 json_header)
             add("empty_body", f"{label}: empty body", ep.method, path, b"", json_header)
-            for top in ([], "text", 42, None):
+            tops: tuple[object, ...] = ([], "text", 42, None)
+            for top in tops:
                 add("wrong_top_type", f"{label}: body is {json.dumps(top)}", ep.method, path,
                     _json_bytes(top), json_header)
             if isinstance(good, dict) and good:

@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import IO, Any, BinaryIO, Literal
 
 from verifier.errors import InputError
 
@@ -385,6 +385,7 @@ class ArchiveReader:
         if member.kind not in ("file", "symlink") or (member.kind == "symlink" and self._zip is None):
             raise ArchiveError(self.path, f"entry {member.name!r} is a {member.kind}, not a file; not read")
         try:
+            raw: IO[bytes] | None
             if self._zip is not None:
                 raw = self._zip.open(member.ref)
             else:

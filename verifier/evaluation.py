@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from verifier.probe import ProbeError, ProbeOutcome
-from verifier.results import FindingRecord, FunctionTests, IndicatorResult
+from verifier.results import FindingRecord, FunctionTests, IndicatorResult, Status
 from verifier.spec import Indicator
 from verifier.units import Target, TargetError, convert, format_quantity
 
@@ -77,7 +77,7 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
     return IndicatorResult(**base, value=value, status=status, credit=credit, reason=reason)
 
 
-def _judge(indicator: Indicator, outcome: ProbeOutcome) -> tuple[float | None, str, str]:
+def _judge(indicator: Indicator, outcome: ProbeOutcome) -> tuple[float | None, Status, str]:
     metric, unit, target = indicator.metric, indicator.unit, indicator.parsed_target
     measurement = outcome.measurement(metric)
     value: float | None = None

@@ -334,10 +334,12 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     counts = Counter(i.status for i in result.indicators)
     figures = {"score": fmt_number(round(score.value, 1)), "maximum": fmt_number(score.maximum),
                "pass_score": fmt_number(score.pass_score)}
-    ranged = score.lowest is not None and score.highest is not None
-    if ranged:  # errors leave the score open: the range is the headline, the measured figure beside it
-        score_text = L["score_range"].format(lowest=fmt_number(round(score.lowest, 1)),
-                                             highest=fmt_number(round(score.highest, 1)), **figures)
+    lowest, highest = score.lowest, score.highest
+    ranged = lowest is not None and highest is not None
+    if lowest is not None and highest is not None:  # errors leave the score open: the range is the
+        # headline, the measured figure beside it
+        score_text = L["score_range"].format(lowest=fmt_number(round(lowest, 1)),
+                                             highest=fmt_number(round(highest, 1)), **figures)
         score_detail = L["score_range_detail"].format(**figures)
     else:
         score_text, score_detail = L["score_vs"].format(**figures), ""

@@ -20,6 +20,7 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from verifier.errors import InputError
 from verifier.evidence import sha256_file
@@ -102,7 +103,7 @@ class RepoIdentity:
     dirty: bool | None
     """Changes or untracked, not ignored files under the tree (``git status -- SUBPATH``)."""
     tree_sha256: str
-    tree_hash_mode: str
+    tree_hash_mode: Literal["git-tracked", "all-files"]
     """``git-tracked`` in a git work tree, ``all-files`` otherwise (see ``tree_hash``)."""
     notes: tuple[str, ...] = ()
     """Why git could not be used, when it could not."""
@@ -136,7 +137,7 @@ def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
         rel_dir = stack.pop()
         with os.scandir(os.path.join(base, rel_dir) if rel_dir else base) as entries:
             for entry in entries:
-                if entry.name == b".git" or entry.name == ".git":
+                if entry.name == b".git":
                     continue
                 name = os.fsencode(entry.name)
                 rel = rel_dir + b"/" + name if rel_dir else name

@@ -22,8 +22,8 @@ def check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
     mode = recorded_mode(recorded.get("tree_hash_mode"), recorded.get("tree_sha256"))
     checks: list[Check] = []
     state, notes = tracked_state(repo)
-    if (state is not None and safe_subpath(want_sub) and want_sub != "." and state.subpath == "."
-            and (repo / want_sub).is_dir()):
+    if (state is not None and isinstance(want_sub, str) and safe_subpath(want_sub) and want_sub != "."
+            and state.subpath == "." and (repo / want_sub).is_dir()):
         checks.append(Check(None, f"repository: {repo} is the top of its work tree; checking {want_sub} in it"))
         repo = repo / want_sub
         state, notes = tracked_state(repo)

@@ -7,6 +7,7 @@ signature, the repository (``verifier.bundle.repo_check``) and the task book
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -198,7 +199,7 @@ def _check_container(path: Path, archive: ArchiveReader, names: Names, listed: d
         + sorted(listed)
     sink = HashingSink()
     try:
-        write_canonical(sink, ((n, (lambda m=names[n]: archive.open(m)), names[n].size) for n in order))
+        write_canonical(sink, ((n, functools.partial(archive.open, names[n]), names[n].size) for n in order))
     except _ZIP_ERRORS as err:
         return Check(False, f"zip container: could not be rebuilt ({_detail(err)})")
     if sink.digest.hexdigest() == sha256_file(path):
@@ -227,9 +228,10 @@ def _check_results(results: Any, problem: str | None, manifest: dict[str, Any]) 
         return Check(False, f"results.json: {problem}")
     if not isinstance(results, dict):
         return Check(False, "results.json: not a JSON object")
-    repo = results.get("repository") if isinstance(results.get("repository"), dict) else {}
-    recorded = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
-    score = results.get("score") if isinstance(results.get("score"), dict) else {}
+    repo, recorded, score = results.get("repository"), manifest.get("repository"), results.get("score")
+    repo = repo if isinstance(repo, dict) else {}
+    recorded = recorded if isinstance(recorded, dict) else {}
+    score = score if isinstance(score, dict) else {}
     pairs = [("run id", results.get("run_id"), manifest.get("run_id")),
              ("spec sha256", results.get("spec_sha256"), (manifest.get("spec") or {}).get("sha256")),
              ("verdict", results.get("verdict"), manifest.get("verdict")),

@@ -152,7 +152,8 @@ class _Builder:
             relationships.append(m.Relationship(product.spdx_id, m.RelationshipType.CONTAINS, package.spdx_id))
             if isinstance(path, str):
                 owner_of[path] = package.spdx_id
-        spdx_files, annotations, snippets, matched = [], [], [], {}
+        spdx_files, annotations, snippets = [], [], []
+        matched: dict[tuple[Any, ...], str] = {}
         ids = {f["path"]: _spdx_id("File", f["path"]) for f in files}
         for entry in files:
             spdx_file = self.file(entry, ids[entry["path"]])
@@ -306,7 +307,8 @@ class _Builder:
             return None, None
         first, last = match.get("start_line"), match.get("end_line")
         start, end = match.get("start_byte"), match.get("end_byte")
-        if not all(isinstance(v, int) and v >= 1 for v in (first, last, start, end)) or first > last or start > end:
+        if not (isinstance(first, int) and isinstance(last, int) and isinstance(start, int) and isinstance(end, int)) \
+                or min(first, last, start, end) < 1 or first > last or start > end:
             self.license_notes.append("Knowledge-base matches without byte offsets (an origin analysis made before "
                                       "verifier recorded them) are not listed as snippets.")
             return None, None

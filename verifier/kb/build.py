@@ -153,7 +153,7 @@ def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[
             raise InputError(f"{env}: no installed distribution with source files to index")
         candidates += found
     seen: set[tuple[str, str, str]] = set()
-    unique = []
+    unique: list[_Candidate] = []
     for cand in candidates:
         key = (cand.component.kind, cand.component.name, cand.component.version)
         if key in seen:
@@ -495,7 +495,7 @@ def _python_env_candidates(env: Path, wanted: set[str], warnings: list[str]) -> 
             rel = PurePosixPath(str(item).replace("\\", "/"))
             if ".." in rel.parts or not is_source_name(rel.name):
                 continue
-            disk = Path(dist.locate_file(item))
+            disk = Path(str(dist.locate_file(item)))
             try:
                 inside = disk.resolve().is_relative_to(root)
             except OSError:

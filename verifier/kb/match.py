@@ -256,7 +256,7 @@ def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,
     hits = sorted(set(matched))
     qs, ks = query.starts, record.starts
     alive = list(range(len(hits)))
-    runs = []
+    runs: list[_Run] = []
     while len(alive) >= _MIN_RUN_FPS:
         score: dict[int, int] = {}
         back: dict[int, int | None] = {}
@@ -275,10 +275,10 @@ def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,
                     score[j], back[j] = score[i] + 1, i
             if best is None or score[j] > score[best]:
                 best = j
-        if score[best] < _MIN_RUN_FPS:
+        if best is None or score[best] < _MIN_RUN_FPS:
             break
         chain = []
-        at = best
+        at: int | None = best
         while at is not None:
             chain.append(at)
             at = back[at]

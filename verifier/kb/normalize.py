@@ -69,9 +69,9 @@ def _lexer_for_key(key: str) -> Lexer | None:
 
 @lru_cache(maxsize=1024)
 def _is_code(ttype: _t._TokenType) -> bool:
-    if ttype in _t.Comment:
-        return ttype in _t.Comment.Preproc or ttype in _t.Comment.PreprocFile
-    return ttype not in _t.String.Doc
+    if _t.is_token_subtype(ttype, _t.Comment):  # `ttype in _t.Comment`, as a type checker reads it
+        return _t.is_token_subtype(ttype, _t.Comment.Preproc) or _t.is_token_subtype(ttype, _t.Comment.PreprocFile)
+    return not _t.is_token_subtype(ttype, _t.String.Doc)
 
 
 def normalize(text: str, name: str) -> NormalizedText:

@@ -246,7 +246,7 @@ class KnowledgeBase:
             ({"kind": c.kind, "name": c.name, "version": c.version, "license": c.license,
               "purl": c.purl, "files": per_component[cid][0], "bytes": per_component[cid][1]}
              for cid, c in components.items()),
-            key=lambda item: (item["name"].lower(), item["version"], item["kind"]))
+            key=lambda item: (str(item["name"]).lower(), item["version"], item["kind"]))
         return {
             "path": str(self.path),
             "format": self.meta["format"],

@@ -183,12 +183,13 @@ def apply_adjudications(files: Sequence[FileOrigin], adjudications: Sequence[Adj
     out: list[FileOrigin] = []
     applied: list[dict[str, Any]] = []
     for file in files:
-        adj = by_path.get(file.path)
-        if adj is None or adj.sha256 != file.sha256:
-            adj = by_sha.get(file.sha256)
-        if adj is None:
+        found = by_path.get(file.path)
+        if found is None or found.sha256 != file.sha256:
+            found = by_sha.get(file.sha256)
+        if found is None:
             out.append(file)
             continue
+        adj = found
         if not file.counted:
             stale.append(StaleAdjudication(adj, f"{file.path} is not counted source code "
                                                 f"({file.kind}): nothing to override"))

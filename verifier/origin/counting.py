@@ -250,7 +250,7 @@ def combine(results: list[dict]) -> dict:
     encodings = list(dict.fromkeys(r["encoding"] for r in results if r["encoding"]))
     encoding = encodings[0] if encodings else None
     if len(encodings) > 1:
-        encoding += f" (first piece; others {', '.join(encodings[1:])})"
+        encoding = f"{encodings[0]} (first piece; others {', '.join(encodings[1:])})"
     problems = [r["problem"] for r in results if r["problem"]]
     problem = None
     if problems:

@@ -339,8 +339,8 @@ def _quick_scan(path: Path, role: str, encoding: str | None, *, lex: bool = True
         data = handle.read(limit)
     # scancode reads files as UTF-8: give it a UTF-8 copy of a GBK/GB18030/UTF-16 … file's text,
     # or it reads mojibake (and takes code on the next line for a copyright holder)
-    transcoded = bool(encoding) and not _is_utf8(encoding)
-    if transcoded:
+    transcoded = bool(encoding) and not _is_utf8(encoding or "")
+    if encoding and transcoded:
         data = data.decode(encoding.split(" ")[0], errors="replace").encode("utf-8")
         encoding = "utf-8"
     lines = data.split(b"\n")
@@ -617,7 +617,7 @@ class Detector:
         self.timeout_s = timeout_s
         self.progress = progress
         self.stats = DetectionStats(scancode_version=scancode_version())
-        self._pool = None
+        self._pool: ProcessPool | None = None
         self._tmp: str | None = None
         """Where workers write the notice blocks they give scancode; removed by ``close``."""
 
@@ -701,7 +701,7 @@ class Detector:
                 results[entry.path] = FileDetection.from_json(merged)
                 if merged.get("error") is None:
                     fresh[keys[entry.path]] = merged
-                    if task["notice_key"]:
+                    if task["notice_key"] and found is not None:  # found: no error
                         fresh[task["notice_key"]] = found
         if self.cache is not None:
             self.cache.put_many(fresh)
@@ -712,7 +712,8 @@ class Detector:
         if self.progress is not None:
             self.progress(stage, done, total)
 
-    def _ensure_pool(self, need_index: bool) -> None:
+    def _ensure_pool(self, need_index: bool) -> ProcessPool:
+        """The worker pool, forked after the license index is loaded when ``need_index``."""
         if need_index and not self.stats.index_loaded:
             if self._pool is not None:  # forked before the index was loaded: start again
                 self.close()
@@ -731,10 +732,11 @@ class Detector:
                                      context=multiprocessing.get_context("fork"),
                                      initializer=pool_worker_init, initargs=(os.getpid(),))
             self.stats.workers = self.jobs
+        return self._pool
 
     def _run_pool(self, pending: Sequence[tuple[InventoryEntry, dict, dict]], done: int,
                   total: int) -> list[tuple[InventoryEntry, dict[str, Any], dict | None, dict]]:
-        self._ensure_pool(any(t["licenses"] or t["package"] for _, _, t in pending))
+        pool = self._ensure_pool(any(t["licenses"] or t["package"] for _, _, t in pending))
         futures = []
         for entry, partial, task in pending:
             task["tmp"] = self._tmp
@@ -742,7 +744,7 @@ class Detector:
             self.stats.license_scans += task["licenses"]
             self.stats.copyright_scans += task["copyrights"]
             self.stats.package_scans += task["package"]
-            futures.append((entry, partial, task, self._pool.schedule(
+            futures.append((entry, partial, task, pool.schedule(
                 _scan_with_scancode, args=(task,), timeout=self.timeout_s)))
         out = []
         failures = 0

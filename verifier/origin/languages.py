@@ -11,6 +11,7 @@ import functools
 import os
 import re
 
+from pygments.lexer import Lexer
 from pygments.lexers import find_lexer_class_for_filename
 from pygments.lexers._mapping import LEXERS
 
@@ -107,7 +108,7 @@ def is_test_path(path: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def lexer_class(name: str) -> type | None:
+def lexer_class(name: str) -> type[Lexer] | None:
     """The pygments lexer class for a file name (by name only), or ``None``; cached."""
     return find_lexer_class_for_filename(name)
 

@@ -168,35 +168,43 @@ class Indicator(_Strict):
             return f"== {value}"
         return value
 
-    def _bound(self, attr: str) -> Any:
-        if self._unit is None:
-            raise RuntimeError(f"indicator {self.id} was not loaded with load_spec()")
-        return getattr(self, attr)
+    def _unbound(self) -> RuntimeError:
+        return RuntimeError(f"indicator {self.id} was not loaded with load_spec()")
 
     @property
     def args(self) -> ProbeArgs:
         """The ``with:`` arguments, validated by the probe's ``Args`` model."""
-        return self._bound("_args")
+        if self._args is None:
+            raise self._unbound()
+        return self._args
 
     @property
     def parsed_target(self) -> Target:
         """The target, converted into the metric's unit."""
-        return self._bound("_target")
+        if self._target is None:
+            raise self._unbound()
+        return self._target
 
     @property
     def parsed_floor(self) -> Target | None:
         """The partial-credit floor, converted into the metric's unit, if declared."""
-        return self._bound("_floor")
+        if self._unit is None:
+            raise self._unbound()
+        return self._floor
 
     @property
     def unit(self) -> str:
         """The metric's unit, as the probe declares it."""
-        return self._bound("_unit")
+        if self._unit is None:
+            raise self._unbound()
+        return self._unit
 
     @property
     def better(self) -> str:
         """``higher`` or ``lower``: the metric's direction of improvement."""
-        return self._bound("_better")
+        if self._better is None:
+            raise self._unbound()
+        return self._better
 
 
 class ScoringSpec(_Strict):

@@ -234,4 +234,5 @@ def placed_warnings(file: str, located: Located,
 def spec_data(text: str, *, file: str = "<spec>") -> dict[str, Any]:
     """The spec ``text`` as plain YAML data, read with the loader's limits (alias expansion, depth,
     duplicate keys) but not validated; ``SpecError`` when it is not a YAML mapping."""
-    return compose(text, file)[0]
+    data: dict[str, Any] = compose(text, file)[0]  # compose refuses anything but a mapping
+    return data
