@@ -27,8 +27,7 @@ README = (REPO_ROOT / "README.md").read_text("utf-8")
 PENDING: set[str] = {
     "bundle: --output", "keygen: --output", "report: --output", "kb build: --output",
     "origin: --format", "origin: --output", "origin: -o", "probes: --json",
-    "kb build: --force", "kb build: --only", "kb build: --jobs", "kb build: -j",
-    "kb add: --only", "kb add: --jobs", "kb add: -j",
+    "kb build: --force", "kb build: --jobs", "kb build: -j", "kb add: --jobs", "kb add: -j", "run: --no-kb",
     "kb info: --json", "kb info: --components", "kb info: --no-components",
     "probe table: command: characteristic", "probe table: soak: metrics",
     "probe table: bandit: metrics", "probe table: integrity: metrics", "probe table: locust: metrics",

@@ -9,9 +9,11 @@ counts for the direction, not for cycles), every module of ``verifier/`` and of 
     application     runner, report (+ its charts and words), formats, attestation, bundle
      ↓                                       builtin probes: the probes shipped with verifier, plug-ins
     domain          spec, probe contract + probekit, results, evaluation, scoring, vocabulary, units,
-     ↓              materials, consistency, origin analysis, snippet matching (kb package, matcher)
+     ↓              materials, consistency, origin analysis, snippet matching (kb package, snippets,
+     ↓              origin matcher, the auto KB)
     infrastructure  files, paths, archives, git, repository identity, processes, loopback, the service's
-                    lifecycle, evidence, cache, signing, text safety, errors, kb storage
+                    lifecycle, evidence, cache, signing, text safety, errors, kb storage (store, index,
+                    fingerprints, building), the registries' clients, a delivery's declared dependencies
 
 The built-in probes are plug-ins beside the application: they use the domain (the contract) and the
 infrastructure, and nothing in verifier imports them (they are found through entry points). An import
@@ -45,9 +47,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
                        "verifier.reaper", "verifier.loopback", "verifier.git", "verifier.repository",
                        "verifier.vcs", "verifier.delivery", "verifier.archive", "verifier.source",
                        "verifier.repo_paths", "verifier.run_files", "verifier.service",
-                       # kb storage: the file, its guard, fingerprints, building one from sources
-                       "verifier.kb.store", "verifier.kb.guard", "verifier.kb.normalize", "verifier.kb.winnow",
-                       "verifier.kb.build"),
+                       # kb storage: the file, its guard and index, fingerprints, building one from sources
+                       # fetched through the registries' clients, the dependencies a delivery declares
+                       "verifier.kb.store", "verifier.kb.guard", "verifier.kb.postings", "verifier.kb.normalize",
+                       "verifier.kb.winnow", "verifier.kb.build", "verifier.kb.registries", "verifier.kb.deps"),
 }
 #: layer -> the layers it may import from
 ALLOWED = {

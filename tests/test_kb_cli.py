@@ -96,12 +96,12 @@ def test_incompatible_schema_version(source: Path, tmp_path: Path):
     kb = tmp_path / "kb.sqlite"
     assert _run("kb", "build", str(source), "-o", str(kb)).exit_code == 0
     db = sqlite3.connect(kb)
-    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     db.commit()
     db.close()
     result = CliRunner().invoke(main, ["kb", "info", str(kb)])
     assert result.exit_code == 2
-    assert "schema version 2, this verifier reads version 1" in result.output
+    assert "schema version 3, this verifier reads version 2" in result.output
     assert "rebuild it with `verifier kb build`" in result.output
 
 

@@ -104,7 +104,7 @@ def test_build_directory_with_node_modules_and_dedupe(project: Path, tmp_path: P
     listing = {(c["kind"], c["name"], c["version"], c["license"]) for c in info["component_list"]}
     assert listing == {("directory", "ledgerlib", "2.1.0", "MIT"), ("npm", "sched", "0.3.1", "ISC"),
                        ("npm", "@acme/tools", "1.0.0", "Apache-2.0")}
-    assert info["schema_version"] == 1 and info["k"] == 30 and info["w"] == 80
+    assert info["schema_version"] == 2 and info["k"] == 30 and info["w"] == 80
     found = match_texts(tmp_path / "kb.sqlite", [("src/stock.py", "# mine\n" + LEDGER)])
     (hit,) = found["src/stock.py"].matches
     assert (hit.component, hit.version, hit.license) == ("ledgerlib", "2.1.0", "MIT")
@@ -218,15 +218,24 @@ def test_bad_knowledge_bases_are_one_line_input_errors(project: Path, tmp_path: 
         assert "\n" not in str(err.value)
 
 
-def test_damaged_segment_is_reported(project: Path, tmp_path: Path):
+@pytest.mark.parametrize("damage", [
+    "UPDATE contents SET data = substr(data, 1, 10)",
+    "UPDATE postings SET data = substr(data, 1, 3)",
+    "UPDATE postings SET data = x'ffffffffffffffffffffff'",
+    "UPDATE contents SET n_fps = 1",
+    "UPDATE contents SET data = 'text'",
+    "DELETE FROM contents",
+])
+def test_damaged_record_or_index_is_reported(project: Path, tmp_path: Path, damage: str):
     good = tmp_path / "kb.sqlite"
     build_kb(good, [project], jobs=1)
     db = sqlite3.connect(good)
-    db.execute("UPDATE segments SET data = substr(data, 1, 10)")
+    db.execute(damage)
     db.commit()
     db.close()
-    with pytest.raises(InputError, match="corrupt knowledge base"):
+    with pytest.raises(InputError, match="corrupt knowledge base|damaged") as err:
         match_texts(good, [("a.py", LEDGER)])
+    assert "\n" not in str(err.value)
 
 
 def test_empty_sources_are_input_errors(tmp_path: Path):

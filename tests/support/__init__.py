@@ -10,6 +10,7 @@ in ``tests/conftest.py``, which no test imports. The modules:
 - ``support.format_validators``: the standard documents read by their own validators;
 - ``support.git_repos``: plain git (the user's own configuration) and tar copies of repositories;
 - ``support.live_service``: the fixture services, tiny test services and probe contexts;
+- ``support.registry_standins``: local stand-ins of the package registries (PyPI, npm, Debian);
 - ``support.report_sample``: a deterministic run directory for report and bundle tests;
 - ``support.spec_fakes``: probes written for the spec, evaluation and scoring tests.
 """
