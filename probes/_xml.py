@@ -34,6 +34,6 @@ def read_xml(path: Path, *, what: str, limit: int = MAX_XML_BYTES) -> ET.Element
         raise ProbeError(f"{what} is refused: it declares entities or external references "
                          f"({type(exc).__name__})") from None
     except ET.ParseError as exc:
-        raise ProbeError(f"{what} is not well-formed XML: {exc}") from None
+        raise ProbeError(f"{what} cannot be read: not well-formed XML ({exc})") from None
     except OSError as exc:
         raise ProbeError(f"{what} cannot be read: {exc.strerror}") from None

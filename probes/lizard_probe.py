@@ -17,7 +17,7 @@ Definitions, over every function and method lizard finds:
   without blank and comment lines); ``share_long``: percentage longer than ``length`` (default 50);
 * ``max_parameters``; ``share_many_parameters``: percentage with more than ``parameters`` (default 5);
 * ``share_over_threshold``: percentage over at least one of the three thresholds;
-* ``functions``: how many were measured.
+* ``function_count``: how many were measured.
 
 Functions over a threshold become findings, worst first (severity from how far over: up to twice the
 threshold low, up to three times medium, beyond high).
@@ -103,7 +103,7 @@ PRESENTATION: dict[str, Any] = {
         "max_parameters": ("最多参数个数", "Most parameters"),
         "share_many_parameters": ("参数超限函数占比（%）", "Functions over the parameter limit (%)"),
         "share_over_threshold": ("任一项超限函数占比（%）", "Functions over any limit (%)"),
-        "functions": ("函数数", "Functions"),
+        "function_count": ("函数数", "Functions"),
         "ccn_histogram": ("圈复杂度分布", "Cyclomatic complexity"),
         "by_language": ("各语言函数数", "Functions by language"),
         "worst_functions": ("圈复杂度最高的函数", "Most complex functions"),
@@ -177,7 +177,7 @@ class LizardProbe(Probe):
         "max_parameters": MetricInfo("count", "most parameters of a function"),
         "share_many_parameters": MetricInfo("%", "share of functions with more than `parameters`"),
         "share_over_threshold": MetricInfo("%", "share of functions over at least one threshold"),
-        "functions": MetricInfo("count", "functions and methods measured", "higher"),
+        "function_count": MetricInfo("count", "functions and methods measured", "higher"),
     }
     Args = LizardArgs
 
@@ -342,7 +342,7 @@ def summarize(data: object, *, root: Path, ccn: int = 10, length: int = 50, para
         Measurement("max_parameters", largest("parameters"), "count"),
         Measurement("share_many_parameters", share(lambda f: f["parameters"] > parameters), "%"),
         Measurement("share_over_threshold", round(100.0 * len(over) / count, 4) if count else None, "%"),
-        Measurement("functions", float(count), "count"),
+        Measurement("function_count", float(count), "count"),
     )
     histogram = {label: sum(1 for f in functions if f["ccn"] >= low and (high is None or f["ccn"] <= high))
                  for label, low, high in _HISTOGRAM}

@@ -43,4 +43,10 @@ function byNumber(req, res) {
   fs.readFile(path.join(ROOT, `${id}.json`), (err, data) => res.end(data));
 }
 
-module.exports = { download, serveStatic, fromSearch, remove, downloadSafely, fixed, byNumber };
+
+function fromConfig(config, res) {
+  // ok: js-path-traversal
+  fs.readFile(path.join(config.path, 'settings.json'), (err, data) => res.end(data));
+}
+
+module.exports = { download, serveStatic, fromSearch, remove, downloadSafely, fixed, byNumber, fromConfig };
