@@ -12,9 +12,9 @@ are counted.
 carry the SHA-1 digest detect-secrets computes (``hashed_secret``), the type, the file and the line;
 never the value.
 
-Counting: ``secrets`` = distinct secrets (a file, line and digest: one value found by several
-detectors counts once, with all its types); ``files`` = files holding at least one; counts by type
-are in the details.
+Counting: ``secrets`` = lines holding a secret (one value found by several detectors, which may
+capture it differently, counts once, with all its types and digests); ``files`` = files holding at
+least one; counts by type are in the details.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class SecretsProbe(Probe):
     description = ("Hard-coded credentials (passwords, API keys, tokens, private keys) in any file, "
                    "found by detect-secrets; each with its type, file and line, never its value.")
     metrics = {
-        "secrets": MetricInfo("count", "distinct hard-coded secrets found"),
+        "secrets": MetricInfo("count", "lines holding a hard-coded secret"),
         "files": MetricInfo("count", "files holding at least one secret"),
         "scanned": MetricInfo("count", "files scanned", "higher"),
     }
@@ -188,11 +188,11 @@ def _allowlisted_lines(path: Path) -> int:
 
 
 def summarize(data: object) -> ProbeOutcome:
-    """Measurements (``secrets``, ``files``), findings and details from detect-secrets' baseline
-    JSON (a pure function). Findings carry the digest, never the secret."""
+    """Measurements (``secrets``, ``files``), findings (one per line holding a secret) and details
+    from detect-secrets' baseline JSON (a pure function). Findings carry digests, never the secret."""
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise ProbeError("detect-secrets output has no 'results' object")
-    secrets: dict[tuple[str, int, str], list[str]] = {}
+    secrets: dict[tuple[str, int], dict[str, list[str]]] = {}
     by_type: Counter[str] = Counter()
     for filename, entries in data["results"].items():
         if not isinstance(entries, list):
@@ -205,15 +205,18 @@ def summarize(data: object) -> ProbeOutcome:
             digest = str(entry.get("hashed_secret") or "")
             kind = str(entry.get("type") or "secret")
             by_type[kind] += 1
-            types = secrets.setdefault((file, line, digest), [])
-            if kind not in types:
-                types.append(kind)
+            found = secrets.setdefault((file, line), {"types": [], "digests": []})
+            if kind not in found["types"]:
+                found["types"].append(kind)
+            if digest and digest not in found["digests"]:
+                found["digests"].append(digest)
     findings = tuple(
-        Finding(message=f"hard-coded secret ({', '.join(types)})", file=file, line=line or None,
-                severity="high", rule=types[0],
-                extra={"types": types, "hashed_secret": digest, "hash": "sha1"})
-        for (file, line, digest), types in sorted(secrets.items()))
-    files = Counter(file for file, _, _ in secrets)
+        Finding(message=f"hard-coded secret ({', '.join(found['types'])})", file=file, line=line or None,
+                severity="high", rule=found["types"][0],
+                extra={"types": found["types"], "hashed_secret": found["digests"][0] if found["digests"] else "",
+                       "hashed_secrets": found["digests"], "hash": "sha1"})
+        for (file, line), found in sorted(secrets.items()))
+    files = Counter(file for file, _ in secrets)
     plugins = data.get("plugins_used") if isinstance(data.get("plugins_used"), list) else []
     measurements = (
         Measurement("secrets", float(len(secrets)), "count"),
