@@ -28,9 +28,9 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from probes._common import (
     Deadline,
@@ -59,9 +59,13 @@ from verifier.probe import (
     ProbeOutcome,
 )
 from verifier.proc import run_tool
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.repo_paths import RepoPath, normalize_repo_path
 
 _KNOWN = ("python", "repo", "junit_dir")
+
+ReportGlob = Annotated[str, AfterValidator(lambda value: normalize_repo_path(value, glob=True))]
+"""A repository glob of files the test command writes: checked like any repository glob, but not
+expected to match anything before the run (``verifier check`` does not warn about it)."""
 #: At most this many report files are read.
 MAX_REPORTS = 5000
 #: A report written up to this many seconds before the command started still counts (file systems
@@ -111,7 +115,7 @@ class JUnitArgs(ProbeArgs):
     command: list[str] | str
     """The test command: an argv list, or a string split like a POSIX shell would (run through
     ``/bin/sh -c`` only with ``shell: true``). Placeholders: ``{junit_dir}``, ``{repo}``, ``{python}``."""
-    reports: list[RepoGlob] = Field(default_factory=list)
+    reports: list[ReportGlob] = Field(default_factory=list)
     """Repository globs of the JUnit XML files the command writes in the tree."""
     shell: bool = False
     """Run the command through ``/bin/sh -c`` (placeholder values are shell-quoted)."""

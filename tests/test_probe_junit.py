@@ -549,3 +549,22 @@ def test_the_probe_never_runs_the_command_through_a_shell_unless_declared(tmp_pa
     with pytest.raises(ProbeError):
         JUnitProbe().run(context(tmp_path, repo, command=f"{sys.executable} -c pass ; touch {marker} {{junit_dir}}"))
     assert not marker.exists()
+
+
+def test_report_globs_are_outputs_so_check_does_not_warn_before_the_run(tmp_path):
+    from verifier.spec import load_spec
+
+    repo = write(tmp_path / "repo", {"pom.xml": "<project/>", "acceptance.yaml": """
+        project: {name: p, version: "1.0.0", applicant: a, owners: [a]}
+        indicators:
+          - id: FUN-1
+            name: pass rate
+            characteristic: functionality
+            probe: junit
+            with: {command: "mvn -B test", reports: ["target/surefire-reports/TEST-*.xml"]}
+            metric: pass_rate
+            target: ">= 95%"
+        """})
+    spec_obj = load_spec(repo / "acceptance.yaml", repo=repo)
+    assert spec_obj.warnings == ()
+    assert spec_obj.indicator("FUN-1").args.reports == ["target/surefire-reports/TEST-*.xml"]
