@@ -219,7 +219,7 @@ class SemgrepProbe(Probe):
         data = read_json(json_out, what="semgrep", run=run, ctx=ctx)
         sarif = _read_sarif(sarif_out)
         outcome = summarize(data, sarif, root=root, rule_ids=ids, severity=args.severity,
-                            targets=len(files))
+                            targets=len(files), ignore_nosem=args.ignore_nosem)
         notes = list(outcome.notes)
         details = {**outcome.details,
                    "rulesets": [{"source": rs["source"], "rules": len(rs["ids"]), "files": rs["files"],
@@ -321,12 +321,34 @@ def _relative(name: str, root: Path) -> str:
         return name
 
 
+def _silenced(sarif: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """The results semgrep's SARIF marks as suppressed in the source (``nosemgrep``), keyed like the
+    JSON results: (rule, path, line, column)."""
+    out: set[tuple[Any, ...]] = set()
+    for run in sarif.get("runs") or [] if isinstance(sarif.get("runs"), list) else []:
+        for result in (run.get("results") or []) if isinstance(run, dict) else []:
+            if not (isinstance(result, dict) and result.get("suppressions")):
+                continue
+            try:
+                physical = result["locations"][0]["physicalLocation"]
+                region = physical.get("region") or {}
+                out.add((result.get("ruleId"), physical["artifactLocation"]["uri"], region.get("startLine"),
+                         region.get("startColumn")))
+            except (KeyError, IndexError, TypeError):
+                continue
+    return out
+
+
 def summarize(data: object, sarif: dict[str, Any], *, root: Path, rule_ids: list[str],
-              severity: str = "low", targets: int | None = None) -> ProbeOutcome:
-    """Measurements, findings, notes and details from semgrep's JSON (and SARIF, for the rules run
-    and the findings ``nosemgrep`` silenced): a pure function."""
+              severity: str = "low", targets: int | None = None, ignore_nosem: bool = False) -> ProbeOutcome:
+    """Measurements, findings, notes and details from semgrep's JSON and SARIF (the rules run, the
+    findings ``nosemgrep`` silenced): a pure function.
+
+    A result the SARIF marks as suppressed in the source is not counted unless ``ignore_nosem``
+    (semgrep 1.121 leaves such results in its JSON when SARIF is written too; 1.185 does not)."""
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ProbeError("semgrep JSON has no 'results' list")
+    silenced = _silenced(sarif)
     floor = _RANK[severity]
     counts: Counter[str] = Counter()
     by_rule: Counter[str] = Counter()
@@ -343,6 +365,9 @@ def summarize(data: object, sarif: dict[str, Any], *, root: Path, rule_ids: list
         if key in seen:  # semgrep reports a match once per way its metavariables bind
             continue
         seen.add(key)
+        if not ignore_nosem and (result.get("check_id"), result.get("path"), start.get("line"),
+                                 start.get("col")) in silenced:
+            continue
         raw = str(extra.get("severity") or "").lower()
         level = _SEVERITY.get(raw, "medium")
         counts[level] += 1
@@ -376,12 +401,12 @@ def summarize(data: object, sarif: dict[str, Any], *, root: Path, rule_ids: list
     runs = sarif.get("runs") if isinstance(sarif.get("runs"), list) else []
     sarif_rules = sum(len(((run.get("tool") or {}).get("driver") or {}).get("rules") or [])
                       for run in runs if isinstance(run, dict))
-    nosem = len({json.dumps([r.get("ruleId"), r.get("locations")], sort_keys=True, default=str)
-                 for run in runs if isinstance(run, dict) for r in run.get("results") or []
-                 if isinstance(r, dict) and r.get("suppressions")})
-    if nosem:
+    nosem = len(silenced)
+    if nosem and not ignore_nosem:
         notes.append(f"{nosem} finding(s) on lines marked 'nosemgrep' were not counted "
                      "(ignore_nosem: true counts them)")
+    elif nosem:
+        notes.append(f"{nosem} finding(s) on lines marked 'nosemgrep' are counted (ignore_nosem)")
     paths = data.get("paths") if isinstance(data.get("paths"), dict) else {}
     scanned = paths.get("scanned") if isinstance(paths.get("scanned"), list) else []
     not_scanned = max(0, targets - len(scanned)) if targets is not None else 0

@@ -310,3 +310,18 @@ def test_the_probe_runs_offline_with_a_private_home(tmp_path, repo, monkeypatch)
     assert env["SEMGREP_ENABLE_VERSION_CHECK"] == "0"
     config = outcome.commands[0][outcome.commands[0].index("--config") + 1]
     assert Path(config) == STARTER
+
+
+def test_a_result_the_sarif_marks_suppressed_is_not_counted_unless_ignore_nosem():
+    """semgrep 1.121 keeps nosemgrep results in its JSON when it writes SARIF too; the SARIF marks them."""
+    result = {"check_id": "x.rule", "path": "/r/a.js", "start": {"line": 3, "col": 3}, "end": {"line": 3, "col": 9},
+              "extra": {"severity": "ERROR", "message": "m"}}
+    sarif = {"runs": [{"tool": {"driver": {"rules": [{"id": "x.rule"}]}}, "results": [
+        {"ruleId": "x.rule", "suppressions": [{"kind": "inSource"}],
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "/r/a.js"},
+                                             "region": {"startLine": 3, "startColumn": 3}}}]}]}]}
+    data = {"results": [result], "paths": {"scanned": ["/r/a.js"]}}
+    honoured = summarize(data, sarif, root=Path("/r"), rule_ids=["rule"])
+    assert values(honoured)["total"] == 0 and honoured.details["nosem"] == 1
+    counted = summarize(data, sarif, root=Path("/r"), rule_ids=["rule"], ignore_nosem=True)
+    assert values(counted)["total"] == 1 and any("are counted" in n for n in counted.notes)
