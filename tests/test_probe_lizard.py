@@ -218,3 +218,21 @@ def test_fixture_node_deliveries(tmp_path):
         top = outcome.details["worst_functions"][0]
         assert (top["file"], top["name"], top["ccn"]) == worst
         assert (values(outcome)["max_complexity"] <= 10) is met
+
+
+def test_csharp_kotlin_and_cpp_methods(tmp_path):
+    repo = write(tmp_path / "repo", {
+        # C#: if, else-if, && -> 4
+        "Billing/Invoice.cs": "class Invoice {\n  int Grade(int a, int b) {\n    if (a > 1 && b > 1) { return 1; }\n"
+                              "    else if (a > 0) { return 2; }\n    return 3;\n  }\n}\n",
+        # Kotlin: when with three branches and an else -> 4
+        "app/Route.kt": "fun route(m: String): Int {\n  return when (m) {\n    \"a\" -> 1\n    \"b\" -> 2\n"
+                        "    \"c\" -> 3\n    else -> 0\n  }\n}\n",
+        # C++: a for loop with an || -> 3
+        "lib/scan.cpp": "int scan(int n) {\n  int s = 0;\n  for (int i = 0; i < n || s < 3; i++) { s++; }\n"
+                        "  return s;\n}\n",
+    })
+    outcome = LizardProbe().run(context(tmp_path, repo))
+    ccn = {w["file"]: w["ccn"] for w in outcome.details["worst_functions"]}
+    assert ccn == {"Billing/Invoice.cs": 4, "app/Route.kt": 4, "lib/scan.cpp": 3}
+    assert outcome.details["by_language"] == {"cpp": 1, "csharp": 1, "kotlin": 1}
