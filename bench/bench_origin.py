@@ -202,7 +202,7 @@ def _full_scan_third_party(tree: Path, scan: dict, ours: dict) -> tuple[set[str]
     from verifier.origin.detect import FileDetection, trim_spill
     from verifier.origin.model import InventoryEntry
     from verifier.origin.owners import OwnerMatcher
-    from verifier.origin.report import ratio_of, totals_of
+    from verifier.origin.result import ratio_of, totals_of
 
     entries = [InventoryEntry(path=f["path"], size=0, sha256=f["sha256"], kind=f["kind"],
                               language=f["language"], lines=f["lines"], is_test=f["is_test"],

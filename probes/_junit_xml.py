@@ -42,10 +42,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from probes._common import source_files
 from probes._xml import read_xml
 from probes.pytest_probe import JUnitCase
-from verifier.probe import ProbeError
+from verifier.probe import ProbeError, TestOutcome
+from verifier.probekit import source_files
 
 #: Outcomes from worst to best (as in the pytest probe): duplicates keep the worst.
 ORDER = ("failed", "error", "skipped", "passed")
@@ -108,9 +108,13 @@ def _dialect(root: ET.Element) -> str:
     return "junit"
 
 
-def _outcome(case: ET.Element) -> tuple[str, str]:
+_CHILD_OUTCOMES: tuple[tuple[str, TestOutcome], ...] = (
+    ("failure", "failed"), ("error", "error"), ("skipped", "skipped"))
+
+
+def _outcome(case: ET.Element) -> tuple[TestOutcome, str]:
     """How a test case ended and the first line of its message."""
-    for tag, outcome in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+    for tag, outcome in _CHILD_OUTCOMES:
         child = case.find(tag)
         if child is not None:
             text = child.get("message") or (child.text or "")

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from probes._common import (EnvValue, expand_command, inside_repo, interpreter_env, placeholders,
-                            substitute, which)
 from verifier.probe import ProbeContext, ProbeError
+from verifier.probekit import (EnvValue, expand_command, inside_repo, interpreter_env, placeholders,
+                               substitute, which)
 from verifier.repo_paths import RepoPath
 from verifier.service import Duration, Service, ServiceError
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from probes._common import CANNOT_START, tool_failure
 from verifier.probe import ProbeContext, ProbeError
-from verifier.proc import ToolRun
+from verifier.probekit import CANNOT_START, ToolRun, tool_failure
 
 _NO_MODULE = re.compile(r"No module named '?([A-Za-z_][\w.]*)'?")
 

@@ -15,27 +15,29 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from probes._common import (
-    Deadline,
-    check_argv_size,
-    read_json,
-    run_evidence,
-    source_files,
-    tool_failure,
-    tool_version,
-)
 from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    check_argv_size,
+    read_json,
+    run_evidence,
+    run_tool,
+    source_files,
+    tool_failure,
+    tool_version,
+)
 
 Level = Literal["low", "medium", "high"]
 _RANK = {"undefined": 0, "low": 1, "medium": 2, "high": 3}
@@ -84,6 +86,25 @@ class BanditProbe(Probe):
         "loc": MetricInfo("count", "lines of code scanned (bandit's count)", "higher"),
     }
     Args = BanditArgs
+
+    presentation = Presentation(
+        labels={
+            "high": ("高危问题数", "High-severity findings"),
+            "medium": ("中危问题数", "Medium-severity findings"),
+            "low": ("低危问题数", "Low-severity findings"),
+            "total": ("合计", "Total"),
+            "issues_per_kloc": ("每千行问题数", "Findings per kLOC"),
+            "loc": ("代码行数", "Lines of code"),
+            "by_severity": ("问题严重程度", "Severity"),
+            "by_test": ("问题所属检查项", "Bandit check"),
+            "confidence_floor": ("置信度下限", "Confidence floor"),
+            "severity_floor": ("严重程度下限", "Severity floor"),
+            "nosec": ("nosec 标注数", "nosec markers"),
+            "errors": ("错误", "Errors"),
+            "files_scanned": ("扫描文件数", "Files scanned"),
+        },
+        severity=frozenset({"by_severity", "confidence_floor", "severity_floor"}),
+    )
 
     #: How bandit is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (sys.executable, "-m", "bandit")

@@ -24,28 +24,29 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from probes._common import (
-    Deadline,
-    EnvValue,
-    expand_command,
-    inside_repo,
-    interpreter_env,
-    placeholders,
-    run_evidence,
-    tool_failure,
-    which,
-)
 from verifier.probe import (
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoPath
+from verifier.probekit import (
+    Deadline,
+    EnvValue,
+    RepoPath,
+    expand_command,
+    inside_repo,
+    interpreter_env,
+    placeholders,
+    run_evidence,
+    run_tool,
+    tool_failure,
+    which,
+)
 from verifier.units import is_known_unit, unit_info
 
 _PATH_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)\]|\[\"([^\"]*)\"\]|\['([^']*)'\]")
@@ -200,9 +201,20 @@ class CommandProbe(Probe):
     }
     Args = CommandArgs
 
+    presentation = Presentation(labels={
+        "value": ("测得值", "Value"),
+        "label": ("标签", "Label"),
+        "raw": ("原始值", "Raw value"),
+        "returncode": ("退出码", "Exit status"),
+        "duration_s": ("耗时（秒）", "Duration (s)"),
+    })
+
+    metrics_vary_with_args = True
+
     @classmethod
-    def metrics_for(cls, args: CommandArgs) -> dict[str, MetricInfo]:
+    def metrics_for(cls, args: ProbeArgs) -> dict[str, MetricInfo]:
         """The metric as a spec's ``with:`` declares it: ``value`` in ``args.unit``."""
+        assert isinstance(args, CommandArgs)
         label = args.label or "the number taken from the command's output"
         return {"value": MetricInfo(args.unit, label, "higher")}
 

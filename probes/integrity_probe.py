@@ -28,13 +28,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from probes._common import CANNOT_START, failure_reason
 from probes._http import Exchange, HttpRequest, fill, new_uid, send
 from probes._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
                           recover, require_service, tail_with_service)
-from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
+from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
-from verifier.proc import ToolRun, run_tool
+from verifier.probekit import CANNOT_START, ToolRun, failure_reason, run_tool
 from verifier.service import Duration, Service
 
 _MAX_FINDINGS = 50
@@ -137,6 +136,17 @@ class IntegrityProbe(Probe):
     }
     Args = IntegrityArgs
     needs_service = True
+
+    presentation = Presentation(labels={
+        "lost_records": ("丢失记录数", "Lost records"),
+        "written": ("已写入记录数", "Records written"),
+        "read_back": ("读回记录数", "Records read back"),
+        "requested": ("计划写入记录数", "Records to write"),
+        "lost": ("丢失的记录", "Lost records"),
+        "failed_writes": ("写入失败数", "Failed writes"),
+        "recovery_seconds": ("恢复时间（秒）", "Recovery time (s)"),
+        "token": ("本次运行标记", "Run token"),
+    })
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Write, crash, recover, read back."""

@@ -27,39 +27,45 @@ import shlex
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from probes._common import (
+from probes._junit_xml import ClassFiles, merge, read_report
+from probes._labels import TEST_OUTCOMES, TESTS_CHART
+from probes._xml import MAX_XML_BYTES
+from probes.pytest_probe import JUnitCase, _spec_functions, summarize
+from verifier.probe import (
+    Bars,
+    MetricInfo,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Table,
+)
+from verifier.probekit import (
     Deadline,
     EnvValue,
+    RepoPath,
     expand_command,
     glob_matches,
     inside_repo,
     interpreter_env,
     placeholders,
     run_evidence,
+    run_tool,
     safe_name,
     source_files,
     substitute,
     tool_failure,
     which,
 )
-from probes._junit_xml import ClassFiles, merge, read_report
-from probes._xml import MAX_XML_BYTES
-from probes.pytest_probe import JUnitCase, _spec_functions, summarize
-from verifier.probe import (
-    MetricInfo,
-    Probe,
-    ProbeArgs,
-    ProbeContext,
-    ProbeError,
-    ProbeOutcome,
-)
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoPath, normalize_repo_path
+from verifier.repo_paths import normalize_repo_path
 
 _KNOWN = ("python", "repo", "junit_dir")
 
@@ -71,43 +77,6 @@ MAX_REPORTS = 5000
 #: A report written up to this many seconds before the command started still counts (file systems
 #: with coarse timestamps).
 _CLOCK_SLACK_S = 1.0
-
-#: How the report should show this probe's figures: labels (zh, en) of every metric and details
-#: key, table columns and bar order. Kept here until probes declare their presentation to the
-#: report (issue 11); the pytest probe's vocabulary already covers ``functions`` and ``outcomes``.
-PRESENTATION: dict[str, Any] = {
-    "labels": {
-        "pass_rate": ("通过率（%）", "Pass rate (%)"),
-        "passed": ("通过", "Passed"),
-        "failed": ("失败", "Failed"),
-        "errors": ("错误", "Errors"),
-        "error": ("错误", "Errors"),
-        "skipped": ("跳过", "Skipped"),
-        "total": ("测试用例总数", "Tests"),
-        "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
-        "functions": ("功能清单覆盖", "Function list coverage"),
-        "outcomes": ("结果", "Outcomes"),
-        "id": ("编号", "ID"),
-        "name": ("名称", "Name"),
-        "description": ("说明", "Description"),
-        "covered": ("已覆盖", "Covered"),
-        "reports": ("JUnit XML 报告", "JUnit XML reports"),
-        "file": ("文件", "File"),
-        "tests": ("测试用例数", "Tests"),
-        "dialect": ("格式", "Dialect"),
-        "origin": ("来源", "Written to"),
-        "returncode": ("退出码", "Exit status"),
-        "duration_s": ("耗时（秒）", "Duration (s)"),
-        "duplicates": ("重复报告的用例数", "Test cases reported more than once"),
-        "stale_reports": ("本次运行前已存在的报告（未计入）", "Reports older than this run (not counted)"),
-    },
-    "tables": {
-        "functions": ("id", "name", "covered", "passed", "failed", "description"),
-        "reports": ("file", "origin", "dialect", "tests"),
-    },
-    "bars": {"outcomes": ("passed", "failed", "error", "skipped")},
-}
-
 
 class JUnitArgs(ProbeArgs):
     """``with:`` arguments of the junit probe."""
@@ -171,6 +140,36 @@ class JUnitProbe(Probe):
             "%", "function items with a passing test and no failing one", "higher"),
     }
     Args = JUnitArgs
+
+    presentation = Presentation(
+        labels={
+            **TEST_OUTCOMES,
+            "pass_rate": ("通过率（%）", "Pass rate (%)"),
+            "total": ("合计", "Total"),
+            "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
+            "functions": ("功能清单覆盖", "Function list coverage"),
+            "outcomes": ("结果", "Outcomes"),
+            "id": ("编号", "ID"),
+            "name": ("名称", "Name"),
+            "description": ("说明", "Description"),
+            "covered": ("已覆盖", "Covered"),
+            "reports": ("JUnit XML 报告", "JUnit XML reports"),
+            "file": ("文件", "File"),
+            "origin": ("写入位置", "Written to"),
+            "dialect": ("格式", "Dialect"),
+            "tests": ("测试用例数", "Tests"),
+            "returncode": ("退出码", "Exit status"),
+            "duration_s": ("耗时（秒）", "Duration (s)"),
+            "duplicates": ("重复报告的用例数", "Test cases reported more than once"),
+            "stale_reports": ("本次运行前已存在的报告（未计入）", "Reports older than this run (not counted)"),
+        },
+        words={"origin": {"junit_dir": ("证据目录 {junit_dir}", "evidence folder {junit_dir}"),
+                          "repository": ("被测仓库", "the repository")}},
+        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description")),
+                "reports": Table(("file", "origin", "dialect", "tests"))},
+        bars={"outcomes": Bars(("passed", "failed", "error", "skipped"))},
+        metric_bars=(replace(TESTS_CHART, unless=("outcomes",)),),
+    )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Run the test command, read the JUnit XML it wrote, measure."""
@@ -237,7 +236,7 @@ class JUnitProbe(Probe):
         if stale:
             details["stale_reports"] = len(stale)
         return ProbeOutcome(measurements=outcome.measurements, findings=outcome.findings,
-                            notes=tuple(notes), details=details,
+                            notes=tuple(notes), details=details, functions=outcome.functions,
                             evidence=evidence + run_evidence(ctx, run), commands=(run.argv,))
 
 

@@ -34,21 +34,32 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from probes._common import Deadline, read_json, run_evidence, source_files, tool_version
 from probes._pypi_tools import harness_tool_failure
 from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.probe import (
+    Bars,
     Finding,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    Table,
 )
-from verifier.proc import run_tool, scrubbed_env
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    read_json,
+    run_evidence,
+    run_tool,
+    scrubbed_env,
+    source_files,
+    tool_version,
+)
 
 _DRIVER = Path(__file__).with_name("_lizard_driver.py")
 
@@ -89,42 +100,6 @@ _WEB_SUFFIXES = {".js": "javascript", ".cjs": "javascript", ".mjs": "javascript"
                  ".tsx": "typescript", ".jsx": "javascript", ".vue": "javascript"}
 _HISTOGRAM = (("1-5", 1, 5), ("6-10", 6, 10), ("11-20", 11, 20), ("21-50", 21, 50), (">50", 51, None))
 
-#: How the report should show this probe's figures: labels (zh, en) of every metric and details
-#: key, table columns and bar order. Kept here until probes declare their presentation to the
-#: report (issue 11).
-PRESENTATION: dict[str, Any] = {
-    "labels": {
-        "avg_complexity": ("平均圈复杂度", "Average cyclomatic complexity"),
-        "max_complexity": ("最高圈复杂度", "Highest cyclomatic complexity"),
-        "share_complex": ("圈复杂度超限函数占比（%）", "Functions over the complexity limit (%)"),
-        "avg_length": ("平均函数长度（代码行）", "Average function length (lines of code)"),
-        "max_length": ("最长函数长度（代码行）", "Longest function (lines of code)"),
-        "share_long": ("长度超限函数占比（%）", "Functions over the length limit (%)"),
-        "max_parameters": ("最多参数个数", "Most parameters"),
-        "share_many_parameters": ("参数超限函数占比（%）", "Functions over the parameter limit (%)"),
-        "share_over_threshold": ("任一项超限函数占比（%）", "Functions over any limit (%)"),
-        "function_count": ("函数数", "Functions"),
-        "ccn_histogram": ("圈复杂度分布", "Cyclomatic complexity"),
-        "by_language": ("各语言函数数", "Functions by language"),
-        "worst_functions": ("圈复杂度最高的函数", "Most complex functions"),
-        "file": ("文件", "File"),
-        "line": ("行号", "Line"),
-        "name": ("函数", "Function"),
-        "language": ("语言", "Language"),
-        "ccn": ("圈复杂度", "Complexity"),
-        "nloc": ("代码行数", "Lines of code"),
-        "parameters": ("参数个数", "Parameters"),
-        "ccn_threshold": ("圈复杂度上限", "Complexity limit"),
-        "length_threshold": ("函数长度上限（代码行）", "Length limit (lines of code)"),
-        "parameters_threshold": ("参数个数上限", "Parameter limit"),
-        "files_scanned": ("扫描文件数", "Files scanned"),
-        "files_unreadable": ("无法读取的文件数", "Unreadable files"),
-        "minified_skipped": ("未分析的压缩/打包文件数", "Minified or bundled files left out"),
-        "lizard_version": ("lizard 版本", "lizard version"),
-    },
-    "tables": {"worst_functions": ("file", "line", "name", "language", "ccn", "nloc", "parameters")},
-    "bars": {"ccn_histogram": tuple(label for label, _, _ in _HISTOGRAM)},
-}
 
 
 class LizardArgs(ProbeArgs):
@@ -180,6 +155,44 @@ class LizardProbe(Probe):
         "function_count": MetricInfo("count", "functions and methods measured", "higher"),
     }
     Args = LizardArgs
+
+    presentation = Presentation(
+        labels={
+            "avg_complexity": ("平均圈复杂度", "Average cyclomatic complexity"),
+            "max_complexity": ("最高圈复杂度", "Highest cyclomatic complexity"),
+            "share_complex": ("圈复杂度超限函数占比（%）", "Functions over the complexity limit (%)"),
+            "avg_length": ("平均函数长度（代码行）", "Average function length (lines of code)"),
+            "max_length": ("最长函数长度（代码行）", "Longest function (lines of code)"),
+            "share_long": ("长度超限函数占比（%）", "Functions over the length limit (%)"),
+            "max_parameters": ("最多参数个数", "Most parameters"),
+            "share_many_parameters": ("参数超限函数占比（%）", "Functions over the parameter limit (%)"),
+            "share_over_threshold": ("任一项超限函数占比（%）", "Functions over any limit (%)"),
+            "function_count": ("函数数", "Functions"),
+            "ccn_histogram": ("圈复杂度", "Cyclomatic complexity"),
+            **{label: (label, label) for label, _, _ in _HISTOGRAM},
+            "by_language": ("各语言函数数", "Functions by language"),
+            "worst_functions": ("圈复杂度最高的函数", "Most complex functions"),
+            "minified": ("未分析的压缩/打包文件", "Minified or bundled files left out"),
+            "file": ("文件", "File"),
+            "line": ("行号", "Line"),
+            "name": ("函数", "Function"),
+            "language": ("语言", "Language"),
+            "ccn": ("圈复杂度", "Complexity"),
+            "nloc": ("代码行数", "Lines of code"),
+            "parameters": ("参数个数", "Parameters"),
+            "reason": ("原因", "Reason"),
+            "ccn_threshold": ("圈复杂度上限", "Complexity limit"),
+            "length_threshold": ("函数长度上限（代码行）", "Length limit (lines of code)"),
+            "parameters_threshold": ("参数个数上限", "Parameter limit"),
+            "files_scanned": ("扫描文件数", "Files scanned"),
+            "files_unreadable": ("无法读取的文件数", "Unreadable files"),
+            "minified_skipped": ("未分析的压缩/打包文件数", "Minified or bundled files left out"),
+            "lizard_version": ("lizard 版本", "lizard version"),
+        },
+        tables={"worst_functions": Table(("file", "line", "name", "language", "ccn", "nloc", "parameters")),
+                "minified": Table(("file", "reason"))},
+        bars={"ccn_histogram": Bars(tuple(label for label, _, _ in _HISTOGRAM))},
+    )
 
     #: How the driver is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (sys.executable, "-I", str(_DRIVER))

@@ -12,12 +12,13 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from probes._http import HttpRequest
+from probes._labels import FAILED_REQUESTS_TITLE, LOAD_CHARTS, LOAD_FIGURES
 from probes._live import require_service, tail_with_service
 from probes._locust_csv import LocustCsvError, read_failures, read_history, read_stats
 from probes._locust_file import generate_locustfile
 from probes._locust_run import WORKER_CONNECT_S, run_locust
-from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
+                            ProbeError, ProbeOutcome, Series, Table)
 from verifier.repo_paths import RepoPath, check_inside
 from verifier.service import Duration
 
@@ -85,6 +86,30 @@ class LocustProbe(Probe):
     }
     Args = LocustArgs
     needs_service = True
+
+    presentation = Presentation(
+        labels={
+            **LOAD_FIGURES,
+            "history": ("负载过程", "Load history"),
+            "endpoints": ("各接口统计", "Per-endpoint statistics"),
+            "total": ("合计", "Total"),
+            "method": ("方法", "Method"),
+            "name": ("名称", "Name"),
+            "error": ("错误", "Error"),
+            "occurrences": ("次数", "Occurrences"),
+            "spawn_rate": ("每秒启动用户数", "Users started per second"),
+            "run_time_s": ("设定运行时长（秒）", "Set run time (s)"),
+            "workers": ("工作进程数", "Worker processes"),
+        },
+        tables={
+            "endpoints": Table(("method", "name", "requests", "failures", "failure_ratio", "rps", "p50_ms",
+                                "p90_ms", "p95_ms", "p99_ms", "average_ms", "max_ms", "min_ms"),
+                               omit_repeated={"method": "name"}),
+            "failures": Table(("method", "name", "error", "occurrences"), title=FAILED_REQUESTS_TITLE,
+                              omit_repeated={"method": "name"}),
+        },
+        series={"history": Series(charts=LOAD_CHARTS, skip=("requests", "failures"))},
+    )
 
     def tool_versions(self) -> dict[str, str]:
         """Locust's version, from its package metadata (Locust is never imported here)."""

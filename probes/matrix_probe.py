@@ -19,9 +19,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes._common import (
+from probes._labels import TEST_OUTCOMES, TESTS_CHART
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Table,
+)
+from verifier.probekit import (
     Deadline,
     EnvValue,
+    RepoPath,
     expand_command,
     failure_reason,
     inside_repo,
@@ -29,22 +43,11 @@ from probes._common import (
     placeholders,
     resolve_python,
     run_evidence,
+    run_tool,
     safe_name,
     substitute,
     which,
 )
-from verifier.probe import (
-    Finding,
-    Measurement,
-    MetricInfo,
-    Probe,
-    ProbeArgs,
-    ProbeContext,
-    ProbeError,
-    ProbeOutcome,
-)
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoPath
 
 _BUILTIN = ("name", "python", "repo")
 
@@ -140,6 +143,23 @@ class MatrixProbe(Probe):
         "cells": MetricInfo("count", "environments declared", "higher"),
     }
     Args = MatrixArgs
+
+    presentation = Presentation(
+        labels={
+            **TEST_OUTCOMES,
+            "pass_ratio": ("通过比例（%）", "Pass ratio (%)"),
+            "cells": ("兼容性矩阵", "Compatibility matrix"),
+            "name": ("名称", "Name"),
+            "status": ("状态", "Status"),
+            "reason": ("依据", "Reason"),
+            "returncode": ("退出码", "Exit status"),
+            "duration_s": ("耗时（秒）", "Duration (s)"),
+            "tail": ("输出末尾", "Output tail"),
+        },
+        words={"status": TEST_OUTCOMES},
+        tables={"cells": Table(("name", "status", "reason", "returncode", "duration_s"))},
+        metric_bars=(TESTS_CHART,),
+    )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Run the command in every cell, keep each cell's log, count the cells that passed."""

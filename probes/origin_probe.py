@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verifier.probe import Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext, ProbeError, ProbeOutcome
+from verifier.probe import (Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
+                            ProbeError, ProbeOutcome)
 from verifier.results import OriginSummary
 
 
@@ -32,6 +33,15 @@ class OriginProbe(Probe):
         "unknown_lines": MetricInfo("count", "effective lines the detectors could not finish", "lower"),
     }
     Args = OriginArgs
+
+    presentation = Presentation(labels={
+        "ratio": ("自研代码率（%）", "Self-developed ratio (%)"),
+        "ratio_without_tests": ("不含测试代码的自研代码率（%）", "Ratio without test code (%)"),
+        "self_lines": ("自研代码行数", "Self-developed lines"),
+        "third_party_lines": ("第三方代码行数", "Third-party lines"),
+        "generated_lines": ("生成代码行数", "Generated lines"),
+        "unknown_lines": ("未判定代码行数", "Unknown lines"),
+    })
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         summary_path = ctx.run_dir / "origin" / "summary.json"

@@ -24,42 +24,53 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from probes._common import (
-    EnvValue,
-    glob_matches,
-    inside_repo,
-    interpreter_env,
-    resolve_python,
-    run_evidence,
-    tool_failure,
-    tool_version,
-)
+from probes._labels import TEST_OUTCOMES, TESTS_CHART
 from probes._xml import read_xml
 from verifier.probe import (
+    Bars,
     Finding,
+    FunctionOutcome,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    Table,
+    TestCaseResult,
+    TestOutcome,
 )
 from verifier.globs import name_match
-from verifier.proc import run_tool
-from verifier.repo_paths import RepoPath
+from verifier.probekit import (
+    EnvValue,
+    RepoPath,
+    glob_matches,
+    inside_repo,
+    interpreter_env,
+    resolve_python,
+    run_evidence,
+    run_tool,
+    tool_failure,
+    tool_version,
+)
+from verifier.spec import Spec
 
 _PLUGIN_SOURCE = Path(__file__).with_name("_pytest_plugin.py")
 _PLUGIN_MODULE = "_verifier_pytest_plugin"
 _NO_TESTS = 5
 #: Outcomes from worst to best; a test reported twice (call failure + teardown error) keeps the worst.
 _ORDER = ("failed", "error", "skipped", "passed")
+#: JUnit XML's element for a test that did not pass, and what it means.
+_JUNIT_OUTCOMES: tuple[tuple[str, TestOutcome], ...] = (
+    ("failure", "failed"), ("error", "error"), ("skipped", "skipped"))
 _MAX_FINDINGS = 200
 
 
@@ -94,7 +105,7 @@ class JUnitCase:
     nodeid: str
     file: str | None
     line: int | None
-    outcome: str
+    outcome: TestOutcome
     """``passed``, ``failed``, ``error`` or ``skipped``."""
     message: str
     functions: tuple[str, ...]
@@ -118,6 +129,31 @@ class PytestProbe(Probe):
             "%", "function items with a passing test and no failing one", "higher"),
     }
     Args = PytestArgs
+
+    presentation = Presentation(
+        labels={
+            **TEST_OUTCOMES,
+            "pass_rate": ("通过率（%）", "Pass rate (%)"),
+            "total": ("合计", "Total"),
+            "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
+            "functions": ("功能清单覆盖", "Function list coverage"),
+            "outcomes": ("结果", "Outcomes"),
+            "id": ("编号", "ID"),
+            "name": ("名称", "Name"),
+            "description": ("说明", "Description"),
+            "covered": ("已覆盖", "Covered"),
+            "failing_tests": ("失败的测试", "Failing tests"),
+            "nodeid": ("测试用例", "Test"),
+            "message": ("信息", "Message"),
+            "python": ("Python 解释器", "Python interpreter"),
+            "pytest_version": ("pytest 版本", "pytest version"),
+            "duration_s": ("耗时（秒）", "Duration (s)"),
+        },
+        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description")),
+                "failing_tests": Table(("nodeid", "message"))},
+        bars={"outcomes": Bars(("passed", "failed", "error", "skipped"))},
+        metric_bars=(replace(TESTS_CHART, unless=("outcomes",)),),
+    )
 
     def tool_versions(self) -> dict[str, str]:
         """pytest's version in the harness's interpreter (the product's is in the evidence)."""
@@ -174,8 +210,8 @@ class PytestProbe(Probe):
         if run.returncode == _NO_TESTS:
             notes.insert(0, f"pytest collected no tests in {', '.join(args.paths)} (exit status 5)")
         return ProbeOutcome(measurements=outcome.measurements, findings=outcome.findings,
-                            notes=tuple(notes), details=details, evidence=evidence,
-                            commands=(run.argv,))
+                            notes=tuple(notes), details=details, functions=outcome.functions,
+                            evidence=evidence, commands=(run.argv,))
 
 
 def _meta(path: Path) -> dict[str, Any]:
@@ -192,13 +228,9 @@ def _meta(path: Path) -> dict[str, Any]:
     return data
 
 
-def _spec_functions(spec: Any) -> list[dict[str, Any]]:
-    items = []
-    for item in getattr(spec, "functions", None) or []:
-        items.append({"id": str(item.id), "name": str(getattr(item, "name", "") or ""),
-                      "description": str(getattr(item, "description", "") or ""),
-                      "tests": list(getattr(item, "tests", None) or [])})
-    return items
+def _spec_functions(spec: Spec) -> list[dict[str, Any]]:
+    return [{"id": item.id, "name": item.name, "description": item.description, "tests": list(item.tests)}
+            for item in spec.functions]
 
 
 def parse_junit(path: Path, *, rootdir_in_repo: str = ".") -> list[JUnitCase]:
@@ -234,11 +266,12 @@ def _testcase(element: ET.Element, rootdir_in_repo: str) -> JUnitCase:
         nodeid = file or ".".join(p for p in (element.get("classname"), element.get("name")) if p)
     line_attr = element.get("line")
     line = int(line_attr) + 1 if line_attr and line_attr.isdigit() else None
-    outcome, message = "passed", ""
-    for tag in ("failure", "error", "skipped"):
+    outcome: TestOutcome = "passed"
+    message = ""
+    for tag, meaning in _JUNIT_OUTCOMES:
         child = element.find(tag)
         if child is not None:
-            outcome = "failed" if tag == "failure" else tag
+            outcome = meaning
             message = child.get("message") or (child.text or "").strip()
             break
     first = message.strip().splitlines()[0] if message.strip() else ""
@@ -251,20 +284,26 @@ def _matches(case: JUnitCase, pattern: str) -> bool:
     return case.file is not None and glob_matches(case.file, pattern)
 
 
-def function_coverage(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]]) -> list[dict]:
-    """Per function item: the tests mapped to it (marker or glob), how many passed and failed
-    (failures and errors), whether it is covered (a pass and no failure), and each test's outcome
-    (``outcomes``: node id -> outcome, so that runs of the same tests can be merged by node id)."""
+def function_tests(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]]) -> tuple[FunctionOutcome, ...]:
+    """Per function item, the tests mapped to it (marker or glob) with their outcomes, by node id
+    (so that runs of the same tests can be merged by node id)."""
+    return tuple(
+        FunctionOutcome(item["id"], tuple(
+            TestCaseResult(c.nodeid, c.outcome) for c in sorted(cases, key=lambda c: c.nodeid)
+            if item["id"] in c.functions or any(_matches(c, g) for g in item["tests"])))
+        for item in functions)
+
+
+def function_coverage(tests: Sequence[FunctionOutcome], functions: Sequence[dict[str, Any]]) -> list[dict]:
+    """Per function item, for the report: its tests, how many passed and failed (failures and
+    errors), and whether it is covered (a pass and no failure)."""
     rows = []
-    for item in functions:
-        mapped = [c for c in cases
-                  if item["id"] in c.functions or any(_matches(c, g) for g in item["tests"])]
-        passed = sum(c.outcome == "passed" for c in mapped)
-        failed = sum(c.outcome in ("failed", "error") for c in mapped)
+    for item, mapped in zip(functions, tests):
+        passed = sum(t.outcome == "passed" for t in mapped.tests)
+        failed = sum(t.outcome in ("failed", "error") for t in mapped.tests)
         rows.append({"id": item["id"], "name": item["name"], "description": item["description"],
-                     "tests": sorted(c.nodeid for c in mapped), "passed": passed, "failed": failed,
-                     "covered": passed > 0 and failed == 0,
-                     "outcomes": {c.nodeid: c.outcome for c in sorted(mapped, key=lambda c: c.nodeid)}})
+                     "tests": [t.nodeid for t in mapped.tests], "passed": passed, "failed": failed,
+                     "covered": passed > 0 and failed == 0})
     return rows
 
 
@@ -273,7 +312,8 @@ def summarize(cases: Sequence[JUnitCase], *, functions: Sequence[dict[str, Any]]
     counts = {key: sum(c.outcome == key for c in cases) for key in _ORDER}
     ran = counts["passed"] + counts["failed"] + counts["error"]
     notes: list[str] = []
-    rows = function_coverage(cases, functions)
+    tests = function_tests(cases, functions)
+    rows = function_coverage(tests, functions)
     covered = sum(r["covered"] for r in rows)
     if not functions:
         notes.append("the spec declares no function items: function_coverage is not applicable")
@@ -305,6 +345,6 @@ def summarize(cases: Sequence[JUnitCase], *, functions: Sequence[dict[str, Any]]
                     round(100.0 * covered / len(functions), 4) if functions else None, "%"),
     )
     return ProbeOutcome(measurements=measurements, findings=findings, notes=tuple(notes),
-                        details={"functions": rows,
+                        functions=tests, details={"functions": rows,
                                  "outcomes": {k: counts[k] for k in ("passed", "failed", "error",
                                                                       "skipped")}})

@@ -25,27 +25,31 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from probes._common import (
-    Deadline,
-    check_argv_size,
-    read_json,
-    run_evidence,
-    source_files,
-    tool_failure,
-    tool_version,
-)
 from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    Table,
 )
-from verifier.proc import run_tool, scrubbed_env
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    check_argv_size,
+    read_json,
+    run_evidence,
+    run_tool,
+    scrubbed_env,
+    source_files,
+    tool_failure,
+    tool_version,
+)
 
 CC_RANKS = ("A", "B", "C", "D", "E", "F")
 MI_RANKS = ("A", "B", "C")
@@ -78,6 +82,32 @@ class RadonProbe(Probe):
         "blocks": MetricInfo("count", "functions and methods measured", "higher"),
     }
     Args = RadonArgs
+
+    presentation = Presentation(
+        labels={
+            "avg_complexity": ("平均圈复杂度", "Average cyclomatic complexity"),
+            "max_complexity": ("最高圈复杂度", "Highest cyclomatic complexity"),
+            "share_rank_c_or_worse": ("C 级及更差代码块占比（%）", "Blocks ranked C or worse (%)"),
+            "avg_mi": ("平均可维护性指数", "Average maintainability index"),
+            "min_mi": ("最低可维护性指数", "Lowest maintainability index"),
+            "blocks": ("代码块数", "Blocks"),
+            "cc_rank_histogram": ("圈复杂度等级", "Cyclomatic complexity rank"),
+            "mi_rank_histogram": ("可维护性指数等级", "Maintainability index rank"),
+            "worst_blocks": ("圈复杂度最高的代码块", "Most complex blocks"),
+            "lowest_mi_files": ("可维护性指数最低的文件", "Files with the lowest maintainability index"),
+            "file": ("文件", "File"),
+            "line": ("行号", "Line"),
+            "classname": ("类", "Class"),
+            "name": ("名称", "Name"),
+            "complexity": ("圈复杂度", "Complexity"),
+            "rank": ("等级", "Rank"),
+            "mi": ("可维护性指数", "Maintainability index"),
+            "files_scanned": ("扫描文件数", "Files scanned"),
+            "files_unreadable": ("无法读取的文件数", "Unreadable files"),
+        },
+        tables={"worst_blocks": Table(("file", "line", "classname", "name", "complexity", "rank")),
+                "lowest_mi_files": Table(("file", "mi"))},
+    )
 
     #: How radon is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (sys.executable, "-m", "radon")

@@ -12,11 +12,14 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+from probes._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
 from probes._live import crash, recover, require_service, tail_with_service
 from probes._load_run import LoadArgs, LoadProcess, failure_examples, timeline
-from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
+                            ProbeContext, ProbeError, ProbeOutcome, Series)
 from verifier.service import Duration
+
+_TIMELINE: Label = ("恢复过程时间线", "Recovery timeline")
 
 
 class RecoveryArgs(ProbeArgs, LoadArgs):
@@ -45,6 +48,27 @@ class RecoveryProbe(Probe):
     }
     Args = RecoveryArgs
     needs_service = True
+
+    presentation = Presentation(
+        labels={
+            **LOAD_FIGURES,
+            **FAILURE_EXAMPLE_LABELS,
+            "recovery_seconds": ("恢复时间（秒）", "Recovery time (s)"),
+            "failed_requests": ("失败请求数", "Failed requests"),
+            "failures_after_recovery": ("恢复后失败数", "Failures after recovery"),
+            "timeline": ("时间线", "Timeline"),
+            "events": ("事件", "Events"),
+            "event": ("事件", "Event"),
+            "before": ("杀进程前", "Before the kill"),
+            "during": ("恢复期间", "During recovery"),
+            "after": ("恢复之后", "After recovery"),
+        },
+        tables={"failures": FAILURE_EXAMPLES},
+        series={"timeline": Series(charts=LOAD_CHARTS, skip=("requests",), label="event",
+                                   events_title=_TIMELINE),
+                "events": Series(label="event", events_title=_TIMELINE)},
+        bars={"requests": Bars(("before", "during", "after"))},
+    )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Load, kill, recover, load again; read the client's per-request records."""

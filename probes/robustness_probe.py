@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from probes._http import Exchange, HttpRequest, fill, new_uid, send
 from probes._live import require_service, tail_with_service
-from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
+from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
 from verifier.service import ServiceError
 
@@ -227,6 +227,16 @@ class RobustnessProbe(Probe):
     }
     Args = RobustnessArgs
     needs_service = True
+
+    presentation = Presentation(labels={
+        "share_4xx": ("4xx 响应占比（%）", "Share of 4xx answers (%)"),
+        "non4xx": ("非 4xx 响应数", "Non-4xx answers"),
+        "cases": ("用例数", "Cases"),
+        "crashes": ("崩溃次数", "Crashes"),
+        "outcomes": ("结果", "Outcomes"),
+        "by_kind": ("按用例类型统计", "By case kind"),
+        "planned": ("计划用例数", "Planned cases"),
+    })
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Send every case, one connection each, and classify the answers."""

@@ -24,56 +24,40 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from probes._common import (
-    Deadline,
-    check_argv_size,
-    read_json,
-    run_evidence,
-    source_files,
-    tool_version,
-)
 from probes._pypi_tools import harness_tool_failure
 from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
 )
-from verifier.proc import run_tool, scrubbed_env
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    check_argv_size,
+    read_json,
+    run_evidence,
+    run_tool,
+    scrubbed_env,
+    source_files,
+    tool_version,
+)
 
 _ALLOWLIST_MARKERS = (b"pragma: allowlist secret", b"pragma: allowlist nextline secret")
 #: Files larger than this are not given to detect-secrets (they are listed): generated data, dumps.
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 _ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
 
-#: How the report should show this probe's figures: labels (zh, en) of every metric and details
-#: key, table columns and bar order. Kept here until probes declare their presentation to the
-#: report (issue 11).
-PRESENTATION: dict[str, Any] = {
-    "labels": {
-        "secrets": ("硬编码凭据数", "Hard-coded secrets"),
-        "files": ("含凭据的文件数", "Files holding a secret"),
-        "scanned": ("扫描文件数", "Files scanned"),
-        "by_type": ("凭据类型", "Secret type"),
-        "by_file": ("各文件凭据数", "Secrets by file"),
-        "allowlisted_lines": ("标注 allowlist 的行数", "Lines marked 'allowlist secret'"),
-        "too_large": ("过大未扫描的文件数", "Files too large to scan"),
-        "plugins": ("检测器数", "Detectors"),
-        "detect_secrets_version": ("detect-secrets 版本", "detect-secrets version"),
-    },
-    "tables": {},
-    "bars": {},
-    "severity": (),
-}
 
 
 class SecretsArgs(ProbeArgs):
@@ -117,6 +101,20 @@ class SecretsProbe(Probe):
         "scanned": MetricInfo("count", "files scanned", "higher"),
     }
     Args = SecretsArgs
+
+    presentation = Presentation(
+        labels={
+            "secrets": ("硬编码凭据数", "Hard-coded secrets"),
+            "files": ("含凭据的文件数", "Files holding a secret"),
+            "scanned": ("扫描文件数", "Files scanned"),
+            "by_type": ("凭据类型", "Secret type"),
+            "by_file": ("各文件凭据数", "Secrets by file"),
+            "allowlisted_lines": ("标注 allowlist 的行数", "Lines marked 'allowlist secret'"),
+            "too_large": ("过大未扫描的文件数", "Files too large to scan"),
+            "plugins": ("检测器数", "Detectors"),
+            "detect_secrets_version": ("detect-secrets 版本", "detect-secrets version"),
+        },
+    )
 
     #: How detect-secrets is started (tests substitute it to simulate a missing or broken tool).
     command: ClassVar[tuple[str, ...]] = (sys.executable, "-m", "detect_secrets")

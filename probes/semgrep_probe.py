@@ -30,28 +30,34 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import Field, field_validator
 
-from probes._common import (
-    Deadline,
-    check_argv_size,
-    inside_repo,
-    read_json,
-    run_evidence,
-    source_files,
-    tool_version,
-)
 from probes._pypi_tools import harness_tool_failure
 from verifier.probe import (
+    Bars,
     Finding,
     Measurement,
     MetricInfo,
+    Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    Table,
 )
-from verifier.proc import run_tool, scrubbed_env
-from verifier.repo_paths import RepoGlob, RepoPath, normalize_repo_path
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    check_argv_size,
+    inside_repo,
+    read_json,
+    run_evidence,
+    run_tool,
+    scrubbed_env,
+    source_files,
+    tool_version,
+)
+from verifier.repo_paths import normalize_repo_path
 
 Level = Literal["low", "medium", "high"]
 _RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -79,32 +85,6 @@ LANGUAGE_FILES: dict[str, tuple[str, ...]] = {
     "vue": (".vue",),
 }
 
-#: How the report should show this probe's figures: labels (zh, en) of every metric and details
-#: key, table columns and bar order. Kept here until probes declare their presentation to the
-#: report (issue 11).
-PRESENTATION: dict[str, Any] = {
-    "labels": {
-        "high": ("高危问题数", "High-severity findings"),
-        "medium": ("中危问题数", "Medium-severity findings"),
-        "low": ("低危问题数", "Low-severity findings"),
-        "total": ("计入的问题数", "Findings counted"),
-        "rules": ("规则数", "Rules"),
-        "files": ("扫描文件数", "Files scanned"),
-        "by_severity": ("问题严重程度", "Severity"),
-        "by_rule": ("问题所属规则", "Rule"),
-        "severity_floor": ("严重程度下限", "Severity floor"),
-        "nosem": ("nosemgrep 屏蔽的问题数", "Findings silenced by nosemgrep"),
-        "rulesets": ("规则集", "Rulesets"),
-        "source": ("来源", "Source"),
-        "sha256": ("SHA-256", "SHA-256"),
-        "errors": ("semgrep 报告的错误数", "Errors reported by semgrep"),
-        "not_scanned": ("未扫描的文件数", "Files not scanned"),
-        "semgrep_version": ("semgrep 版本", "semgrep version"),
-    },
-    "tables": {"rulesets": ("source", "rules", "files", "sha256")},
-    "bars": {"by_severity": ("high", "medium", "low")},
-    "severity": ("by_severity", "severity_floor"),
-}
 
 
 class SemgrepArgs(ProbeArgs):
@@ -161,6 +141,30 @@ class SemgrepProbe(Probe):
         "files": MetricInfo("count", "files scanned", "higher"),
     }
     Args = SemgrepArgs
+
+    presentation = Presentation(
+        labels={
+            "high": ("高危问题数", "High-severity findings"),
+            "medium": ("中危问题数", "Medium-severity findings"),
+            "low": ("低危问题数", "Low-severity findings"),
+            "total": ("合计", "Total"),
+            "rules": ("规则数", "Rules"),
+            "files": ("扫描文件数", "Files scanned"),
+            "by_severity": ("问题严重程度", "Severity"),
+            "by_rule": ("问题所属规则", "semgrep rule"),
+            "severity_floor": ("严重程度下限", "Severity floor"),
+            "nosem": ("nosemgrep 屏蔽的问题数", "Findings silenced by nosemgrep"),
+            "errors": ("semgrep 报告的错误数", "Errors reported by semgrep"),
+            "not_scanned": ("未扫描的文件数", "Files not scanned"),
+            "semgrep_version": ("semgrep 版本", "semgrep version"),
+            "rulesets": ("规则集", "Rulesets"),
+            "source": ("来源", "Source"),
+            "rules_sha256": ("规则文件摘要（SHA-256）", "Rules digest (SHA-256)"),
+        },
+        severity=frozenset({"by_severity", "severity_floor"}),
+        tables={"rulesets": Table(("source", "rules", "files", "rules_sha256"))},
+        bars={"by_severity": Bars(("high", "medium", "low"))},
+    )
 
     #: How semgrep is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (
@@ -223,7 +227,7 @@ class SemgrepProbe(Probe):
         notes = list(outcome.notes)
         details = {**outcome.details,
                    "rulesets": [{"source": rs["source"], "rules": len(rs["ids"]), "files": rs["files"],
-                                 "sha256": rs["sha256"]} for rs in rulesets]}
+                                 "rules_sha256": rs["sha256"]} for rs in rulesets]}
         return ProbeOutcome(measurements=outcome.measurements, findings=outcome.findings,
                             notes=tuple(notes), details=details,
                             evidence=(*evidence, *run_evidence(ctx, run)), commands=(run.argv,))

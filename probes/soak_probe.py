@@ -11,10 +11,11 @@ import time
 
 from pydantic import model_validator
 
+from probes._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
 from probes._live import require_service, tail_with_service
 from probes._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
-from verifier.probe import (Finding, Measurement, MetricInfo, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
+                            ProbeError, ProbeOutcome, Series)
 from verifier.service import Duration
 
 #: Seconds allowed beyond the declared duration (client start, last requests, shutdown).
@@ -59,6 +60,21 @@ class SoakProbe(Probe):
     }
     Args = SoakArgs
     needs_service = True
+
+    presentation = Presentation(
+        labels={
+            **LOAD_FIGURES,
+            **FAILURE_EXAMPLE_LABELS,
+            "latency_drift": ("响应时间漂移（倍）", "Latency drift (factor)"),
+            "memory_growth": ("内存增长（MB）", "Memory growth (MB)"),
+            "timeline": ("时间线", "Timeline"),
+            "memory": ("内存占用", "Memory use"),
+            "rss_mb": ("内存（MB）", "Memory (MB)"),
+            "windows": ("比较窗口", "Comparison windows"),
+        },
+        tables={"failures": FAILURE_EXAMPLES},
+        series={"timeline": Series(charts=LOAD_CHARTS, skip=("requests",)), "memory": Series()},
+    )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Load the service for ``duration`` while sampling its memory."""

@@ -11,11 +11,13 @@ import json
 from pathlib import Path
 
 from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
-from verifier.materials import DOSSIER
 from verifier.results import (
-    Environment, FindingRecord, FunctionCoverage, Gate, IndicatorResult, MaterialCheck, MaterialFound,
-    OriginSummary, Project, Repository, RunResult, Score,
+    Environment, FindingRecord, FunctionCoverage, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary,
+    Project, Repository, RunResult,
 )
+from verifier.scoring import finalize
+from verifier.spec import Spec
+from verifier.vocabulary import DOSSIER
 
 EVIL = "<script>alert('x\"y')</script>{{ 7*7 }}|`tick`"
 
@@ -185,7 +187,8 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
             started_at="2026-11-25T10:01:25+00:00", duration_s=0.2),
         IndicatorResult(
             id="M1", name="平均圈复杂度", characteristic="maintainability", probe="radon", metric="avg_complexity",
-            target="<= 10", unit="score", value=3.42, status="met", credit=1.0, weight=1.0, reason="3.42 <= 10",
+            target="<= 10", unit="score", value=3.42, status="met", credit=1.0, weight=1.0, required=False,
+            reason="3.42 <= 10",
             evidence=[ev("evidence/M1/radon_cc.json", "{}\n")],
             findings=[FindingRecord(message="function handle_post has cyclomatic complexity 14 (rank C)",
                                     file="inventory_api/server.py", line=200, severity="medium", rule="cc-rank-C")],
@@ -199,21 +202,14 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
     present = {"test_report": ["docs/acceptance/test-report.pdf"], "function_list": ["docs/acceptance/functions.xlsx"],
                "user_evaluations": ["docs/acceptance/user-eval-1.pdf"],
                "ip_proofs": ["docs/acceptance/ip/软著登记证书.pdf", f"docs/acceptance/ip/{evil or 'patent'}.pdf"]}
-    for key, (zh, en, default_min) in DOSSIER.items():
+    for key, term in DOSSIER.items():
+        zh, en, default_min = term.zh, term.en, term.default_min
         found = [MaterialFound(path=p, sha256=f"{i + 1:x}" * 64, size=1000 + i) for i, p in enumerate(present.get(key, []))]
         patterns = [] if key == "audit_report" else [f"docs/acceptance/{key}*"]
         materials.append(MaterialCheck(key=key, label_zh=zh, label_en=en, patterns=patterns, required=default_min,
                                        found=found, ok=bool(patterns) and len(found) >= default_min))
-    gates = [
-        Gate(id="indicators", description_zh="关键指标不少于 5 项", description_en="At least 5 key indicators",
-             passed=True, figure="7 indicators"),
-        Gate(id="characteristics", description_zh="覆盖功能、性能效率、可靠性、安全性、兼容性",
-             description_en="Functionality, performance efficiency, reliability, security and compatibility covered",
-             passed=True, figure="5 of 5"),
-        Gate(id="origin", description_zh="自研代码率不低于 60%", description_en="Self-developed ratio at least 60%",
-             passed=origin.passed, figure=f"{ratio * 100:.1f}% ≥ 60%"),
-        Gate(id="version", description_zh="版本号为 1.x", description_en="Version 1.x", passed=True, figure="1.0.0"),
-    ]
+    # gates, score, verdict and reasons as verifier run records them, from the task book below
+    final = finalize(_sample_spec(indicators, materials), indicators, origin=origin, materials=materials)
     result = RunResult(
         verifier_version="0.1.0", run_id="20261125T100000Z-sample", started_at="2026-11-25T10:00:00+00:00",
         finished_at="2026-11-25T10:01:30+00:00", spec_path="acceptance.yaml", spec_sha256="ab" * 32,
@@ -230,15 +226,25 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
                                     tests=["tests/test_items.py::test_create*"], passed=6, failed=0, covered=True),
                    FunctionCoverage(id="F-02", name=f"库存调整{evil}", tests=[test_name], passed=3, failed=1,
                                     covered=False)],
-        materials=materials, gates=gates, score=Score(value=71.4286, pass_score=70, lowest=71.4286, highest=85.7143),
-        verdict="inconclusive",
-        verdict_reasons=[{"zh": "1 项指标出错（C1），未计入得分：得分可能在 71.43 至 85.71 之间",
-                          "en": "1 indicator(s) in error (C1), left out of the score: it could be anywhere "
-                                "from 71.43 to 85.71"}],
+        materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
+        verdict_reasons=list(final.reasons),
         command=["verifier", "run", "acceptance.yaml", "--repo", "fixtures/sample-delivery"],
     )
     atomic_write_json(run / "results.json", result.model_dump(mode="json", by_alias=True))
     return run
+
+
+def _sample_spec(indicators: list[IndicatorResult], materials: list[MaterialCheck]) -> Spec:
+    """The task book of the sample run: its indicators as recorded (M1 beyond the task book), the
+    dossier items it declares, pass score 70."""
+    return Spec.model_validate({
+        "project": {"name": "智能仓储调度系统", "version": "1.0.0", "owners": ["湖南示例软件有限公司"]},
+        "indicators": [{"id": i.id, "name": i.name, "characteristic": i.characteristic, "probe": i.probe,
+                        "metric": i.metric, "target": i.target, "weight": i.weight, "required": i.required}
+                       for i in indicators],
+        "materials": {m.key: m.patterns for m in materials if m.patterns},
+        "scoring": {"pass_score": 70},
+    })
 
 
 def evidence_hash(run: Path, rel: str) -> str:

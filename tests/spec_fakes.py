@@ -68,6 +68,8 @@ class ReadingProbe(Probe):
     metrics = {"value": MetricInfo("count", "the number; its unit is with.unit")}
     Args = ReadingArgs
 
+    metrics_vary_with_args = True
+
     @classmethod
     def metrics_for(cls, args: ReadingArgs) -> dict[str, MetricInfo]:
         return {"value": MetricInfo(args.unit, "the number", "higher")}

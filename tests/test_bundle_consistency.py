@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import verifier.bundle as bundle_module
+import verifier.bundle.build as bundle_build
 from tests.bundle_runs import FAILING, PASSING, git_delivery, indicator, real_run, spec_text
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
@@ -53,7 +53,7 @@ def test_the_honest_run_recomputes_as_recorded(delivery, keys, tmp_path):
     build_bundle(delivery["run"], out, key_path=keys[0])
     checks = verify_bundle(out, public_key=load_public_key(keys[1]), repo=delivery["repo"])
     assert [c.what for c in checks if c.ok is False] == []
-    assert any("score 76 and verdict fail recomputed, as recorded" in c.what for c in checks)
+    assert any("score 76 and verdict fail (with its reasons) recomputed, as recorded" in c.what for c in checks)
 
 
 def _forged(delivery, tmp_path: Path, edit: Callable[[dict], None], name: str = "run") -> Path:
@@ -72,7 +72,7 @@ def _indicator(data: dict, ind_id: str) -> dict:
 def _forced_bundle(run: Path, out: Path, key: Path, monkeypatch) -> Path:
     """Bundle ``run`` as a tool that does not recompute would (the forger's own build)."""
     with monkeypatch.context() as patch:
-        patch.setattr(bundle_module, "_run_consistency", lambda run, result: [])
+        patch.setattr(bundle_build, "_run_consistency", lambda run, result: [])
         build_bundle(run, out, key_path=key)
     return out
 
@@ -110,6 +110,24 @@ def _material(data):
     next(m for m in data["materials"] if m["key"] == "user_evaluations")["ok"] = True
 
 
+def _task_book_gate(data):
+    gate = next(g for g in data["gates"] if g["id"] == "indicators.met")
+    gate.update(passed=True, figure="5 of 5 met")
+
+
+def _no_task_book_gate(data):
+    data["gates"] = [g for g in data["gates"] if g["id"] != "indicators.met"]
+
+
+def _required(data):
+    _indicator(data, "S1")["required"] = False
+
+
+def _hidden_reason(data):
+    data["verdict_reasons"] = [r for r in data["verdict_reasons"]
+                               if not r["en"].startswith("task-book indicator S1")]
+
+
 FORGERIES = {
     "status": (_status_met, ["indicator S1 says met but its value 3 does not meet == 0"]),
     "credit": (_credit, ["indicator C1 says credit 1, recomputed 0.8"]),
@@ -120,6 +138,14 @@ FORGERIES = {
     "weight": (_weight, ["indicator S1's weight 0.001 is not the spec's 1.0"]),
     "origin ratio": (_origin_ratio, ["origin ratio says 0.42, its line totals give 1.000000"]),
     "material": (_material, ["material user_evaluations says ok=True with 1 of 2 file(s) found"]),
+    "task-book gate": (_task_book_gate, ["gate indicators.met says passed (5 of 5 met), recomputed failed "
+                                         "(3 of 5 met; not met: S1, C1)"]),
+    "task-book gate removed": (_no_task_book_gate, ["gate indicators.met is missing (recomputed failed: "
+                                                    "3 of 5 met; not met: S1, C1)"]),
+    "required": (_required, ["indicator S1's required False is not the spec's True"]),
+    "hidden reason": (_hidden_reason, ["verdict reason 2 says 'task-book indicator C1 (指标 C1) not met: 90%, "
+                                       "target >= 100', recomputed 'task-book indicator S1 (指标 S1) not met: 3, "
+                                       "target == 0'"]),
 }
 
 

@@ -8,7 +8,8 @@ import os
 import pydantic
 import pytest
 
-from verifier.materials import DOSSIER, MaterialsConfig, check_materials
+from verifier.materials import MaterialsConfig, check_materials
+from verifier.vocabulary import DOSSIER
 
 
 def _write(path, data: bytes = b"x") -> None:

@@ -16,7 +16,7 @@ from verifier.origin.components import find_components, owner_licenses
 from verifier.origin.detect import FileDetection, LicenseHit, PackageHit, TextHit, trim_spill
 from verifier.origin.model import InventoryEntry
 from verifier.origin.owners import OwnerMatcher
-from verifier.origin.report import ratio_of, totals_of
+from verifier.origin.result import ratio_of, totals_of
 
 OWNERS = ("湖南示例软件有限公司", "Hunan Example Software Co., Ltd.")
 

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import write_tree
 from verifier.origin.inventory import VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
-from verifier.origin.vcs import VCS_MARKERS, vcs_metadata
+from verifier.vcs import VCS_MARKERS, vcs_metadata
 from verifier.source import open_source
 
 OWNER = "Hunan Example Software Co., Ltd."
@@ -173,7 +173,7 @@ def test_origin_counts_code_hidden_in_vcs_named_directories(tmp_path, cli):
 def test_static_probes_walk_vcs_named_code_too(tmp_path):
     """The same class of problem in the static probes' file walk (bandit, radon): a directory
     named CVS or .hg is skipped only when it holds that system's files."""
-    from probes._common import source_files
+    from verifier.probekit import source_files
 
     root = write_tree(tmp_path / "repo", {"src/CVS/evil.py": "import os\n",
                                           "src/.hg/more.py": "x = 1\n", "src/ok.py": "y = 2\n",

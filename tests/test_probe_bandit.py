@@ -273,6 +273,6 @@ def test_weak_delivery_issues_match_the_known_list(tmp_path):
     ("app/ab.py", "app/a[!b].py", False),
 ])
 def test_repository_globs(path, pattern, expected):
-    from probes._common import glob_matches
+    from verifier.probekit import glob_matches
 
     assert glob_matches(path, pattern) is expected

@@ -59,8 +59,8 @@ def context(tmp_path: Path, repo: Path, spec_obj=None, timeout: float = 120, **a
     run_dir = tmp_path / "run"
     evidence = run_dir / "evidence" / "J1"
     evidence.mkdir(parents=True, exist_ok=True)
-    return ProbeContext(repo=repo, run_dir=run_dir, evidence_dir=evidence,
-                        args=JUnitArgs.model_validate(args), spec=spec_obj, timeout_s=timeout)
+    return ProbeContext(repo=repo, run_dir=run_dir, evidence_dir=evidence, args=JUnitArgs.model_validate(args),
+                        spec=spec_obj if spec_obj is not None else spec(), timeout_s=timeout)
 
 
 def values(outcome) -> dict[str, float | None]:
@@ -102,6 +102,8 @@ def test_node_runner_counts_outcomes_and_names_tests_by_describe_block(tmp_path)
                                      'test::Orders::transitions::closes <it> & &quot;keeps&quot; it']
     assert not rows["F-01"]["covered"] and rows["F-02"]["covered"] and not rows["F-03"]["covered"]
     assert got["function_coverage"] == 25.0  # F-02 only
+    tests = {f.id: [(t.nodeid, t.outcome) for t in f.tests] for f in outcome.functions}
+    assert tests["F-02"] == [("test::adds", "passed")] and tests["F-04"] == []
     assert outcome.details["reports"] == [{"file": "{junit_dir}/node.xml", "origin": "junit_dir",
                                            "dialect": "node", "tests": 6}]
     assert outcome.details["returncode"] == 1

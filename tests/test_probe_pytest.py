@@ -67,7 +67,7 @@ class TestReport:
 def spec(*items):
     """A stand-in for verifier.spec.Spec with just the function list."""
     return SimpleNamespace(functions=[
-        SimpleNamespace(id=i, name=f"function {i}", description="", tests=t) for i, t in items])
+        SimpleNamespace(id=i, name=f"function {i}", description="", tests=t or []) for i, t in items])
 
 
 SPEC = spec(("F-01", None), ("F-02", []), ("F-03", ["tests/test_items.py::test_list_*"]),
@@ -370,12 +370,15 @@ def test_weak_delivery_failures_and_function_coverage(weak_outcome):
     assert got["function_coverage"] == pytest.approx(100 * WEAK_FUNCTION_COVERAGE, abs=1e-3)
 
 
-def test_function_rows_carry_each_tests_outcome(tmp_path, project):
+def test_function_outcomes_carry_each_tests_outcome(tmp_path, project):
     outcome = PytestProbe().run(context(tmp_path, project))
+    tests = {f.id: {t.nodeid: t.outcome for t in f.tests} for f in outcome.functions}
+    assert list(tests) == ["F-01", "F-02", "F-03", "F-04", "F-05", "F-06"]  # every item, in spec order
+    assert tests["F-02"] == {"tests/test_items.py::test_stock": "failed",
+                             "tests/test_items.py::test_stock_setup": "error"}
     rows = {r["id"]: r for r in outcome.details["functions"]}
-    assert rows["F-02"]["outcomes"] == {"tests/test_items.py::test_stock": "failed",
-                                        "tests/test_items.py::test_stock_setup": "error"}
-    assert list(rows["F-01"]["outcomes"]) == rows["F-01"]["tests"]
+    assert list(tests["F-01"]) == rows["F-01"]["tests"]  # the report's table lists the same tests
+    assert all("outcomes" not in r for r in rows.values())  # typed in the outcome, not in details
 
 
 def test_details_name_the_interpreter_and_pytest_version(tmp_path, project):

@@ -10,12 +10,20 @@ from pathlib import Path
 import pytest
 
 from report_sample import build_sample_run
-from verifier.i18n import KEY_LABELS, LABELS, SEVERITY_LABELS, key_label
+from verifier.i18n import LABELS, SEVERITY_LABELS
+from verifier.probe import available_probes
 from verifier.report import build_view, load_run, render_html, render_markdown
 from verifier.results import Gate, RunResult
 from verifier.scoring import gate_figure
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def probe_labels(lang: str) -> dict[str, str]:
+    """Every label the installed probes declare, by key, in ``lang``."""
+    index = ("zh", "en").index(lang)
+    return {key: pair[index] for cls in available_probes().values()
+            for key, pair in cls.presentation.labels.items()}
 
 
 class _Harness(HTMLParser):
@@ -56,19 +64,26 @@ def _harness_text(html: str) -> _Harness:
     return parser
 
 
-def test_key_tables_cover_both_languages():
-    assert set(KEY_LABELS["zh"]) == set(KEY_LABELS["en"]) and set(SEVERITY_LABELS["zh"]) == set(SEVERITY_LABELS["en"])
-    for key in ("outcomes", "history", "failures_per_s", "users", "cc_rank_histogram", "mi_rank_histogram",
-                "endpoints", "worst_blocks", "cells", "functions", "timeline", "p95_ms", "rps", "requests"):
-        assert HAN.search(key_label(key, "zh")), key
-        assert not HAN.search(key_label(key, "en")), key
-    assert key_label("some_vendor_key", "zh") == "some_vendor_key"  # third-party keys: as written
+def test_probe_labels_cover_both_languages():
+    assert set(SEVERITY_LABELS["zh"]) == set(SEVERITY_LABELS["en"])
+    for cls in available_probes().values():
+        for key, pair in cls.presentation.labels.items():
+            assert isinstance(pair, tuple) and len(pair) == 2 and all(pair), (cls.name, key)
+    for probe, keys in {"robustness": ("outcomes",), "radon": ("cc_rank_histogram", "mi_rank_histogram",
+                                                                "worst_blocks"),
+                        "locust": ("history", "failures_per_s", "users", "endpoints", "p95_ms", "rps",
+                                   "requests"),
+                        "matrix": ("cells",), "pytest": ("functions",), "recovery": ("timeline",)}.items():
+        declared = available_probes()[probe].presentation.labels
+        for key in keys:
+            zh, en = declared[key]
+            assert HAN.search(zh) and not HAN.search(en), (probe, key)
 
 
 def test_chinese_report_has_no_raw_keys_in_titles_headers_or_charts(sample_run):
     html = render_html(load_run(sample_run), sample_run, "zh")
     text = _harness_text(html)
-    known = set(KEY_LABELS["zh"])
+    known = set(probe_labels("zh"))
     raw = [label for label in text.labels if label in known]
     assert not raw, raw
     for title in ("并发用户数随时间变化", "每秒失败数随时间变化", "问题严重程度分布", "圈复杂度等级分布",
@@ -85,7 +100,7 @@ def test_english_report_booleans_and_titles(sample_run):
     text = _harness_text(render_html(load_run(sample_run), sample_run, "en"))
     assert "yes" in text.cells and "no" in text.cells and "true" not in text.cells
     assert "Concurrent users over time" in text.labels and "Per-endpoint statistics" in text.labels
-    assert not set(KEY_LABELS["zh"].values()) & set(text.labels)
+    assert not set(probe_labels("zh").values()) & set(text.labels)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -134,31 +149,44 @@ def test_tool_text_stays_as_written_and_is_labelled(sample_run):
     assert "Use of assert detected." in {f["message"] for f in s1["findings"]}
 
 
-def test_unknown_third_party_keys_are_shown_as_written(sample_run):
+def test_undeclared_keys_are_shown_as_written(sample_run):
     result = load_run(sample_run)
-    ind = result.indicators[0].model_copy(update={"details": {
+    ind = result.indicators[0].model_copy(update={"probe": "locust", "details": {
         "vendor_histogram": {"x": 1, "y": 2}, "vendor_rows": [{"vendor_col": True, "users": 3}],
         "vendor_flag": False}})
     result = result.model_copy(update={"indicators": [ind]})
     html = render_html(result, sample_run, "zh")
     text = _harness_text(html)
     assert "vendor_histogram分布" in text.labels and "vendor_rows" in text.labels
-    assert "vendor_col" in text.labels and "并发用户数" in text.labels
+    assert "vendor_col" in text.labels and "并发用户数" in text.labels  # the locust probe's own key
     assert '<span class="mono">vendor_flag</span></td><td>否</td>' in html
+
+
+def test_a_probes_words_belong_to_that_probe(sample_run):
+    """Labels and value words come from the probe that wrote the key: the same key written by
+    another probe, or by one not installed here, is shown as written."""
+    result = load_run(sample_run)
+    details = {"cells": [{"name": "zh-utf8", "status": "passed"}], "users": 3}
+    for probe in ("pytest", "not-installed-probe"):
+        ind = result.indicators[0].model_copy(update={"probe": probe, "details": details})
+        detail = build_view(result.model_copy(update={"indicators": [ind]}), sample_run, "zh")["details"][0]
+        assert [t["title"] for t in detail["tables"]] == ["cells"]
+        assert detail["tables"][0]["rows"] == [("zh-utf8", "passed")]
+        assert ("users", "", "3", True) in detail["scalars"]
 
 
 def test_status_words_and_bandit_thresholds_read_in_the_report_language(sample_run):
     result = load_run(sample_run)
-    ind = result.indicators[0].model_copy(update={"details": {
+    matrix = result.indicators[0].model_copy(update={"probe": "matrix", "details": {
         "cells": [{"name": "zh-utf8", "status": "passed", "reason": "exit status 0"},
-                  {"name": "c-locale", "status": "failed", "reason": "exit status 1"}],
-        "confidence_floor": "medium"}})
-    result = result.model_copy(update={"indicators": [ind]})
-    detail = build_view(result, sample_run, "zh")["details"][0]
-    cells = next(t for t in detail["tables"] if t["title"] == "兼容性矩阵")
+                  {"name": "c-locale", "status": "failed", "reason": "exit status 1"}]}})
+    bandit = result.indicators[0].model_copy(update={"probe": "bandit", "details": {"confidence_floor": "medium"}})
+    result = result.model_copy(update={"indicators": [matrix, bandit]})
+    zh = build_view(result, sample_run, "zh")["details"]
+    cells = next(t for t in zh[0]["tables"] if t["title"] == "兼容性矩阵")
     assert [row[:2] for row in cells["rows"]] == [("zh-utf8", "通过"), ("c-locale", "失败")]
     assert cells["rows"][0][2] == "exit status 0"  # the probe's reason: as written
-    assert ("confidence_floor", "置信度下限", "中", False) in detail["scalars"]
+    assert ("confidence_floor", "置信度下限", "中", False) in zh[1]["scalars"]
     en = build_view(result, sample_run, "en")["details"][0]
     assert next(t for t in en["tables"] if t["title"] == "Compatibility matrix")["rows"][0][1] == "Passed"
 

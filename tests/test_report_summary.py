@@ -75,3 +75,48 @@ def test_section_numbers_are_the_same_in_html_and_markdown(sample_run, lang, fun
     assert toc == sections
     appendix = "附录：证据文件" if lang == "zh" else "Appendix: evidence files"
     assert f"<h2>{appendix}</h2>" in html and f"\n## {appendix}\n" in md
+
+
+def _conditions(result, run, lang):
+    return [(c["label"], c["text"]) for c in build_view(result, run, lang)["summary"]["conditions"]]
+
+
+def test_the_summary_says_which_of_ready_to_apply_and_score_holds(sample_run):
+    """The sample: a task-book indicator not met and the dossier incomplete, score 71.4 – 85.7."""
+    result = load_run(sample_run)
+    assert result.verdict == "fail"
+    assert _conditions(result, sample_run, "zh") == [
+        ("可否提交验收申请（第十五条）", "尚不能：“任务书目标指标全部达成”、“验收材料齐全”不满足"),
+        ("综合得分 ≥ 70（第十五条）", "是：71.4 – 85.7")]
+    assert _conditions(result, sample_run, "en") == [
+        ("Ready to apply for acceptance (article 15)",
+         "Not yet — not holding: Every task-book indicator met; Acceptance materials complete"),
+        ("Score ≥ 70 (article 15)", "Yes: 71.4 – 85.7")]
+    html = render_html(result, sample_run, "zh")
+    assert ('<tr><th>可否提交验收申请（第十五条）</th><td class="gate-fails">尚不能：“任务书目标指标全部达成”、'
+            '“验收材料齐全”不满足</td></tr>') in html
+    md = render_markdown(result, sample_run, "en")
+    assert "- Score ≥ 70 (article 15): **Yes: 71.4 – 85.7**\n" in md
+
+
+def test_ready_and_score_yes_no_and_open(sample_run):
+    result = load_run(sample_run)
+    holding = [g.model_copy(update={"passed": True}) for g in result.gates]
+    ready = result.model_copy(update={"gates": holding, "score": Score(value=64.2, pass_score=70)})
+    assert _conditions(ready, sample_run, "zh")[0][1] == "可以：任务书目标指标全部达成，各项门槛均满足"
+    assert _conditions(ready, sample_run, "en")[1][1] == "No: 64.2"
+    open_gate = [g.model_copy(update={"passed": None}) if g.id == "indicators.met" else g for g in holding]
+    undecided = result.model_copy(update={"gates": open_gate,
+                                          "score": Score(value=90, pass_score=70, lowest=60, highest=90)})
+    assert _conditions(undecided, sample_run, "zh") == [
+        ("可否提交验收申请（第十五条）", "无法判定：“任务书目标指标全部达成”无法判定"),
+        ("综合得分 ≥ 70（第十五条）", "无法判定：60 – 90，取决于出错的指标")]
+    assert _conditions(undecided, sample_run, "en")[0][1] == (
+        "Undecided — could not be decided: Every task-book indicator met")
+
+
+def test_an_indicator_beyond_the_task_book_is_marked_in_the_table(sample_run):
+    result = load_run(sample_run)
+    rows = {r["id"]: r for g in build_view(result, sample_run, "en")["groups"] for r in g["rows"]}
+    assert rows["M1"]["beyond"] == "(beyond the task book: scored, never blocking)"
+    assert all(rows[i]["beyond"] == "" for i in rows if i != "M1")

@@ -8,7 +8,11 @@ import pytest
 
 from report_sample import build_sample_run
 from verifier.i18n import LABELS
+from probes.locust_probe import LocustProbe
+from probes.radon_probe import RadonProbe
 from verifier.report import MAX_COLUMNS, build_view, load_run, render_markdown, table_columns
+
+ENDPOINTS = LocustProbe.presentation.tables["endpoints"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,7 @@ def test_results_json_key_order_does_not_decide_the_columns():
     row = dict(sorted({"method": "GET", "name": "/a", "requests": 3, "failures": 0, "failure_ratio": 0.0,
                        "rps": 1.5, "average_ms": 2.0, "min_ms": 1.0, "max_ms": 9.0, "p50_ms": 2.0,
                        "p90_ms": 3.0, "p95_ms": 4.0, "p99_ms": 5.0}.items()))
-    columns = table_columns("endpoints", [row])
+    columns = table_columns([row], ENDPOINTS)
     assert columns[:2] == ["method", "name"]  # kept: this name does not repeat the method
     assert {"requests", "rps", "failures", "p50_ms", "p95_ms", "p99_ms"} <= set(columns)
     assert len(columns) == MAX_COLUMNS and "min_ms" not in columns
@@ -47,11 +51,14 @@ def test_results_json_key_order_does_not_decide_the_columns():
 
 def test_other_tables_put_identifying_columns_first_and_cap_the_width():
     row = {f"col_{i:02d}": i for i in range(20)} | {"name": "x", "id": "A1", "nested": {"a": 1}, "file": "f.py"}
-    columns = table_columns("vendor_table", [row])
+    columns = table_columns([row])
     assert columns[:3] == ["id", "name", "file"]
     assert len(columns) == MAX_COLUMNS and "nested" not in columns
-    assert table_columns("worst_blocks", [{"rank": "C", "complexity": 14, "name": "f", "line": 2, "file": "a.py"}]) \
+    worst = RadonProbe.presentation.tables["worst_blocks"]
+    assert table_columns([{"rank": "C", "complexity": 14, "name": "f", "line": 2, "file": "a.py"}], worst) \
         == ["file", "line", "name", "complexity", "rank"]
+    assert table_columns([{"method": "GET", "name": "GET /a"}]) == ["name", "method"]  # only when declared
+    assert table_columns([{"method": "GET", "name": "GET /a"}], ENDPOINTS) == ["name"]
 
 
 def test_markdown_endpoint_table_has_every_column(sample_run):

@@ -241,7 +241,7 @@ def test_indicators_sharing_probe_and_arguments_share_one_measurement(tmp_path: 
 
 def test_function_coverage_merges_runs_by_node_id() -> None:
     from tests.conftest import FIXTURES
-    from verifier.results import IndicatorResult
+    from verifier.results import FunctionTests, IndicatorResult
     from verifier.runner import function_coverage
     from verifier.spec import load_spec
 
@@ -251,7 +251,8 @@ def test_function_coverage_merges_runs_by_node_id() -> None:
         return IndicatorResult(id=ind_id, name=ind_id, characteristic="functionality", probe="pytest",
                                metric="pass_rate", target=">= 95%", unit="%", value=100.0,
                                status="met", credit=1.0, weight=1.0, reason="",
-                               details={"functions": [{"id": "F-01", "outcomes": outcomes}]})
+                               function_tests=[FunctionTests(id="F-01", outcomes=outcomes)],
+                               details={"functions": [{"id": "F-01", "name": "free-form, not read"}]})
 
     same = {"tests/t.py::a": "passed", "tests/t.py::b": "passed"}
     merged = function_coverage(spec, [result("A", same), result("B", same)])
@@ -295,3 +296,43 @@ def test_run_prints_the_spec_warnings_that_check_prints(tmp_path: Path, cli) -> 
     warnings = [line for line in result.stderr.splitlines() if line.startswith("verifier: warning:")]
     assert warnings == [line for line in cli("check", spec).stderr.splitlines()]
     assert len(warnings) == 1 and "indicators[0].target: target '>= 0.95' means 0.95%" in warnings[0]
+
+
+def test_function_coverage_from_a_real_pytest_run_survives_a_resume(tmp_path: Path, cli) -> None:
+    """The pytest probe's typed function outcomes reach results.json (``function_tests``) and the run's
+    function list; a resumed run rebuilds the coverage from the kept state alone."""
+    spec = "\n".join([
+        "project: {name: 测试系统, version: '1.0.0', applicant: 湖南示例软件有限公司,",
+        "          owners: [Hunan Example Software Co., Ltd.]}",
+        "functions:",
+        "  - {id: F-01, name: 入库, tests: ['tests/test_stock.py::test_add*']}",
+        "  - {id: F-02, name: 出库}",
+        "  - {id: F-03, name: 盘点}",
+        "indicators:",
+        "  - {id: F1, name: 通过率, characteristic: functionality, probe: pytest, metric: pass_rate,",
+        "     target: '>= 50%', with: {paths: [tests]}}",
+        *FIVE[1:],
+        "",
+    ])
+    tests = ("import pytest\nfrom stock.core import add\n\n"
+             "def test_add():\n    assert add(1, 2) == 3\n\n"
+             "@pytest.mark.function('F-02')\ndef test_remove():\n    assert add(3, -1) == 2\n\n"
+             "@pytest.mark.function('F-02')\ndef test_negative():\n    assert add(0, -1) == -1\n")
+    repo = write_tree(tmp_path / "repo", {"stock/__init__.py": "", "stock/core.py": OWN_CODE,
+                                         "tests/test_stock.py": tests, "acceptance.yaml": spec})
+    out = tmp_path / "run"
+    cli("run", repo / "acceptance.yaml", "--out", out, "--quiet", "--only", "F1")
+    data = json.loads((out / "results.json").read_text("utf-8"))
+    f1 = data["indicators"][0]
+    assert f1["function_tests"] == [
+        {"id": "F-01", "outcomes": {"tests/test_stock.py::test_add": "passed"}},
+        {"id": "F-02", "outcomes": {"tests/test_stock.py::test_negative": "failed",
+                                    "tests/test_stock.py::test_remove": "passed"}},
+        {"id": "F-03", "outcomes": {}}]
+    first = RunResult.model_validate(data).functions
+    assert [(f.id, f.passed, f.failed, f.covered) for f in first] == [
+        ("F-01", 1, 0, True), ("F-02", 1, 1, False), ("F-03", 0, 0, False)]
+    (out / "results.json").unlink()  # what a resume has: the state files
+    cli("run", repo / "acceptance.yaml", "--resume", out, "--quiet", "--only", "F1")
+    again = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    assert again.functions == first

@@ -9,9 +9,10 @@ import pytest
 
 from spec_fakes import PROBES
 from verifier.results import Gate, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary
-from verifier.scoring import (CHARACTERISTIC_NAMES, assess, count_gate, coverage_gates, gate_figure, gates,
-                              materials_gate, origin_gate, version_gate)
-from verifier.spec import REQUIRED_CHARACTERISTICS, parse_spec
+from verifier.scoring import (assess, count_gate, coverage_gates, finalize, gate_figure, gates, materials_gate,
+                              origin_gate, ready_to_apply, score_reaches, version_gate)
+from verifier.spec import parse_spec
+from verifier.vocabulary import REQUIRED_CHARACTERISTICS
 
 FIVE = ["functionality", "performance_efficiency", "reliability", "security", "compatibility"]
 
@@ -105,18 +106,17 @@ def test_materials_gate():
     assert missing.passed is False and missing.figure == "1/2; missing: audit_report"
 
 
+def _all_met(spec) -> list[IndicatorResult]:
+    return [_result("met", rid=item.id) for item in spec.indicators]
+
+
 def test_gates_lists_them_all_in_order():
-    ids = [g.id for g in gates(_spec(), origin=_origin(0.7))]
+    ids = [g.id for g in gates(_spec(), _all_met(_spec()), origin=_origin(0.7))]
     assert ids == ["indicators.count", *(f"coverage.{c}" for c in REQUIRED_CHARACTERISTICS),
-                   "origin.ratio", "project.version"]
+                   "indicators.met", "origin.ratio", "project.version"]
     declared = _spec(materials="materials:\n  test_report: docs/t.pdf\n")
-    assert [g.id for g in gates(declared, origin=_origin(0.7), materials=[])][-1] == "materials"
-    assert all(g.passed for g in gates(_spec(), origin=_origin(0.7)))
-
-
-def test_characteristic_names_cover_the_eight():
-    from verifier.probe import CHARACTERISTICS
-    assert set(CHARACTERISTIC_NAMES) == set(CHARACTERISTICS)
+    assert [g.id for g in gates(declared, _all_met(declared), origin=_origin(0.7), materials=[])][-1] == "materials"
+    assert all(g.passed for g in gates(_spec(), _all_met(_spec()), origin=_origin(0.7)))
 
 
 # ----------------------------------------------------------------------------- score and verdict
@@ -243,3 +243,149 @@ def test_gate_figures_in_chinese_translate_what_scoring_wrote():
     assert reasons[0]["zh"] == "门槛“验收材料齐全”不满足：0/2；缺少：产品测试报告、专项审计报告"
     assert reasons[0]["en"] == ("gate materials (Acceptance materials complete) does not hold: "
                                 "0/2; missing: test_report, audit_report")
+
+
+# ----------------------------------------------------------------------------- finalize (run and verify)
+
+def _named(status: str, rid: str, credit: float | None = None) -> IndicatorResult:
+    return _result(status, credit=credit, rid=rid)
+
+
+def test_finalize_records_gates_score_and_verdict():
+    spec = _spec()
+    results = [_named("met", f"I{n}") for n in range(1, 6)]
+    final = finalize(spec, results, origin=_origin(0.7), materials=None)
+    assert [g.id for g in final.gates] == [g.id for g in gates(spec, results, origin=_origin(0.7))]
+    assert (final.verdict, final.score.value, final.score.lowest, final.score.highest) == ("pass", 100.0, None, None)
+    assert final.not_measured == ()
+
+
+def test_finalize_gives_the_score_range_only_with_errors():
+    results = [_named("met", f"I{n}") for n in range(1, 5)] + [_named("error", "I5")]
+    final = finalize(_spec(), results, origin=_origin(0.7), materials=None)
+    assert (final.score.value, final.score.lowest, final.score.highest) == (100.0, 80.0, 100.0)
+    assert final.verdict == "inconclusive"  # I5 at 0 still leaves 80 ≥ 70, but I5 is not shown met
+
+
+@pytest.mark.parametrize("finished, words", [(True, "partial run (--only)"), (False, "run not finished (yet)")])
+def test_a_partial_run_is_at_most_inconclusive(finished, words):
+    results = [_named("met", f"I{n}") for n in range(1, 4)]
+    final = finalize(_spec(), results, origin=_origin(0.7), materials=None, finished=finished)
+    assert final.verdict == "inconclusive" and final.not_measured == ("I4", "I5")
+    assert final.reasons[-1]["en"] == f"{words}: 2 of 5 indicators not measured (I4, I5); no verdict on the whole task book"
+    failing = finalize(_spec(min_ratio=0.9), results, origin=_origin(0.7), materials=None)
+    assert failing.verdict == "fail"  # a failed gate stays a fail
+
+
+# ----------------------------------------------------------------------------- the task book's targets (article 15)
+
+def _task_book(optional: tuple[str, ...] = (), extra: tuple[str, ...] = ()):
+    """Five task-book indicators I1..I5 (one per required characteristic), ``optional`` of them
+    ``required: false``, plus ``extra`` indicators beyond the task book (usability)."""
+    rows = [(f"I{n}", c) for n, c in enumerate(FIVE, 1)] + [(rid, "usability") for rid in extra]
+    items = "\n".join(
+        f"  - {{id: {rid}, name: 指标{rid}, characteristic: {c}, probe: counter, metric: files, target: '>= 1'"
+        + (", required: false" if rid in optional or rid in extra else "") + "}" for rid, c in rows)
+    return parse_spec(f'project: {{name: x, version: "1.0.0", owners: [a]}}\nindicators:\n{items}\n', probes=PROBES)
+
+
+def _run(spec, **statuses: str) -> list[IndicatorResult]:
+    """Results for every indicator of ``spec``: met unless ``statuses`` says otherwise."""
+    out = []
+    for item in spec.indicators:
+        status = statuses.get(item.id, "met")
+        value = {"met": 3.0, "not_met": 0.0}.get(status)
+        out.append(IndicatorResult(id=item.id, name=item.name, characteristic=item.characteristic,
+                                   probe="counter", metric="files", target=item.target, unit="count",
+                                   value=value, status=status, credit=1.0 if status == "met" else 0.0,
+                                   weight=1.0, required=item.required, reason="r"))
+    return out
+
+
+def test_one_task_book_indicator_not_met_fails_whatever_the_score():
+    """The reproduction: 4 of 5 met scores 80 ≥ 70 and used to pass."""
+    spec = _task_book()
+    final = finalize(spec, _run(spec, I4="not_met"), origin=_origin(0.7), materials=None)
+    assert (final.score.value, final.verdict) == (80.0, "fail")
+    gate = {g.id: g for g in final.gates}["indicators.met"]
+    assert (gate.passed, gate.figure) == (False, "4 of 5 met; not met: I4")
+    assert gate_figure(gate, "zh") == "5 项中 4 项达成；未达成：I4"
+    assert {"zh": "任务书指标 I4“指标I4”未达成：测得 0，目标 >= 1",
+            "en": "task-book indicator I4 (指标I4) not met: 0, target >= 1"} in final.reasons
+    assert final.reasons[0]["en"] == ("gate indicators.met (Every task-book indicator met) does not hold: "
+                                      "4 of 5 met; not met: I4")
+    assert ready_to_apply(final.gates) is False and score_reaches(final.score) is True
+
+
+def test_partial_credit_does_not_make_a_target_met():
+    spec = _task_book()
+    results = [r.model_copy(update={"credit": 0.9}) if r.id == "I2" else r for r in _run(spec, I2="not_met")]
+    final = finalize(spec, results, origin=_origin(0.7), materials=None)
+    assert (final.score.value, final.verdict) == (98.0, "fail")
+
+
+def test_an_indicator_beyond_the_task_book_does_not_block():
+    spec = _task_book(extra=("X1",))
+    final = finalize(spec, _run(spec, X1="not_met"), origin=_origin(0.7), materials=None)
+    assert final.verdict == "pass" and final.score.value == 83.33  # measured and scored: 5 of 6
+    gate = {g.id: g for g in final.gates}["indicators.met"]
+    assert (gate.passed, gate.figure) == (True, "5 of 5 met")
+    assert not any("X1" in r["en"] for r in final.reasons)
+    errored = finalize(spec, _run(spec, X1="error"), origin=_origin(0.7), materials=None)
+    assert errored.verdict == "pass"  # its error cannot bring 100 below 70, and it blocks nothing
+
+
+def test_a_task_book_indicator_in_error_is_not_shown_met():
+    spec = _task_book()
+    final = finalize(spec, _run(spec, I3="error"), origin=_origin(0.7), materials=None)
+    assert (final.score.lowest, final.verdict) == (80.0, "inconclusive")
+    gate = {g.id: g for g in final.gates}["indicators.met"]
+    assert (gate.passed, gate.figure) == (None, "4 of 5 met; in error: I3")
+    assert gate_figure(gate, "zh") == "5 项中 4 项达成；出错：I3"
+    assert {"zh": "任务书指标 I3“指标I3”出错，未证明达成（目标 >= 1）",
+            "en": "task-book indicator I3 (指标I3) in error, so not shown met (target >= 1)"} in final.reasons
+    # not met elsewhere decides it: the error cannot undo that
+    both = finalize(spec, _run(spec, I3="error", I5="not_met"), origin=_origin(0.7), materials=None)
+    assert both.verdict == "fail"
+    assert {g.id: g for g in both.gates}["indicators.met"].figure == "3 of 5 met; not met: I5; in error: I3"
+
+
+def test_a_task_book_indicator_without_a_figure_is_not_shown_met():
+    spec = _task_book()
+    final = finalize(spec, _run(spec, I1="not_applicable"), origin=_origin(0.7), materials=None)
+    assert final.verdict == "inconclusive"
+    gate = {g.id: g for g in final.gates}["indicators.met"]
+    assert (gate.passed, gate_figure(gate, "zh")) == (None, "5 项中 4 项达成；无测得值：I1")
+
+
+def test_a_task_book_indicator_not_measured_leaves_the_gate_open():
+    spec = _task_book()
+    final = finalize(spec, _run(spec)[:4], origin=_origin(0.7), materials=None)
+    gate = {g.id: g for g in final.gates}["indicators.met"]
+    assert (gate.passed, gate.figure, gate_figure(gate, "zh")) == (None, "4 of 5 met; not measured: I5",
+                                                                  "5 项中 4 项达成；未测量：I5")
+    assert final.verdict == "inconclusive"
+
+
+def test_indicators_beyond_the_task_book_count_for_no_gate():
+    """Marking indicators required: false cannot empty the task book: the count and coverage gates
+    see only the task book's own."""
+    spec = _task_book(optional=("I4", "I5"))
+    by_id = {g.id: g for g in finalize(spec, _run(spec), origin=_origin(0.7), materials=None).gates}
+    assert (by_id["indicators.count"].passed, by_id["indicators.count"].figure) == (False, "3 < 5")
+    assert by_id["coverage.security"].passed is False and by_id["coverage.compatibility"].figure == "none"
+    assert by_id["indicators.met"].figure == "3 of 3 met"
+
+
+@pytest.mark.parametrize("gate_state", [True, False, None])
+@pytest.mark.parametrize("scores", [(90, 90), (50, 50), (60, 90)])
+def test_the_verdict_is_ready_to_apply_and_score_reached(gate_state, scores):
+    lowest, highest = scores
+    results = [_result("met", weight=lowest), _result("not_met", weight=100 - highest)]
+    if highest != lowest:
+        results.append(_result("error", weight=highest - lowest))
+    a = assess(results, [_gate(gate_state)], pass_score=70)
+    score = a.score.model_copy(update={"lowest": a.lowest, "highest": a.highest})
+    ready, reaches = ready_to_apply([_gate(gate_state)]), score_reaches(score)
+    want = "fail" if False in (ready, reaches) else ("inconclusive" if None in (ready, reaches) else "pass")
+    assert a.verdict == want

@@ -39,7 +39,7 @@ def test_check_good_spec(runner, tmp_path):
     out = result.stdout
     assert out.startswith(f"{spec}: valid, but 4 policy gates FAIL\n")
     assert "project:    示例 1.0.0 (湖南示例软件有限公司)" in out
-    assert "indicators: 3 (functionality 1, maintainability 1, security 1)" in out
+    assert "indicators: 3 (functional suitability 1, maintainability 1, security 1)" in out
     assert "pass score: 80" in out
     assert "gate FAIL indicators.count: At least 5 key indicators (3 < 5)" in out
     assert "gate ok   coverage.security: An indicator covers security (S1)" in out
@@ -68,13 +68,34 @@ def test_check_strict_exits_0_when_the_gates_hold_and_1_on_a_failing_version_gat
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{target}: OK\n")
     assert result.stdout.splitlines()[-1] == (
-        "gates: all 7 decidable without a run hold; the self-developed ratio and the indicators are "
-        "decided by `verifier run`")
+        "gates: all 7 decidable without a run hold; the self-developed ratio and whether every "
+        "task-book indicator is met are decided by `verifier run`")
+    assert ("gate run  indicators.met: Every task-book indicator met (decided by `verifier run`: "
+            "7 task-book indicators must meet their targets)") in result.stdout
     target.write_text(target.read_text(encoding="utf-8").replace('version: "1.0.0"', 'version: "2.1.0"'),
                       encoding="utf-8")
     old = runner.invoke(main, ["check", str(target), "--strict"])
     assert old.exit_code == 1 and "gate FAIL project.version: Product version is 1.x (2.1.0)" in old.stdout
     assert runner.invoke(main, ["check", str(target)]).exit_code == 0
+
+
+def test_check_counts_only_task_book_indicators_for_the_gates(runner, tmp_path):
+    """required: false cannot fill the task book: with --strict, the spec whose coverage of
+    security rests on an indicator beyond the task book fails before any run."""
+    target = tmp_path / "acceptance.yaml"
+    assert runner.invoke(main, ["init", str(target)]).exit_code == 0
+    text = target.read_text(encoding="utf-8")
+    assert runner.invoke(main, ["check", str(target), "--strict"]).exit_code == 0
+    optional = text.replace("    metric: high\n", "    metric: high\n    required: false\n")
+    assert optional != text
+    target.write_text(optional, encoding="utf-8")
+    result = runner.invoke(main, ["check", str(target), "--strict"])
+    assert result.exit_code == 1, result.output
+    assert "gate FAIL coverage.security: An indicator covers security (none)" in result.stdout
+    assert "gate ok   indicators.count: At least 5 key indicators (6 ≥ 5)" in result.stdout
+    assert ("gate run  indicators.met: Every task-book indicator met (decided by `verifier run`: "
+            "6 task-book indicators must meet their targets; beyond the task book, not blocking: SEC-1)"
+            ) in result.stdout
 
 
 def test_check_with_repo_adds_the_dossier_gate(runner):

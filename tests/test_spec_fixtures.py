@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from verifier.scoring import count_gate, coverage_gates, version_gate
-from verifier.spec import REQUIRED_CHARACTERISTICS, load_spec
+from verifier.spec import load_spec
+from verifier.vocabulary import REQUIRED_CHARACTERISTICS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

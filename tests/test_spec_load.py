@@ -684,3 +684,12 @@ def test_ready_on_another_port_is_a_warning(tmp_path):
                                "picks: write {port} in the ready URL")
     fixed = text.replace("  ready:", "  port: 9000\n  ready:").replace("--port {port}", "--port 9000")
     assert load_spec(_write(tmp_path, fixed), probes=PROBES).warnings == ()
+
+
+def test_required_defaults_to_true_and_false_marks_an_indicator_beyond_the_task_book(tmp_path):
+    spec = load_spec(_write(tmp_path, GOOD.replace("    timeout: 120\n", "    timeout: 120\n    required: false\n")),
+                     probes=PROBES)
+    assert [(i.id, i.required) for i in spec.indicators] == [("T1", True), ("P1", False)]
+    err = _error(tmp_path, GOOD.replace("    timeout: 120\n", "    timeout: 120\n    required: sometimes\n"))
+    assert str(err).startswith(f"{tmp_path / 'acceptance.yaml'}:{_line(GOOD, 'timeout: 120') + 1}: "
+                               "indicators[1].required: ")

@@ -6,14 +6,16 @@ before bundling and signing leaves hashes and signature intact. ``check_run`` re
 same pure functions the runner uses, everything that follows from the recorded data and the task
 book (``spec.yaml``, whose sha256 must be the one the run records):
 
-- each indicator's declared fields (name, characteristic, probe, metric, target, unit, weight) from
-  the spec, and its status and credit from its recorded value (``verifier.evaluation.evaluate``, so
-  targets, units and partial credit apply exactly as in the run); an ``error`` earns no credit;
+- each indicator's declared fields (name, characteristic, probe, metric, target, unit, weight,
+  required) from the spec, and its status and credit from its recorded value
+  (``verifier.evaluation.evaluate``, so targets, units and partial credit apply exactly as in the
+  run); an ``error`` earns no credit;
 - the origin summary's ratio from its own line totals (and, given ``origin.json``, that file's
   ratio, threshold and totals), and each material's ``ok`` from what was found and required;
-- every policy gate (``verifier.scoring.gates`` from the spec, the origin summary and materials);
-- the score, its error range and the verdict (``verifier.scoring.assess`` over the recomputed
-  statuses), a partial run (indicators of the spec not measured) never passing, as in the runner.
+- every policy gate (among them "every task-book indicator met"), the score, its error range and
+  the verdict with its reasons, by ``verifier.scoring.finalize`` over the recomputed statuses, the
+  origin summary and materials: the function the runner itself records them with (so a partial
+  run never passes here either, nor a run with a task-book indicator not met).
 
 Not recomputable from the run alone: the measured values themselves (raw tool output is kept as
 evidence and hashed, not re-parsed), which indicators errored, the origin classification of each
@@ -32,7 +34,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.errors import InputError
-from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult
+from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult, Score
+from verifier.scoring import finalize
 from verifier.spec import Spec, parse_spec
 
 #: tolerances when comparing recorded figures with recomputed ones
@@ -105,30 +108,24 @@ def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems and (result.origin is not None or result.materials):
         checks.append(Check(True, f"{where}: origin ratio and materials agree with their own figures"))
-    from verifier.scoring import assess, gates  # noqa: PLC0415 - after the cheap checks
-
-    # the gates from the origin ratio and materials as their own figures give them
-    gate_list = gates(spec, origin=origin, materials=materials or None)
-    problems = _gates(result.gates, gate_list)
+    # gates, score and verdict by the runner's own rule, from the recomputed statuses and the origin
+    # ratio and materials as their own figures give them
+    final = finalize(spec, recomputed, origin=origin, materials=materials,
+                     finished=result.finished_at is not None)
+    problems = _gates(result.gates, final.gates)
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
-        checks.append(Check(True, f"{where}: {len(gate_list)} gates recomputed, as recorded"))
-    assessment = assess(recomputed, gate_list, pass_score=spec.scoring.pass_score)
-    verdict = assessment.verdict
-    measured = {r.id for r in result.indicators}
-    left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
-    if left_out and verdict == "pass":
-        verdict = "inconclusive"  # as the runner: a partial run gives no verdict on the task book
-    errors = any(r.status == "error" for r in recomputed)
-    problems = _score(result, assessment.score.value, spec.scoring.pass_score,
-                      assessment.lowest if errors else None, assessment.highest if errors else None)
-    if result.verdict != verdict:
+        checks.append(Check(True, f"{where}: {len(final.gates)} gates recomputed, as recorded"))
+    problems = _score(result, final.score)
+    if result.verdict != final.verdict:
+        left_out = final.not_measured
         partial = f" ({len(left_out)} indicator(s) not measured)" if left_out else ""
-        problems.append(f"verdict says {result.verdict}, recomputed {verdict}{partial}")
+        problems.append(f"verdict says {result.verdict}, recomputed {final.verdict}{partial}")
+    problems += _reasons(result.verdict_reasons, final.reasons)
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
         checks.append(Check(True, f"{where}: score {result.score.value:g} and verdict {result.verdict} "
-                                  "recomputed, as recorded"))
+                                  "(with its reasons) recomputed, as recorded"))
     return checks
 
 
@@ -153,7 +150,7 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             continue
         for field, spec_value in (("name", ind.name), ("characteristic", ind.characteristic),
                                   ("probe", ind.probe), ("metric", ind.metric), ("target", ind.target),
-                                  ("unit", ind.unit), ("weight", ind.weight)):
+                                  ("unit", ind.unit), ("weight", ind.weight), ("required", ind.required)):
             if getattr(r, field) != spec_value:
                 problems.append(f"indicator {r.id}'s {field} {getattr(r, field)!r} is not the spec's "
                                 f"{spec_value!r}")
@@ -167,7 +164,8 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             problems.append(_status_problem(r, ind, status))
         elif not math.isclose(r.credit, credit, abs_tol=_CREDIT_TOL):
             problems.append(f"indicator {r.id} says credit {r.credit:g}, recomputed {credit:g}")
-        out.append(r.model_copy(update={"status": status, "credit": credit, "weight": ind.weight}))
+        out.append(r.model_copy(update={"status": status, "credit": credit, "weight": ind.weight,
+                                        "required": ind.required}))
     return out, problems
 
 
@@ -189,7 +187,7 @@ def _origin(result: RunResult, origin_json: Any) -> tuple[OriginSummary | None, 
     origin = result.origin
     if origin is None:
         return None, []
-    from verifier.origin.report import RATIO_CLASSES, ratio_of  # noqa: PLC0415
+    from verifier.origin.result import RATIO_CLASSES, ratio_of  # noqa: PLC0415
 
     problems = []
     corrected = origin
@@ -252,15 +250,32 @@ def _gates(recorded: Sequence[Gate], recomputed: Sequence[Gate]) -> list[str]:
     return problems
 
 
-def _score(result: RunResult, value: float, pass_score: float, lowest: float | None,
-           highest: float | None) -> list[str]:
+def _reasons(recorded: Sequence[dict[str, str]], recomputed: Sequence[dict[str, str]]) -> list[str]:
+    """The verdict's reasons must be the recomputed ones (a blocking indicator cannot be hidden)."""
+    for index, (got, want) in enumerate(zip(recorded, recomputed)):
+        if got != want:
+            return [f"verdict reason {index + 1} says {got.get('en')!r}, recomputed {want['en']!r}"]
+    if len(recorded) < len(recomputed):
+        return [f"verdict reason {len(recorded) + 1} is missing (recomputed {recomputed[len(recorded)]['en']!r})"]
+    if len(recorded) > len(recomputed):
+        return [f"verdict reason {len(recomputed) + 1} is not a recomputed reason ({recorded[len(recomputed)].get('en')!r})"]
+    return []
+
+
+def _score(result: RunResult, recomputed: Score) -> list[str]:
     score = result.score
+    value, pass_score = recomputed.value, recomputed.pass_score
     problems = []
     if not math.isclose(score.value, value, abs_tol=_SCORE_TOL):
         problems.append(f"score says {score.value:g}, recomputed {value:g}")
     if not math.isclose(score.pass_score, pass_score, abs_tol=_SCORE_TOL):
         problems.append(f"pass score says {score.pass_score:g}, the spec's is {pass_score:g}")
-    for name, got, want in (("lowest", score.lowest, lowest), ("highest", score.highest, highest)):
-        if (got is None) != (want is None) or (got is not None and not math.isclose(got, want, abs_tol=_SCORE_TOL)):
+    for name, got, want in (("lowest", score.lowest, recomputed.lowest),
+                            ("highest", score.highest, recomputed.highest)):
+        if got is None or want is None:
+            agree = got is want
+        else:
+            agree = math.isclose(got, want, abs_tol=_SCORE_TOL)
+        if not agree:
             problems.append(f"score {name} says {got}, recomputed {want}")
     return problems

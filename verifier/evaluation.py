@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from verifier.probe import ProbeError, ProbeOutcome
-from verifier.results import FindingRecord, IndicatorResult
+from verifier.results import FindingRecord, FunctionTests, IndicatorResult
 from verifier.spec import Indicator
 from verifier.units import Target, TargetError, convert, format_quantity
 
@@ -54,12 +54,14 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
     base = dict(
         id=indicator.id, name=indicator.name, characteristic=indicator.characteristic,
         probe=indicator.probe, metric=indicator.metric, target=indicator.target,
-        unit=indicator.unit, weight=indicator.weight,
+        unit=indicator.unit, weight=indicator.weight, required=indicator.required,
         evidence=list(outcome.evidence), commands=[list(c) for c in outcome.commands],
         findings=[FindingRecord(message=f.message, file=f.file, line=f.line, severity=f.severity,
                                 rule=f.rule, extra=dict(f.extra)) for f in outcome.findings],
         notes=list(outcome.notes), details=dict(outcome.details),
         measurements={m.metric: m.value for m in outcome.measurements},
+        function_tests=[FunctionTests(id=f.id, outcomes={t.nodeid: t.outcome for t in f.tests})
+                        for f in outcome.functions],
         started_at=started_at, duration_s=duration_s,
     )
     value, status, reason = _judge(indicator, outcome)

@@ -1,8 +1,15 @@
-"""Report labels in Chinese (default) and English. Every label exists in both languages."""
+"""verifier's own report words in Chinese (default) and English. Every label exists in both languages.
+
+A probe's words (its metrics, details keys, table columns, chart titles) are not here: each probe
+declares them in its ``presentation`` (``verifier.probe.Presentation``), so a probe written outside
+this repository is shown as well as a built-in one. Finding severities are the probe contract's
+vocabulary (``verifier.probe.SEVERITIES``): their words are here.
+"""
 
 from __future__ import annotations
 
 from verifier.errors import InputError
+from verifier.vocabulary import CHARACTERISTICS
 
 LANGS = ("zh", "en")
 
@@ -51,6 +58,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "score_range_note": ("有指标出错，未计入得分：按出错指标全部不符合与全部符合分别计算，得分在此范围内。",
                          "Indicators in error are left out of the score: counted as all not met and as all "
                          "met, the score lies in this range."),
+    "ready_label": ("可否提交验收申请（第十五条）", "Ready to apply for acceptance (article 15)"),
+    "ready_yes": ("可以：任务书目标指标全部达成，各项门槛均满足",
+                  "Yes: every task-book indicator is met and every gate holds"),
+    "ready_no": ("尚不能：{gates}不满足", "Not yet — not holding: {gates}"),
+    "ready_open": ("无法判定：{gates}无法判定", "Undecided — could not be decided: {gates}"),
+    "reaches_label": ("综合得分 ≥ {pass_score}（第十五条）", "Score ≥ {pass_score} (article 15)"),
+    "reaches_yes": ("是：{score}", "Yes: {score}"),
+    "reaches_no": ("否：{score}", "No: {score}"),
+    "reaches_open": ("无法判定：{score}，取决于出错的指标", "Undecided: {score}, depending on the indicators in error"),
     "gates": ("政策门槛", "Policy gates"),
     "gate": ("门槛", "Gate"),
     "figure": ("依据数据", "Figure"),
@@ -74,16 +90,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "status_error": ("错误", "Error"),
     "not_measured": ("未测得", "not measured"),
     "details_link": ("详情", "details"),
+    "beyond_task_book": ("（任务书之外的指标：计分，不影响能否申请验收）",
+                         "(beyond the task book: scored, never blocking)"),
     "no_indicators": ("任务书未声明指标。", "The task book declares no indicators."),
-    # characteristics (GB/T 25000.10)
-    "char_functionality": ("功能性", "Functional suitability"),
-    "char_performance_efficiency": ("性能效率", "Performance efficiency"),
-    "char_compatibility": ("兼容性", "Compatibility"),
-    "char_usability": ("易用性", "Usability"),
-    "char_reliability": ("可靠性", "Reliability"),
-    "char_security": ("信息安全性", "Security"),
-    "char_maintainability": ("维护性", "Maintainability"),
-    "char_portability": ("可移植性", "Portability"),
+    # characteristics (GB/T 25000.10): char_<key>, from the one table in verifier.vocabulary
+    **{f"char_{term.key}": (term.zh, term.en) for term in CHARACTERISTICS.values()},
     # origin
     "sec_origin": ("自研代码率", "Self-developed code ratio"),
     "origin_formula": ("自研代码率 = 自研代码行数 ÷（自研 + 第三方 + 生成 + 未判定代码行数）；排除的文件不计入",
@@ -113,6 +124,19 @@ _LABELS: dict[str, tuple[str, str]] = {
     "license": ("许可证", "License"),
     "path": ("路径", "Path"),
     "no_components": ("未发现第三方组件。", "No third-party component found."),
+    "dependencies": ("声明的依赖（不计入代码行）", "Declared dependencies (no lines counted)"),
+    "dependency_version": ("版本", "Version"),
+    "dependency_scope": ("引入方式", "Scope"),
+    "dependency_direct": ("直接依赖", "direct"),
+    "dependency_transitive": ("间接依赖", "transitive"),
+    "dependency_declared_in": ("声明位置", "Declared in"),
+    "dependencies_more": ("共 {total} 项，此处列出 {shown} 项；全部见 {path}。",
+                          "{total} in all, {shown} listed here; all of them in {path}."),
+    "cdn_assets": ("从公共 CDN 加载的资源", "Assets loaded from public CDNs"),
+    "cdn_url": ("地址", "URL"),
+    "kb_partial": ("同源比对不完整：部分声明的依赖未能获取，见分析提示。",
+                   "Snippet matching is partial: some declared dependencies could not be "
+                   "fetched; see the warnings."),
     "adjudications": ("人工裁定", "Manual adjudications"),
     "justification": ("理由", "Justification"),
     "reviewer": ("审核人", "Reviewer"),
@@ -165,15 +189,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "rule": ("规则", "Rule"),
     "message": ("描述（工具原文）", "Message"),
     "findings_shown": ("显示 {shown} / {total} 条；完整内容见证据文件", "{shown} of {total} shown; all are in the evidence files"),
-    "chart_latency": ("响应时间随时间变化（毫秒）", "Response time over time (ms)"),
-    "chart_rps": ("吞吐量随时间变化（请求/秒）", "Throughput over time (requests/s)"),
     "chart_series": ("{name}随时间变化", "{name} over time"),
-    "chart_timeline": ("恢复过程时间线", "Recovery timeline"),
+    "chart_events": ("{name}时间线", "{name} timeline"),
     "chart_severity": ("按严重程度统计的问题", "Findings by severity"),
     "chart_distribution": ("{name}分布", "{name} distribution"),
-    "chart_tests": ("测试结果", "Test results"),
-    "failing_tests": ("失败的测试", "Failing tests"),
-    "list_failures": ("失败请求示例", "Failed requests (examples)"),
     "time_s": ("时间（秒）", "time (s)"),
     # environment
     "sec_environment": ("测试环境", "Test environment"),
@@ -214,138 +233,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
 }
 
-#: readable names of the keys built-in probes write (``details`` keys, table columns, measurement
-#: names, chart series): key -> (Chinese, English). A key not here (a third-party probe's) is shown
-#: as the probe wrote it.
-_KEYS: dict[str, tuple[str, str]] = {
-    # load tests (locust, soak, recovery): details, history series, endpoint columns
-    "history": ("负载过程", "Load history"),
-    "endpoints": ("各接口统计", "Per-endpoint statistics"),
-    "total": ("合计", "Total"),
-    "failures": ("失败数", "Failures"),
-    "failures_per_s": ("每秒失败数", "Failures per second"),
-    "failure_ratio": ("失败率（%）", "Failure rate (%)"),
-    "users": ("并发用户数", "Concurrent users"),
-    "spawn_rate": ("每秒启动用户数", "Users started per second"),
-    "run_time_s": ("设定运行时长（秒）", "Set run time (s)"),
-    "workers": ("工作进程数", "Worker processes"),
-    "duration_s": ("耗时（秒）", "Duration (s)"),
-    "requests": ("请求数", "Requests"),
-    "rps": ("每秒请求数", "Requests per second"),
-    "method": ("方法", "Method"),
-    "name": ("名称", "Name"),
-    "average_ms": ("平均响应时间（毫秒）", "Average (ms)"),
-    "median_ms": ("中位响应时间（毫秒）", "Median (ms)"),
-    "min_ms": ("最短响应时间（毫秒）", "Min (ms)"),
-    "max_ms": ("最长响应时间（毫秒）", "Max (ms)"),
-    "p50_ms": ("P50（毫秒）", "p50 (ms)"),
-    "p66_ms": ("P66（毫秒）", "p66 (ms)"),
-    "p75_ms": ("P75（毫秒）", "p75 (ms)"),
-    "p80_ms": ("P80（毫秒）", "p80 (ms)"),
-    "p90_ms": ("P90（毫秒）", "p90 (ms)"),
-    "p95_ms": ("P95（毫秒）", "p95 (ms)"),
-    "p98_ms": ("P98（毫秒）", "p98 (ms)"),
-    "p99_ms": ("P99（毫秒）", "p99 (ms)"),
-    "p999_ms": ("P99.9（毫秒）", "p99.9 (ms)"),
-    "occurrences": ("次数", "Occurrences"),
-    "timeline": ("时间线", "Timeline"),
-    "events": ("事件", "Events"),
-    "event": ("事件", "Event"),
-    "t": ("时间（秒）", "Time (s)"),
-    "memory": ("内存占用", "Memory use"),
-    "rss_mb": ("内存（MB）", "Memory (MB)"),
-    "windows": ("比较窗口", "Comparison windows"),
-    "latency_drift": ("响应时间漂移（倍）", "Latency drift (factor)"),
-    "memory_growth": ("内存增长（MB）", "Memory growth (MB)"),
-    "recovery_seconds": ("恢复时间（秒）", "Recovery time (s)"),
-    "failed_requests": ("失败请求数", "Failed requests"),
-    "failures_after_recovery": ("恢复后失败数", "Failures after recovery"),
-    "before": ("杀进程前", "Before the kill"),
-    "during": ("恢复期间", "During recovery"),
-    "after": ("恢复之后", "After recovery"),
-    "count": ("次数", "Count"),
-    "error": ("错误", "Error"),
-    "label": ("标签", "Label"),
-    # data integrity
-    "requested": ("计划写入记录数", "Records to write"),
-    "written": ("已写入记录数", "Records written"),
-    "read_back": ("读回记录数", "Records read back"),
-    "lost": ("丢失的记录", "Lost records"),
-    "lost_records": ("丢失记录数", "Lost records"),
-    "failed_writes": ("写入失败数", "Failed writes"),
-    "token": ("本次运行标记", "Run token"),
-    # robustness
-    "outcomes": ("结果", "Outcomes"),
-    "by_kind": ("按用例类型统计", "By case kind"),
-    "planned": ("计划用例数", "Planned cases"),
-    "cases": ("用例数", "Cases"),
-    "crashes": ("崩溃次数", "Crashes"),
-    "share_4xx": ("4xx 响应占比（%）", "Share of 4xx answers (%)"),
-    "non4xx": ("非 4xx 响应数", "Non-4xx answers"),
-    # tests (pytest, matrix, command)
-    "functions": ("功能清单覆盖", "Function list coverage"),
-    "failing_tests": ("失败的测试", "Failing tests"),
-    "nodeid": ("测试用例", "Test"),
-    "message": ("信息", "Message"),
-    "pass_rate": ("通过率（%）", "Pass rate (%)"),
-    "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
-    "passed": ("通过", "Passed"),
-    "failed": ("失败", "Failed"),
-    "errors": ("错误", "Errors"),
-    "skipped": ("跳过", "Skipped"),
-    "covered": ("已覆盖", "Covered"),
-    "id": ("编号", "ID"),
-    "description": ("说明", "Description"),
-    "python": ("Python 解释器", "Python interpreter"),
-    "pytest_version": ("pytest 版本", "pytest version"),
-    "cells": ("兼容性矩阵", "Compatibility matrix"),
-    "pass_ratio": ("通过比例（%）", "Pass ratio (%)"),
-    "status": ("状态", "Status"),
-    "reason": ("依据", "Reason"),
-    "returncode": ("退出码", "Exit status"),
-    "tail": ("输出末尾", "Output tail"),
-    "raw": ("原始值", "Raw value"),
-    "value": ("测得值", "Value"),
-    # security (bandit)
-    "by_severity": ("问题严重程度", "Severity"),
-    "by_test": ("问题所属检查项", "Bandit check"),
-    "confidence_floor": ("置信度下限", "Confidence floor"),
-    "severity_floor": ("严重程度下限", "Severity floor"),
-    "nosec": ("nosec 标注数", "nosec markers"),
-    "files_scanned": ("扫描文件数", "Files scanned"),
-    "files_unreadable": ("无法读取的文件数", "Unreadable files"),
-    "high": ("高危问题数", "High-severity findings"),
-    "medium": ("中危问题数", "Medium-severity findings"),
-    "low": ("低危问题数", "Low-severity findings"),
-    "issues_per_kloc": ("每千行问题数", "Findings per kLOC"),
-    "loc": ("代码行数", "Lines of code"),
-    # maintainability (radon)
-    "cc_rank_histogram": ("圈复杂度等级", "Cyclomatic complexity rank"),
-    "mi_rank_histogram": ("可维护性指数等级", "Maintainability index rank"),
-    "worst_blocks": ("圈复杂度最高的代码块", "Most complex blocks"),
-    "lowest_mi_files": ("可维护性指数最低的文件", "Files with the lowest maintainability index"),
-    "avg_complexity": ("平均圈复杂度", "Average cyclomatic complexity"),
-    "max_complexity": ("最高圈复杂度", "Highest cyclomatic complexity"),
-    "share_rank_c_or_worse": ("C 级及更差代码块占比（%）", "Blocks ranked C or worse (%)"),
-    "avg_mi": ("平均可维护性指数", "Average maintainability index"),
-    "min_mi": ("最低可维护性指数", "Lowest maintainability index"),
-    "blocks": ("代码块数", "Blocks"),
-    "file": ("文件", "File"),
-    "line": ("行号", "Line"),
-    "classname": ("类", "Class"),
-    "complexity": ("圈复杂度", "Complexity"),
-    "rank": ("等级", "Rank"),
-    "mi": ("可维护性指数", "Maintainability index"),
-    # origin
-    "ratio": ("自研代码率（%）", "Self-developed ratio (%)"),
-    "ratio_without_tests": ("不含测试代码的自研代码率（%）", "Ratio without test code (%)"),
-    "self_lines": ("自研代码行数", "Self-developed lines"),
-    "third_party_lines": ("第三方代码行数", "Third-party lines"),
-    "generated_lines": ("生成代码行数", "Generated lines"),
-    "unknown_lines": ("未判定代码行数", "Unknown lines"),
-}
-
-#: severities as a findings table or chart shows them (the measurement names high/medium/low differ)
+#: finding severities (``verifier.probe.SEVERITIES``) as a findings table or chart shows them
 _SEVERITIES: dict[str, tuple[str, str]] = {
     "critical": ("严重", "critical"), "high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low"),
     "info": ("提示", "info"), "undefined": ("未定义", "undefined"),
@@ -364,17 +252,9 @@ def labels(lang: str) -> dict[str, str]:
         raise InputError(f"unknown language {lang!r}; use one of: {', '.join(LANGS)}") from None
 
 
-KEY_LABELS: dict[str, dict[str, str]] = {
-    lang: {key: pair[i] for key, pair in _KEYS.items()} for i, lang in enumerate(LANGS)
-}
 SEVERITY_LABELS: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _SEVERITIES.items()} for i, lang in enumerate(LANGS)
 }
-
-
-def key_label(key: str, lang: str) -> str:
-    """A readable name in ``lang`` for a key a built-in probe writes; an unknown key as written."""
-    return KEY_LABELS[lang].get(key, key)
 
 
 def severity_label(severity: str, lang: str) -> str:

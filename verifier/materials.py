@@ -23,16 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from verifier.globs import glob_match
 from verifier.results import MaterialCheck, MaterialFound
+from verifier.vocabulary import DOSSIER
 
-#: dossier key -> (Chinese label, English label, default minimum count), in report order
-DOSSIER: dict[str, tuple[str, str, int]] = {
-    "test_report": ("产品测试报告", "Product test report", 1),
-    "function_list": ("产品功能清单", "Product function list", 1),
-    "novelty_search": ("科技查新报告", "Novelty search report", 1),
-    "audit_report": ("专项审计报告", "Special audit report", 1),
-    "user_evaluations": ("用户使用评价报告", "User evaluation reports", 2),
-    "ip_proofs": ("知识产权证明", "Intellectual property proofs", 1),
-}
 
 
 class MaterialItem(BaseModel):
@@ -85,7 +77,7 @@ def required_count(key: str, item: MaterialItem | None) -> int:
     """The minimum number of files for dossier item ``key``: the declared ``min`` or the default."""
     if item is not None and item.min is not None:
         return item.min
-    return DOSSIER[key][2]
+    return DOSSIER[key].default_min
 
 
 def check_materials(config: MaterialsConfig | None, repo: str | os.PathLike[str]) -> list[MaterialCheck]:
@@ -98,13 +90,13 @@ def check_materials(config: MaterialsConfig | None, repo: str | os.PathLike[str]
     root = Path(repo).resolve()
     files = _repository_files(root)
     checks: list[MaterialCheck] = []
-    for key, (label_zh, label_en, _) in DOSSIER.items():
+    for key, term in DOSSIER.items():
         item: MaterialItem | None = getattr(config, key)
         patterns = list(item.patterns) if item else []
         matched = sorted({rel for rel in files for p in patterns if glob_match(rel, p)})
         found = [_hash_file(root, rel) for rel in matched]
         required = required_count(key, item)
-        checks.append(MaterialCheck(key=key, label_zh=label_zh, label_en=label_en, patterns=patterns,
+        checks.append(MaterialCheck(key=key, label_zh=term.zh, label_en=term.en, patterns=patterns,
                                     required=required, found=found,
                                     ok=bool(patterns) and len(found) >= required))
     return checks

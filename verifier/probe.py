@@ -1,13 +1,60 @@
-"""The probe interface: one measurement source each, registered through the ``verifier.probes``
-entry-point group (the built-in probes in ``probes/`` use the same group a third party does).
+"""The probe contract: everything a probe implements, declares and may rely on, in one place.
 
-A probe runs its tool, keeps the raw output as evidence, and returns measurements and findings.
-It never decides pass/fail: ``verifier.evaluation`` compares measurements with the spec's targets.
+A probe is one measurement source. It runs its tool, keeps the raw output as evidence, and returns
+measurements and findings. It never decides pass/fail: ``verifier.evaluation`` compares measurements
+with the spec's targets. The built-in probes in ``probes/`` use this contract exactly as a third
+party does; nothing in verifier knows a probe by name.
+
+Extension points (the whole contract; verifier reads nothing else from a probe):
+
+``Probe`` class attributes
+    ``name`` (what specs write in ``probe:``), ``characteristic``, ``description``, ``metrics``
+    (``MetricInfo`` by name), ``Args`` (the ``ProbeArgs`` model of ``with:``), ``needs_service``, and
+    ``presentation`` (how the report shows the probe's figures: ``Presentation``).
+``Probe.run(ctx) -> ProbeOutcome``
+    Required. Measure; raise ``ProbeError`` (or return an outcome with ``error``) when it cannot.
+``Probe.metrics_for(args)``
+    Optional. The metrics this probe reports with these arguments (default: ``metrics``); override
+    it when a metric's unit depends on ``with:`` (the ``command`` probe's ``with.unit``), and declare
+    so with ``metrics_vary_with_args``.
+``Probe.tool_versions()``
+    Optional. Versions of the external tools the probe runs, for the report's environment section.
+``ProbeContext``
+    What ``run`` receives: ``repo`` (the delivered repository, read-only), ``run_dir`` and
+    ``evidence_dir`` (this indicator's folder; ``rel(path)`` makes an evidence path), ``args`` (the
+    validated ``with:``), ``spec`` (the whole ``verifier.spec.Spec``), ``timeout_s`` (the budget)
+    and ``service``: for a probe with ``needs_service``, the running system under test as a
+    ``RunningService`` (what a probe may use of it: port, URLs, kill, start, readiness, memory, log).
+``ProbeOutcome``
+    What ``run`` returns: ``measurements`` (``Measurement``), ``findings`` (``Finding``, graded in
+    ``SEVERITIES``), ``evidence`` files, ``commands`` run, ``notes`` a reader must see, free-form
+    ``details`` for the report, ``functions`` (``FunctionOutcome``: the ``TestCaseResult`` of each
+    test per function item, ``TestOutcome``; the runner merges them into the function-list
+    coverage) and ``error``. Or raise ``ProbeError`` with the reason, output tail and evidence.
+``Presentation``
+    Labels (``Label``: Chinese and English) for every key the probe writes (metrics, details keys,
+    table columns, chart series, bar names), the words its values take, which details keys hold
+    finding severities, and which are tables (``Table``), series over time (``Series``, with line
+    charts ``Chart``) or distributions (``Bars``); ``MetricBars`` for a chart of measurements. A key
+    the presentation does not declare is shown as written, laid out by its shape.
+Registration
+    The ``verifier.probes`` entry-point group (``ENTRY_POINT_GROUP``)::
+
+        [project.entry-points."verifier.probes"]
+        my-probe = "my_package.module:MyProbe"
+
+    ``available_probes()`` lists the installed probes, ``get_probe(name)`` finds one for a run,
+    ``presentation_of(name)`` the presentation a report needs (loading that probe alone).
+Vocabulary
+    ``CHARACTERISTICS`` (GB/T 25000.10, what a probe may file under) and ``SEVERITIES`` (of findings).
+
+Helpers every probe may rely on (time budgets, tool failures as ``ProbeError``, files in the
+delivered tree, JSON output, declared commands and interpreters) are ``verifier.probekit``.
 
 Writing a probe::
 
     class MyArgs(ProbeArgs):
-        path: str = "."
+        path: RepoPath = "."
 
     class MyProbe(Probe):
         name = "my-probe"
@@ -15,37 +62,41 @@ Writing a probe::
         description = "What it measures, in one line."
         metrics = {"issues": MetricInfo("count", "issues found")}
         Args = MyArgs
+        presentation = Presentation(
+            labels={"issues": ("问题数", "Issues"), "by_rule": ("按规则统计", "By rule")})
 
         def run(self, ctx: ProbeContext) -> ProbeOutcome:
             ...
-
-and register it in your package's metadata::
-
-    [project.entry-points."verifier.probes"]
-    my-probe = "my_package.module:MyProbe"
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from verifier.errors import InputError
+from verifier.spec.model import Spec
+from verifier.vocabulary import CHARACTERISTIC_KEYS
+
 
 ENTRY_POINT_GROUP = "verifier.probes"
 
 #: The eight quality characteristics of GB/T 25000.10 (ISO/IEC 25010), as spelled in specs.
-CHARACTERISTICS: tuple[str, ...] = (
-    "functionality", "performance_efficiency", "compatibility", "usability",
-    "reliability", "security", "maintainability", "portability",
-)
+CHARACTERISTICS: tuple[str, ...] = CHARACTERISTIC_KEYS
+
+#: The severities a ``Finding`` may carry, most severe first (the report shows them in its language).
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a probe measures
 
 
 @dataclass(frozen=True)
@@ -83,11 +134,39 @@ class Finding:
     line: int | None = None
     """1-based line in ``file``."""
     severity: str | None = None
-    """``high`` / ``medium`` / ``low`` / ``info`` where the tool grades its findings."""
+    """One of ``SEVERITIES`` where the tool grades its findings."""
     rule: str | None = None
     """The tool's rule or test id (bandit test id, pytest node id, HTTP route …)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Tool-specific details (confidence, CWE, request/response excerpts …); JSON-serialisable."""
+
+
+TestOutcome = Literal["passed", "failed", "error", "skipped"]
+"""How one test ended (a test that failed and also errored in teardown counts as failed)."""
+
+
+@dataclass(frozen=True)
+class TestCaseResult:
+    """One test and how it ended."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    nodeid: str
+    """The test's id, stable across runs of the same suite (pytest node id relative to the repository)."""
+    outcome: TestOutcome
+
+
+@dataclass(frozen=True)
+class FunctionOutcome:
+    """The tests that exercise one item of the task book's function list (``spec.functions``).
+
+    The runner merges these across indicators by node id into the run's function-list coverage: an
+    item is covered when at least one of its tests passed and none failed or errored."""
+
+    id: str
+    """The function item's ``id`` in the spec."""
+    tests: tuple[TestCaseResult, ...] = ()
+    """Every test mapped to the item, with its outcome; empty when no test exercises it."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +182,9 @@ class ProbeOutcome:
     notes: tuple[str, ...] = ()
     """Caveats a reader must see (e.g. Locust rounds response times to two significant digits)."""
     details: Mapping[str, Any] = field(default_factory=dict)
-    """Probe-specific data for the report's charts (percentiles over time, complexity histogram …)."""
+    """Probe-specific data for the report (JSON-serialisable): shown as its ``Presentation`` says."""
+    functions: tuple[FunctionOutcome, ...] = ()
+    """Tests per function item, for a probe that runs the product's tests (the ``pytest`` probe)."""
     error: str | None = None
     """Set when the probe could not measure: the reason, one line. Measurements may then be partial."""
 
@@ -112,10 +193,81 @@ class ProbeOutcome:
         return next((m for m in self.measurements if m.metric == metric), None)
 
 
+class ProbeError(Exception):
+    """Raised by a probe that cannot measure; the runner records it as an ``error`` result."""
+
+    def __init__(self, reason: str, *, tail: str = "", evidence: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        """Why, one line."""
+        self.tail = tail
+        """The end of the tool's output, shown after the reason."""
+        self.evidence = evidence
+        """Evidence files already written (paths relative to the run directory)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What a probe receives
+
+
 class ProbeArgs(BaseModel):
     """Base of every probe's ``with:`` arguments: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@runtime_checkable
+class RunningService(Protocol):
+    """What a probe may use of the running system under test (``ProbeContext.service``).
+
+    The runner starts it (``verifier.service.Service``) before ``run`` for a probe with
+    ``needs_service``, and stops it with its whole process tree afterwards, on every exit path.
+    It listens on 127.0.0.1 only.
+    """
+
+    @property
+    def port(self) -> int:
+        """The loopback TCP port it listens on."""
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+
+    @property
+    def data_dir(self) -> Path | None:
+        """Its scratch data directory (``{data_dir}`` in the spec's service command)."""
+
+    @property
+    def commands(self) -> Sequence[tuple[str, ...]]:
+        """Every command line it was started with, as executed (the last is the current one)."""
+
+    def alive(self) -> bool:
+        """True while its leader process runs."""
+
+    def start(self, ready_timeout: float | None = None) -> float:
+        """Start it (again) and wait until ready; the seconds it took. ``verifier.service.ServiceError``
+        when it exits or is not ready in time (its process tree is then killed)."""
+
+    def wait_ready(self, timeout_s: float) -> float:
+        """Poll readiness (a supervisor restarting it); seconds waited, or ``ServiceError``."""
+
+    def ready_once(self, timeout_s: float = 1.0) -> bool:
+        """One readiness check."""
+
+    def ready_target(self) -> str:
+        """The readiness URL (or ``tcp://``) with the port filled in."""
+
+    def kill(self) -> None:
+        """SIGKILL its whole process tree at once; returns once it is gone."""
+
+    def listener_pids(self) -> list[int]:
+        """PIDs of its processes listening on its port (the worker behind a supervisor)."""
+
+    def rss_mb(self) -> float:
+        """Resident memory of all its processes, in MB (10^6 bytes)."""
+
+    def tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of its latest log (stderr, or stdout when stderr is empty)."""
 
 
 @dataclass
@@ -129,27 +281,125 @@ class ProbeContext:
     evidence_dir: Path
     """This indicator's own evidence folder, inside ``run_dir`` (already created)."""
     args: ProbeArgs
-    """The validated ``with:`` arguments."""
-    spec: Any
-    """The whole validated spec (``verifier.spec.Spec``): function list, owners, service …"""
+    """The validated ``with:`` arguments (an instance of the probe's ``Args``)."""
+    spec: Spec
+    """The whole validated spec: function list, owners, service …"""
     timeout_s: float
     """Wall-clock budget for the whole probe; tools must be run with a timeout inside it."""
-    service: Any = None
-    """The running system under test (``verifier.service.Service``) when the probe needs one."""
+    service: RunningService | None = None
+    """The running system under test when the probe ``needs_service``; ``None`` otherwise."""
 
     def rel(self, path: Path) -> str:
         """``path`` relative to the run directory, POSIX style, for ``ProbeOutcome.evidence``."""
         return path.resolve().relative_to(self.run_dir.resolve()).as_posix()
 
 
-class ProbeError(Exception):
-    """Raised by a probe that cannot measure; the runner records it as an ``error`` result."""
+# ---------------------------------------------------------------------------------------------
+# How the report shows a probe's figures
 
-    def __init__(self, reason: str, *, tail: str = "", evidence: tuple[str, ...] = ()) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.tail = tail
-        self.evidence = evidence
+Label = tuple[str, str]
+"""A phrase in Chinese and in English, ``(zh, en)``: both languages always exist."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A details key whose value is a list of rows (objects): shown as a table."""
+
+    columns: tuple[str, ...] = ()
+    """Column order: these first (those present), then any other column with scalar values, as they
+    come. Lists and objects inside rows are never shown as columns."""
+    title: Label | None = None
+    """The table's title; default: the key's label."""
+    omit_repeated: Mapping[str, str] = field(default_factory=dict)
+    """Column -> column: the first is left out when every row's second column starts with its value
+    and a space (Locust names requests ``GET /path``: a method column would repeat it)."""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One line chart of some columns of a series, against time."""
+
+    columns: tuple[str, ...]
+    """The columns drawn (those present), one line each, in this order."""
+    title: Label | None = None
+    """The chart's title; default: "<first column's label> over time"."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """A details key whose value is a list of time-stamped rows (``[{"t": 0.0, "rps": 12.5}, …]``):
+    drawn, never listed. Rows that carry an event label are marks on a timeline; rows of figures
+    are line charts: ``charts`` first, then the remaining numeric columns, one chart each. A column
+    already drawn from another series of the same indicator is not drawn again."""
+
+    time: str = "t"
+    """The column holding the time, in seconds (absolute Unix times are shown from the first)."""
+    charts: tuple[Chart, ...] = ()
+    """Line charts drawn first, in this order."""
+    others: int = 3
+    """How many of the remaining numeric columns get a chart of their own."""
+    skip: tuple[str, ...] = ()
+    """Columns never drawn (running totals whose rate is charted instead)."""
+    label: str | None = None
+    """The column naming an event: rows with it make a timeline of events."""
+    events_title: Label | None = None
+    """The timeline's title; default: "<key's label> timeline"."""
+
+
+@dataclass(frozen=True)
+class Bars:
+    """A details key whose value maps names to numbers (``{"A": 48, "B": 6}``): a bar chart."""
+
+    order: tuple[str, ...] = ()
+    """Bar order: these first (those present), then the others as they come (results.json keeps
+    object keys sorted, so a natural order must be declared)."""
+    title: Label | None = None
+    """The chart's title; default: "<key's label> distribution"."""
+
+
+@dataclass(frozen=True)
+class MetricBars:
+    """A bar chart of some of the probe's measurements (passed / failed / skipped tests)."""
+
+    metrics: tuple[str, ...]
+    """The measurements drawn, in this order (those reported; none drawn unless two are)."""
+    title: Label
+    colours: tuple[str, ...] = ()
+    """CSS colours of the bars drawn, in order; default: the report's palette."""
+    unless: tuple[str, ...] = ()
+    """Details keys that already chart these figures: when one is present this chart is left out."""
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How the report shows a probe's measurements, details and findings, in either language.
+
+    Every key the probe writes (metric names, ``details`` keys, table columns, series columns, bar
+    names) should have a label; a key without one is shown as written. Values are shown as written
+    unless ``words`` or ``severity`` says otherwise: they are data, never translated by guess.
+    A ``details`` key not in ``tables``, ``series`` or ``bars`` is laid out by its shape: a scalar
+    is a fact, an object of numbers a bar chart, an object of scalars a two-column table, a list of
+    rows with a numeric ``t`` a series, any other list of rows or of scalars a table.
+    """
+
+    labels: Mapping[str, Label] = field(default_factory=dict)
+    """Readable names of the keys the probe writes."""
+    words: Mapping[str, Mapping[str, Label]] = field(default_factory=dict)
+    """Column or details key -> the words its values take (``{"status": {"passed": ("通过",
+    "Passed")}}``); other values of that column are shown as written."""
+    severity: frozenset[str] = frozenset()
+    """Details keys and columns whose values (or, for an object of numbers, keys) are finding
+    severities (``SEVERITIES``): shown in the report's severity words, ranked and coloured as such.
+    When one of them holds such a distribution, the report's own findings-by-severity chart is left
+    out."""
+    tables: Mapping[str, Table] = field(default_factory=dict)
+    series: Mapping[str, Series] = field(default_factory=dict)
+    bars: Mapping[str, Bars] = field(default_factory=dict)
+    metric_bars: tuple[MetricBars, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# The probe
 
 
 class Probe(ABC):
@@ -167,6 +417,20 @@ class Probe(ABC):
     """The pydantic model of its ``with:`` arguments."""
     needs_service: ClassVar[bool] = False
     """True when the system under test must be running (``service:`` in the spec)."""
+    presentation: ClassVar[Presentation] = Presentation()
+    """How the report shows its figures (labels in zh and en, tables, series, bar charts)."""
+
+    metrics_vary_with_args: ClassVar[bool] = False
+    """True when ``metrics_for`` answers differently for different arguments (the ``command``
+    probe's unit is ``with.unit``): when a spec's ``with:`` is invalid, its metric and target are
+    then left unchecked, not checked against ``metrics``."""
+
+    @classmethod
+    def metrics_for(cls, args: ProbeArgs) -> Mapping[str, MetricInfo]:
+        """The metrics it reports when run with ``args`` (valid ``with:`` arguments, an instance of
+        ``Args``). Default: ``metrics``. Override it, and set ``metrics_vary_with_args``, when a
+        metric's unit depends on the arguments."""
+        return cls.metrics
 
     def tool_versions(self) -> Mapping[str, str]:
         """Versions of the external tools this probe runs, for the environment record."""
@@ -182,11 +446,14 @@ def available_probes() -> Mapping[str, type[Probe]]:
     """Every probe registered under the ``verifier.probes`` entry-point group, by name."""
     found: dict[str, type[Probe]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        cls = ep.load()
-        if not (isinstance(cls, type) and issubclass(cls, Probe)):
-            raise InputError(f"entry point {ep.name!r} ({ep.value}) is not a verifier Probe")
-        found[ep.name] = cls
+        found[ep.name] = _probe_class(ep.name, ep.value, ep.load())
     return dict(sorted(found.items()))
+
+
+def _probe_class(name: str, value: str, loaded: object) -> type[Probe]:
+    if not (isinstance(loaded, type) and issubclass(loaded, Probe)):
+        raise InputError(f"entry point {name!r} ({value}) is not a verifier Probe")
+    return loaded
 
 
 def get_probe(name: str) -> type[Probe]:
@@ -196,3 +463,17 @@ def get_probe(name: str) -> type[Probe]:
         return probes[name]
     except KeyError:
         raise InputError(f"unknown probe {name!r} (known: {', '.join(probes) or 'none'})") from None
+
+
+@cache
+def presentation_of(name: str) -> Presentation:
+    """The presentation the installed probe ``name`` declares, loading that probe alone; an empty
+    one (every key shown as written) when no such probe is installed or it cannot be loaded, so
+    that a run's report renders wherever its results are read."""
+    found = Presentation()
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            found = _probe_class(ep.name, ep.value, ep.load()).presentation
+        except Exception:  # a broken plug-in must not stop a report: its keys are shown as written
+            continue
+    return found

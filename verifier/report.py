@@ -2,7 +2,9 @@
 
 ``build_view`` turns the canonical ``RunResult`` (plus the run directory's evidence files) into a view
 model of ready-to-print strings and SVG charts; the Jinja2 templates in ``report_templates/`` only lay
-it out. HTML is autoescaped; Markdown escapes every value through ``md_escape`` (the environment's
+it out. The report knows no probe: each indicator's measurements and details are shown as its probe's
+``presentation`` declares (``verifier.probe.Presentation``: labels, tables, series, bars), any key it
+does not declare under its own name, laid out by its shape. HTML is autoescaped; Markdown escapes every value through ``md_escape`` (the environment's
 ``finalize``), so nothing from the delivered repository is ever rendered as markup.
 """
 
@@ -14,7 +16,7 @@ import os
 import re
 import shlex
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -26,19 +28,18 @@ from markupsafe import Markup, escape
 from verifier import charts
 from verifier.errors import InputError
 from verifier.evidence import canonical_json
-from verifier.i18n import KEY_LABELS, SEVERITY_LABELS, labels
+from verifier.i18n import LANGS, SEVERITY_LABELS, labels
 from verifier.paths import check_output_file, read_file
+from verifier.probe import SEVERITIES, Bars, Label, Presentation, Series, Table, presentation_of
 from verifier.results import IndicatorResult, OriginSummary, RunResult
 from verifier.run_files import RunFiles
-from verifier.scoring import gate_figure
+from verifier.scoring import gate_figure, ready_to_apply, score_reaches
+from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 FORMATS = ("html", "pdf", "md", "json")
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
-CHARACTERISTICS = ("functionality", "performance_efficiency", "compatibility", "usability", "reliability",
-                   "security", "maintainability", "portability")
 ORIGIN_CLASSES = ("self", "third_party", "generated", "unknown", "excluded")
 COUNTED_CLASSES = ("self", "third_party", "generated", "unknown")
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 #: per-format caps that keep large repositories readable: rows of the file table, findings per
 #: indicator, directories in the roll-up, rows of a details table
@@ -100,8 +101,10 @@ def render_report(run_dir: str | os.PathLike[str], fmt: str, lang: str = "zh", *
 
     ``base``: the run directory as seen from where the report will sit (``"../"`` for
     ``RUN_DIR/reports/``), used to link evidence files; None for no file links. The output is a
-    function of ``results.json`` and the run's files (their names, hashes, sizes and the origin
-    analysis) only: no clock, no host, no locale; the same run renders to the same bytes anywhere.
+    function of ``results.json``, the run's files (their names, hashes, sizes and the origin
+    analysis) and the presentation the run's probes declare (the same installed probes ``verify``
+    needs to check the run's spec): no clock, no host, no locale; the same run renders to the same
+    bytes anywhere.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
@@ -215,7 +218,6 @@ def build_view(result: RunResult, run_dir: RunSource, lang: str, *, fmt: str = "
     ``run_dir``: the run directory or its ``RunFiles``; only the files listed there are shown or read.
     """
     L = labels(lang)
-    K = KEY_LABELS[lang]
     limits = LIMITS["html" if fmt not in LIMITS else fmt]
     run = run_files(run_dir)
     appendix = _appendix(run, result, base)
@@ -237,7 +239,7 @@ def build_view(result: RunResult, run_dir: RunSource, lang: str, *, fmt: str = "
         "groups": _groups(indicators, L),
         "origin": _origin(result.origin, run, L, limits, ev_index),
         "functions": [_function_row(f, L) for f in result.functions],
-        "details": [_detail(i, row, L, K, lang, limits, ev_index) for i, row in zip(ordered, indicators)],
+        "details": [_detail(i, row, L, lang, limits, ev_index) for i, row in zip(ordered, indicators)],
         "environment": _environment(result, L),
         "materials": [_material_row(m, lang, L) for m in result.materials],
         "appendix": appendix,
@@ -339,6 +341,7 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     return {
         "verdict": L[f"verdict_{result.verdict}"],
         "verdict_cls": f"verdict-{result.verdict}",
+        "conditions": _conditions(result, L, lang),
         "score": score_text,
         "score_detail": score_detail,
         "score_label": L["score_range_label"] if ranged else L["score"],
@@ -350,6 +353,29 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
     }
 
 
+def _conditions(result: RunResult, L: Mapping[str, str], lang: str) -> list[dict[str, str]]:
+    """The verdict's two questions in plain words: ready to apply for acceptance (every gate holds,
+    every task-book indicator met among them), and score ≥ the pass score."""
+    ready = ready_to_apply(result.gates)
+    s = result.score
+    score = fmt_number(round(s.value, 1)) if s.lowest is None or s.highest is None \
+        else f"{fmt_number(round(s.lowest, 1))} – {fmt_number(round(s.highest, 1))}"
+    state = {True: "yes", False: "no", None: "open"}
+    wanted = False if ready is False else None
+    named = "、".join(f"“{g.description_zh}”" for g in result.gates if g.passed is wanted) if lang == "zh" \
+        else "; ".join(g.description_en for g in result.gates if g.passed is wanted)
+    reaches = score_reaches(result.score)
+    return [
+        {"label": L["ready_label"], "text": L[f"ready_{state[ready]}"].format(gates=named),
+         "cls": _CONDITION_CLS[ready]},
+        {"label": L["reaches_label"].format(pass_score=fmt_number(result.score.pass_score)),
+         "text": L[f"reaches_{state[reaches]}"].format(score=score), "cls": _CONDITION_CLS[reaches]},
+    ]
+
+
+_CONDITION_CLS = {True: "gate-holds", False: "gate-fails", None: "gate-undecided"}
+
+
 def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
                    ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
@@ -359,6 +385,7 @@ def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
         "name": ind.name,
         "characteristic": ind.characteristic,
         "target": ind.target,
+        "beyond": "" if ind.required else L["beyond_task_book"],
         "result": fmt_value(ind.value, ind.unit, L),
         "status": _status(ind.status, L),
         "weight": fmt_number(ind.weight),
@@ -369,12 +396,12 @@ def _indicator_row(ind: IndicatorResult, n: int, L: Mapping[str, str],
 
 def _in_report_order(indicators: list[IndicatorResult]) -> list[IndicatorResult]:
     """Indicators grouped by characteristic (GB/T 25000.10 order, unknown ones last), task-book order within."""
-    rank = {c: n for n, c in enumerate(CHARACTERISTICS)}
+    rank = {c: n for n, c in enumerate(CHARACTERISTIC_KEYS)}
     return sorted(indicators, key=lambda i: (rank.get(i.characteristic, len(rank)), i.characteristic))
 
 
 def _groups(rows: list[dict[str, Any]], L: Mapping[str, str]) -> list[dict[str, Any]]:
-    order = list(CHARACTERISTICS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTICS))
+    order = list(CHARACTERISTIC_KEYS) + sorted({r["characteristic"] for r in rows} - set(CHARACTERISTIC_KEYS))
     groups = []
     for char in order:
         members = [r for r in rows if r["characteristic"] == char]
@@ -473,6 +500,7 @@ def _origin(origin: OriginSummary | None, run: RunFiles, L: Mapping[str, str], l
         "totals": rows,
         "chart": chart,
         "components": [_component(c) for c in origin.components],
+        **_dependencies(origin, L),
         "adjudications": [_adjudication(a, L) for a in origin.adjudications],
         "warnings": [_cell(w) for w in origin.warnings],
         "not_scanned": [{"path": _cell(item.get("path")), "reason": _cell(item.get("reason"))}
@@ -487,6 +515,31 @@ def _origin(origin: OriginSummary | None, run: RunFiles, L: Mapping[str, str], l
 
 def _pct(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+#: Most declared dependencies listed in a report (all of them are in origin.json).
+_DEPENDENCY_ROWS = 300
+
+
+def _dependencies(origin: OriginSummary, L: Mapping[str, str]) -> dict[str, Any]:
+    """The declared dependencies and CDN assets of the components section."""
+    deps = origin.dependencies
+    rows = []
+    for d in deps[:_DEPENDENCY_ROWS]:
+        scope = {True: L["dependency_direct"], False: L["dependency_transitive"]}.get(
+            d.get("direct"), "—")
+        rows.append({"name": _cell(d.get("name")), "version": _cell(d.get("version") or "—"),
+                     "license": _cell(d.get("license") or "—"), "scope": scope,
+                     "declared_in": _cell(d.get("declared_in") or "—")})
+    cdn = [{"url": _cell(a.get("url")), "package": _cell(a.get("package") or "—"),
+            "version": _cell(a.get("version") or "—"),
+            "file": _cell(f"{a.get('file')}:{a.get('line')}")}
+           for a in origin.cdn_assets[:_DEPENDENCY_ROWS]]
+    return {"dependencies": rows, "cdn_assets": cdn,
+            "dependencies_note": (L["dependencies_more"].format(
+                total=fmt_number(len(deps)), shown=fmt_number(len(rows)),
+                path=origin.files_path or "origin.json") if len(deps) > len(rows) else ""),
+            "kb_partial": L["kb_partial"] if origin.kb_partial else ""}
 
 
 def _component(c: Mapping[str, Any]) -> dict[str, str]:
@@ -584,9 +637,50 @@ def _read_file_table(raw: bytes | None) -> list[dict[str, Any]] | None:
 
 # --------------------------------------------------------------------------- per-indicator detail
 
-def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], K: Mapping[str, str], lang: str,
+class _Shown:
+    """A probe's declared presentation (``verifier.probe.Presentation``) in the report's language:
+    its labels and value words; a key or value it does not declare is shown as written."""
+
+    def __init__(self, presentation: Presentation, lang: str) -> None:
+        self.p = presentation
+        self.index = LANGS.index(lang)
+        self.severities = SEVERITY_LABELS[lang]
+
+    def label(self, key: str) -> str:
+        """The readable name of ``key``, or ``key`` itself."""
+        pair = self.p.labels.get(key)
+        return pair[self.index] if pair else key
+
+    def text(self, pair: Label | None, default: str) -> str:
+        """A declared phrase in this language, or ``default``."""
+        return pair[self.index] if pair else default
+
+    def alias(self, key: str) -> str:
+        """The readable name of ``key``, empty when there is none or it only respells the key
+        (``p95 (ms)`` for ``p95_ms``): the key is then shown alone."""
+        alias = self.label(key)
+        return "" if re.sub(r"[\W_]", "", alias.lower()) == re.sub(r"[\W_]", "", key.lower()) else alias
+
+    def severity(self, value: str) -> str:
+        """A finding severity in the report's words (high → 高); an unknown one as written."""
+        return self.severities.get(value.lower(), value)
+
+    def word(self, key: str, value: Any) -> Any:
+        """``value`` of column or details key ``key`` in the report's words, where the probe
+        declares them (severities, ``words``); any other value as written."""
+        if not isinstance(value, str):
+            return value
+        if key in self.p.severity:
+            return self.severity(value)
+        words = self.p.words.get(key)
+        pair = words.get(value) if words else None
+        return pair[self.index] if pair else value
+
+
+def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], lang: str,
             limits: Mapping[str, int], ev_index: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    alias = _alias(ind.metric, K)
+    shown = _Shown(presentation_of(ind.probe), lang)
+    alias = shown.alias(ind.metric)
     metric = f"{ind.metric} · {alias}" if alias else ind.metric
     facts = [(L["probe"], ind.probe), (L["characteristic"], L.get(f"char_{ind.characteristic}", ind.characteristic)),
              (L["metric"], metric), (L["target"], ind.target), (L["value"], row["result"]),
@@ -595,7 +689,7 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], K: 
         facts.append((L["started"], ind.started_at))
     if ind.duration_s is not None:
         facts.append((L["duration"], f"{fmt_number(round(ind.duration_s, 1))} s"))
-    charts_, tables, scalars = _details_views(ind, L, K, SEVERITY_LABELS[lang], limits)
+    charts_, tables, scalars = _details_views(ind, L, shown, limits)
     findings = ind.findings[: limits["findings"]]
     return {
         "anchor": row["anchor"],
@@ -603,14 +697,15 @@ def _detail(ind: IndicatorResult, row: dict[str, Any], L: Mapping[str, str], K: 
         "status": row["status"],
         "reason": ind.reason if lang == "en" else _judgement(ind, row, L),
         "facts": facts,
-        "measurements": [(name, _alias(name, K), fmt_number(value))
+        "measurements": [(name, shown.alias(name), fmt_number(value))
                          for name, value in sorted(ind.measurements.items())],
         "scalars": scalars,
         "commands": [shlex.join(c) for c in ind.commands],
         "notes": list(ind.notes),
         "charts": charts_,
         "tables": tables,
-        "findings": [{"severity": _severity(f.severity, lang), "cls": f"sev-{(f.severity or '').lower()}",
+        "findings": [{"severity": shown.severity(f.severity) if f.severity else "—",
+                      "cls": f"sev-{(f.severity or '').lower()}",
                       "location": _location(f.file, f.line), "rule": _cell(f.rule or "—"),
                       "message": _cell(f.message)} for f in findings],
         "findings_note": (L["findings_shown"].format(shown=len(findings), total=len(ind.findings))
@@ -634,17 +729,6 @@ def _judgement(ind: IndicatorResult, row: Mapping[str, Any], L: Mapping[str, str
     return text
 
 
-def _alias(key: str, K: Mapping[str, str]) -> str:
-    """The readable name of a known key, empty when there is none or it only respells the key
-    (``p95 (ms)`` for ``p95_ms``): the key is then shown alone."""
-    alias = K.get(key, "")
-    return "" if re.sub(r"[\W_]", "", alias.lower()) == re.sub(r"[\W_]", "", key.lower()) else alias
-
-
-def _severity(severity: str | None, lang: str) -> str:
-    return SEVERITY_LABELS[lang].get(severity.lower(), severity) if severity else "—"
-
-
 def _location(file: str | None, line: int | None) -> str:
     if not file:
         return "—"
@@ -659,86 +743,70 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-_TIME_KEYS = ("t", "elapsed_s", "time_s", "t_s", "time", "timestamp", "at_s", "at")
-_LABEL_KEYS = ("event", "label", "state", "what", "message", "name")
-_LATENCY = re.compile(r"(^p\d+|_ms$|percentile|latency|response)", re.I)
-_THROUGHPUT = re.compile(r"(rps|throughput|requests_per_s|requests/s)", re.I)
-_SEVERITY_SETTINGS = {"confidence_floor", "severity_floor"}  # bandit's thresholds: low, medium, high
-_STATUS_WORDS = {"passed", "failed", "error", "skipped"}
-
-
-def _word(column: str, value: Any, K: Mapping[str, str]) -> Any:
-    """A status word a built-in probe writes (``passed`` …) in the report's language; other values as is."""
-    return K.get(value, value) if column == "status" and value in _STATUS_WORDS else value
-
-
-_BAR_ORDER = ("passed", "failed", "error", "errors", "skipped", "before", "during", "after")
-_CUMULATIVE = {"requests", "failures"}  # running totals in Locust's history: its rates are charted instead
-
-
-def _details_views(ind: IndicatorResult, L: Mapping[str, str], K: Mapping[str, str], S: Mapping[str, str],
+def _details_views(ind: IndicatorResult, L: Mapping[str, str], shown: _Shown,
                    limits: Mapping[str, int]) -> tuple[list[Markup], list[dict[str, Any]], list[tuple]]:
-    """Charts, small tables and scalar facts from an indicator's findings and free-form details.
-
-    Known keys (``K``, from the built-in probes) are shown by their readable names; others as written.
-    """
+    """Charts, small tables and scalar facts from an indicator's findings and free-form details,
+    as the probe's presentation declares them; an undeclared key is laid out by its shape
+    (``verifier.probe.Presentation``) under its own name."""
+    p = shown.p
     out_charts: list[Markup] = []
     tables: list[dict[str, Any]] = []
     scalars: list[tuple[str, str, str, bool]] = []  # key, readable name, value, whether a figure
     details = ind.details
-    seen: set[str] = set()  # series already charted
+    seen: set[str] = set()  # series columns already charted
     for key, value in details.items():
-        if key == "history" and isinstance(value, list):
-            out_charts += _history_charts(value, L, K, seen=seen)
-        elif _is_series(value):  # per-interval figures (soak and recovery buckets, memory samples)
-            out_charts += _history_charts(value, L, K, skip=frozenset({"requests"}), seen=seen)
-        elif key in ("timeline", "events") and isinstance(value, list):
-            events = _events(value)
-            if events:
-                out_charts.append(charts.timeline_chart(events, title=L["chart_timeline"], x_label=L["time_s"]))
+        series = p.series.get(key) or (Series() if key not in p.tables and _is_plain_series(value) else None)
+        if series is not None and _is_timed(value, series.time):
+            out_charts += _series_charts(key, value, series, L, shown, seen)
         elif isinstance(value, dict) and value and len(value) <= 40 and all(_is_number(v) for v in value.values()):
-            items = list(value.items())
-            if {str(k).lower() for k in value} <= set(SEVERITIES):  # results.json sorts keys: restore rank order
-                items.sort(key=lambda kv: SEVERITIES.index(str(kv[0]).lower()))
-            elif {str(k) for k in value} <= set(_BAR_ORDER):  # and the natural order of known outcomes
-                items.sort(key=lambda kv: _BAR_ORDER.index(str(kv[0])))
-            severity = "severity" in key
-            colours = ([charts.SEVERITY_COLOURS.get(str(k).lower(), charts.PALETTE[0]) for k, _ in items]
-                       if severity else None)
-            names = S if severity else K
-            out_charts.append(charts.bar_chart(
-                [(names.get(str(k).lower() if severity else str(k), str(k)), float(v)) for k, v in items],
-                title=L["chart_distribution"].format(name=K.get(key, key)), colours=colours))
+            out_charts.append(_bars(key, value, p.bars.get(key) or Bars(), L, shown))
         elif isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
-            tables.append({"title": K.get(key, key), "columns": [L["metric"], L["value"]],
-                           "rows": [(_cell(K.get(str(k), k)), _cell(v, L))
+            tables.append({"title": shown.label(key), "columns": [L["metric"], L["value"]],
+                           "rows": [(_cell(shown.label(str(k))), _cell(v, L))
                                     for k, v in list(value.items())[: limits["table"]]],
                            "note": ""})
         elif isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-            tables.append(_list_table(key, value, limits["table"], L, K))
+            tables.append(_list_table(key, value, p.tables.get(key) or Table(), limits["table"], L, shown))
         elif isinstance(value, list) and value and all(_is_scalar(v) for v in value):
-            tables.append({"title": K.get(key, key), "columns": [K.get(key, key)],
+            tables.append({"title": shown.label(key), "columns": [shown.label(key)],
                            "rows": [(_cell(v, L),) for v in value[: limits["table"]]],
                            "note": "" if len(value) <= limits["table"] else
                            L["findings_shown"].format(shown=limits["table"], total=len(value))})
         elif _is_scalar(value):
-            shown = S.get(value.lower(), value) if key in _SEVERITY_SETTINGS and isinstance(value, str) else value
-            scalars.append((key, _alias(key, K), _cell(shown, L), _is_number(value)))
+            scalars.append((key, shown.alias(key), _cell(shown.word(key, value), L), _is_number(value)))
     severities = Counter((f.severity or "").lower() for f in ind.findings if f.severity)
-    if severities and not any("severity" in k for k in details):
+    charted = any(k in p.severity and isinstance(v, dict) for k, v in details.items())
+    if severities and not charted:
         order = [s for s in SEVERITIES if s in severities] + sorted(set(severities) - set(SEVERITIES))
         out_charts.append(charts.bar_chart(
-            [(S.get(s, s), float(severities[s])) for s in order], title=L["chart_severity"],
+            [(shown.severity(s), float(severities[s])) for s in order], title=L["chart_severity"],
             colours=[charts.SEVERITY_COLOURS.get(s, charts.PALETTE[7]) for s in order]))
     for table in tables:
         table["num"] = _numeric_columns(table["rows"], len(table["columns"]))
-    tests = [(k, ind.measurements.get(k)) for k in ("passed", "failed", "errors", "skipped")]
-    charted = any(isinstance(v, dict) and {"passed", "failed"} <= set(v) for v in details.values())
-    if not charted and sum(1 for _, v in tests if v is not None) >= 2:
-        out_charts.append(charts.bar_chart(
-            [(K.get(k, k), float(v)) for k, v in tests if v is not None], title=L["chart_tests"],
-            colours=["#2e8b57", "#b23b3b", "#7a1010", "#9aa0a6"]))
+    for bars in p.metric_bars:
+        figures = [(k, v) for k in bars.metrics if (v := ind.measurements.get(k)) is not None]
+        if len(figures) >= 2 and not any(k in details for k in bars.unless):
+            out_charts.append(charts.bar_chart(
+                [(shown.label(k), float(v)) for k, v in figures], title=shown.text(bars.title, ""),
+                colours=list(bars.colours) or None))
     return out_charts, tables, scalars
+
+
+def _bars(key: str, value: Mapping[str, Any], declared: Bars, L: Mapping[str, str], shown: _Shown) -> Markup:
+    """A bar chart of an object of numbers: severities ranked and coloured as such, other names in
+    the declared order, then as they come (results.json keeps object keys sorted)."""
+    items = [(str(k), float(v)) for k, v in value.items()]
+    severity = key in shown.p.severity
+    if {k.lower() for k, _ in items} <= set(SEVERITIES):
+        items.sort(key=lambda kv: SEVERITIES.index(kv[0].lower()))
+    elif declared.order:
+        rank = {k: n for n, k in enumerate(declared.order)}
+        items.sort(key=lambda kv: rank.get(kv[0], len(rank)))
+    colours = ([charts.SEVERITY_COLOURS.get(k.lower(), charts.PALETTE[0]) for k, _ in items]
+               if severity else None)
+    names = [shown.severity(k) if severity else shown.label(k) for k, _ in items]
+    title = shown.text(declared.title, L["chart_distribution"].format(name=shown.label(key)))
+    return charts.bar_chart(list(zip(names, (v for _, v in items))), title=title, colours=colours)
 
 
 _FIGURE = re.compile(r"-?[\d,]+(\.\d+)?")
@@ -750,108 +818,80 @@ def _numeric_columns(rows: list[tuple[str, ...]], width: int) -> list[bool]:
             and all(len(r) <= i or not r[i] or _FIGURE.fullmatch(r[i]) for r in rows) for i in range(width)]
 
 
-#: column order of the tables built-in probes write (details key -> columns, first ones first)
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "endpoints": ("method", "name", "requests", "failures", "failure_ratio", "rps", "p50_ms", "p90_ms", "p95_ms",
-                  "p99_ms", "average_ms", "max_ms", "min_ms"),
-    "failures": ("label", "method", "name", "status", "error", "occurrences", "count"),
-    "worst_blocks": ("file", "line", "classname", "name", "complexity", "rank"),
-    "lowest_mi_files": ("file", "mi"),
-    "cells": ("name", "status", "reason", "returncode", "duration_s"),
-    "functions": ("id", "name", "covered", "passed", "failed", "description"),
-    "failing_tests": ("nodeid", "message"),
-    "memory": ("t", "rss_mb"),
-}
-#: in any other table, columns that say what a row is come first
-_LEADING_COLUMNS = ("id", "name", "nodeid", "label", "method", "path", "file", "line", "t", "event", "status")
+#: in a table whose probe declares no column order, columns that say what a row is come first
+_LEADING_COLUMNS = ("id", "name", "path", "file", "line")
 MAX_COLUMNS = 12
 
 
-def table_columns(key: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The columns of a details table: scalar-valued keys of ``rows``, in the probe's preferred order
-    (``TABLE_COLUMNS``) or identifying columns first, then the rest as they come; at most ``MAX_COLUMNS``."""
+def table_columns(rows: list[dict[str, Any]], table: Table = Table()) -> list[str]:
+    """The columns of a details table: scalar-valued keys of ``rows``, in the declared order
+    (``Table.columns``; without one, identifying columns first), then the rest as they come, less a
+    column another repeats (``Table.omit_repeated``); at most ``MAX_COLUMNS``."""
     present: list[str] = []
     for r in rows:
         present += [k for k, v in r.items() if k not in present and _is_scalar(v)]
-    if "method" in present and "name" in present and all(
-            str(r.get("name", "")).startswith(f"{r.get('method')} ") for r in rows):
-        present.remove("method")  # Locust names requests "GET /path": the method column would repeat it
-    first = TABLE_COLUMNS.get(key, _LEADING_COLUMNS)
+    for column, repeated_in in table.omit_repeated.items():
+        if column in present and repeated_in in present and all(
+                str(r.get(repeated_in, "")).startswith(f"{r.get(column)} ") for r in rows):
+            present.remove(column)
+    first = table.columns or _LEADING_COLUMNS
     ordered = [c for c in first if c in present] + [c for c in present if c not in first]
     return ordered[:MAX_COLUMNS]
 
 
-def _list_table(key: str, rows: list[dict[str, Any]], limit: int, L: Mapping[str, str],
-                K: Mapping[str, str]) -> dict[str, Any]:
-    columns = table_columns(key, rows[:limit])
-    title = L["failing_tests"] if key in ("failing_tests", "failed_tests") else L.get(f"list_{key}") or K.get(key, key)
-    return {"title": title, "columns": [K.get(c, c) for c in columns],
-            "rows": [tuple(_cell(_word(c, r.get(c), K), L) for c in columns) for r in rows[:limit]],
+def _list_table(key: str, rows: list[dict[str, Any]], table: Table, limit: int, L: Mapping[str, str],
+                shown: _Shown) -> dict[str, Any]:
+    columns = table_columns(rows[:limit], table)
+    return {"title": shown.text(table.title, shown.label(key)), "columns": [shown.label(c) for c in columns],
+            "rows": [tuple(_cell(shown.word(c, r.get(c)), L) for c in columns) for r in rows[:limit]],
             "note": "" if len(rows) <= limit else L["findings_shown"].format(shown=limit, total=len(rows))}
 
 
-def _time_key(rows: Iterable[Mapping[str, Any]]) -> str | None:
-    rows = list(rows)
-    for key in _TIME_KEYS:
-        if rows and all(_is_number(r.get(key)) for r in rows):
-            return key
-    return None
+def _is_timed(value: Any, time_key: str) -> bool:
+    """A non-empty list of rows, each with a numeric ``time_key``."""
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(r, dict) and _is_number(r.get(time_key)) for r in value))
 
 
-def _is_series(value: Any) -> bool:
-    """Rows of figures over time without event labels: charted over time, not listed or drawn as events."""
-    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(r, dict) for r in value):
-        return False
-    tkey = _time_key(value)
-    return tkey is not None and not any(r.get(k) not in (None, "") for r in value for k in _LABEL_KEYS) and any(
-        k != tkey and _is_number(v) for r in value for k, v in r.items())
+def _is_plain_series(value: Any) -> bool:
+    """Rows of figures over ``t`` and nothing else (at least two rows): charted when undeclared."""
+    return (_is_timed(value, "t") and len(value) >= 2
+            and all(_is_number(v) or v is None for r in value for v in r.values())
+            and any(k != "t" and _is_number(v) for r in value for k, v in r.items()))
 
 
-def _history_charts(history: list[Any], L: Mapping[str, str], K: Mapping[str, str],
-                    skip: frozenset[str] | set[str] = _CUMULATIVE, seen: set[str] | None = None) -> list[Markup]:
-    """Line charts of time-stamped rows: latency, throughput, then up to three other series; a series
+def _series_charts(key: str, rows: list[dict[str, Any]], series: Series, L: Mapping[str, str],
+                   shown: _Shown, seen: set[str]) -> list[Markup]:
+    """A series as the probe declares it: a timeline of its events when its rows carry one,
+    else line charts (declared charts first, then up to ``others`` single columns); a column
     already in ``seen`` (charted from another details key) is not drawn again."""
-    seen = set() if seen is None else seen
-    rows = [r for r in history if isinstance(r, dict)]
-    tkey = _time_key(rows)
-    if not rows or tkey is None:
-        return []
+    tkey = series.time
+    if series.label is not None and any(r.get(series.label) not in (None, "") for r in rows):
+        events = [(float(r[tkey]), str(r.get(series.label) or "")) for r in rows]
+        title = shown.text(series.events_title, L["chart_events"].format(name=shown.label(key)))
+        return [charts.timeline_chart(events, title=title, x_label=L["time_s"])]
     xs = [float(r[tkey]) for r in rows]
     if xs and xs[0] > 1e8:  # absolute timestamps: seconds since the first point
         xs = [x - xs[0] for x in xs]
     keys: list[str] = []
     for r in rows:
         keys += [k for k, v in r.items() if k != tkey and k not in keys and _is_number(v)]
-    latency = [k for k in keys if _LATENCY.search(k)]
-    throughput = [k for k in keys if k not in latency and _THROUGHPUT.search(k)]
-    keys = [k for k in keys if k not in seen]
-    seen.update(keys)
-    latency = [k for k in latency if k in keys]
-    throughput = [k for k in throughput if k in keys]
-    other = [k for k in keys if k not in latency and k not in throughput and k not in skip]
+    fresh = [k for k in keys if k not in seen]
+    seen.update(fresh)
 
-    def series(ks: list[str]) -> dict[str, list[float | None]]:
-        return {K.get(k, k): [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
+    def lines(ks: list[str]) -> dict[str, Sequence[float | None]]:
+        return {shown.label(k): [float(r[k]) if _is_number(r.get(k)) else None for r in rows] for k in ks}
 
     out = []
-    if latency:
-        out.append(charts.line_chart(xs, series(latency), title=L["chart_latency"], x_label=L["time_s"]))
-    if throughput:
-        out.append(charts.line_chart(xs, series(throughput), title=L["chart_rps"], x_label=L["time_s"]))
-    for k in other[:3]:
-        out.append(charts.line_chart(xs, series([k]), title=L["chart_series"].format(name=K.get(k, k)),
+    in_charts: set[str] = set()
+    for chart in series.charts:
+        in_charts.update(chart.columns)
+        columns = [c for c in chart.columns if c in fresh]
+        if columns:
+            title = shown.text(chart.title, L["chart_series"].format(name=shown.label(columns[0])))
+            out.append(charts.line_chart(xs, lines(columns), title=title, x_label=L["time_s"]))
+    others = [k for k in fresh if k not in in_charts and k not in series.skip]
+    for k in others[: series.others]:
+        out.append(charts.line_chart(xs, lines([k]), title=L["chart_series"].format(name=shown.label(k)),
                                      x_label=L["time_s"]))
     return out
-
-
-def _events(value: list[Any]) -> list[tuple[float, str]]:
-    events = []
-    dict_rows = [r for r in value if isinstance(r, dict)]
-    tkey = _time_key(dict_rows) if dict_rows else None
-    for r in value:
-        if isinstance(r, dict) and tkey is not None:
-            label = next((str(r[k]) for k in _LABEL_KEYS if r.get(k) not in (None, "")), "")
-            events.append((float(r[tkey]), label))
-        elif isinstance(r, (list, tuple)) and len(r) >= 2 and _is_number(r[0]):
-            events.append((float(r[0]), str(r[1])))
-    return events

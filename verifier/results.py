@@ -36,6 +36,20 @@ class FindingRecord(_Model):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+def _is_empty(value: Any) -> bool:
+    return not value
+
+
+class FunctionTests(_Model):
+    """The tests a probe mapped to one item of the function list, with how each ended
+    (``verifier.probe.FunctionOutcome``); the runner merges them into ``RunResult.functions``."""
+
+    id: str
+    """The function item's id in the spec."""
+    outcomes: dict[str, Literal["passed", "failed", "error", "skipped"]] = Field(default_factory=dict)
+    """Test node id -> outcome."""
+
+
 class IndicatorResult(_Model):
     """One declared indicator, measured and evaluated."""
 
@@ -54,6 +68,9 @@ class IndicatorResult(_Model):
     credit: float
     """0..1: 1 when met, 0 when not met or error, between with partial credit."""
     weight: float
+    required: bool = True
+    """A task-book indicator (it must be met before applying for acceptance); False for one the
+    applicant added beyond the task book (scored and reported, blocks nothing)."""
     reason: str
     """Why this status, one or two lines (for errors: what failed, then the output tail)."""
     evidence: list[str] = Field(default_factory=list)
@@ -63,6 +80,8 @@ class IndicatorResult(_Model):
     details: dict[str, Any] = Field(default_factory=dict)
     measurements: dict[str, float | None] = Field(default_factory=dict)
     """Every metric the probe reported, by name (the indicator's own metric included)."""
+    function_tests: list[FunctionTests] = Field(default_factory=list, exclude_if=_is_empty)
+    """Tests per function item, from a probe that runs the product's tests; left out when empty."""
     started_at: str | None = None
     duration_s: float | None = None
 
@@ -120,6 +139,12 @@ class OriginSummary(_Model):
     totals: dict[str, dict[str, int]]
     """class -> {"files": n, "lines": n}; classes: self, third_party, generated, excluded, unknown."""
     components: list[dict[str, Any]] = Field(default_factory=list)
+    dependencies: list[dict[str, Any]] = Field(default_factory=list)
+    """Declared dependencies (``verifier.kb.deps``): third-party components adding no lines."""
+    cdn_assets: list[dict[str, Any]] = Field(default_factory=list)
+    """Assets loaded from public CDNs in the delivery's HTML templates."""
+    kb_partial: bool = False
+    """Whether snippet matching missed declared dependencies it could not fetch."""
     adjudications: list[dict[str, Any]] = Field(default_factory=list)
     files_path: str | None = None
     error: str | None = None

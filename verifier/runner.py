@@ -42,7 +42,7 @@ from verifier.repository import repo_identity
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
-from verifier.scoring import assess, gates
+from verifier.scoring import finalize
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
 
@@ -97,6 +97,8 @@ class RunOptions:
     cache_dir: Path | None = None
     no_cache: bool = False
     jobs: int | None = None
+    no_kb: bool = False
+    """No snippet matching (else the spec's ``origin.knowledge_base``, by default ``auto``)."""
     command: tuple[str, ...] = ()
     """The command line, recorded in the results."""
 
@@ -151,10 +153,11 @@ class Runner:
         self.repo = Path(options.repo or self.spec.base_dir).resolve()
         if not self.repo.is_dir():
             raise InputError(f"{self.repo}: repository is not a directory")
-        if self.spec.knowledge_base_path() is not None:  # a bad KB stops the run before it starts
-            from verifier.kb import KnowledgeBase
+        for kb in self.spec.knowledge_bases():  # a bad KB stops the run before it starts
+            if isinstance(kb, Path):
+                from verifier.kb import KnowledgeBase
 
-            KnowledgeBase.open(self.spec.knowledge_base_path()).close()
+                KnowledgeBase.open(kb).close()
         unknown = [i for i in options.only if i not in {ind.id for ind in self.spec.indicators}]
         if unknown:
             raise InputError(f"--only {', '.join(unknown)}: no such indicator in {options.spec_path}")
@@ -198,24 +201,7 @@ class Runner:
     def _write_results(self, state: _RunState, results: list[IndicatorResult],
                        origin: OriginSummary | None, materials: list, *, finished: bool) -> RunResult:
         spec = self.spec
-        gate_list = gates(spec, origin=origin, materials=materials or None)
-        assessment = assess(results, gate_list, pass_score=spec.scoring.pass_score)
-        verdict, reasons = assessment.verdict, list(assessment.reasons)
-        measured = {r.id for r in results}
-        left_out = [ind.id for ind in spec.indicators if ind.id not in measured]
-        if left_out:
-            zh, en = (("部分运行（--only）", "partial run (--only)") if finished
-                      else ("运行尚未完成", "run not finished (yet)"))
-            ids, total = ", ".join(left_out), len(spec.indicators)
-            reasons.append({"zh": f"{zh}：{total} 项指标中 {len(left_out)} 项未测量（{ids}），不对整个任务书下结论",
-                            "en": f"{en}: {len(left_out)} of {total} indicators not measured ({ids}); "
-                                  "no verdict on the whole task book"})
-            if verdict == "pass":
-                verdict = "inconclusive"
-        errors = any(r.status == "error" for r in results)
-        score = assessment.score.model_copy(update={
-            "lowest": assessment.lowest if errors else None,
-            "highest": assessment.highest if errors else None})
+        final = finalize(spec, results, origin=origin, materials=materials, finished=finished)
         result = RunResult(
             verifier_version=__version__, run_id=state.run_id, started_at=state.started_at,
             finished_at=_now() if finished else None,
@@ -224,8 +210,8 @@ class Runner:
                             applicant=spec.project.applicant, owners=list(spec.project.owners)),
             repository=self._repository(), environment=_environment(self.tool_versions),
             origin=origin, indicators=results, functions=function_coverage(spec, results),
-            materials=materials, gates=gate_list, score=score, verdict=verdict,
-            verdict_reasons=reasons, command=list(self.options.command),
+            materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
+            verdict_reasons=list(final.reasons), command=list(self.options.command),
         )
         atomic_write_json(state.run_dir / "results.json", result.model_dump(mode="json", by_alias=True))
         return result
@@ -283,7 +269,8 @@ class Runner:
         self.listener.stage("origin: self-developed code ratio")
         summary = run_origin(self.spec, self.repo, state.run_dir / "origin",
                              cache_dir=self.options.cache_dir, no_cache=self.options.no_cache,
-                             jobs=self.options.jobs, tool_versions=self.tool_versions)
+                             jobs=self.options.jobs, tool_versions=self.tool_versions,
+                             no_kb=self.options.no_kb)
         atomic_write_json(summary_path, summary.model_dump(mode="json"))
         return summary
 
@@ -373,7 +360,8 @@ def _tool_versions(probe: Probe) -> dict[str, str]:
 
 
 def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None, no_cache: bool,
-               jobs: int | None, tool_versions: dict[str, str]) -> OriginSummary:
+               jobs: int | None, tool_versions: dict[str, str], no_kb: bool = False
+               ) -> OriginSummary:
     """Run the origin analysis for ``spec`` on ``repo``; write ``out_dir/origin.json``; summarise.
 
     A scan that fails (scancode crashed, …) yields a summary with ``error`` set and no ratio: the
@@ -384,7 +372,8 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         report = analyze(repo, **origin_options_from_spec(spec, repo), cache_dir=cache_dir,
-                         no_cache=no_cache, jobs=jobs, kb=_knowledge_base(spec))
+                         no_cache=no_cache, jobs=jobs,
+                         kb=None if no_kb else _knowledge_base(spec, cache_dir, jobs))
     except InputError:
         raise
     except Exception as err:
@@ -396,14 +385,14 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
     return OriginSummary.model_validate(report.summary(files_path="origin/origin.json"))
 
 
-def _knowledge_base(spec: Spec):
-    """The snippet knowledge base the spec declares (``origin.knowledge_base``), or None."""
-    path = spec.knowledge_base_path()
-    if path is None:
-        return None
-    from verifier.kb import open_matcher
+def _knowledge_base(spec: Spec, cache_dir: Path | None, jobs: int | None):
+    """The snippet matcher for the KBs the spec declares (``origin.knowledge_base``; ``auto``,
+    the KB of the delivery's declared dependencies, when it declares none), or None."""
+    from verifier.kb.origin_matcher import matcher_for
 
-    return open_matcher(path, min_lines=spec.origin.min_match_lines)
+    entries = spec.knowledge_bases() if spec.origin.knowledge_base is not None else ["auto"]
+    return matcher_for(entries, min_lines=spec.origin.min_match_lines, jobs=jobs,
+                       cache_dir=cache_dir)
 
 
 def _environment(tools: dict[str, str]) -> Environment:
@@ -433,19 +422,17 @@ def repository_record(repo: Path) -> Repository:
 
 
 def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:
-    """The function list with the tests the pytest probes mapped to each item.
+    """The function list with the tests probes mapped to each item (``function_tests``).
 
     Tests are merged by node id across indicators (two indicators running the same suite count
-    each test once); a test that failed in any run counts as failed.
+    each test once); a test that failed or errored in any run counts as failed.
     """
     outcomes: dict[str, dict[str, str]] = {}
     for result in results:
-        for item in result.details.get("functions", []) or []:
-            if not (isinstance(item, dict) and item.get("id")):
-                continue
-            merged = outcomes.setdefault(item["id"], {})
-            for nodeid, outcome in (item.get("outcomes") or {}).items():
-                if isinstance(outcome, str) and merged.get(nodeid) != "failed":
+        for item in result.function_tests:
+            merged = outcomes.setdefault(item.id, {})
+            for nodeid, outcome in item.outcomes.items():
+                if merged.get(nodeid) != "failed":
                     merged[nodeid] = "failed" if outcome in ("failed", "error") else outcome
     out = []
     for fn in spec.functions:

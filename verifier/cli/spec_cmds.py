@@ -52,8 +52,9 @@ def init(path: Path, force: bool) -> None:
                    "is a warning. Adds the acceptance-materials gate.")
 @click.option("--strict", is_flag=True,
               help="Exit 1 when a policy gate decidable without a run fails (fewer than 5 "
-                   "indicators, a required characteristic not covered, version not 1.x, and with "
-                   "--repo an incomplete dossier).")
+                   "task-book indicators, a required characteristic not covered by one, version "
+                   "not 1.x, and with --repo an incomplete dossier). Indicators with required: "
+                   "false do not count for these gates.")
 def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     """Validate the task book SPEC (default: acceptance.yaml in the current directory, refused
     when it is a symbolic link out of it) without running anything.
@@ -65,8 +66,9 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     to stderr as "verifier: warning: FILE:LINE: field.path: ..." lines and never change the exit code.
     """
     from verifier.materials import check_materials
-    from verifier.scoring import (CHARACTERISTIC_NAMES, count_gate, coverage_gates, materials_gate,
-                                  version_gate)
+    from verifier.scoring import (TASK_BOOK_GATE, count_gate, coverage_gates, materials_gate,
+                                  task_book_indicators, version_gate)
+    from verifier.vocabulary import characteristic
 
     if spec is None:
         spec = default_file_inside(Path("."), DEFAULT_SPEC_NAME, what="spec file") \
@@ -87,7 +89,7 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     say(f"  project:    {project.name} {project.version}"
         + (f" ({project.applicant})" if project.applicant else ""))
     say(f"  indicators: {len(loaded.indicators)} ("
-        + ", ".join(f"{CHARACTERISTIC_NAMES[c][1]} {n}" for c, n in sorted(counts.items()))
+        + ", ".join(f"{characteristic(c).en_text} {n}" for c, n in sorted(counts.items()))
         + ")")
     say(f"  functions:  {len(loaded.functions)}")
     say(f"  pass score: {loaded.scoring.pass_score:g}"
@@ -95,13 +97,19 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     for gate in decidable:
         mark = "ok  " if gate.passed else "FAIL"
         say(f"  gate {mark} {gate.id}: {gate.description_en} ({gate.figure})")
+    required = task_book_indicators(loaded)
+    beyond = [item.id for item in loaded.indicators if not item.required]
+    say(f"  gate run  {TASK_BOOK_GATE}: Every task-book indicator met (decided by `verifier run`: "
+        f"{len(required)} task-book indicator{'s' if len(required) != 1 else ''} must meet their targets"
+        + (f"; beyond the task book, not blocking: {', '.join(beyond)}" if beyond else "") + ")")
     say(_gates_summary(decidable, failed, len(loaded.warnings), strict))
     if strict and failed:
         click.get_current_context().exit(int(ExitCode.NOT_MET))
 
 
 def _gates_summary(decidable: list, failed: list, warnings: int, strict: bool) -> str:
-    later = "the self-developed ratio and the indicators are decided by `verifier run`"
+    later = ("the self-developed ratio and whether every task-book indicator is met are decided by "
+             "`verifier run`")
     noted = f"; {warnings} warning{'s' if warnings != 1 else ''} on stderr" if warnings else ""
     if not failed:
         return f"gates: all {len(decidable)} decidable without a run hold; {later}{noted}"

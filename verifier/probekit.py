@@ -1,6 +1,24 @@
-"""Helpers shared by the built-in static probes: finding files in the delivered tree, repository
-globs, declared commands and interpreters, time budgets, and turning a failed tool run into a
-``ProbeError`` that carries the reason, the output tail and the evidence files.
+"""Helpers for probe authors: the toolkit every built-in probe uses, public and stable.
+
+A probe (``verifier.probe``) that runs an external tool needs the same few things: a time budget
+shared by the tools it starts (``Deadline``), the tool run in its own process tree with a timeout
+and its output kept (``run_tool`` -> ``ToolRun``; ``CANNOT_START``: the exit status of a command
+that could not start), a failed run turned into a ``ProbeError`` carrying the reason, the output tail
+and the evidence (``tool_failure``, ``failure_reason``, ``run_evidence``), the tool's JSON output read
+safely (``read_json``), the files of the delivered tree it should look at (``source_files``, which
+skips ``SKIPPED_DIRS``; ``glob_matches``, ``inside_repo``; ``check_argv_size`` against
+``MAX_ARGV_BYTES``), a declared command or interpreter made
+runnable (``split_command``, ``expand_command``, ``substitute``, ``placeholders``, ``which``,
+``resolve_python``, ``interpreter_env``, ``scrubbed_env``), tool versions for the environment record
+(``tool_version``) and file-name-safe evidence names (``safe_name``). Field types for ``with:``
+arguments: ``RepoPath`` and ``RepoGlob`` (a path or glob inside the delivered repository, checked
+at its line of the spec) and ``EnvValue`` (an environment variable value).
+
+Everything here treats the delivered repository as data: paths never lead out of the tree, symbolic
+links are not followed, declared commands are split like a POSIX shell would but run without one
+unless the spec says ``shell: true``.
+
+The names below are the stable API (``__all__``); the built-in probes import them from here.
 """
 
 from __future__ import annotations
@@ -20,12 +38,21 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from verifier.globs import glob_covers
-from verifier.origin.vcs import VCS_DIRS, vcs_metadata
+from verifier.vcs import VCS_DIRS, vcs_metadata
 from verifier.probe import ProbeContext, ProbeError
-from verifier.proc import ToolRun, scrubbed_env
+from verifier.proc import ToolRun, run_tool, scrubbed_env
+from verifier.repo_paths import RepoGlob, RepoPath
+
+__all__ = [
+    "CANNOT_START", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob", "RepoPath",
+    "ToolRun", "check_argv_size", "expand_command", "failure_reason", "glob_matches", "inside_repo",
+    "interpreter_env", "placeholders", "read_json", "resolve_python", "run_evidence", "run_tool",
+    "safe_name", "scrubbed_env", "source_files", "split_command", "substitute", "tool_failure",
+    "tool_version", "which",
+]
 
 #: Directories never walked into: version control (only when it holds that system's own files,
-#: ``verifier.origin.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
+#: ``verifier.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
 #: environments' usual names. (Any directory holding a ``pyvenv.cfg`` is skipped too: an
 #: interpreter, not delivered code.)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox",
