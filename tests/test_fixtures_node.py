@@ -134,8 +134,8 @@ def test_node_weak_delivery_fails_junit_semgrep_and_robustness(tmp_path):
     assert [r["properties"]["secretSha1"] for r in runs["detect-secrets"]["results"]] == [
         f["extra"]["hashed_secret"] for f in by_id["SEC-2"]["findings"]]
     # each probe's own presentation labels its figures in the report (zh and en)
-    zh, en = tmp_path / "report.zh.md", tmp_path / "report.en.html"
-    assert _cli("report", out, "--format", "md", "--lang", "zh", "-o", zh).exit_code == 0
+    zh, en = tmp_path / "report.zh.html", tmp_path / "report.en.html"
+    assert _cli("report", out, "--format", "html", "--lang", "zh", "-o", zh).exit_code == 0
     assert _cli("report", out, "--format", "html", "--lang", "en", "-o", en).exit_code == 0
     text = zh.read_text("utf-8")
     for label in ("JUnit XML 报告", "问题所属规则", "凭据类型", "圈复杂度最高的函数", "任一项超限函数占比（%）"):
