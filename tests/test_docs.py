@@ -33,6 +33,8 @@ PENDING: set[str] = {
     "probe table: bandit: metrics", "probe table: integrity: metrics", "probe table: locust: metrics",
     "probe table: matrix: metrics", "probe table: origin: metrics", "probe table: pytest: metrics",
     "probe table: radon: metrics", "probe table: recovery: metrics", "probe table: robustness: metrics",
+    "probe table: junit: metrics", "probe table: lizard: metrics", "probe table: secrets: metrics",
+    "probe table: semgrep: metrics",
 }
 
 

@@ -7,11 +7,9 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from verifier.cli.output import emit, say
+from verifier.cli.output import SafeConsole, emit, say
 from verifier.errors import InputError
 from verifier.cli.params import InputDirectory, InputFile, InputPath, OutputFile
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
@@ -208,8 +206,8 @@ class _Progress:
         self._bar = None
         self._tasks: dict[str, TaskID] = {}
         if sys.stderr.isatty():
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), console=Console(stderr=True),
+            self._bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 MofNCompleteColumn(), console=SafeConsole(stderr=True),
                                  transient=False)
 
     def __enter__(self) -> _Progress:
@@ -230,7 +228,7 @@ class _Progress:
 
     def fetching(self, label: str, done: int, total: int) -> None:
         """Progress of fetching registry packages."""
-        text = f"fetching {escape(label)}" if label else "fetched"
+        text = f"fetching {label}" if label else "fetched"  # a SafeConsole: no markup, escaped
         self._update("fetch", text[:60], done, total)
 
     def fingerprinting(self, done: int, total: int) -> None:

@@ -8,6 +8,12 @@ tool, with the tool's version:
   warning, low → note), the file, lines and column in the delivered repository (``uriBaseId``
   ``SRCROOT``), confidence, CWE and whether it counts toward the indicator as properties, bandit's
   JSON report attached. Files bandit could not scan become tool notifications.
+- **semgrep** (the ``semgrep`` probe): one result per finding of the task book's rules, level from
+  the finding's severity, file, lines and columns, CWE as a tag of its rule, semgrep's own SARIF and
+  JSON attached. Errors semgrep reported become tool notifications.
+- **detect-secrets** (the ``secrets`` probe): one result per hard-coded secret (rule: its first type),
+  file and line, the types and the SHA-1 digest detect-secrets computed as properties; never the
+  secret itself.
 - **verifier-robustness** (the ``robustness`` probe): one result per malformed request not answered
   with a 4xx (5xx, timeout, no answer, the service dying: error; anything else: warning), against
   the service (a logical location ``METHOD PATH``), with the request and response as SARIF
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +40,9 @@ from verifier.results import FindingRecord, IndicatorResult
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 _WAIVER_STATES = ("accepted", "underReview", "rejected")
+#: Findings that say a tool could not scan a file: tool notifications, not results.
+_NOT_SCANNED = frozenset({"bandit-error", "semgrep-error"})
+_CWE = re.compile(r"CWE-(\d+)")
 _BASES = {
     "SRCROOT": {"description": {"text": "The root of the delivered repository (the tree verifier measured)."}},
     "RUNDIR": {"description": {"text": "The verifier run directory (or the run/ folder of its bundle)."}},
@@ -40,12 +50,14 @@ _BASES = {
 
 
 class SarifFormat(OutputFormat):
-    """SARIF 2.1.0 log: bandit's findings and the robustness probe's failures."""
+    """SARIF 2.1.0 log: bandit's, semgrep's and detect-secrets' findings and the robustness probe's
+    failures."""
 
     name = "sarif"
     media_type = "application/sarif+json"
     filename = "findings.sarif"
-    description = "SARIF 2.1.0 log: security findings (bandit) and robustness failures, one run per tool"
+    description = ("SARIF 2.1.0 log: security findings (bandit, semgrep, detect-secrets) and robustness "
+                   "failures, one run per tool")
 
     def render(self, data: RunData) -> bytes:
         """The SARIF log of the run's findings."""
@@ -58,6 +70,17 @@ class SarifFormat(OutputFormat):
             runs.append(_run(data, bandit, driver={"name": "bandit", "version": tools.get("bandit") or "unknown",
                                                    "informationUri": "https://bandit.readthedocs.io/"},
                              result_of=_bandit_result, rule_of=_bandit_rule))
+        semgrep = [i for i in indicators if i.probe == "semgrep"]
+        if semgrep:
+            runs.append(_run(data, semgrep, driver={"name": "semgrep", "version": tools.get("semgrep") or "unknown",
+                                                    "informationUri": "https://semgrep.dev/"},
+                             result_of=_semgrep_result, rule_of=_semgrep_rule))
+        secrets = [i for i in indicators if i.probe == "secrets"]
+        if secrets:
+            runs.append(_run(data, secrets, driver={
+                "name": "detect-secrets", "version": tools.get("detect-secrets") or "unknown",
+                "informationUri": "https://github.com/Yelp/detect-secrets"},
+                result_of=_secret_result, rule_of=_secret_rule))
         robust = [i for i in indicators if i.probe == "robustness"]
         if robust:
             runs.append(_run(data, robust, driver={
@@ -96,7 +119,7 @@ def _run(data: RunData, indicators: list[IndicatorResult], *, driver: dict[str, 
                 {"level": "error", "message": {"text": text(ind.reason.splitlines()[0] if ind.reason else "error")}}]
         invocations.append(invocation)
         for finding in ind.findings:
-            if finding.rule == "bandit-error":
+            if finding.rule in _NOT_SCANNED:
                 notifications.append({"level": "warning", "message": {"text": text(finding.message)},
                                       "locations": [_file_location(finding)] if finding.file else []})
                 continue
@@ -205,6 +228,71 @@ def _bandit_rule(finding: FindingRecord) -> dict[str, Any]:
     if isinstance(extra.get("cwe"), int):
         rule["properties"] = {"tags": ["security", f"CWE-{extra['cwe']}"]}
     return rule
+
+
+def _cwes(value: Any) -> list[str]:
+    """``CWE-n`` tags from a rule's ``cwe`` metadata (a string, or a list of them)."""
+    items = value if isinstance(value, list) else [value]
+    return [f"CWE-{m.group(1)}" for item in items if isinstance(item, str) for m in [_CWE.search(item)] if m]
+
+
+def _semgrep_result(finding: FindingRecord, evidence: list[str]) -> dict[str, Any]:
+    extra = finding.extra
+    props: dict[str, Any] = {"severity": text(finding.severity or ""),
+                             "semgrepSeverity": text(extra.get("semgrep_severity") or ""),
+                             "counted": bool(extra.get("counted", True))}
+    if _cwes(extra.get("cwe")):
+        props["cwe"] = _cwes(extra.get("cwe"))
+    result: dict[str, Any] = {"ruleId": text(finding.rule or "semgrep"), "level": _level(finding),
+                              "message": {"text": text(finding.message) or "semgrep finding"},
+                              "attachments": _attachments(evidence), "properties": props}
+    if finding.file:
+        location = _file_location(finding)
+        region = location["physicalLocation"].get("region")
+        if region is not None:
+            for key, name in (("column", "startColumn"), ("end_column", "endColumn")):
+                if isinstance(extra.get(key), int) and extra[key] >= 1:
+                    region[name] = extra[key]
+            end = extra.get("end_line")
+            if isinstance(end, int) and end >= region["startLine"]:
+                region["endLine"] = end
+            if region.get("endLine", region["startLine"]) == region["startLine"] and \
+                    region.get("endColumn", 2) <= region.get("startColumn", 1):
+                region.pop("endColumn", None)
+        result["locations"] = [location]
+    return result
+
+
+def _semgrep_rule(finding: FindingRecord) -> dict[str, Any]:
+    rule: dict[str, Any] = {"id": text(finding.rule or "semgrep"), "name": text(finding.rule or "semgrep")}
+    tags = ["security", *_cwes(finding.extra.get("cwe"))]
+    category = finding.extra.get("subcategory")
+    if isinstance(category, list):
+        tags += [text(c) for c in category if isinstance(c, str)]
+    rule["properties"] = {"tags": tags}
+    return rule
+
+
+def _secret_result(finding: FindingRecord, evidence: list[str]) -> dict[str, Any]:
+    extra = finding.extra
+    types = [text(t) for t in extra.get("types") or [] if isinstance(t, str)]
+    props: dict[str, Any] = {"types": types}
+    digest = extra.get("hashed_secret")
+    if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{40}", digest):
+        props["secretSha1"] = digest
+    result: dict[str, Any] = {"ruleId": text(finding.rule or "secret"), "level": _level(finding),
+                              "message": {"text": text(finding.message) or "hard-coded secret"},
+                              "attachments": _attachments(evidence), "properties": props}
+    if finding.file:
+        result["locations"] = [_file_location(finding)]
+    return result
+
+
+def _secret_rule(finding: FindingRecord) -> dict[str, Any]:
+    kind = text(finding.rule or "secret")
+    return {"id": kind, "name": kind,
+            "shortDescription": {"text": text(f"hard-coded credential: {kind}")},
+            "properties": {"tags": ["security", "CWE-798"]}}
 
 
 def _robustness_result(finding: FindingRecord, evidence: list[str]) -> dict[str, Any]:
