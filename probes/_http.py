@@ -9,7 +9,6 @@ Values from the spec are data: they are only ever sent as HTTP, never evaluated.
 from __future__ import annotations
 
 import http.client
-import json
 import re
 import time
 import uuid
@@ -170,15 +169,3 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
         return done(0, b"", f"{type(exc).__name__}: {exc}")
     finally:
         sock.close()
-
-
-def send_request(port: int, request: HttpRequest, i: int = 0, *, timeout_s: float = 5.0) -> Exchange:
-    """Send a declared request with placeholders filled for sequence number ``i``."""
-    uid = new_uid()
-    path = fill(request.path, i, uid)
-    headers = dict(request.headers)
-    body = None
-    if request.body is not None:
-        body = json.dumps(fill(request.body, i, uid), ensure_ascii=False).encode("utf-8")
-        headers.setdefault("Content-Type", "application/json")
-    return send(port, request.method, path, body, headers=headers, timeout_s=timeout_s)

@@ -65,9 +65,6 @@ def test_printable_leaves_text_alone():
 
 # --------------------------------------------------------------------------- the one way out
 
-_ALLOWED = {"say", "status", "emit", "styled", "stacked", "SafeConsole", "stdout_console"}
-
-
 def _prints(tree: ast.AST) -> list[str]:
     """Calls in ``tree`` that would print without escaping."""
     found = []

@@ -255,8 +255,3 @@ def labels(lang: str) -> dict[str, str]:
 SEVERITY_LABELS: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _SEVERITIES.items()} for i, lang in enumerate(LANGS)
 }
-
-
-def severity_label(severity: str, lang: str) -> str:
-    """A finding's severity in ``lang`` (high → 高); an unknown severity as written."""
-    return SEVERITY_LABELS[lang].get(severity.lower(), severity)

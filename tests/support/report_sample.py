@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
+from verifier.evidence import atomic_write_json, atomic_write_text
 from verifier.results import (
     Environment, FindingRecord, FunctionCoverage, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary,
     Project, Repository, RunResult,
@@ -245,8 +245,3 @@ def _sample_spec(indicators: list[IndicatorResult], materials: list[MaterialChec
         "materials": {m.key: m.patterns for m in materials if m.patterns},
         "scoring": {"pass_score": 70},
     })
-
-
-def evidence_hash(run: Path, rel: str) -> str:
-    """sha256 of a run directory file (for assertions)."""
-    return sha256_file(run / rel)

@@ -5,7 +5,6 @@ carriage return, line feed or ANSI escape in them must not forge or hide those l
 call ``click.echo``, ``print`` or a plain rich ``Console``: they use
 
 - ``say``: one line (anything in it escaped, so it stays one line);
-- ``status``: a progress line rewritten in place on stderr (our own carriage return, escaped text);
 - ``SafeConsole``: rich output (tables, colours) that never parses markup in text and escapes every
   string it renders; colours come from ``styled`` pieces, never from markup inside data, and a cell
   of several lines from ``stacked``;
@@ -33,11 +32,6 @@ from verifier.textsafe import printable
 def say(message: object = "", *, err: bool = False) -> None:
     """Print ``message`` as one line (stdout, or stderr with ``err``), control characters escaped."""
     click.echo(printable(message), err=err)
-
-
-def status(message: object, *, final: bool = False) -> None:
-    """Rewrite the progress line on stderr with ``message`` (escaped); ``final`` ends the line."""
-    click.echo("\r" + printable(message), err=True, nl=final)
 
 
 def emit(data: str | bytes) -> None:

@@ -81,12 +81,6 @@ def is_transliteration(latin: str, cjk: str) -> bool:
     return len(short) >= 4 and bool(full) and (short in full or full in short)
 
 
-def normalize_holder(text: str) -> str:
-    """The compact comparable form of a holder or owner name (``"Hunan Example Software Co., Ltd."``
-    -> ``"hunanexamplesoftware"``)."""
-    return "".join(_tokens(text))
-
-
 @dataclass(frozen=True)
 class HolderMatch:
     """How one detected holder relates to the owners."""
