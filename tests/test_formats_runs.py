@@ -140,11 +140,11 @@ def test_cyclonedx_of_the_sample_validates_with_the_ratio_on_the_product(sample_
     assert _report(cli, sample_run, "cyclonedx", tmp_path) == _report(cli, sample_run, "cyclonedx", tmp_path)
 
 
-def test_sarif_of_the_weak_delivery_has_bandit_and_robustness_runs(weak_run, cli, tmp_path):
+def test_sarif_of_the_weak_delivery_has_bandit_radon_and_robustness_runs(weak_run, cli, tmp_path):
     log = sarif_json(_report(cli, weak_run, "sarif", tmp_path))
     results = _results(weak_run)
     runs = {r["tool"]["driver"]["name"]: r for r in log["runs"]}
-    assert set(runs) == {"bandit", "verifier-robustness"}
+    assert set(runs) == {"bandit", "radon", "verifier-robustness"}  # pytest's failures have no severity: JUnit
     assert runs["bandit"]["tool"]["driver"]["version"] == results["environment"]["tools"]["bandit"]
     sec = next(i for i in results["indicators"] if i["probe"] == "bandit")
     issues = [f for f in sec["findings"] if f["rule"] != "bandit-error"]
@@ -169,6 +169,15 @@ def test_sarif_of_the_weak_delivery_has_bandit_and_robustness_runs(weak_run, cli
         assert evidence["uriBaseId"] == "RUNDIR" and (weak_run / evidence["uri"]).is_file()
     artifact = runs["verifier-robustness"]["artifacts"][0]
     assert artifact["hashes"]["sha-256"] == hashlib.sha256((weak_run / artifact["location"]["uri"]).read_bytes()).hexdigest()
+    # radon's worst functions, through the generic path: the function's span, a maintainability rule
+    maint = next(i for i in results["indicators"] if i["probe"] == "radon")
+    assert runs["radon"]["tool"]["driver"]["version"] == results["environment"]["tools"]["radon"]
+    worst = runs["radon"]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]) for r in worst] == [
+        (f["rule"], {"startLine": f["line"], "endLine": f["extra"]["endline"]}) for f in maint["findings"]]
+    rules = runs["radon"]["tool"]["driver"]["rules"]
+    assert rules[worst[0]["ruleIndex"]]["properties"]["tags"] == ["maintainability"]
+    assert worst[0]["level"] == "error" and worst[0]["properties"]["severity"] == "high"
 
 
 def test_junit_of_the_weak_delivery_fails_the_unmet_indicators_and_gates(weak_run, cli, tmp_path):
