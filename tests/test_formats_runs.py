@@ -178,6 +178,9 @@ def test_sarif_of_the_weak_delivery_has_bandit_radon_and_robustness_runs(weak_ru
     rules = runs["radon"]["tool"]["driver"]["rules"]
     assert rules[worst[0]["ruleIndex"]]["properties"]["tags"] == ["maintainability"]
     assert worst[0]["level"] == "error" and worst[0]["properties"]["severity"] == "high"
+    # radon's reports are its stdout: attached, its empty stderr not
+    attached = [a["location"]["uri"] for a in runs["radon"]["artifacts"]]
+    assert attached and all((weak_run / uri).stat().st_size > 0 for uri in attached)
 
 
 def test_junit_of_the_weak_delivery_fails_the_unmet_indicators_and_gates(weak_run, cli, tmp_path):

@@ -169,7 +169,8 @@ def _run(data: RunData, indicators: list[IndicatorResult], *, driver: dict[str, 
     evidence: dict[str, None] = {}
     invocations = []
     for ind in indicators:
-        ev = [e for e in ind.evidence if not e.endswith((".stdout.txt", ".stderr.txt"))] or list(ind.evidence)
+        ev = [e for e in ind.evidence if not e.endswith((".stdout.txt", ".stderr.txt"))] or [
+            e for e in ind.evidence if e not in data.files or data.files[e].size > 0]  # a tool's report on stdout
         evidence.update(dict.fromkeys(ev))
         invocation: dict[str, Any] = {
             "executionSuccessful": ind.status != "error",
