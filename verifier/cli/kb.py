@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from verifier.cli.output import emit, say
+from verifier.cli.output import SafeConsole, emit, say
 from verifier.errors import InputError
 from verifier.cli.params import InputDirectory, InputFile, InputPath, OutputFile
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
@@ -206,11 +206,10 @@ class _Progress:
         self._bar = None
         self._tasks: dict[str, int] = {}
         if sys.stderr.isatty():
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), console=Console(stderr=True),
+            self._bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 MofNCompleteColumn(), console=SafeConsole(stderr=True),
                                  transient=False)
 
     def __enter__(self) -> _Progress:
@@ -231,9 +230,7 @@ class _Progress:
 
     def fetching(self, label: str, done: int, total: int) -> None:
         """Progress of fetching registry packages."""
-        from rich.markup import escape
-
-        text = f"fetching {escape(label)}" if label else "fetched"
+        text = f"fetching {label}" if label else "fetched"  # a SafeConsole: no markup, escaped
         self._update("fetch", text[:60], done, total)
 
     def fingerprinting(self, done: int, total: int) -> None:
