@@ -87,7 +87,8 @@ def test_findings_of_any_probe_become_results_of_its_tool_with_its_version(tmp_p
     # detect-secrets: the tool of `python -m detect_secrets`; the hostile path percent-encoded
     (secret,) = runs["detect-secrets"]["results"]
     assert secret["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "conf/%3C%26%22q%22%01.py"
-    assert "0" * 40 not in json.dumps(secret)  # tool-specific extras stay in results.json
+    assert secret["properties"]["secretSha1"] == "0" * 40  # the digest detect-secrets made, never the secret
+    assert "Secret Keyword" not in json.dumps(secret["properties"])  # other extras stay in results.json
     # lizard: both indicators in one run, the clean one too; the function's span
     assert [i["properties"]["indicator"] for i in runs["lizard"]["invocations"]] == ["M1", "M2"]
     (fn,) = runs["lizard"]["results"]

@@ -10,8 +10,9 @@ tool, with the tool's version; nothing here knows a probe by name except ``robus
   ``SRCROOT``), the indicator's evidence attached. Well-known ``extra`` keys add to it: the region's
   end and columns (``line_range``, ``end_line`` / ``endline``, ``col_offset`` (0-based), ``column``
   and ``end_column`` (1-based)), ``confidence`` and ``counted`` (whether it counts toward the
-  indicator) as properties, ``cwe`` (a number, ``"CWE-79: …"`` or a list of them) as a property and a
-  tag of its rule, ``test_name`` and ``more_info`` (a URL) as the rule's name and help. A rule is
+  indicator) as properties, ``hashed_secret`` (the SHA-1 of a secret found, never the secret) as
+  ``secretSha1``, ``cwe`` (a number, ``"CWE-79: …"`` or a list of them) as a property and a tag of
+  its rule, ``test_name`` and ``more_info`` (a URL) as the rule's name and help. A rule is
   tagged with the indicator's characteristic (``security``, ``maintainability`` …). A finding whose
   rule ends in ``-error`` and that has no line (``bandit-error``, ``radon-error``: a file the tool
   could not read) is a tool notification. Findings of other shapes (a failing test without a
@@ -316,6 +317,9 @@ def _code_result(finding: FindingRecord, evidence: list[str], driver: Mapping[st
     cwes = _cwes(extra.get("cwe"))
     if cwes:
         props["cwe"] = ", ".join(cwes)
+    digest = extra.get("hashed_secret")
+    if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{40}", digest):
+        props["secretSha1"] = digest
     return {"ruleId": text(finding.rule), "level": _level(finding),
             "message": {"text": text(finding.message) or text(f"{driver['name']} finding {finding.rule}")},
             "locations": [_file_location(finding)], "attachments": _attachments(evidence), "properties": props}
