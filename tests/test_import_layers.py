@@ -50,7 +50,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
                        # kb storage: the file, its guard and index, fingerprints, building one from sources
                        # fetched through the registries' clients, the dependencies a delivery declares
                        "verifier.kb.store", "verifier.kb.guard", "verifier.kb.postings", "verifier.kb.normalize",
-                       "verifier.kb.winnow", "verifier.kb.build", "verifier.kb.registries", "verifier.kb.deps"),
+                       "verifier.kb.winnow", "verifier.kb.build", "verifier.kb.registries", "verifier.kb.deps",
+                       "verifier.kb.lock_graph"),
 }
 #: layer -> the layers it may import from
 ALLOWED = {

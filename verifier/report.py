@@ -531,9 +531,8 @@ def _dependencies(origin: OriginSummary, L: Mapping[str, str]) -> dict[str, Any]
     deps = origin.dependencies
     rows = []
     for d in deps[:_DEPENDENCY_ROWS]:
-        direct = d.get("direct")
-        scope = {True: L["dependency_direct"], False: L["dependency_transitive"]}.get(direct, "—") \
-            if isinstance(direct, bool) else "—"
+        direct: Any = d.get("direct")
+        scope = {True: L["dependency_direct"], False: L["dependency_transitive"]}.get(direct, "—")
         rows.append({"name": _cell(d.get("name")), "version": _cell(d.get("version") or "—"),
                      "license": _cell(d.get("license") or "—"), "scope": scope,
                      "declared_in": _cell(d.get("declared_in") or "—")})
