@@ -52,9 +52,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "pass_score": ("通过分数线", "Pass score"),
     "score_vs": ("{score} / {maximum}（通过分数线 {pass_score}）", "{score} / {maximum} (pass score {pass_score})"),
     "score_range_label": ("综合得分（范围）", "Score (range)"),
-    "score_range": ("{lowest} – {highest} / {maximum}", "{lowest} – {highest} / {maximum}"),
+    "score_range": ("{range} / {maximum}", "{range} / {maximum}"),
     "score_range_detail": ("（已测指标得分 {score}；通过分数线 {pass_score}）",
                            " (measured indicators: {score}; pass score {pass_score})"),
+    "score_range_none": ("（没有测得任何指标；通过分数线 {pass_score}）",
+                         " (no indicator measured; pass score {pass_score})"),
     "score_range_note": ("有指标出错，未计入得分：按出错指标全部不符合与全部符合分别计算，得分在此范围内。",
                          "Indicators in error are left out of the score: counted as all not met and as all "
                          "met, the score lies in this range."),

@@ -33,7 +33,8 @@ from verifier.paths import check_output_file, read_file
 from verifier.probe import SEVERITIES, Bars, Label, Presentation, Series, Table, presentation_of
 from verifier.results import IndicatorResult, OriginSummary, RunResult
 from verifier.run_files import RunFiles
-from verifier.scoring import gate_figure, ready_to_apply, score_reaches
+from verifier.scoring import gate_figure, ready_to_apply, score_figure, score_reaches
+from verifier.units import format_number
 from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 FORMATS = ("html", "pdf", "md", "json")
@@ -259,19 +260,13 @@ def _sections(L: Mapping[str, str], *, with_functions: bool) -> list[dict[str, s
 
 
 def fmt_number(value: float | int | None) -> str:
-    """A figure for people: integers without decimals, others to a sensible precision."""
+    """A figure for people, rounded as everywhere else (``verifier.units.format_number``: whole
+    numbers in full, others to 4 significant digits) with thousands separators; ``—`` for none."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, bool):
         return str(value).lower()
-    value = float(value)
-    if value.is_integer():
-        return f"{int(value):,}"
-    if abs(value) >= 100:
-        return f"{value:,.1f}"
-    if abs(value) >= 1:
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    return f"{value:.3g}"
+    return format_number(float(value), group=True)
 
 
 _UNIT_SUFFIX = {"%": "%", "ms": " ms", "s": " s", "rps": " rps", "per_kloc": " /kLOC", "MB": " MB",
@@ -329,13 +324,13 @@ def _summary(result: RunResult, L: Mapping[str, str], lang: str) -> dict[str, An
         gates.append({"description": gate.description_zh if lang == "zh" else gate.description_en,
                       "figure": gate_figure(gate, lang), "text": L[state], "cls": f"gate-{state}"})
     counts = Counter(i.status for i in result.indicators)
-    figures = {"score": fmt_number(round(score.value, 1)), "maximum": fmt_number(score.maximum),
+    figures = {"score": fmt_number(score.value), "maximum": fmt_number(score.maximum),
                "pass_score": fmt_number(score.pass_score)}
     ranged = score.lowest is not None and score.highest is not None
     if ranged:  # errors leave the score open: the range is the headline, the measured figure beside it
-        score_text = L["score_range"].format(lowest=fmt_number(round(score.lowest, 1)),
-                                             highest=fmt_number(round(score.highest, 1)), **figures)
-        score_detail = L["score_range_detail"].format(**figures)
+        score_text = L["score_range"].format(range=score_figure(score), **figures)
+        measured = any(i.status in ("met", "not_met") for i in result.indicators)
+        score_detail = L["score_range_detail" if measured else "score_range_none"].format(**figures)
     else:
         score_text, score_detail = L["score_vs"].format(**figures), ""
     return {
@@ -358,8 +353,7 @@ def _conditions(result: RunResult, L: Mapping[str, str], lang: str) -> list[dict
     every task-book indicator met among them), and score ≥ the pass score."""
     ready = ready_to_apply(result.gates)
     s = result.score
-    score = fmt_number(round(s.value, 1)) if s.lowest is None or s.highest is None \
-        else f"{fmt_number(round(s.lowest, 1))} – {fmt_number(round(s.highest, 1))}"
+    score = score_figure(s)
     state = {True: "yes", False: "no", None: "open"}
     wanted = False if ready is False else None
     named = "、".join(f"“{g.description_zh}”" for g in result.gates if g.passed is wanted) if lang == "zh" \

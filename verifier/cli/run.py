@@ -14,8 +14,9 @@ from verifier.errors import ExitCode, InputError
 from verifier.paths import default_file_inside, read_file
 from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
-from verifier.scoring import ready_to_apply, score_reaches
+from verifier.scoring import ready_to_apply, score_figure, score_reaches
 from verifier.spec import DEFAULT_SPEC_NAME, Indicator
+from verifier.units import format_number
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
 _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
@@ -109,13 +110,15 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
     run_dir = runner.run_dir
     out = stdout_console()
     counts = {s: sum(1 for r in result.indicators if r.status == s) for s in _STATUS_STYLE}
+    score = result.score
+    open_range = " (open: indicators in error)" if score.lowest is not None and score.highest is not None else ""
     out.print(styled("verdict: ", (result.verdict, "bold"),
-                     f"   score {result.score.value:g} / {result.score.maximum:g} "
-                     f"(pass {result.score.pass_score:g})   "
+                     f"   score {score_figure(score)} / {format_number(score.maximum)}{open_range} "
+                     f"(pass {format_number(score.pass_score)})   "
                      + ", ".join(f"{n} {s}" for s, n in counts.items() if n)))
     answer = {True: ("yes", "green"), False: ("no", "red"), None: ("open", "yellow")}
     out.print(styled("  ready to apply (every gate holds): ", answer[ready_to_apply(result.gates)],
-                     f"   score ≥ {result.score.pass_score:g}: ", answer[score_reaches(result.score)]))
+                     f"   score ≥ {format_number(result.score.pass_score)}: ", answer[score_reaches(result.score)]))
     for gate in result.gates:
         mark = {True: ("holds", "green"), False: ("fails", "red"), None: ("open", "yellow")}
         out.print(styled(f"  gate {gate.id}: ", mark[gate.passed], f" ({gate.figure})"))
