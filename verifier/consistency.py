@@ -150,7 +150,8 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             continue
         for field, spec_value in (("name", ind.name), ("characteristic", ind.characteristic),
                                   ("probe", ind.probe), ("metric", ind.metric), ("target", ind.target),
-                                  ("unit", ind.unit), ("weight", ind.weight), ("required", ind.required)):
+                                  ("unit", ind.unit), ("weight", ind.weight), ("required", ind.required),
+                                  ("repeat", ind.repeat)):
             if getattr(r, field) != spec_value:
                 problems.append(f"indicator {r.id}'s {field} {getattr(r, field)!r} is not the spec's "
                                 f"{spec_value!r}")
@@ -160,6 +161,7 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             outcome = ProbeOutcome(measurements=(Measurement(ind.metric, r.value, ind.unit),))
             again = evaluate(ind, outcome, partial_credit=spec.scoring.partial_credit)
             status, credit = again.status, again.credit
+        problems += _repeat_problems(r, ind, spec, seen_before=[x.id for x in out])
         if status != r.status:
             problems.append(_status_problem(r, ind, status))
         elif not math.isclose(r.credit, credit, abs_tol=_CREDIT_TOL):
@@ -167,6 +169,29 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
         out.append(r.model_copy(update={"status": status, "credit": credit, "weight": ind.weight,
                                         "required": ind.required}))
     return out, problems
+
+
+def _repeat_problems(r: IndicatorResult, ind: Any, spec: Spec, *, seen_before: list[str]) -> list[str]:
+    """A repeated measurement's runs against its median, range and judgements
+    (``verifier.repeats.check_repeats``), and a shared measurement against the spec."""
+    from verifier.repeats import check_repeats, group_repeat, measurement_key  # noqa: PLC0415
+
+    problems = []
+    expected = group_repeat(spec, ind)
+    if r.repeats is not None:
+        problems += [f"indicator {r.id}: {p}" for p in check_repeats(
+            r.repeats, expected_runs=expected, target=ind.parsed_target, value=r.value, status=r.status)]
+    elif expected > 1:
+        problems.append(f"indicator {r.id} records no runs, but its measurement runs {expected} times")
+    if r.measured_with is not None:
+        try:
+            source = spec.indicator(r.measured_with)
+        except KeyError:
+            source = None
+        if source is None or measurement_key(source) != measurement_key(ind) or r.measured_with not in seen_before:
+            problems.append(f"indicator {r.id} says it shares the measurement of {r.measured_with}, which is "
+                            "not an earlier indicator with the same probe and arguments")
+    return problems
 
 
 def _status_problem(r: IndicatorResult, ind: Any, status: str) -> str:

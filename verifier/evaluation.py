@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from verifier.probe import ProbeError, ProbeOutcome
-from verifier.results import FindingRecord, FunctionTests, IndicatorResult
+from verifier.results import FindingRecord, FunctionTests, IndicatorResult, Status
 from verifier.spec import Indicator
 from verifier.units import Target, TargetError, convert, format_quantity
 
@@ -64,7 +64,7 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
                         for f in outcome.functions],
         started_at=started_at, duration_s=duration_s,
     )
-    value, status, reason = _judge(indicator, outcome)
+    value, status, reason = judge(indicator, outcome)
     credit = 0.0
     if status == "met":
         credit = 1.0
@@ -77,7 +77,9 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
     return IndicatorResult(**base, value=value, status=status, credit=credit, reason=reason)
 
 
-def _judge(indicator: Indicator, outcome: ProbeOutcome) -> tuple[float | None, str, str]:
+def judge(indicator: Indicator, outcome: ProbeOutcome) -> tuple[float | None, Status, str]:
+    """The figure of ``indicator``'s metric in ``outcome`` (converted into the indicator's unit), its
+    status against the target and the reason, as ``evaluate`` records them (no credit)."""
     metric, unit, target = indicator.metric, indicator.unit, indicator.parsed_target
     measurement = outcome.measurement(metric)
     value: float | None = None

@@ -40,6 +40,14 @@ def _is_empty(value: Any) -> bool:
     return not value
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _is_one(value: Any) -> bool:
+    return value == 1
+
+
 class FunctionTests(_Model):
     """The tests a probe mapped to one item of the function list, with how each ended
     (``verifier.probe.FunctionOutcome``); the runner merges them into ``RunResult.functions``."""
@@ -48,6 +56,39 @@ class FunctionTests(_Model):
     """The function item's id in the spec."""
     outcomes: dict[str, Literal["passed", "failed", "error", "skipped"]] = Field(default_factory=dict)
     """Test node id -> outcome."""
+
+
+class RepeatRun(_Model):
+    """One run of a repeated measurement (``repeat: N``), judged on its own against the target."""
+
+    run: int
+    """1-based."""
+    value: float | None
+    """This run's figure for the indicator's metric, in the indicator's unit."""
+    status: Status
+    """This run alone against the target (``error`` when the run failed)."""
+    measurements: dict[str, float | None] = Field(default_factory=dict)
+    """Every figure the probe reported in this run."""
+    evidence: str
+    """The run's evidence folder, relative to the run directory (``evidence/<ID>/run-1``)."""
+    error: str | None = Field(None, exclude_if=_is_none)
+    """Why this run could not measure."""
+    duration_s: float | None = None
+
+
+class Repeats(_Model):
+    """Every run of a repeated measurement: the indicator's value is the median of their figures
+    (``verifier.repeats``); its findings, details and charts are those of run ``shown``."""
+
+    runs: list[RepeatRun]
+    shown: int
+    """The run nearest the median (the earliest of equals), whose findings and details are shown."""
+    min: float | None
+    max: float | None
+    spread: float | None
+    """``max - min``, in the indicator's unit."""
+    unstable: bool
+    """Met in some runs and not met in others: the verdict on this indicator rests on the median."""
 
 
 class IndicatorResult(_Model):
@@ -82,6 +123,13 @@ class IndicatorResult(_Model):
     """Every metric the probe reported, by name (the indicator's own metric included)."""
     function_tests: list[FunctionTests] = Field(default_factory=list, exclude_if=_is_empty)
     """Tests per function item, from a probe that runs the product's tests; left out when empty."""
+    repeat: int = Field(1, exclude_if=_is_one)
+    """The task book's ``repeat`` for this indicator (left out when 1)."""
+    repeats: Repeats | None = Field(None, exclude_if=_is_none)
+    """Every run, when the measurement ran more than once; ``value`` is the median of theirs."""
+    measured_with: str | None = Field(None, exclude_if=_is_none)
+    """The indicator whose measurement this one shares (same probe, same arguments): its charts,
+    tables, findings and evidence are shown there, once."""
     started_at: str | None = None
     duration_s: float | None = None
 
@@ -172,10 +220,6 @@ class Environment(_Model):
     cpu_count: int
     python: str
     tools: dict[str, str] = Field(default_factory=dict)
-
-
-def _is_none(value: Any) -> bool:
-    return value is None
 
 
 class Repository(_Model):

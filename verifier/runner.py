@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import threading
 import time
@@ -34,13 +35,14 @@ from pydantic import ValidationError
 
 from verifier import __version__
 from verifier.errors import InputError
-from verifier.evaluation import evaluate, outcome_from_error
+from verifier.evaluation import evaluate, judge, outcome_from_error
 from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
 from verifier.paths import read_file
 from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
 from verifier.repository import repo_identity
+from verifier.repeats import combine, group_repeat, measurement_key, run_status, summarize
 from verifier.results import (
-    Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
+    Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, RepeatRun, Repository, RunResult,
 )
 from verifier.scoring import finalize
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
@@ -133,6 +135,29 @@ def safe_name(indicator_id: str) -> str:
     return _SAFE_ID.sub("_", indicator_id) or "_"
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One run of a probe: what it returned, its evidence folder (relative to the run directory)
+    and how long it took."""
+
+    outcome: ProbeOutcome
+    evidence: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A measurement taken for ``indicator_id``: its runs (one unless ``repeat``), shared by every
+    indicator with the same probe and arguments."""
+
+    indicator_id: str
+    runs: tuple[_Run, ...]
+    outcome: ProbeOutcome
+    shown: int
+    started_at: str
+    duration_s: float
+
+
 @dataclass
 class _RunState:
     run_dir: Path
@@ -161,7 +186,7 @@ class Runner:
         self.tool_versions: dict[str, str] = {"verifier": __version__}
         self.run_dir: Path | None = None
         self._repo_record: Repository | None = None
-        self._outcomes: dict[tuple[str, str], tuple[str, ProbeOutcome]] = {}
+        self._outcomes: dict[tuple[str, str], _Measured] = {}
 
     # ---- the run ------------------------------------------------------------------------------
 
@@ -281,24 +306,66 @@ class Runner:
         return checks
 
     def _measure_or_reuse(self, indicator: Indicator, run_dir: Path) -> IndicatorResult:
-        """Measure ``indicator``, or judge it on the outcome of an earlier indicator of this run
-        that ran the same probe with the same arguments (one load test, several figures)."""
-        key = (indicator.probe, json.dumps(indicator.with_, sort_keys=True, default=str))
+        """Measure ``indicator`` (as many times as its measurement's ``repeat``), or judge it on the
+        runs of an earlier indicator of this run that ran the same probe with the same arguments
+        (one load test, several figures; ``verifier.repeats``)."""
+        key = measurement_key(indicator)
         earlier = self._outcomes.get(key)
         if earlier is None:
-            result, outcome = self._measure(indicator, run_dir)
-            self._outcomes[key] = (indicator.id, outcome)
-            return result
-        source_id, outcome = earlier
-        note = (f"measured once with {source_id}: same probe and arguments, so the same run "
-                f"gives both figures (与 {source_id} 同一次测量：探针与参数相同)")
-        shared = replace(outcome, notes=(*outcome.notes, note))
-        return evaluate(indicator, shared, partial_credit=self.spec.scoring.partial_credit,
-                        started_at=_now(), duration_s=0.0)
+            measured = self._measure(indicator, run_dir, group_repeat(self.spec, indicator))
+            self._outcomes[key] = measured
+            return self._judged(indicator, measured, started_at=measured.started_at,
+                                duration_s=measured.duration_s)
+        return self._judged(indicator, earlier, started_at=_now(), duration_s=0.0,
+                            measured_with=earlier.indicator_id)
 
-    def _measure(self, indicator: Indicator, run_dir: Path) -> tuple[IndicatorResult, ProbeOutcome]:
+    def _judged(self, indicator: Indicator, measured: _Measured, *, started_at: str, duration_s: float,
+                measured_with: str | None = None) -> IndicatorResult:
+        """``indicator`` evaluated on a measurement: the median of its runs when it ran more than once."""
+        outcome, shown = measured.outcome, measured.shown
+        if len(measured.runs) > 1:
+            outcome, shown = combine([run.outcome for run in measured.runs],
+                                     self._group_metric(indicator, measured))
+        result = evaluate(indicator, outcome, partial_credit=self.spec.scoring.partial_credit,
+                          started_at=started_at, duration_s=duration_s)
+        update: dict[str, Any] = {"repeat": indicator.repeat, "measured_with": measured_with}
+        if len(measured.runs) > 1:
+            runs = []
+            for n, run in enumerate(measured.runs, 1):
+                value, _, _ = judge(indicator, run.outcome)
+                runs.append(RepeatRun(run=n, value=value, status=run_status(value, run.outcome.error,
+                                                                            indicator.parsed_target),
+                                      measurements={m.metric: m.value for m in run.outcome.measurements},
+                                      evidence=run.evidence, error=run.outcome.error,
+                                      duration_s=run.duration_s))
+            update["repeats"] = summarize(runs, shown)
+        return result.model_copy(update=update)
+
+    def _group_metric(self, indicator: Indicator, measured: _Measured) -> str:
+        """The metric that picks the shown run: that of the indicator that took the measurement."""
+        try:
+            return self.spec.indicator(measured.indicator_id).metric
+        except KeyError:
+            return indicator.metric
+
+    def _measure(self, indicator: Indicator, run_dir: Path, repeat: int) -> _Measured:
+        """Run ``indicator``'s probe ``repeat`` times (``evidence/<ID>/run-K/`` when more than once;
+        a fresh evidence folder: what an interrupted attempt left there is removed first)."""
         started_at, began = _now(), time.monotonic()
-        evidence_dir = run_dir / "evidence" / safe_name(indicator.id)
+        evidence_root = run_dir / "evidence" / safe_name(indicator.id)
+        if evidence_root.is_dir() and not evidence_root.is_symlink():
+            shutil.rmtree(evidence_root)
+        runs = []
+        for n in range(1, repeat + 1):
+            evidence_dir = evidence_root / f"run-{n}" if repeat > 1 else evidence_root
+            run_began = time.monotonic()
+            outcome = self._measure_once(indicator, run_dir, evidence_dir)
+            runs.append(_Run(outcome=outcome, evidence=evidence_dir.relative_to(run_dir).as_posix(),
+                             duration_s=round(time.monotonic() - run_began, 3)))
+        return _Measured(indicator_id=indicator.id, runs=tuple(runs), outcome=runs[0].outcome, shown=1,
+                         started_at=started_at, duration_s=round(time.monotonic() - began, 3))
+
+    def _measure_once(self, indicator: Indicator, run_dir: Path, evidence_dir: Path) -> ProbeOutcome:
         evidence_dir.mkdir(parents=True, exist_ok=True)
         timeout = indicator.timeout or DEFAULT_TIMEOUT_S
         try:
@@ -312,10 +379,7 @@ class Runner:
             outcome = ProbeOutcome(error=str(err))
         except Exception as err:  # a probe bug must not stop the run: record it
             outcome = ProbeOutcome(error=f"probe crashed: {type(err).__name__}: {err}")
-        outcome = _with_existing_evidence(outcome, evidence_dir, run_dir)
-        result = evaluate(indicator, outcome, partial_credit=self.spec.scoring.partial_credit,
-                          started_at=started_at, duration_s=round(time.monotonic() - began, 3))
-        return result, outcome
+        return _with_existing_evidence(outcome, evidence_dir, run_dir)
 
     def _run_probe(self, probe: Probe, indicator: Indicator, run_dir: Path, evidence_dir: Path,
                    timeout: float) -> ProbeOutcome:

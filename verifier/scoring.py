@@ -278,6 +278,14 @@ def assess(results: Sequence[IndicatorResult], gate_list: Sequence[Gate], *,
                               f"gate {gate.id} ({gate.description_en}) could not be decided: {gate.figure}"))
         if gate.id == TASK_BOOK_GATE:
             reasons += _shortfall_reasons(results)
+    for r in results:
+        if r.repeats is not None and r.repeats.unstable:
+            runs, met = len(r.repeats.runs), sum(x.status == "met" for x in r.repeats.runs)
+            median = format_quantity(r.value, r.unit)
+            reasons.append(reason(
+                f"指标 {r.id}“{r.name}”测量不稳定：{runs} 次测量中 {met} 次达标，按中位数 {median} 判定（目标 {r.target}）",
+                f"indicator {r.id} ({r.name}) is unstable: met in {met} of {runs} runs, judged on the median "
+                f"{median} (target {r.target})"))
     if errors:
         ids = ", ".join(r.id for r in errors)
         reasons.append(reason(

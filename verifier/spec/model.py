@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # the probe contract imports these models: only a type checke
     from verifier.probe import ProbeArgs
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
+#: Most runs an indicator may ask for (``repeat``).
+MAX_REPEAT = 25
 
 Characteristic = Literal[CHARACTERISTIC_KEYS]  # type: ignore[valid-type]
 
@@ -151,7 +153,11 @@ class Indicator(_Strict):
     floor: str | None = None
     """Where partial credit reaches 0 (``scoring.partial_credit``), e.g. ``"<= 1000 ms"``."""
     timeout: float | None = Field(None, gt=0)
-    """Seconds the probe may take; the runner's default when absent."""
+    """Seconds the probe may take (each run, with ``repeat``); the runner's default when absent."""
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT)
+    """How many times the probe runs; the value judged is the median of the runs' figures
+    (``verifier.repeats``). Indicators that share a measurement (same probe, same ``with:``) share
+    its runs: the measurement runs as often as the largest ``repeat`` among them."""
 
     _args: ProbeArgs | None = PrivateAttr(None)
     _target: Target | None = PrivateAttr(None)
