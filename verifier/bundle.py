@@ -540,7 +540,13 @@ def _check_consistency(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], r
                   and isinstance(results.get("origin"), dict) else None)
     if isinstance(files_path, str):
         origin_json, _ = _read_json_member(zf, names, PAYLOAD + files_path)
-    return check_run(results, spec_bytes, origin_json=origin_json)
+    waivers = results.get("waivers") if isinstance(results, dict) else None
+    waivers_bytes = None
+    if isinstance(waivers, dict) and isinstance(waivers.get("path"), str):
+        from verifier.waivers import MAX_BYTES as WAIVERS_MAX  # noqa: PLC0415
+
+        waivers_bytes, _ = _read_member(zf, names, PAYLOAD + waivers["path"], WAIVERS_MAX)
+    return check_run(results, spec_bytes, origin_json=origin_json, waivers_bytes=waivers_bytes)
 
 
 def _check_reports(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], listed: dict[str, tuple[str, int]],
@@ -695,7 +701,12 @@ def _run_consistency(run: Path, result: Any) -> list[Check]:
                 origin_json = json.loads(origin_path.read_text("utf-8"))
             except (OSError, ValueError):
                 origin_json = None
-    return check_run(result, spec_bytes, origin_json=origin_json)
+    waivers_bytes = None
+    if result.waivers is not None:
+        copy = run / result.waivers.path
+        if copy.resolve().is_relative_to(run.resolve()) and copy.is_file() and not copy.is_symlink():
+            waivers_bytes = copy.read_bytes()
+    return check_run(result, spec_bytes, origin_json=origin_json, waivers_bytes=waivers_bytes)
 
 
 def _check_signature(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], manifest_bytes: bytes,

@@ -67,11 +67,13 @@ def load_run_spec(spec_bytes: bytes, name: str = "spec.yaml") -> Spec:
 
 
 def check_run(results: Any, spec_bytes: bytes | None, *, origin_json: Any = None,
-              where: str = "results.json", spec_name: str = "spec.yaml") -> list[Check]:
+              waivers_bytes: bytes | None = None, where: str = "results.json",
+              spec_name: str = "spec.yaml") -> list[Check]:
     """Recompute what ``results`` (parsed ``results.json``) follows from; a failed check per mismatch.
 
     ``spec_bytes`` is the run's ``spec.yaml`` (None when missing: nothing can be recomputed);
-    ``origin_json`` the parsed ``origin/origin.json`` when the run has one.
+    ``origin_json`` the parsed ``origin/origin.json`` when the run has one; ``waivers_bytes`` the
+    run's copy of its waiver file, when it records one.
     """
     try:
         result = results if isinstance(results, RunResult) else RunResult.model_validate(results)
@@ -90,18 +92,25 @@ def check_run(results: Any, spec_bytes: bytes | None, *, origin_json: Any = None
         spec = load_run_spec(spec_bytes, spec_name)
     except InputError as err:
         return [Check(False, f"{spec_name}: cannot be loaded here ({err}); nothing recomputed")]
-    return recompute_checks(result, spec, origin_json=origin_json, where=where)
+    return recompute_checks(result, spec, origin_json=origin_json, waivers_bytes=waivers_bytes, where=where)
 
 
 def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
-                     where: str = "results.json") -> list[Check]:
+                     waivers_bytes: bytes | None = None, where: str = "results.json") -> list[Check]:
     """The checks of ``check_run`` for a validated result and its loaded spec (pure)."""
+    from verifier.probe import available_probes  # noqa: PLC0415
+    from verifier.waivers import check_waivers  # noqa: PLC0415
+
     checks: list[Check] = []
     recomputed, problems = _indicators(result, spec)
+    problems += check_waivers(result, waivers_bytes, available_probes(),
+                              spec_names_waivers=spec.waivers is not None)
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
         checks.append(Check(True, f"{where}: {len(result.indicators)} indicator(s): declared fields, "
-                                  "statuses and credits agree with their values and the spec's targets"))
+                                  "statuses and credits agree with their values and the spec's targets"
+                                  + (f"; {len(result.waivers.applied)} waiver(s) applied, recounted"
+                                     if result.waivers is not None else "")))
     origin, problems = _origin(result, origin_json)
     materials, wrong = _materials(result)
     problems += wrong
@@ -131,7 +140,7 @@ def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
 
 def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], list[str]]:
     """Every recorded indicator with status and credit recomputed, and what disagrees."""
-    from verifier.evaluation import evaluate  # noqa: PLC0415
+    from verifier.evaluation import declared_arguments, evaluate  # noqa: PLC0415
     from verifier.probe import Measurement, ProbeOutcome  # noqa: PLC0415
 
     declared = {ind.id: ind for ind in spec.indicators}
@@ -162,6 +171,8 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             again = evaluate(ind, outcome, partial_credit=spec.scoring.partial_credit)
             status, credit = again.status, again.credit
         problems += _repeat_problems(r, ind, spec, seen_before=[x.id for x in out])
+        if r.arguments and r.arguments != declared_arguments(ind):
+            problems.append(f"indicator {r.id}'s arguments are not the spec's with:")
         if status != r.status:
             problems.append(_status_problem(r, ind, status))
         elif not math.isclose(r.credit, credit, abs_tol=_CREDIT_TOL):

@@ -225,6 +225,9 @@ class Spec(_Strict):
     materials: MaterialsConfig | None = None
     """The acceptance dossier checklist (``verifier.materials``)."""
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    waivers: str | None = None
+    """A waiver file (``verifier.waivers``): findings an expert judged not to count, by fingerprint;
+    relative to the spec file's directory, or absolute."""
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
@@ -255,6 +258,12 @@ class Spec(_Strict):
         if self.origin.knowledge_base is None:
             return None
         return (self.base_dir / self.origin.knowledge_base).resolve()
+
+    def waivers_path(self) -> Path | None:
+        """``waivers`` resolved against the spec file's directory, if declared."""
+        if self.waivers is None:
+            return None
+        return (self.base_dir / self.waivers).resolve()
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with ``indicator_id``; ``KeyError`` otherwise."""
