@@ -142,6 +142,11 @@ def test_verify_recomputes_the_waivers(tmp_path: Path, cli, unwaived) -> None:
     assert any("not the waiver file's entry" in p for p in tampered(
         lambda c: next(f for f in s1(c)["findings"] if "waiver" in f["extra"])["extra"]["waiver"].update(
             reviewer="someone else")))
+    # verify reads the bundled copy of the waiver file and recomputes from it
+    bundle = out.parent / "run.zip"
+    assert cli("bundle", out, "-o", bundle).exit_code == 0
+    verified = cli("verify", bundle)
+    assert verified.exit_code == 0 and "1 waiver(s) applied, recounted" in verified.output, verified.output
     (out / "waivers.yaml").write_text(_waiver(shell.fingerprint, "改过的人"), "utf-8")
     assert any("sha256" in p for p in _problems(out))
 

@@ -7,9 +7,15 @@ same pure functions the runner uses, everything that follows from the recorded d
 book (``spec.yaml``, whose sha256 must be the one the run records):
 
 - each indicator's declared fields (name, characteristic, probe, metric, target, unit, weight,
-  required) from the spec, and its status and credit from its recorded value
+  required, repeat, arguments) from the spec, and its status and credit from its recorded value
   (``verifier.evaluation.evaluate``, so targets, units and partial credit apply exactly as in the
   run); an ``error`` earns no credit;
+- a repeated measurement (``repeat: N``): as many runs as the spec asks for, each run's judgement,
+  min, max, spread, instability and the value as the median of the runs (``verifier.repeats``); a
+  shared measurement names an earlier indicator with the same probe and arguments;
+- waivers (``verifier.waivers``): the run's copy of the waiver file against its recorded sha256,
+  each waived finding against its entry, each waived figure recounted by its probe from the figures
+  before waivers, no finding a waiver names left counted, and the applied and stale lists;
 - the origin summary's ratio from its own line totals (and, given ``origin.json``, that file's
   ratio, threshold and totals), and each material's ``ok`` from what was found and required;
 - every policy gate (among them "every task-book indicator met"), the score, its error range and

@@ -29,6 +29,9 @@ indicator not met fails the run whatever its score, and one in error leaves it a
 inconclusive. A partial run (an indicator of the task book not measured: ``--only``, or a run not
 finished) is at most ``inconclusive``: it says nothing about the whole task book.
 
+An indicator measured several times (``repeat``) and met in some runs but not in others is
+unstable: the verdict's reasons name it, with the runs that met and the median judged.
+
 ``finalize`` is the one place that applies all of it: ``verifier run`` writes what it returns and
 ``verify`` (``verifier.consistency``) recomputes it from the run's own data.
 
