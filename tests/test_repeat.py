@@ -34,7 +34,8 @@ def counter(tmp_path: Path) -> Path:
 def _run(tmp_path: Path, cli, indicators: list[str], *args: str) -> tuple[Path, RunResult]:
     repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(indicators)})
     out = tmp_path / "run"
-    cli("run", repo / "acceptance.yaml", "--out", out, "--quiet", "--no-cache", *args)
+    result = cli("run", repo / "acceptance.yaml", "--out", out, "--no-cache", *args)
+    _run.output = result.output  # type: ignore[attr-defined]
     return out, RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
 
 
@@ -64,6 +65,10 @@ def test_the_median_of_the_runs_is_judged_and_every_run_is_kept(tmp_path: Path, 
                          "en": "indicator P1 (指标 P1) is unstable: met in 2 of 3 runs, judged on the median "
                                "450 ms (target <= 500)"}]
     assert _consistency(out) == []
+    # the progress line says it too
+    assert "value = 450 ms, target <= 500 ms: met" in _run.output  # type: ignore[attr-defined]
+    assert ("[median of 3 runs, 410 ms – 510 ms, UNSTABLE: met in some runs only]"
+            in _run.output)  # type: ignore[attr-defined]
 
 
 def test_verify_recomputes_median_range_and_instability(tmp_path: Path, cli, counter: Path) -> None:

@@ -16,7 +16,7 @@ from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
 from verifier.scoring import ready_to_apply, score_figure, score_reaches
 from verifier.spec import DEFAULT_SPEC_NAME, Indicator
-from verifier.units import format_number
+from verifier.units import format_number, format_quantity
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
 _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
@@ -54,7 +54,25 @@ class _ConsoleListener:
         style = _STATUS_STYLE.get(result.status, "")
         took = " (kept from the interrupted run)" if resumed else (
             f" in {result.duration_s:.1f} s" if result.duration_s is not None else "")
-        self.console.print(styled("      ", (result.status, style), f" {result.reason}{took}"), soft_wrap=True)
+        self.console.print(styled("      ", (result.status, style), f" {result.reason}{took}{_extras(result)}"),
+                           soft_wrap=True)
+
+
+def _extras(result: IndicatorResult) -> str:
+    """What a progress line adds for a repeated measurement, a shared one and waived findings."""
+    parts = []
+    rep = result.repeats
+    if rep is not None:
+        spread = (f", {format_quantity(rep.min, result.unit)} – {format_quantity(rep.max, result.unit)}"
+                  if rep.min is not None and rep.max is not None else "")
+        parts.append(f"median of {len(rep.runs)} runs{spread}" + (", UNSTABLE: met in some runs only"
+                                                                   if rep.unstable else ""))
+    if result.measured_with:
+        parts.append(f"same measurement as {result.measured_with}")
+    waived = sum(1 for f in result.findings if isinstance(f.extra.get("waiver"), dict))
+    if waived:
+        parts.append(f"{waived} finding(s) waived")
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 @click.command("run")
