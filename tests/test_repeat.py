@@ -31,12 +31,12 @@ def counter(tmp_path: Path) -> Path:
     return tmp_path / "runs.txt"
 
 
-def _run(tmp_path: Path, cli, indicators: list[str], *args: str) -> tuple[Path, RunResult]:
+def _run(tmp_path: Path, cli, indicators: list[str], *args: str) -> tuple[Path, RunResult, str]:
+    """Run the task book of ``indicators``: the run directory, its results and what run printed."""
     repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(indicators)})
     out = tmp_path / "run"
     result = cli("run", repo / "acceptance.yaml", "--out", out, "--no-cache", *args)
-    _run.output = result.output  # type: ignore[attr-defined]
-    return out, RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    return out, RunResult.model_validate_json((out / "results.json").read_text("utf-8")), result.output
 
 
 def _consistency(out: Path, data: dict | None = None) -> list[str]:
@@ -46,7 +46,7 @@ def _consistency(out: Path, data: dict | None = None) -> list[str]:
 
 def test_the_median_of_the_runs_is_judged_and_every_run_is_kept(tmp_path: Path, cli, counter: Path) -> None:
     p1 = _repeated(_indicator("P1", "performance_efficiency", _counting(counter), "<= 500", "ms"), 3)
-    out, run = _run(tmp_path, cli, [FIVE[0], p1, *FIVE[2:]])
+    out, run, output = _run(tmp_path, cli, [FIVE[0], p1, *FIVE[2:]])
     ind = next(i for i in run.indicators if i.id == "P1")
     assert counter.read_text() == "3"
     assert ind.repeat == 3 and ind.value == 450 and ind.status == "met"
@@ -66,14 +66,13 @@ def test_the_median_of_the_runs_is_judged_and_every_run_is_kept(tmp_path: Path, 
                                "450 ms (target <= 500)"}]
     assert _consistency(out) == []
     # the progress line says it too
-    assert "value = 450 ms, target <= 500 ms: met" in _run.output  # type: ignore[attr-defined]
-    assert ("[median of 3 runs, 410 ms – 510 ms, UNSTABLE: met in some runs only]"
-            in _run.output)  # type: ignore[attr-defined]
+    assert "value = 450 ms, target <= 500 ms: met" in output
+    assert "[median of 3 runs, 410 ms – 510 ms, UNSTABLE: met in some runs only]" in output
 
 
 def test_verify_recomputes_median_range_and_instability(tmp_path: Path, cli, counter: Path) -> None:
     p1 = _repeated(_indicator("P1", "performance_efficiency", _counting(counter), "<= 500", "ms"), 3)
-    out, _ = _run(tmp_path, cli, [FIVE[0], p1, *FIVE[2:]])
+    out, _, _ = _run(tmp_path, cli, [FIVE[0], p1, *FIVE[2:]])
     data = json.loads((out / "results.json").read_text("utf-8"))
 
     def tampered(edit) -> list[str]:
@@ -94,7 +93,7 @@ def test_indicators_sharing_a_measurement_share_its_runs(tmp_path: Path, cli, co
     code = _counting(counter)
     p1 = _repeated(_indicator("P1", "performance_efficiency", code, "<= 500", "ms"), 3)
     p2 = _indicator("P2", "performance_efficiency", code, "<= 500", "ms")  # repeat 1, same measurement
-    out, run = _run(tmp_path, cli, [FIVE[0], p1, p2, *FIVE[2:]])
+    out, run, _ = _run(tmp_path, cli, [FIVE[0], p1, p2, *FIVE[2:]])
     assert counter.read_text() == "3"  # the measurement ran three times, not four
     by_id = {i.id: i for i in run.indicators}
     assert by_id["P2"].measured_with == "P1" and by_id["P2"].repeat == 1
@@ -106,7 +105,7 @@ def test_resume_measures_an_unfinished_indicator_again_in_a_clean_folder(tmp_pat
     """A repeated indicator is finished only when every run is: one interrupted part-way is measured
     again from its first run, and what the interrupted attempt left in its evidence folder goes."""
     p1 = _repeated(_indicator("P1", "performance_efficiency", _counting(counter), "<= 500", "ms"), 3)
-    out, _ = _run(tmp_path, cli, [FIVE[0], p1, *FIVE[2:]], "--only", "F1")
+    out, _, _ = _run(tmp_path, cli, [FIVE[0], p1, *FIVE[2:]], "--only", "F1")
     stale = out / "evidence" / "P1" / "run-2" / "left-by-an-interrupted-attempt.txt"
     stale.parent.mkdir(parents=True)
     stale.write_text("partial")
