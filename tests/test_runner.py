@@ -236,7 +236,7 @@ def test_indicators_sharing_probe_and_arguments_share_one_measurement(tmp_path: 
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
     f1, f2 = run.indicators[:2]
     assert f1.value == f2.value and f1.evidence == f2.evidence
-    assert any("measured once with F1" in n for n in f2.notes)
+    assert f2.measured_with == "F1" and f1.measured_with is None
 
 
 def test_function_coverage_merges_runs_by_node_id() -> None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # the probe contract imports these models: only a type checke
     from verifier.probe import ProbeArgs
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
+#: Most runs an indicator may ask for (``repeat``).
+MAX_REPEAT = 25
 
 Characteristic = Literal[CHARACTERISTIC_KEYS]  # type: ignore[valid-type]
 
@@ -161,7 +163,11 @@ class Indicator(_Strict):
     floor: str | None = None
     """Where partial credit reaches 0 (``scoring.partial_credit``), e.g. ``"<= 1000 ms"``."""
     timeout: float | None = Field(None, gt=0)
-    """Seconds the probe may take; the runner's default when absent."""
+    """Seconds the probe may take (each run, with ``repeat``); the runner's default when absent."""
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT)
+    """How many times the probe runs; the value judged is the median of the runs' figures
+    (``verifier.repeats``). Indicators that share a measurement (same probe, same ``with:``) share
+    its runs: the measurement runs as often as the largest ``repeat`` among them."""
 
     _args: ProbeArgs | None = PrivateAttr(None)
     _target: Target | None = PrivateAttr(None)
@@ -229,6 +235,9 @@ class Spec(_Strict):
     materials: MaterialsConfig | None = None
     """The acceptance dossier checklist (``verifier.materials``)."""
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    waivers: str | None = None
+    """A waiver file (``verifier.waivers``): findings an expert judged not to count, by fingerprint;
+    relative to the spec file's directory, or absolute."""
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
@@ -266,6 +275,12 @@ class Spec(_Strict):
         entries = [] if value is None else [value] if isinstance(value, str) else list(value)
         return [entry.strip().lower() if entry.strip().lower() == "auto"
                 else (self.base_dir / entry).resolve() for entry in entries]
+
+    def waivers_path(self) -> Path | None:
+        """``waivers`` resolved against the spec file's directory, if declared."""
+        if self.waivers is None:
+            return None
+        return (self.base_dir / self.waivers).resolve()
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with ``indicator_id``; ``KeyError`` otherwise."""
