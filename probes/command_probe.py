@@ -33,6 +33,7 @@ from verifier.probe import (
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    Phrase,
 )
 from verifier.probekit import (
     Deadline,
@@ -201,7 +202,15 @@ class CommandProbe(Probe):
     }
     Args = CommandArgs
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("value {raw} from {stream} ({where})", "取自 {stream} 的值 {raw}（{where}）"),
+        Phrase("{label}: {raw} from {stream} ({where})", "{label}：取自 {stream} 的 {raw}（{where}）"),
+        Phrase("multiplied by scale {scale}", "已乘以系数 {scale}"),
+        Phrase("regex match at line {line}", "第 {line} 行的正则表达式匹配"),
+        Phrase("{path} in whole output as JSON", "整个输出按 JSON 解析后的 {path}"),
+        Phrase("{path} in JSON on line {line}", "第 {line} 行 JSON 中的 {path}"),
+    ), words={"stream": {"stdout": ("标准输出", "stdout"), "stderr": ("标准错误", "stderr")}}, labels={
+        "stream": ("输出流", "Stream"),
         "value": ("测得值", "Value"),
         "label": ("标签", "Label"),
         "raw": ("原始值", "Raw value"),

@@ -32,7 +32,9 @@ from ._http import Exchange, HttpRequest, fill, new_uid, send
 from ._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
                           recover, require_service, tail_with_service)
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+                            ProbeError, ProbeOutcome,
+    Phrase,
+)
 from verifier.probekit import CANNOT_START, ToolRun, failure_reason, run_tool
 from verifier.service import Duration, Service
 
@@ -137,7 +139,21 @@ class IntegrityProbe(Probe):
     Args = IntegrityArgs
     needs_service = True
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("SIGKILL {settle} s after the last acknowledged write; restart: {restart}.",
+               "最后一次写入得到确认 {settle} 秒后发送 SIGKILL；重启方式：{restart}。"),
+        Phrase("The write command ran once per record ({runs} runs; record 1's command line is listed, every "
+               "run's exit status and output excerpt is in {file}).",
+               "写入命令每条记录运行一次（共 {runs} 次；列出的是第 1 条记录的命令行，每次运行的退出状态与输出摘录见 {file}）。"),
+        Phrase("The read command ran once after recovery; its stdout is the read-back.",
+               "读取命令在恢复后运行一次，其标准输出即读回内容。"),
+        Phrase("record {i} acknowledged before the crash is missing after it (read back altered)",
+               "崩溃前已确认的第 {i} 条记录在崩溃后丢失（读回内容被改动）"),
+        Phrase("record {i} acknowledged before the crash is missing after it", "崩溃前已确认的第 {i} 条记录在崩溃后丢失"),
+        Phrase("write {what} not acknowledged: {outcome}", "写入 {what} 未得到确认：{outcome}"),
+    ), words={"restart": {"supervisor": ("由产品自身的守护进程重启", "supervisor"),
+                          "harness": ("由 verifier 重启", "harness")}}, labels={
+        "restart": ("重启方式", "Restart"),
         "lost_records": ("丢失记录数", "Lost records"),
         "written": ("已写入记录数", "Records written"),
         "read_back": ("读回记录数", "Records read back"),

@@ -18,14 +18,26 @@ from ._locust_csv import LocustCsvError, read_failures, read_history, read_stats
 from ._locust_file import generate_locustfile
 from ._locust_run import WORKER_CONNECT_S, run_locust
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Series, Table)
+                            ProbeError, ProbeOutcome, Series, Table, Phrase)
 from verifier.repo_paths import RepoPath, check_inside
 from verifier.service import Duration
+from verifier.units import format_number
 
 ROUNDING_NOTE = ("Locust keeps response times in buckets rounded to about two significant digits "
                  "(e.g. 147 ms is counted as 150 ms): percentiles are accurate to roughly ±5%; "
                  "max_ms is exact.")
-RPS_NOTE = "rps is total requests ÷ the whole run time, ramp-up (spawn_rate) included."
+RPS_NOTE = ("rps = {requests} requests ÷ {seconds} s = {rps} rps: Locust's Requests/s of all requests (the "
+            "Aggregated row of locust_stats.csv), from the start of the test, ramp-up included, to the last "
+            "request.")
+RPS_NOTE_ZH = ("rps = {requests} 个请求 ÷ {seconds} 秒 = {rps} rps：即 Locust 统计的全部请求的 Requests/s"
+               "（locust_stats.csv 的 Aggregated 行），时间从测试开始（含用户爬升阶段）计到最后一个请求。")
+
+
+def rps_note(requests: int, rps: float) -> str:
+    """How ``rps`` is computed, with this run's figures: Locust divides the requests by the seconds
+    from the start of the test to the last request (``requests ÷ rps`` recovers them)."""
+    seconds = requests / rps if rps > 0 else 0.0
+    return RPS_NOTE.format(requests=requests, seconds=format_number(seconds), rps=format_number(rps))
 #: Seconds allowed beyond run_time for Locust to start, ramp down and write its reports.
 MARGIN_S = 30.0
 _MAX_FINDINGS = 50
@@ -104,11 +116,18 @@ class LocustProbe(Probe):
         tables={
             "endpoints": Table(("method", "name", "requests", "failures", "failure_ratio", "rps", "p50_ms",
                                 "p90_ms", "p95_ms", "p99_ms", "average_ms", "max_ms", "min_ms"),
-                               omit_repeated={"method": "name"}),
+                               omit_repeated={"method": "name"}, total="total"),
             "failures": Table(("method", "name", "error", "occurrences"), title=FAILED_REQUESTS_TITLE,
                               omit_repeated={"method": "name"}),
         },
         series={"history": Series(charts=LOAD_CHARTS, skip=("requests", "failures"))},
+        phrases=(
+            Phrase(ROUNDING_NOTE, "Locust 将响应时间按约两位有效数字分桶记录（例如 147 毫秒计为 150 毫秒）：百分位数"
+                                  "精确到约 ±5%；max_ms 是精确值。"),
+            Phrase(RPS_NOTE, RPS_NOTE_ZH),
+            Phrase("The service exited during the load test: {log}", "负载测试期间被测服务退出：{log}"),
+            Phrase("{count}× {method} {name}: {error}", "{count} 次 {method} {name}：{error}"),
+        ),
     )
 
     def tool_versions(self) -> dict[str, str]:
@@ -164,7 +183,7 @@ class LocustProbe(Probe):
                              tail=tail_with_service(service, run.tail()), evidence=tuple(evidence))
         values = {"rps": total.rps, **total.percentiles, "max_ms": total.max_ms,
                   "failure_ratio": total.failure_ratio, "requests": float(total.requests)}
-        notes = [ROUNDING_NOTE, RPS_NOTE]
+        notes = [ROUNDING_NOTE, rps_note(total.requests, total.rps)]
         if not service.alive():
             notes.append("The service exited during the load test: " + (service.tail(3) or "no log"))
         findings = tuple(

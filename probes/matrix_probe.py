@@ -31,6 +31,7 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
     Table,
+    Phrase,
 )
 from verifier.probekit import (
     Deadline,
@@ -145,6 +146,11 @@ class MatrixProbe(Probe):
     Args = MatrixArgs
 
     presentation = Presentation(
+        phrases=(
+            Phrase("cell {name} failed: {reason}", "环境 {name} 未通过：{reason}"),
+            Phrase("cell {name} {status}: {reason}", "环境 {name} {status}：{reason}"),
+            Phrase("exit status {code}", "退出状态 {code}"),
+        ),
         labels={
             **TEST_OUTCOMES,
             "pass_ratio": ("通过比例（%）", "Pass ratio (%)"),

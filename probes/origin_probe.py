@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from verifier.probe import (Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+                            ProbeError, ProbeOutcome, Phrase)
 from verifier.results import OriginSummary
 
 
@@ -36,7 +36,9 @@ class OriginProbe(Probe):
     }
     Args = OriginArgs
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("counting rule: {rule}", "计数规则：见第 3 节（自研代码率）"),
+    ), labels={
         "ratio": ("自研代码率（%）", "Self-developed ratio (%)"),
         "ratio_without_tests": ("不含测试代码的自研代码率（%）", "Ratio without test code (%)"),
         "self_lines": ("自研代码行数", "Self-developed lines"),

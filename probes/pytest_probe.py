@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from verifier.probe import (
     Table,
     TestCaseResult,
     TestOutcome,
+    Phrase,
 )
 from verifier.globs import name_match
 from verifier.probekit import (
@@ -149,10 +150,23 @@ class PytestProbe(Probe):
             "pytest_version": ("pytest 版本", "pytest version"),
             "duration_s": ("耗时（秒）", "Duration (s)"),
         },
-        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description")),
+        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description"),
+                                   repeats_section="functions"),
                 "failing_tests": Table(("nodeid", "message"))},
         bars={"outcomes": Bars(("passed", "failed", "error", "skipped"))},
         metric_bars=(replace(TESTS_CHART, unless=("outcomes",)),),
+        phrases=(
+            Phrase("pytest collected no tests in {paths} (exit status 5)", "pytest 在 {paths} 中未收集到测试（退出状态 5）"),
+            Phrase("the spec declares no function items: function_coverage is not applicable",
+                   "任务书未声明功能清单：function_coverage 不适用"),
+            Phrase("no test passed, failed or errored: pass_rate is not applicable",
+                   "没有通过、失败或出错的测试：pass_rate 不适用"),
+            Phrase("tests are marked with function ids not in the spec: {ids}", "测试标记了任务书中没有的功能编号：{ids}"),
+            Phrase("function {id} ({name}) has no test", "功能 {id}（{name}）没有测试"),
+            Phrase("{count} more failing tests are in the JUnit XML", "另有 {count} 个失败的测试，见 JUnit XML"),
+            Phrase("failed: {message}", "失败：{message}"),
+            Phrase("error: {message}", "错误：{message}"),
+        ),
     )
 
     def tool_versions(self) -> dict[str, str]:
@@ -202,7 +216,7 @@ class PytestProbe(Probe):
                                  tail=run.tail(), evidence=evidence)
         else:
             cases = parse_junit(junit, rootdir_in_repo=str(_meta(meta).get("rootdir_in_repo", ".")))
-        outcome = summarize(cases, functions=_spec_functions(ctx.spec))
+        outcome = summarize(cases, functions=_spec_functions(ctx.spec), descriptions=_descriptions(meta))
         details = {**outcome.details, "python": python,
                    "pytest_version": _meta(meta).get("pytest_version"),
                    "duration_s": round(run.duration_s, 3)}
@@ -226,6 +240,16 @@ def _meta(path: Path) -> dict[str, Any]:
     if not isinstance(rootdir, str) or rootdir.startswith("/"):
         data["rootdir_in_repo"] = "."
     return data
+
+
+def _descriptions(path: Path) -> dict[str, str]:
+    """Node id -> the first paragraph of the test's docstring, as our plugin recorded them."""
+    tests = _meta(path).get("tests")
+    if not isinstance(tests, list):
+        return {}
+    return {t["nodeid"]: t["doc"] for t in tests
+            if isinstance(t, dict) and isinstance(t.get("nodeid"), str) and isinstance(t.get("doc"), str)
+            and t["doc"]}
 
 
 def _spec_functions(spec: Spec) -> list[dict[str, Any]]:
@@ -284,12 +308,16 @@ def _matches(case: JUnitCase, pattern: str) -> bool:
     return case.file is not None and glob_matches(case.file, pattern)
 
 
-def function_tests(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]]) -> tuple[FunctionOutcome, ...]:
-    """Per function item, the tests mapped to it (marker or glob) with their outcomes, by node id
-    (so that runs of the same tests can be merged by node id)."""
+def function_tests(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]],
+                   descriptions: Mapping[str, str] | None = None) -> tuple[FunctionOutcome, ...]:
+    """Per function item, the tests mapped to it (marker or glob) with their outcomes and
+    descriptions (``descriptions``: node id -> docstring), by node id (so that runs of the same
+    tests can be merged by node id)."""
+    docs = descriptions or {}
     return tuple(
         FunctionOutcome(item["id"], tuple(
-            TestCaseResult(c.nodeid, c.outcome) for c in sorted(cases, key=lambda c: c.nodeid)
+            TestCaseResult(c.nodeid, c.outcome, docs.get(c.nodeid, ""))
+            for c in sorted(cases, key=lambda c: c.nodeid)
             if item["id"] in c.functions or any(_matches(c, g) for g in item["tests"])))
         for item in functions)
 
@@ -307,12 +335,14 @@ def function_coverage(tests: Sequence[FunctionOutcome], functions: Sequence[dict
     return rows
 
 
-def summarize(cases: Sequence[JUnitCase], *, functions: Sequence[dict[str, Any]]) -> ProbeOutcome:
-    """Measurements, findings (failing tests), notes and per-function details (a pure function)."""
+def summarize(cases: Sequence[JUnitCase], *, functions: Sequence[dict[str, Any]],
+              descriptions: Mapping[str, str] | None = None) -> ProbeOutcome:
+    """Measurements, findings (failing tests), notes and per-function details (a pure function);
+    ``descriptions``: node id -> what the test checks (its docstring)."""
     counts = {key: sum(c.outcome == key for c in cases) for key in _ORDER}
     ran = counts["passed"] + counts["failed"] + counts["error"]
     notes: list[str] = []
-    tests = function_tests(cases, functions)
+    tests = function_tests(cases, functions, descriptions)
     rows = function_coverage(tests, functions)
     covered = sum(r["covered"] for r in rows)
     if not functions:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import crash, recover, require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, timeline
 from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
-                            ProbeContext, ProbeError, ProbeOutcome, Series)
+                            ProbeContext, ProbeError, ProbeOutcome, Series, Phrase)
 from verifier.service import Duration
 
 _TIMELINE: Label = ("恢复过程时间线", "Recovery timeline")
@@ -51,6 +51,7 @@ class RecoveryProbe(Probe):
 
     presentation = Presentation(
         labels={
+            "restart": ("重启方式", "Restart"),
             **LOAD_FIGURES,
             **FAILURE_EXAMPLE_LABELS,
             "recovery_seconds": ("恢复时间（秒）", "Recovery time (s)"),
@@ -68,6 +69,13 @@ class RecoveryProbe(Probe):
                                    events_title=_TIMELINE),
                 "events": Series(label="event", events_title=_TIMELINE)},
         bars={"requests": Bars(("before", "during", "after"))},
+        words={"restart": {"supervisor": ("由产品自身的守护进程重启", "supervisor"),
+                           "harness": ("由 verifier 重启", "harness")}},
+        phrases=(
+            Phrase("restart: {restart}; recovery measured from SIGKILL until the readiness check ({ready}) passed.",
+                   "重启方式：{restart}；恢复时间从发送 SIGKILL 计到就绪检查（{ready}）通过。"),
+            *LOAD_FAILURE_PHRASES,
+        ),
     )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:

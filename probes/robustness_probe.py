@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ._http import Exchange, HttpRequest, fill, new_uid, send
 from ._live import require_service, tail_with_service
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+                            Phrase, ProbeError, ProbeOutcome, finding_fingerprint)
 from verifier.service import ServiceError
 
 #: The kinds of generated case, usable in ``skip``.
@@ -100,6 +101,15 @@ class Case:
     path: str
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    route: str = ""
+    """``METHOD PATH`` as declared (placeholders unfilled): where a finding on this case is, for
+    its fingerprint."""
+
+    def fingerprint(self) -> str:
+        """The fingerprint of a finding on this case (``verifier.probe.finding_fingerprint``): its
+        kind, route and name, the same on every run of the same task book."""
+        return finding_fingerprint("robustness", self.kind, self.route or f"{self.method} {self.path}",
+                                   f"{self.method} {self.name}")
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -202,7 +212,7 @@ def _declared_cases(cases: list[MalformedCase]) -> list[Case]:
             body = _json_bytes(fill(case.body, 1, uid))
             headers.setdefault("Content-Type", "application/json")
         out.append(Case("declared", case.name or f"{case.method} {case.path}", case.method,
-                        fill(case.path, 1, uid), body, headers))
+                        fill(case.path, 1, uid), body, headers, route=f"{case.method} {case.path}"))
     return out
 
 
@@ -229,7 +239,27 @@ class RobustnessProbe(Probe):
     Args = RobustnessArgs
     needs_service = True
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("4xx is the only acceptable answer to a malformed request; every other answer is a finding.",
+               "对畸形请求，只有 4xx 应答是可接受的；其他任何应答都记为问题。"),
+        Phrase("{count} cases generated; the first {sent} were sent (max_cases).",
+               "共生成 {count} 个用例；发送了前 {sent} 个（max_cases）。"),
+        Phrase("{case}: {method} {path} -> {answer} (service died)", "{case}：{method} {path} -> {answer}（服务崩溃）"),
+        Phrase("{case}: {method} {path} -> {answer}", "{case}：{method} {path} -> {answer}"),
+        Phrase("{label}: truncated JSON", "{label}：截断的 JSON"),
+        Phrase("{label}: body is not JSON", "{label}：请求体不是 JSON"),
+        Phrase("{label}: empty body", "{label}：空请求体"),
+        Phrase("{label}: body is {value}", "{label}：请求体为 {value}"),
+        Phrase("{label}: empty object", "{label}：空对象"),
+        Phrase("{label}: {key} of the wrong type", "{label}：字段 {key} 类型错误"),
+        Phrase("{label}: {size} byte body", "{label}：{size} 字节的请求体"),
+        Phrase("{label}: invalid UTF-8 in {key}", "{label}：字段 {key} 含无效 UTF-8"),
+        Phrase("{label}: path parameter {value}", "{label}：路径参数 {value}"),
+        Phrase("{path}: bad percent-encoding", "{path}：错误的百分号编码"),
+        Phrase("{path}: unknown sub-route", "{path}：不存在的子路径"),
+        Phrase("{method} {path}: method not declared", "{method} {path}：未声明的方法"),
+        Phrase("unknown route at the root", "根路径下不存在的路由"),
+    ), labels={
         "share_4xx": ("4xx 响应占比（%）", "Share of 4xx answers (%)"),
         "non4xx": ("非 4xx 响应数", "Non-4xx answers"),
         "cases": ("用例数", "Cases"),
@@ -238,6 +268,25 @@ class RobustnessProbe(Probe):
         "by_kind": ("按用例类型统计", "By case kind"),
         "planned": ("计划用例数", "Planned cases"),
     })
+
+    waivable = True
+
+    @classmethod
+    def recount(cls, measurements: Mapping[str, float | None],
+                waived: Sequence[Finding]) -> dict[str, float | None]:
+        """The figures with the waived answers accepted: a waived non-4xx answer leaves ``non4xx``
+        and counts toward ``share_4xx`` as an acceptable answer (an expert judged it so); a waived
+        crash leaves ``crashes``. ``cases`` is unchanged."""
+        out = dict(measurements)
+        for f in waived:
+            if f.extra.get("outcome") != "4xx" and out.get("non4xx") is not None:
+                out["non4xx"] = max(float(out["non4xx"] or 0) - 1, 0.0)
+            if f.extra.get("service_died") and out.get("crashes") is not None:
+                out["crashes"] = max(float(out["crashes"] or 0) - 1, 0.0)
+        cases = out.get("cases")
+        if isinstance(cases, (int, float)) and cases > 0 and out.get("non4xx") is not None:
+            out["share_4xx"] = 100.0 * (cases - float(out["non4xx"] or 0)) / cases
+        return out
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         """Send every case, one connection each, and classify the answers."""
@@ -281,7 +330,7 @@ class RobustnessProbe(Probe):
                     findings.append(Finding(
                         message=f"{case.name}: {case.method} {case.path[:120]} -> "
                                 f"{ex.status or ex.error}" + (" (service died)" if crashed else ""),
-                        rule=case.kind, severity=severity, extra=entry))
+                        rule=case.kind, severity=severity, extra=entry, fingerprint=case.fingerprint()))
                 if crashed:
                     crashes += 1
                     try:

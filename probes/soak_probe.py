@@ -11,11 +11,11 @@ import time
 
 from pydantic import model_validator
 
-from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Series)
+                            ProbeError, ProbeOutcome, Series, Phrase)
 from verifier.service import Duration
 
 #: Seconds allowed beyond the declared duration (client start, last requests, shutdown).
@@ -74,6 +74,17 @@ class SoakProbe(Probe):
         },
         tables={"failures": FAILURE_EXAMPLES},
         series={"timeline": Series(charts=LOAD_CHARTS, skip=("requests",)), "memory": Series()},
+        phrases=(
+            Phrase("Windows of {window} s; memory_growth compares the service's RSS at the end with its RSS after "
+                   "the first window (warm-up).",
+                   "统计窗口 {window} 秒；memory_growth 比较服务结束时与第一个窗口（预热）之后的常驻内存（RSS）。"),
+            Phrase("Too few memory samples after the first window for memory_growth.",
+                   "第一个窗口之后的内存采样太少，无法计算 memory_growth。"),
+            Phrase("The service exited during the soak; memory_growth is not measured.",
+                   "持续负载期间被测服务退出；未测得 memory_growth。"),
+            Phrase("the service exited {seconds} s into the soak", "持续负载开始 {seconds} 秒后被测服务退出"),
+            *LOAD_FAILURE_PHRASES,
+        ),
     )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:

@@ -86,7 +86,10 @@ def test_sarif_and_junit_of_the_hostile_sample_validate(hostile_sample, cli, tmp
     bandit = runs["bandit"]
     messages = [r["message"]["text"] for r in bandit["results"]]
     assert f"Possible SQL injection{EVIL}" in messages
-    assert {r["level"] for r in bandit["results"]} == {"warning", "note"}
+    assert {r["level"] for r in bandit["results"]} == {"error", "warning", "note"}
+    waived = [r for r in bandit["results"] if r.get("suppressions")]  # the expert's waiver, as SARIF says it
+    assert [(r["ruleId"], r["suppressions"][0]["status"], r["properties"]["fingerprint"]) for r in waived] == [
+        ("B602", "accepted", "bandit:B602:inventory_api/admin.py:3f2a9c1b2d4e5f60")]
     xml = junit_xml((hostile_sample / "reports" / "junit.xml").read_bytes(), tmp_path)
     cases = {case.name: case for suite in xml for case in suite}
     error = cases["C1 多 Python 版本兼容"]

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import threading
 import time
@@ -34,19 +35,23 @@ from pydantic import ValidationError
 
 from verifier import __version__
 from verifier.errors import InputError
-from verifier.evaluation import evaluate, outcome_from_error
+from verifier.evaluation import evaluate, finding_record, judge, outcome_from_error
 from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
 from verifier.materials import check_materials
 from verifier.paths import read_file
-from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
+from verifier.probe import (Probe, ProbeContext, ProbeError, ProbeOutcome, available_probes, get_probe,
+                            with_fingerprints)
 from verifier.repository import repo_identity
+from verifier.repeats import combine, group_repeat, measurement_key, run_status, summarize
 from verifier.results import (
-    Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
+    Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, RepeatRun, Repository, RunResult,
+    TestRecord,
 )
 from verifier.scoring import finalize
 from verifier.service import Service, ServiceError
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
+from verifier.waivers import WaiverFile, apply_waivers, load_waivers, waivers_record
 
 #: Budget of an indicator that declares no ``timeout``.
 DEFAULT_TIMEOUT_S = 900.0
@@ -137,6 +142,33 @@ def safe_name(indicator_id: str) -> str:
     return _SAFE_ID.sub("_", indicator_id) or "_"
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One run of a probe: what it returned, its evidence folder (relative to the run directory)
+    and how long it took."""
+
+    outcome: ProbeOutcome
+    evidence: str
+    duration_s: float
+    unwaived: dict[str, float | None] | None = None
+    """The figures as the probe reported them, when waived findings were taken out."""
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A measurement taken for ``indicator_id``: its runs (one unless ``repeat``), shared by every
+    indicator with the same probe and arguments."""
+
+    indicator_id: str
+    runs: tuple[_Run, ...]
+    outcome: ProbeOutcome
+    shown: int
+    started_at: str
+    duration_s: float
+    tools: tuple[tuple[str, str], ...] = ()
+    """The tools the probe ran and their versions."""
+
+
 @dataclass
 class _RunState:
     run_dir: Path
@@ -163,10 +195,15 @@ class Runner:
         unknown = [i for i in options.only if i not in {ind.id for ind in self.spec.indicators}]
         if unknown:
             raise InputError(f"--only {', '.join(unknown)}: no such indicator in {options.spec_path}")
+        waivers_path = self.spec.waivers_path()
+        self.waivers: WaiverFile | None = (load_waivers(waivers_path, available_probes())
+                                           if waivers_path is not None else None)
+        self._waivers_copy = "waivers" + (".json" if waivers_path is not None
+                                          and waivers_path.suffix.lower() == ".json" else ".yaml")
         self.tool_versions: dict[str, str] = {"verifier": __version__}
         self.run_dir: Path | None = None
         self._repo_record: Repository | None = None
-        self._outcomes: dict[tuple[str, str], tuple[str, ProbeOutcome]] = {}
+        self._outcomes: dict[tuple[str, str], _Measured] = {}
 
     # ---- the run ------------------------------------------------------------------------------
 
@@ -214,6 +251,8 @@ class Runner:
             origin=origin, indicators=results, functions=function_coverage(spec, results),
             materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
             verdict_reasons=list(final.reasons), command=list(self.options.command),
+            waivers=(waivers_record(self.waivers, self._waivers_copy, results)
+                     if self.waivers is not None else None),
         )
         atomic_write_json(state.run_dir / "results.json", result.model_dump(mode="json", by_alias=True))
         return result
@@ -239,6 +278,8 @@ class Runner:
         })
         atomic_write_bytes(run_dir / "spec.yaml",
                            read_file(self.options.spec_path, what="spec file", max_bytes=SPEC_MAX_BYTES))
+        if self.waivers is not None:  # the expert's judgements are evidence: hashed with the run
+            atomic_write_bytes(run_dir / self._waivers_copy, self.waivers.raw)
         return state
 
     def _resume(self, run_dir: Path, spec_sha: str) -> _RunState:
@@ -250,6 +291,12 @@ class Runner:
         if meta.get("spec_sha256") != spec_sha:
             raise InputError(f"{run_dir}: the spec {self.options.spec_path} changed since this run "
                              "started; start a new run instead of resuming")
+        if self.waivers is not None:
+            copy = run_dir / self._waivers_copy
+            kept = copy.read_bytes() if copy.is_file() and not copy.is_symlink() else None
+            if kept != self.waivers.raw:
+                raise InputError(f"{run_dir}: the waiver file {self.waivers.source} changed since this run "
+                                 "started; start a new run instead of resuming")
         state = _RunState(run_dir, meta["run_id"], meta["started_at"])
         for path in sorted((run_dir / "state").glob("*.json")):
             try:
@@ -285,26 +332,83 @@ class Runner:
         return checks
 
     def _measure_or_reuse(self, indicator: Indicator, run_dir: Path) -> IndicatorResult:
-        """Measure ``indicator``, or judge it on the outcome of an earlier indicator of this run
-        that ran the same probe with the same arguments (one load test, several figures)."""
-        key = (indicator.probe, json.dumps(indicator.with_, sort_keys=True, default=str))
+        """Measure ``indicator`` (as many times as its measurement's ``repeat``), or judge it on the
+        runs of an earlier indicator of this run that ran the same probe with the same arguments
+        (one load test, several figures; ``verifier.repeats``)."""
+        key = measurement_key(indicator)
         earlier = self._outcomes.get(key)
         if earlier is None:
-            result, outcome = self._measure(indicator, run_dir)
-            self._outcomes[key] = (indicator.id, outcome)
-            return result
-        source_id, outcome = earlier
-        note = (f"measured once with {source_id}: same probe and arguments, so the same run "
-                f"gives both figures (与 {source_id} 同一次测量：探针与参数相同)")
-        shared = replace(outcome, notes=(*outcome.notes, note))
-        return evaluate(indicator, shared, partial_credit=self.spec.scoring.partial_credit,
-                        started_at=_now(), duration_s=0.0)
+            measured = self._measure(indicator, run_dir, group_repeat(self.spec, indicator))
+            self._outcomes[key] = measured
+            return self._judged(indicator, measured, started_at=measured.started_at,
+                                duration_s=measured.duration_s)
+        return self._judged(indicator, earlier, started_at=_now(), duration_s=0.0,
+                            measured_with=earlier.indicator_id)
 
-    def _measure(self, indicator: Indicator, run_dir: Path) -> tuple[IndicatorResult, ProbeOutcome]:
+    def _judged(self, indicator: Indicator, measured: _Measured, *, started_at: str, duration_s: float,
+                measured_with: str | None = None) -> IndicatorResult:
+        """``indicator`` evaluated on a measurement: the median of its runs when it ran more than once."""
+        outcome, shown = measured.outcome, measured.shown
+        if len(measured.runs) > 1:
+            outcome, shown = combine([run.outcome for run in measured.runs],
+                                     self._group_metric(indicator, measured))
+        result = evaluate(indicator, outcome, partial_credit=self.spec.scoring.partial_credit,
+                          started_at=started_at, duration_s=duration_s)
+        update: dict[str, Any] = {"repeat": indicator.repeat, "measured_with": measured_with,
+                                  "tools": dict(measured.tools)}
+        if len(measured.runs) > 1:
+            runs = []
+            for n, run in enumerate(measured.runs, 1):
+                value, _, _ = judge(indicator, run.outcome)
+                runs.append(RepeatRun(run=n, value=value, status=run_status(value, run.outcome.error,
+                                                                            indicator.parsed_target),
+                                      measurements={m.metric: m.value for m in run.outcome.measurements},
+                                      evidence=run.evidence, error=run.outcome.error,
+                                      duration_s=run.duration_s, unwaived=run.unwaived,
+                                      waived=[finding_record(f) for f in run.outcome.findings
+                                              if "waiver" in f.extra]))
+            update["repeats"] = summarize(runs, shown)
+        else:
+            update["unwaived"] = measured.runs[0].unwaived
+        return result.model_copy(update=update)
+
+    def _group_metric(self, indicator: Indicator, measured: _Measured) -> str:
+        """The metric that picks the shown run: that of the indicator that took the measurement."""
+        try:
+            return self.spec.indicator(measured.indicator_id).metric
+        except KeyError:
+            return indicator.metric
+
+    def _measure(self, indicator: Indicator, run_dir: Path, repeat: int) -> _Measured:
+        """Run ``indicator``'s probe ``repeat`` times (``evidence/<ID>/run-K/`` when more than once;
+        a fresh evidence folder: what an interrupted attempt left there is removed first)."""
         started_at, began = _now(), time.monotonic()
-        evidence_dir = run_dir / "evidence" / safe_name(indicator.id)
+        evidence_root = run_dir / "evidence" / safe_name(indicator.id)
+        if evidence_root.is_dir() and not evidence_root.is_symlink():
+            shutil.rmtree(evidence_root)
+        runs = []
+        for n in range(1, repeat + 1):
+            evidence_dir = evidence_root / f"run-{n}" if repeat > 1 else evidence_root
+            run_began = time.monotonic()
+            outcome, unwaived = self._measure_once(indicator, run_dir, evidence_dir)
+            runs.append(_Run(outcome=outcome, evidence=evidence_dir.relative_to(run_dir).as_posix(),
+                             duration_s=round(time.monotonic() - run_began, 3), unwaived=unwaived))
+        tools: dict[str, str] = {}
+        try:
+            tools = _tool_versions(get_probe(indicator.probe)())
+        except Exception:  # an unknown or broken probe: its runs already say so
+            tools = {}
+        return _Measured(indicator_id=indicator.id, runs=tuple(runs), outcome=runs[0].outcome, shown=1,
+                         started_at=started_at, duration_s=round(time.monotonic() - began, 3),
+                         tools=tuple(sorted(tools.items())))
+
+    def _measure_once(self, indicator: Indicator, run_dir: Path, evidence_dir: Path
+                      ) -> tuple[ProbeOutcome, dict[str, float | None] | None]:
+        """One run of the probe: its outcome, findings fingerprinted and waivers applied, and its
+        figures before waivers (None when nothing was waived)."""
         evidence_dir.mkdir(parents=True, exist_ok=True)
         timeout = indicator.timeout or DEFAULT_TIMEOUT_S
+        probe_cls: type[Probe] | None = None
         try:
             probe_cls = get_probe(indicator.probe)
             probe: Probe = probe_cls()
@@ -316,10 +420,11 @@ class Runner:
             outcome = ProbeOutcome(error=str(err))
         except Exception as err:  # a probe bug must not stop the run: record it
             outcome = ProbeOutcome(error=f"probe crashed: {type(err).__name__}: {err}")
-        outcome = _with_existing_evidence(outcome, evidence_dir, run_dir)
-        result = evaluate(indicator, outcome, partial_credit=self.spec.scoring.partial_credit,
-                          started_at=started_at, duration_s=round(time.monotonic() - began, 3))
-        return result, outcome
+        outcome = replace(_with_existing_evidence(outcome, evidence_dir, run_dir),
+                          findings=with_fingerprints(indicator.probe, outcome.findings))
+        if probe_cls is None:
+            return outcome, None
+        return apply_waivers(probe_cls, outcome, self.waivers)
 
     def _run_probe(self, probe: Probe, indicator: Indicator, run_dir: Path, evidence_dir: Path,
                    timeout: float) -> ProbeOutcome:
@@ -426,20 +531,25 @@ def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[Fu
     each test once); a test that failed or errored in any run counts as failed.
     """
     outcomes: dict[str, dict[str, str]] = {}
+    descriptions: dict[str, str] = {}
     for result in results:
         for item in result.function_tests:
             merged = outcomes.setdefault(item.id, {})
             for nodeid, outcome in item.outcomes.items():
                 if merged.get(nodeid) != "failed":
                     merged[nodeid] = "failed" if outcome in ("failed", "error") else outcome
+            for nodeid, text in item.descriptions.items():
+                descriptions.setdefault(nodeid, text)
     out = []
     for fn in spec.functions:
         seen = outcomes.get(fn.id, {})
         passed = sum(1 for o in seen.values() if o == "passed")
         failed = sum(1 for o in seen.values() if o == "failed")
+        cases = [TestRecord(nodeid=nodeid, name=nodeid.rsplit("::", 1)[-1], outcome=seen[nodeid],  # type: ignore[arg-type]
+                            description=descriptions.get(nodeid, "")) for nodeid in sorted(seen)]
         out.append(FunctionCoverage(id=fn.id, name=fn.name, description=fn.description,
                                     tests=sorted(seen), passed=passed, failed=failed,
-                                    covered=passed > 0 and failed == 0))
+                                    covered=passed > 0 and failed == 0, cases=cases))
     return out
 
 

@@ -12,7 +12,9 @@ in ``tests/conftest.py``, which no test imports. The modules:
 - ``support.live_service``: the fixture services, tiny test services and probe contexts;
 - ``support.registry_standins``: local stand-ins of the package registries (PyPI, npm, Debian);
 - ``support.report_sample``: a deterministic run directory for report and bundle tests;
-- ``support.spec_fakes``: probes written for the spec, evaluation and scoring tests.
+- ``support.runner_specs``: task books of ``command``-probe indicators for the runner tests;
+- ``support.spec_fakes``: probes written for the spec, evaluation and scoring tests;
+- ``support.zh_scan``: English prose left in a Chinese report.
 """
 
 from __future__ import annotations

@@ -165,4 +165,9 @@ def _run_consistency(run: Path, result: RunResult) -> list[Check]:
                 origin_json = json.loads(origin_path.read_text("utf-8"))
             except (OSError, ValueError):
                 origin_json = None
-    return check_run(result, spec_bytes, origin_json=origin_json)
+    waivers_bytes = None
+    if result.waivers is not None:
+        copy = run / result.waivers.path
+        if copy.resolve().is_relative_to(run.resolve()) and copy.is_file() and not copy.is_symlink():
+            waivers_bytes = copy.read_bytes()
+    return check_run(result, spec_bytes, origin_json=origin_json, waivers_bytes=waivers_bytes)

@@ -38,6 +38,7 @@ from verifier.results import RunResult
 from verifier.run_files import RunFile, RunFiles, is_report
 from verifier.signing import fingerprint, verify_signature
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
+from verifier.waivers import MAX_BYTES as WAIVERS_MAX_BYTES
 
 #: the archive limits of a bundle from elsewhere (``verifier.archive``): a member past one is reported
 LIMITS = Limits(max_files=200_000, max_bytes=8 << 30, max_member_bytes=2 << 30)
@@ -262,7 +263,11 @@ def _check_consistency(archive: ArchiveReader, names: Names, results: Any) -> li
                   and isinstance(results.get("origin"), dict) else None)
     if isinstance(files_path, str):
         origin_json, _ = _read_json_member(archive, names, PAYLOAD + files_path)
-    return check_run(results, spec_bytes, origin_json=origin_json)
+    waivers = results.get("waivers") if isinstance(results, dict) else None
+    waivers_bytes = None
+    if isinstance(waivers, dict) and isinstance(waivers.get("path"), str):
+        waivers_bytes, _ = _read_member(archive, names, PAYLOAD + waivers["path"], WAIVERS_MAX_BYTES)
+    return check_run(results, spec_bytes, origin_json=origin_json, waivers_bytes=waivers_bytes)
 
 
 def _check_reports(archive: ArchiveReader, names: Names, listed: dict[str, tuple[str, int]],

@@ -30,9 +30,10 @@ tool, with the tool's version; nothing here knows a probe by name except ``robus
   the service (a logical location ``METHOD PATH``), with the request and response as SARIF
   ``webRequest``/``webResponse`` and the exchange log attached (``uriBaseId`` ``RUNDIR``).
 
-Waivers: a finding whose record carries ``extra["waiver"]`` (``status`` accepted / underReview /
-rejected, ``justification``, ``reviewer``, ``date``) is written with a SARIF ``suppressions`` entry
-of kind ``external``; dashboards then show it as suppressed. (The run records no waivers yet.)
+Waivers: a finding an expert waived (``verifier.waivers``: its record carries ``extra["waiver"]``,
+``status`` accepted, ``justification``, ``reviewer``, ``date``) is written with a SARIF
+``suppressions`` entry of kind ``external``; dashboards then show it as suppressed. The finding's
+own fingerprint, by which the waiver names it, is the property ``fingerprint``.
 An indicator in error is an unsuccessful invocation with its reason.
 """
 
@@ -201,6 +202,8 @@ def _run(data: RunData, indicators: list[IndicatorResult], *, driver: dict[str, 
                 rules[rule_id] = rule_of(finding, ind)
             result["partialFingerprints"] = {"verifierFinding/v1": key}
             result["properties"]["indicators"] = [text(ind.id)]
+            if finding.fingerprint:
+                result["properties"]["fingerprint"] = text(finding.fingerprint)
             waiver = _suppression(finding)
             if waiver is not None:
                 result["suppressions"] = [waiver]

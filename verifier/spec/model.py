@@ -3,7 +3,7 @@ everywhere).
 
 These models know nothing of the installed probes: an ``Indicator`` is bound to its probe (its
 ``with:`` arguments validated, its target parsed in the metric's unit) by ``verifier.spec.binding``
-when the spec is loaded. So ``verifier.probe`` may import them without importing itself back.
+when the spec is loaded.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from verifier.spec.errors import SpecWarning
 from verifier.units import Target
 from verifier.vocabulary import CHARACTERISTIC_KEYS
 
-if TYPE_CHECKING:  # the probe contract imports these models: only a type checker reads the other way
+if TYPE_CHECKING:  # the loader binds the arguments; only a type checker reads the contract from here
     from verifier.probe import ProbeArgs
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
+#: Most runs an indicator may ask for (``repeat``).
+MAX_REPEAT = 25
 
 Characteristic = Literal[CHARACTERISTIC_KEYS]  # type: ignore[valid-type]
 
@@ -161,7 +163,11 @@ class Indicator(_Strict):
     floor: str | None = None
     """Where partial credit reaches 0 (``scoring.partial_credit``), e.g. ``"<= 1000 ms"``."""
     timeout: float | None = Field(None, gt=0)
-    """Seconds the probe may take; the runner's default when absent."""
+    """Seconds the probe may take (each run, with ``repeat``); the runner's default when absent."""
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT)
+    """How many times the probe runs; the value judged is the median of the runs' figures
+    (``verifier.repeats``). Indicators that share a measurement (same probe, same ``with:``) share
+    its runs: the measurement runs as often as the largest ``repeat`` among them."""
 
     _args: ProbeArgs | None = PrivateAttr(None)
     _target: Target | None = PrivateAttr(None)
@@ -237,6 +243,9 @@ class Spec(_Strict):
     materials: MaterialsConfig | None = None
     """The acceptance dossier checklist (``verifier.materials``)."""
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    waivers: str | None = None
+    """A waiver file (``verifier.waivers``): findings an expert judged not to count, by fingerprint;
+    relative to the spec file's directory, or absolute."""
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
@@ -274,6 +283,12 @@ class Spec(_Strict):
         entries = [] if value is None else [value] if isinstance(value, str) else list(value)
         return [entry.strip().lower() if entry.strip().lower() == "auto"
                 else (self.base_dir / entry).resolve() for entry in entries]
+
+    def waivers_path(self) -> Path | None:
+        """``waivers`` resolved against the spec file's directory, if declared."""
+        if self.waivers is None:
+            return None
+        return (self.base_dir / self.waivers).resolve()
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with ``indicator_id``; ``KeyError`` otherwise."""
