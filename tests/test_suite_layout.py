@@ -5,7 +5,7 @@ through ``pythonpath`` in ``pyproject.toml``); fixtures live in ``tests/conftest
 loads and no test imports. ``from tests.x import …`` works only when the checkout root happens to
 be on ``sys.path`` (``python -m pytest``), and importing ``conftest`` loads it a second time.
 The built-in probes are ``verifier.builtin_probes``: a top-level ``probes`` exists only in a
-checkout.
+checkout. No test imports another test module: what two tests share is a helper in ``support``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def test_no_test_imports_the_suite_by_a_path_that_depends_on_how_pytest_was_star
     wrong = [f"{path.relative_to(REPO_ROOT)}:{line}: {name}"
              for path in sorted(TESTS.rglob("*.py")) if "golden" not in path.parts
              for line, name in _imported(ast.parse(path.read_text("utf-8")))
-             if name.split(".")[0] in FORBIDDEN]
-    assert wrong == []
+             if name.split(".")[0] in FORBIDDEN or name.split(".")[0].startswith("test_")]
+    assert wrong == []  # a test module imported by another runs twice under some import modes
 
 
 def test_helpers_are_in_the_support_package():
