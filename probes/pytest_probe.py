@@ -54,6 +54,7 @@ from verifier.probekit import (
     glob_matches,
     inside_repo,
     interpreter_env,
+    product_python,
     resolve_python,
     run_evidence,
     run_tool,
@@ -80,7 +81,8 @@ class PytestArgs(ProbeArgs):
     """Test files or directories (or node ids), relative to the repository."""
     python: str | None = None
     """The product's interpreter: a path (relative to the repository when relative) or a name on
-    PATH. Default: the interpreter running verifier."""
+    PATH. Default: the runtime's (``runtime:``) when the spec declares one, else the interpreter
+    running verifier."""
     venv: str | None = None
     """A virtual environment directory whose ``bin/python`` runs the tests (instead of ``python``)."""
     args: list[str] = Field(default_factory=list)
@@ -170,7 +172,7 @@ class PytestProbe(Probe):
             inside_repo(ctx.repo, file_part, what="test path")
             target = Path(os.path.relpath(ctx.repo.resolve() / file_part, cwd)).as_posix()
             targets.append(target + rel[len(file_part):])
-        python = resolve_python(ctx.repo, args.python, args.venv)
+        python = resolve_python(ctx.repo, args.python, args.venv, default=product_python(ctx))
         junit = ctx.evidence_dir / "junit.xml"
         meta = ctx.evidence_dir / "pytest-collected.json"
         for stale in (junit, meta):
