@@ -4,13 +4,14 @@
 followed), takes the token from its answer and gives the headers that carry it; ``refresh`` logs
 in again (after the service was restarted, or a request was answered 401). A login that fails is a
 ``ProbeError`` naming the request and what came back: the probe records it as its error. Every
-login exchange is appended to the probe's log when one is given (the token itself is kept out).
+login exchange is appended to ``login.jsonl`` in the indicator's evidence folder (status, time,
+outcome; the token itself is kept out).
 """
 
 from __future__ import annotations
 
 import json
-from typing import IO
+from pathlib import Path
 
 from probes._http import send
 from verifier.probe import ProbeContext, ProbeError
@@ -27,11 +28,12 @@ class Login:
     """The login of one client of the service; ``headers()`` is ``{}`` when the spec declares none."""
 
     def __init__(self, config: LoginConfig | None, port: int, *, timeout_s: float = 5.0,
-                 log: IO[str] | None = None, user: int = 1) -> None:
+                 log: Path | None = None, user: int = 1) -> None:
         self.config = config
         self.port = port
         self.timeout_s = timeout_s
         self.log = log
+        """The file each login exchange is appended to (JSON lines)."""
         self.user = user
         self.logins = 0
         """How many times it logged in."""
@@ -65,23 +67,28 @@ class Login:
             raise ProbeError(f"login failed: {exc}") from None
         finally:
             if self.log is not None:
-                self.log.write(json.dumps({"phase": "login", "method": ex.method, "path": ex.path,
-                                           "status": ex.status, "elapsed_ms": round(ex.elapsed_ms, 3),
-                                           "outcome": outcome}, ensure_ascii=False) + "\n")
-                self.log.flush()
+                with open(self.log, "a", encoding="utf-8") as log:
+                    log.write(json.dumps({"phase": "login", "user": self.user, "method": ex.method,
+                                          "path": ex.path, "status": ex.status,
+                                          "elapsed_ms": round(ex.elapsed_ms, 3), "outcome": outcome},
+                                         ensure_ascii=False) + "\n")
         return config.auth_headers(token)
 
 
 def checked_login(ctx: ProbeContext, port: int, *, timeout_s: float = 5.0) -> LoginConfig | None:
     """The spec's ``service.login`` after logging in once from the harness (the exchange logged in
-    the evidence folder's ``login-check.jsonl``), so that a login that cannot work is one clear
+    the evidence folder's ``login.jsonl``), so that a login that cannot work is one clear
     ``ProbeError`` before a load test starts; None when the spec declares no login."""
     config = login_config(ctx)
     if config is None:
         return None
-    with open(ctx.evidence_dir / "login-check.jsonl", "w", encoding="utf-8") as log:
-        Login(config, port, timeout_s=timeout_s, log=log).headers()
+    Login(config, port, timeout_s=timeout_s, log=login_log(ctx)).headers()
     return config
+
+
+def login_log(ctx: ProbeContext) -> Path:
+    """Where an indicator's logins are logged: ``login.jsonl`` in its evidence folder."""
+    return ctx.evidence_dir / "login.jsonl"
 
 
 def login_note(config: LoginConfig) -> str:

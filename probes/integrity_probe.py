@@ -41,7 +41,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from probes._http import Exchange, HttpRequest, fill, new_uid, send
 from probes._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
                           recover, require_service, tail_with_service)
-from probes._login import Login, login_config
+from probes._login import Login, login_config, login_log
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
 from verifier.probekit import CANNOT_START, ToolRun, failure_reason, run_tool
@@ -262,7 +262,7 @@ class _Run:
         self.deadline = time.monotonic() + ctx.timeout_s
         self.commands: list[tuple[str, ...]] = []
         self.write_runs = 0
-        self.login = Login(login_config(ctx), service.port, timeout_s=args.request_timeout, log=log)
+        self.login = Login(login_config(ctx), service.port, timeout_s=args.request_timeout, log=login_log(ctx))
         self.auth: dict[str, str] = {}
 
     def log_in(self, *, again: bool = False) -> None:

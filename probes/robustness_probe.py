@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from probes._http import Exchange, HttpRequest, fill, new_uid, send
 from probes._live import require_service, tail_with_service
-from probes._login import Login, login_config
+from probes._login import Login, login_config, login_log
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome)
 from verifier.service import ServiceError
@@ -300,7 +300,7 @@ class RobustnessProbe(Probe):
         sent = 0
         error = None
         with open(log_path, "w", encoding="utf-8") as log:
-            login = Login(login_config(ctx), service.port, timeout_s=args.request_timeout, log=log)
+            login = Login(login_config(ctx), service.port, timeout_s=args.request_timeout, log=login_log(ctx))
             try:
                 auth = login.headers()
             except ProbeError as exc:

@@ -458,6 +458,7 @@ def _system_under_test(result: RunResult, L: Mapping[str, str]) -> dict[str, Any
                   (L["memory_mb"], fmt_number(sut.memory_mb))],
         "runtimes": [{"name": r.name, "path": r.path, "version": r.version or "—", "detail": r.detail}
                      for r in sut.runtimes],
+        "packages_from": sut.packages_from,
         "packages_title": L["sut_packages"].format(source=sut.packages_from or "—"),
         "packages": [{"name": p.name, "version": p.version, "license": p.license or "—"} for p in sut.packages],
         "setup": [{"line": shlex.join(s.command) if not s.cached else " ".join(s.command),
