@@ -356,8 +356,14 @@ class RobustnessProbe(Probe):
             notes.append(f"{not_exercised} of {sent} cases were sent without credentials and answered "
                          f"401/403 before any validation: not exercised, left out of share_4xx ({hint}).")
         if exercised == 0 and error is None:
-            error = (f"no case was exercised: all {sent} were answered 401/403 without credentials "
+            error = (f"no case was exercised: {sent} of {sent} were answered 401/403 without credentials "
                      "(declare service.login)")
+        elif not_exercised and login.config is None and error is None:
+            # Without a login the API's protection answered for its validation: whatever share the
+            # few exercised cases give, it is not the measurement the indicator asks for.
+            error = (f"{not_exercised} of {sent} cases were answered 401/403 without credentials, so they "
+                     "never reached the validation: declare service.login (share_4xx counts the other "
+                     f"{exercised})")
         return ProbeOutcome(
             measurements=(Measurement("share_4xx", 100.0 * counts.get("4xx", 0) / exercised if exercised else None,
                                       "%"),
