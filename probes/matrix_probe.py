@@ -198,7 +198,8 @@ class MatrixProbe(Probe):
                 row["variables"] = " ".join(f"{k}={v}" for k, v in env_vars.items())
                 env = interpreter_env(python, env_vars)
                 if python not in versions:
-                    versions[python] = _python_version(python, ctx, env, deadline)
+                    versions[python] = _python_version(python, ctx, env, deadline,
+                                                       f"cell-{index:02d}-{safe_name(cell.name)}-version")
                 row["python_version"] = versions[python]
                 argv = expand_command(args.command, values, shell=args.shell)
                 row["command"] = argv
@@ -236,15 +237,16 @@ def _shown(python: str, ctx: ProbeContext) -> str:
         return python
 
 
-def _python_version(python: str, ctx: ProbeContext, env: dict[str, str], deadline: Deadline) -> str | None:
-    """What ``python`` says its version is (``3.11.7``), or None when it cannot say."""
+def _python_version(python: str, ctx: ProbeContext, env: dict[str, str], deadline: Deadline,
+                    name: str) -> str | None:
+    """What ``python`` says its version is (``3.11.7``; its answer kept as ``name``), or None when
+    it cannot say."""
     try:
         timeout = min(15.0, deadline.remaining(what="interpreter version"))
     except ProbeError:
         return None
     run: ToolRun = run_tool([python, "-c", "import platform; print(platform.python_version())"],
-                            cwd=ctx.repo, timeout_s=timeout, out_dir=ctx.evidence_dir / "interpreters",
-                            name=safe_name(python, limit=80), env=env)
+                            cwd=ctx.repo, timeout_s=timeout, out_dir=ctx.evidence_dir, name=name, env=env)
     if run.timed_out or run.returncode != 0:
         return None
     text = run.stdout_path.read_text("utf-8", errors="replace").strip()
