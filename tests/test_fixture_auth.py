@@ -35,7 +35,7 @@ def _strings(value, key=""):
 def test_the_task_book_names_no_absolute_path():
     data = spec_data((AGENCY / "acceptance.yaml").read_text("utf-8"))
     words = [w for s in _strings(data) for w in s.split()]
-    assert len(words) > 100 and not [w for w in words if w.startswith(("/", "~", '"/', "'/"))]
+    assert len(words) > 100 and not [w for w in words if w != "/" and w.startswith(("/", "~", '"/', "'/"))]
     assert "{spec_dir}/locustfile.py" in words and "{runtime.python}" in words
 
 
