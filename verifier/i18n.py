@@ -205,7 +205,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sut_package": ("包", "Package"),
     "sut_no_packages": ("该解释器未安装任何依赖包（仅标准库）。",
                         "No package is installed for this interpreter (standard library only)."),
-    "license": ("许可证", "License"),
     "sut_setup": ("运行环境准备命令（runtime.setup）", "Runtime setup (runtime.setup)"),
     "sut_cached": ("未重复执行：输入文件与命令均未变化", "not run again: its inputs and commands are unchanged"),
     "exit_status": ("退出码", "Exit status"),

@@ -6,7 +6,10 @@ session, under a watchdog that kills the whole tree when the harness exits in an
 included) with a scrubbed environment, waits until it is ready (noticing an early exit), keeps its
 stdout/stderr as evidence, and stops it — the whole tree, wrappers' children and daemons that left
 the process group included — on every exit path (normal end, error, Ctrl-C, SIGTERM to the
-harness, interpreter exit)::
+harness, interpreter exit). Before the first start only, it runs ``service.setup`` (migrations,
+seed data: ``verifier.product.setup``) in the service's working directory and environment — the
+product's runtime first on ``PATH`` — so that no restart repeats it and no measured recovery
+includes it. ``service.login`` (``verifier.product.login``) is read by the live probes::
 
     with Service(spec.service, repo=repo, log_dir=run_dir / "service") as svc:
         svc.url("/api/items")      # http://127.0.0.1:<port>/api/items
