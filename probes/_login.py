@@ -20,8 +20,8 @@ from verifier.product.login import LoginConfig, LoginFailed, token_from
 
 def login_config(ctx: ProbeContext) -> LoginConfig | None:
     """The spec's ``service.login``, or None."""
-    service = ctx.spec.service if ctx.spec is not None else None
-    return service.login if service is not None else None
+    service = getattr(ctx.spec, "service", None)
+    return getattr(service, "login", None)
 
 
 class Login:

@@ -38,7 +38,7 @@ def test_an_interpreter_that_cannot_answer_leaves_a_note_not_an_error(tmp_path):
 def test_no_runtime_still_records_the_machine(tmp_path):
     sut = describe_system(None, repo=tmp_path, spec_dir=tmp_path, out_dir=tmp_path / "s", run_dir=tmp_path)
     facts = machine_facts()
-    assert (sut.os, sut.cpu_count, sut.memory_mb) == (facts["os"], os.cpu_count(), facts["memory_mb"])
+    assert (sut.os, sut.cpu_count, sut.memory_mb) == (facts.os, os.cpu_count(), facts.memory_mb)
     assert sut.runtimes == [] and sut.packages_from is None
     assert sut.memory_mb and sut.memory_mb > 100
 

@@ -46,8 +46,7 @@ from verifier.origin.vcs import VCS_DIRS, vcs_metadata
 from verifier.placeholders import COMMON_PLACEHOLDERS, PLACEHOLDER
 from verifier.probe import ProbeContext, ProbeError
 from verifier.proc import ToolRun, run_tool, scrubbed_env
-from verifier.product.assets import SPEC_DIR_PREFIX
-from verifier.repo_paths import RepoGlob, RepoOrAssetPath, RepoPath
+from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, RepoOrAssetPath, RepoPath
 
 __all__ = [
     "CANNOT_START", "COMMON_PLACEHOLDERS", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob",
@@ -173,7 +172,8 @@ def resolve_path(ctx: ProbeContext, value: str, *, what: str) -> Path:
 
 def _spec_dir(ctx: ProbeContext) -> Path:
     """The task book's directory (the repository for a context built without a spec)."""
-    return (ctx.spec.base_dir if ctx.spec is not None else ctx.repo).resolve()
+    base = getattr(ctx.spec, "base_dir", None)
+    return Path(base if base is not None else ctx.repo).resolve()
 
 
 def product_python(ctx: ProbeContext) -> str:

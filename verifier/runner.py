@@ -43,7 +43,7 @@ from verifier.paths import read_file
 from verifier.probe import Probe, ProbeContext, ProbeError, ProbeOutcome, get_probe
 from verifier.product.prepare import PreparedProduct, prepare_product
 from verifier.product.runtime import resolve_runtime
-from verifier.repository import REPOSITORY_FILES, repo_listing
+from verifier.repository import REPOSITORY_FILES, RepoIdentity, repo_listing
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, Repository, RunResult,
 )
@@ -432,7 +432,7 @@ def repository_record(repo: Path) -> Repository:
     return _record(repo, repo_listing(repo)[0])
 
 
-def _record(repo: Path, ident: Any) -> Repository:
+def _record(repo: Path, ident: RepoIdentity) -> Repository:
     return Repository(path=str(repo), commit=ident.commit, subpath=ident.subpath, dirty=ident.dirty,
                       tree_sha256=ident.tree_sha256, tree_hash_mode=ident.tree_hash_mode)
 

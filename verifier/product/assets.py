@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from verifier.evidence import sha256_file
-from verifier.repo_paths import normalize_repo_path
+from verifier.repo_paths import SPEC_DIR_PREFIX, normalize_repo_path
 
-SPEC_DIR_PREFIX = "{spec_dir}/"
+__all__ = ["SPEC_DIR_PREFIX", "Asset", "asset_problem", "asset_references", "collect_assets"]
 #: ``{spec_dir}/PATH`` inside any string of the spec: PATH runs to the next space, quote or shell sign.
 _REFERENCE = re.compile(r"\{spec_dir\}/([^\s'\"`\\;|&<>(){}$*?]+)")
 #: Limits on what is copied into the run (beyond them a file is hashed, not copied).

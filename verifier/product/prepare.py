@@ -61,6 +61,7 @@ def set_up_runtime(config: RuntimeConfig, *, repo: Path, spec_dir: Path, run_dir
     env = declared.environment({k: fill(v, values, strict=False) for k, v in config.env.items()})
     venv = Path(declared.venv) if declared.venv is not None else None
     key = None
+    inputs: list[str] = []
     if venv is not None and config.setup_inputs is not None:
         inputs = input_files(repo, config.setup_inputs, skip=[venv])
         key = setup_key({"runtime": config.cache_record(), "venv": str(venv)}, repo, inputs)

@@ -40,10 +40,7 @@ from verifier.fieldtypes import Duration, EnvValue, env_names
 from verifier.placeholders import COMMON_PLACEHOLDERS, describe, unknown_placeholders
 from verifier.proc import scrubbed_env
 from verifier.product.setup import SetupStep
-from verifier.repo_paths import RepoGlob, normalize_repo_path
-
-#: The task book's directory, as the start of a location or a placeholder.
-SPEC_DIR_PREFIX = "{spec_dir}/"
+from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, normalize_repo_path
 #: The interpreters a runtime may declare besides ``venv``.
 INTERPRETERS = ("python", "node", "java")
 #: Placeholders ``runtime.setup`` steps may use.

@@ -16,6 +16,7 @@ import os
 import platform
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.proc import run_tool, scrubbed_env
@@ -57,13 +58,25 @@ print(json.dumps(info))
 _JAVA_VERSION = re.compile(r'version "([^"]+)"')
 
 
-def machine_facts() -> dict[str, object]:
+@dataclass(frozen=True)
+class Machine:
+    """This machine, as the record describes it."""
+
+    os: str
+    """Distribution and kernel (``Debian GNU/Linux 12 (bookworm) (Linux 6.1.0)``)."""
+    machine: str
+    cpu: str
+    cpu_count: int
+    memory_mb: int | None
+
+
+def machine_facts() -> Machine:
     """OS (distribution and kernel), machine, CPU model, logical CPUs and memory of this machine."""
     uname = platform.uname()
     distro = _os_release()
-    return {"os": f"{distro} ({uname.system} {uname.release})" if distro else f"{uname.system} {uname.release}",
-            "machine": uname.machine, "cpu": _cpu_model() or uname.processor or uname.machine,
-            "cpu_count": os.cpu_count() or 1, "memory_mb": _memory_mb()}
+    return Machine(os=f"{distro} ({uname.system} {uname.release})" if distro else f"{uname.system} {uname.release}",
+                   machine=uname.machine, cpu=_cpu_model() or uname.processor or uname.machine,
+                   cpu_count=os.cpu_count() or 1, memory_mb=_memory_mb())
 
 
 def _os_release() -> str:
@@ -158,10 +171,9 @@ def describe_system(runtime: ProductRuntime | None, *, repo: Path, spec_dir: Pat
             version = match.group(1) if match else (text.splitlines()[0].strip() if text else None)
         runtimes.append(RuntimeRecord(name=name, path=shown_path(path, repo=repo, spec_dir=spec_dir),
                                       version=version))
-    return SystemUnderTest(os=str(facts["os"]), machine=str(facts["machine"]), cpu=str(facts["cpu"]),
-                           cpu_count=int(str(facts["cpu_count"])), memory_mb=facts["memory_mb"],  # type: ignore[arg-type]
-                           runtimes=runtimes, packages=packages, packages_from=packages_from,
-                           setup=list(setup), notes=notes, evidence=evidence)
+    return SystemUnderTest(os=facts.os, machine=facts.machine, cpu=facts.cpu, cpu_count=facts.cpu_count,
+                           memory_mb=facts.memory_mb, runtimes=runtimes, packages=packages,
+                           packages_from=packages_from, setup=list(setup), notes=notes, evidence=evidence)
 
 
 def _json(text: str) -> dict[str, object] | None:
