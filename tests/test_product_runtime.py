@@ -126,7 +126,7 @@ def test_setup_is_not_run_again_while_its_inputs_are_unchanged(tmp_path, cli):
           setup_inputs: [requirements.txt]
         """
     repo = _repo(tmp_path, runtime)
-    states = []
+    states, own_lines = [], set()
     for n in range(3):
         if n == 2:
             (repo / "requirements.txt").write_text("# changed\n", encoding="utf-8")
@@ -136,7 +136,12 @@ def test_setup_is_not_run_again_while_its_inputs_are_unchanged(tmp_path, cli):
         assert {i.id: i.status for i in run.indicators} == {"F1": "met"}
         states.append([s.cached for s in run.system_under_test.setup])
         assert (out / "runtime").is_dir() != run.system_under_test.setup[0].cached
-    assert states == [[False], [True], [False]]
+        # the venv the first run made is in the tree now: excluded from the ratio, never own code
+        venv_files = [f for f in json.loads((out / "origin" / "origin.json").read_text())["files"]
+                      if f["path"].startswith(".venv/")]
+        assert (n == 0) == (not venv_files) and {f["origin"] for f in venv_files} <= {"excluded"}
+        own_lines.add(run.origin.totals["self"]["lines"])
+    assert states == [[False], [True], [False]] and len(own_lines) == 1
     stamp = json.loads((repo / ".venv" / ".verifier-setup.json").read_text())
     assert stamp["inputs"] == ["requirements.txt"]
 
