@@ -11,7 +11,8 @@ import textwrap
 
 from git_repos import plain_git
 from tests.conftest import write_tree
-from verifier.repository import listing_differences, listing_hash, repo_identity, repo_listing
+from verifier.repository import (listing_differences, listing_hash, named_differences, recorded_entries, repo_identity,
+                                 repo_listing)
 
 SPEC = textwrap.dedent("""\
     project:
@@ -52,6 +53,17 @@ def test_differences_are_named():
     after = [("a.py", "f", "1"), ("b.py", "f", "9"), ("c", "f", "3"), ("d.py", "f", "4")]
     assert listing_differences(before, after) == (["b.py", "c"], ["d.py"], [])
     assert listing_differences(after, before) == (["b.py", "c"], [], ["d.py"])
+
+
+def test_names_are_given_only_from_a_record_that_holds(tmp_path):
+    before = [(f"f{i:02d}.py", "f", str(i)) for i in range(14)]
+    after = [(p, k, "x") for p, k, _ in before]
+    assert named_differences(before, after, listing_hash(before)) == (
+        "changed 14: f00.py, f01.py, f02.py, f03.py, f04.py, f05.py, f06.py, f07.py, f08.py, f09.py and 4 more")
+    assert "does not hash to the recorded tree hash" in named_differences(before, after, "0" * 64)
+    assert "holds no per-file record" in named_differences(None, after, listing_hash(before))
+    assert recorded_entries({"files": [["a", "f", "1"]]}) == [("a", "f", "1")]
+    assert recorded_entries({"files": [["a", "f"]]}) is None and recorded_entries(None) is None
 
 
 def test_verify_names_the_files_that_changed(tmp_path, cli):

@@ -63,9 +63,10 @@ from verifier.repository import (
     TREE_HASH_ALGORITHM,
     TREE_HASH_RULES,
     TREE_MODES,
+    TreeEntry,
     current_entries,
-    listing_differences,
-    listing_hash,
+    named_differences,
+    recorded_entries,
     tracked_state,
     tracked_tree_hash,
     tree_hash,
@@ -399,7 +400,7 @@ def _verify_open(path: Path, zf: zipfile.ZipFile, public_key: Any, repo: Any,
     checks += _check_attestation(zf, names, manifest, listed, results, public_key)
     if repo is not None:
         listing, _ = _read_json_member(zf, names, PAYLOAD + REPOSITORY_FILES)
-        checks += _check_repo(Path(repo), manifest, recorded_files(listing))
+        checks += _check_repo(Path(repo), manifest, recorded_entries(listing))
     checks += _check_spec(zf, names, manifest, repo, given)
     checks.append(Check(None, "note: a signature proves who signed, the recomputation that the figures agree "
                               "with each other; the measured values are as recorded (re-run to check them)"))
@@ -722,18 +723,7 @@ def _check_signature(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], man
     return Check(False, f"signature: NOT a valid signature of this manifest by key {want}")
 
 
-def recorded_files(listing: Any) -> list[tuple[str, str, str]] | None:
-    """The per-file entries of a run's ``repository-files.json`` (``verifier.repository.repo_listing``),
-    or None when the bundle has none (runs from before it was recorded) or it is malformed."""
-    files = listing.get("files") if isinstance(listing, dict) else None
-    if not isinstance(files, list) or not all(
-            isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e) for e in files):
-        return None
-    return [(e[0], e[1], e[2]) for e in files]
-
-
-def _check_repo(repo: Path, manifest: dict[str, Any],
-                files: list[tuple[str, str, str]] | None = None) -> list[Check]:
+def _check_repo(repo: Path, manifest: dict[str, Any], files: list[TreeEntry] | None = None) -> list[Check]:
     """The repository against the manifest: commit and subpath (when recorded), then the tree hash
     in the recorded mode, and when it differs the files changed, added and removed (from the run's
     per-file record, ``files``). ``repo`` may be the delivered directory or the top of a work tree
@@ -770,34 +760,10 @@ def _check_repo(repo: Path, manifest: dict[str, Any],
     tree = _check_tree(repo, state, recorded.get("tree_sha256"), mode)
     checks.append(tree)
     if tree.ok is False and mode in TREE_MODES:
-        checks.append(_tree_differences(repo, state, mode, files, recorded.get("tree_sha256")))
+        differences = named_differences(files, current_entries(repo, state, mode), recorded.get("tree_sha256"))
+        checks.append(Check(False, f"repository files: {differences}"))
     return checks
 
-
-#: Paths named per kind of difference before "and N more".
-SHOWN_PATHS = 10
-
-
-def _tree_differences(repo: Path, state: GitState | None, mode: str, files: list[tuple[str, str, str]] | None,
-                      want: Any) -> Check:
-    """Which files differ from the run's per-file record, as one failed check naming them."""
-    if files is None:
-        return Check(False, "repository files: the bundle holds no per-file record of the tree "
-                            f"({REPOSITORY_FILES}; bundles of older runs have none), so the files that differ "
-                            "cannot be named")
-    if listing_hash(files) != want:
-        return Check(False, f"repository files: the bundle's {REPOSITORY_FILES} does not hash to the "
-                            "recorded tree hash; the files that differ cannot be named")
-    changed, added, removed = listing_differences(files, current_entries(repo, state, mode))
-    parts = [f"{what} {len(paths)}: {_named(paths)}" for what, paths in
-             (("changed", changed), ("added", added), ("removed", removed)) if paths]
-    return Check(False, "repository files: " + ("; ".join(parts) if parts else "the same paths and contents "
-                                                 "(only the recorded mode's rule differs)"))
-
-
-def _named(paths: list[str]) -> str:
-    shown = ", ".join(paths[:SHOWN_PATHS])
-    return shown + (f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else "")
 
 
 def _check_tree(repo: Path, state: GitState | None, want: Any, mode: Any) -> Check:

@@ -235,3 +235,33 @@ def listing_differences(recorded: Iterable[TreeEntry], current: Iterable[TreeEnt
     after = {path: (kind, value) for path, kind, value in current}
     changed = sorted(p for p in before.keys() & after.keys() if before[p] != after[p])
     return changed, sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+
+
+#: Paths named per kind of difference before "and N more".
+SHOWN_PATHS = 10
+
+
+def recorded_entries(listing: object) -> list[TreeEntry] | None:
+    """The entries of a ``REPOSITORY_FILES`` record (parsed JSON), or None when it holds none or
+    they are malformed (a bundle of an older run, a damaged file)."""
+    files = listing.get("files") if isinstance(listing, dict) else None
+    if not isinstance(files, list) or not all(
+            isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e) for e in files):
+        return None
+    return [(e[0], e[1], e[2]) for e in files]
+
+
+def named_differences(recorded: list[TreeEntry] | None, current: list[TreeEntry], recorded_hash: object) -> str:
+    """One line naming the files changed, added and removed between a recorded listing and the tree
+    now (at most ``SHOWN_PATHS`` of each), or saying why they cannot be named."""
+    if recorded is None:
+        return (f"the bundle holds no per-file record of the tree ({REPOSITORY_FILES}; bundles of older "
+                "runs have none), so the files that differ cannot be named")
+    if listing_hash(recorded) != recorded_hash:
+        return (f"the bundle's {REPOSITORY_FILES} does not hash to the recorded tree hash; the files that "
+                "differ cannot be named")
+    changed, added, removed = listing_differences(recorded, current)
+    parts = [f"{what} {len(paths)}: {', '.join(paths[:SHOWN_PATHS])}"
+             + (f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else "")
+             for what, paths in (("changed", changed), ("added", added), ("removed", removed)) if paths]
+    return "; ".join(parts) if parts else "the same paths and contents (the recorded mode's rule differs)"
