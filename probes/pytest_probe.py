@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from probes._labels import TEST_OUTCOMES, TESTS_CHART
+from probes._xml import read_xml
 from verifier.probe import (
     Bars,
     Finding,
@@ -243,10 +244,7 @@ def _spec_functions(spec: Spec) -> list[dict[str, Any]]:
 def parse_junit(path: Path, *, rootdir_in_repo: str = ".") -> list[JUnitCase]:
     """The tests in a pytest JUnit XML file (``xunit1`` family plus our plugin's properties), one
     per node id; ``ProbeError`` when the file is not JUnit XML."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as exc:
-        raise ProbeError(f"JUnit XML {path.name} cannot be read: {exc}") from None
+    root = read_xml(path, what=f"JUnit XML {path.name}")
     if root.tag not in ("testsuites", "testsuite"):
         raise ProbeError(f"JUnit XML {path.name} has root <{root.tag}>, not <testsuites>")
     merged: dict[str, JUnitCase] = {}

@@ -28,8 +28,11 @@ def cli():
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's scan cache away from the developer's ~/.cache."""
+    """Keep every test's scan cache away from the developer's ~/.cache, and the registries out
+    of every `verifier run`: the auto knowledge base (the delivery's dependencies, fetched) is
+    off unless a test turns it on with local stand-ins of the registries (test_kb_auto.py)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    monkeypatch.setenv("VERIFIER_KB_AUTO", "off")
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

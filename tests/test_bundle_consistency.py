@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import verifier.bundle as bundle_module
+import verifier.bundle.build as bundle_build
 from tests.bundle_runs import FAILING, PASSING, git_delivery, indicator, real_run, spec_text
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
@@ -72,7 +72,7 @@ def _indicator(data: dict, ind_id: str) -> dict:
 def _forced_bundle(run: Path, out: Path, key: Path, monkeypatch) -> Path:
     """Bundle ``run`` as a tool that does not recompute would (the forger's own build)."""
     with monkeypatch.context() as patch:
-        patch.setattr(bundle_module, "_run_consistency", lambda run, result: [])
+        patch.setattr(bundle_build, "_run_consistency", lambda run, result: [])
         build_bundle(run, out, key_path=key)
     return out
 

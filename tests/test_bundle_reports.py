@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import verifier.bundle as bundle_module
+import verifier.bundle.build as bundle_build
+import verifier.bundle.verify as bundle_verify
 import verifier.run_files as run_files_module
 from report_sample import build_sample_run
 from tests.bundle_runs import FAILING, git_delivery, real_run, spec_text
@@ -52,12 +53,12 @@ def _forged_bundle(run: Path, out: Path, key: Path, monkeypatch, reports: dict[s
                    extra: tuple[str, ...] = ()) -> Path:
     """Bundle ``run`` as a forger's tool would: ``reports`` (lang -> bytes) packed instead of the
     rendered ones, and the run's files ``extra`` (report files) packed too; signed with ``key``."""
-    real_render = bundle_module.render_bundle_report
-    real_is_report = bundle_module.is_report
+    real_render = bundle_build.render_bundle_report
+    real_is_report = run_files_module.is_report
     with monkeypatch.context() as patch:
-        patch.setattr(bundle_module, "render_bundle_report",
+        patch.setattr(bundle_build, "render_bundle_report",
                       lambda result, files, lang: reports[lang] if lang in reports else real_render(result, files, lang))
-        patch.setattr(bundle_module, "is_report", lambda rel: real_is_report(rel) and rel not in extra)
+        patch.setattr(bundle_build, "is_report", lambda rel: real_is_report(rel) and rel not in extra)
         patch.setattr(run_files_module, "is_report", lambda rel: real_is_report(rel) and rel not in extra)
         build_bundle(run, out, key_path=key)
     return out
@@ -109,15 +110,15 @@ def test_a_hand_written_report_under_a_valid_signature_fails_verify(failing, key
 
 def test_a_subtly_edited_report_fails(failing, keys, tmp_path, monkeypatch):
     """One word of the real rendering changed (the verdict class), nothing else."""
-    real = bundle_module.render_bundle_report
+    real = bundle_build.render_bundle_report
 
     def edited(result, files, lang):
         return real(result, files, lang).replace(b"verdict-fail", b"verdict-pass", 1)
 
-    monkeypatch.setattr(bundle_module, "render_bundle_report", edited)
+    monkeypatch.setattr(bundle_build, "render_bundle_report", edited)
     bundle = tmp_path / "edited.zip"
     build_bundle(failing["run"], bundle, key_path=keys[0])
-    monkeypatch.setattr(bundle_module, "render_bundle_report", real)
+    monkeypatch.setattr(bundle_build, "render_bundle_report", real)
     failed = _failed(verify_bundle(bundle, public_key=load_public_key(keys[1])))
     assert len(failed) == 2 and all(f.startswith("report run/reports/report.") and "differs" in f for f in failed)
 
@@ -133,7 +134,7 @@ def test_an_unexpected_or_missing_report_fails(failing, keys, tmp_path, monkeypa
     assert all(f.startswith("report run/reports/report.") and "differs" in f for f in failed[2:])
     # a bundle without its English report (manifest and zip agree, signed)
     with monkeypatch.context() as patch:
-        patch.setattr(bundle_module, "BUNDLE_REPORTS", (("zh", "reports/report.zh.html"),))
+        patch.setattr(bundle_build, "BUNDLE_REPORTS", (("zh", "reports/report.zh.html"),))
         build_bundle(failing["run"], tmp_path / "missing.zip", key_path=keys[0])
     failed = _failed(verify_bundle(tmp_path / "missing.zip", public_key=load_public_key(keys[1])))
     assert failed == ["report run/reports/report.en.html: missing; a bundle carries its reports, rendered "
@@ -145,8 +146,8 @@ def test_another_verifier_version_is_named_when_a_report_differs(failing, tmp_pa
     build_bundle(failing["run"], bundle)
     with zipfile.ZipFile(bundle) as zf:
         packer = json.loads(zf.read(MANIFEST))["verifier_version"]
-    monkeypatch.setattr(bundle_module, "__version__", "99.0")
-    monkeypatch.setattr(bundle_module, "render_bundle_report", lambda result, files, lang: b"other template\n")
+    monkeypatch.setattr(bundle_verify, "__version__", "99.0")
+    monkeypatch.setattr(bundle_verify, "render_bundle_report", lambda result, files, lang: b"other template\n")
     failed = _failed(verify_bundle(bundle))
     assert len(failed) == 2
     assert all(f.endswith(f"(packed by verifier {packer}, this is verifier 99.0: verify with the version "

@@ -15,7 +15,7 @@ from tests.conftest import write_tree
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
-from verifier.task_book import recorded_location, spec_differences
+from verifier.bundle.task_book import recorded_location, spec_differences
 
 REAL = spec_text(FAILING)
 #: the applicant's copy: S1 allows 5 issues instead of none, C1 asks 80% instead of 100%

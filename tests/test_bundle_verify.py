@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec
 from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
-from verifier.repository import repo_commit, tree_hash
+from verifier.repository import tree_hash
 from verifier.signing import load_public_key, write_keypair
 
 
@@ -71,7 +72,7 @@ def test_a_fresh_signed_bundle_verifies_with_repo(signed_bundle, keys, repo):
     assert "run/results.json" in names and "run/reports/report.zh.html" in names
     assert "run/reports/report.en.html" in names and "run/origin/origin.json" in names
     assert "run/spec.yaml" in names
-    assert manifest["repository"]["commit"] == repo_commit(repo) == _git(repo, "rev-parse", "HEAD")
+    assert manifest["repository"]["commit"] == _git(repo, "rev-parse", "HEAD")
     assert manifest["repository"]["tree_sha256"] == tree_hash(repo, "git-tracked")
     assert manifest["repository"]["tree_hash_mode"] == "git-tracked"
     assert manifest["spec"]["sha256"] == hashlib.sha256((repo / "acceptance.yaml").read_bytes()).hexdigest()
@@ -271,12 +272,16 @@ def test_cli_keygen_and_bundle(tmp_path, run_dir):
 
 
 def test_size_limits_are_enforced_without_reading(signed_bundle, monkeypatch):
-    import verifier.bundle as bundle_module
+    import verifier.bundle.verify as bundle_verify
 
-    monkeypatch.setattr(bundle_module, "MAX_MEMBER_BYTES", 1000)
+    with zipfile.ZipFile(signed_bundle) as zf:
+        limit = zf.getinfo(MANIFEST).file_size  # the manifest within the limit, the reports past it
+    monkeypatch.setattr(bundle_verify, "LIMITS", dataclasses.replace(bundle_verify.LIMITS, max_member_bytes=limit))
     failed = _failed(verify_bundle(signed_bundle))
-    assert any("declared size" in f and "exceeds 1000 bytes" in f for f in failed)
-    monkeypatch.setattr(bundle_module, "MAX_MANIFEST_BYTES", 100)
+    assert any(f.startswith("zip member 'run/reports/report.en.html': declared size") and
+               f.endswith(f"exceeds {limit} bytes (limit max_member_bytes)") for f in failed)
+    assert any(f.startswith("file run/reports/report.en.html: unreadable") for f in failed)  # never read
+    monkeypatch.setattr(bundle_verify, "MAX_MANIFEST_BYTES", 100)
     with pytest.raises(InputError, match="manifest.json is larger than 100 bytes"):
         verify_bundle(signed_bundle)
 
@@ -289,3 +294,17 @@ def test_tree_hash_takes_undecodable_names(tmp_path):
     with open(os.path.join(os.fsencode(repo), b"caf\xe9.txt"), "wb") as handle:
         handle.write(b"latin-1 name")
     assert tree_hash(repo) != before
+
+
+def test_members_are_read_under_the_shared_archive_limits(signed_bundle, tmp_path):
+    """verify reads the zip through verifier.archive: a deflated bomb member is reported under the shared
+    expansion-ratio limit (a check bundles had none of) and never read, a drive-letter name is unsafe."""
+    target = _copy(signed_bundle, tmp_path)
+    with zipfile.ZipFile(target, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("run/evidence/zeros.bin", bytes(20 << 20))
+        zf.writestr("C:/evil.txt", "x")
+    failed = _failed(verify_bundle(target))
+    assert any(f.startswith("zip member 'run/evidence/zeros.bin': expands 20971520 bytes from ")
+               and f.endswith("(more than 200x; limit max_ratio)") for f in failed), failed
+    assert "zip member 'C:/evil.txt': unsafe name (absolute path)" in failed
+    assert "file run/evidence/zeros.bin: in the bundle, not in the manifest (added)" in failed

@@ -147,6 +147,10 @@ SLOTS = [
     ("kb add KB", lambda w: ["kb", "add", H, w.repo], IN_FILE),
     ("kb add SOURCE", lambda w: ["kb", "add", w.afile, H], EITHER),
     ("kb add --python-env", lambda w: ["kb", "add", w.afile, "--python-env", H], EITHER),
+    ("kb build --deps", lambda w: ["kb", "build", "--deps", H, "-o", w.base / "k.kb"], IN_DIR),
+    ("kb build --list", lambda w: ["kb", "build", "--list", H, "-o", w.base / "k.kb"], IN_FILE),
+    ("kb add --deps", lambda w: ["kb", "add", w.afile, "--deps", H], IN_DIR),
+    ("kb add --list", lambda w: ["kb", "add", w.afile, "--list", H], IN_FILE),
     ("kb info KB", lambda w: ["kb", "info", H], IN_FILE),
     ("init PATH", lambda w: ["init", H], INIT),
 ]

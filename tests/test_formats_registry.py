@@ -80,7 +80,10 @@ def test_sarif_and_junit_of_the_hostile_sample_validate(hostile_sample, cli, tmp
         result = cli("report", hostile_sample, "--format", fmt)
         assert result.exit_code == 0, result.output
     log = sarif_json((hostile_sample / "reports" / "findings.sarif").read_bytes())
-    (bandit,) = log["runs"]  # the sample has bandit, no robustness indicator
+    runs = {r["tool"]["driver"]["name"]: r for r in log["runs"]}
+    # no robustness indicator; the hand-made pytest and radon findings carry rule, severity, file and line
+    assert list(runs) == ["bandit", "pytest", "radon"]
+    bandit = runs["bandit"]
     messages = [r["message"]["text"] for r in bandit["results"]]
     assert f"Possible SQL injection{EVIL}" in messages
     assert {r["level"] for r in bandit["results"]} == {"warning", "note"}

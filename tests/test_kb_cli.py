@@ -78,7 +78,8 @@ def test_python_env_option(tmp_path: Path):
     (lambda t: (t / "a.rar").write_bytes(b"x"), ["kb", "build", "{t}/a.rar", "-o", "{t}/k.sqlite"],
      "not a directory or a source archive"),
     (lambda t: (t / "bad.zip").write_bytes(b"PK\x03\x04broken"),
-     ["kb", "build", "{t}/bad.zip", "-o", "{t}/k.sqlite"], "unreadable archive"),
+     ["kb", "build", "{t}/bad.zip", "-o", "{t}/k.sqlite"],
+     "bad.zip: corrupt or unsupported archive: not a readable zip or (compressed) tar file"),
     (lambda t: None, ["kb", "add", "{t}/none.sqlite", "{t}"], "no such knowledge base"),
     (lambda t: None, ["kb", "build", "{t}", "--only", "rich", "-o", "{t}/k.sqlite"],
      "--only selects distributions of a --python-env"),
@@ -95,12 +96,12 @@ def test_incompatible_schema_version(source: Path, tmp_path: Path):
     kb = tmp_path / "kb.sqlite"
     assert _run("kb", "build", str(source), "-o", str(kb)).exit_code == 0
     db = sqlite3.connect(kb)
-    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     db.commit()
     db.close()
     result = CliRunner().invoke(main, ["kb", "info", str(kb)])
     assert result.exit_code == 2
-    assert "schema version 2, this verifier reads version 1" in result.output
+    assert "schema version 3, this verifier reads version 2" in result.output
     assert "rebuild it with `verifier kb build`" in result.output
 
 

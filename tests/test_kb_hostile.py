@@ -113,8 +113,10 @@ HOSTILE: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
         "table 'files' has columns (id INTEGER PRIMARY KEY, component INTEGER, where_from TEXT"),
     "extra-table": (lambda good, t: _altered(good, t, "CREATE TABLE notes (x);"),
                     "'notes' (table) is not part of one"),
-    "missing-table": (lambda good, t: _altered(good, t, "DROP TABLE segments;"),
-                      "no table 'segments'"),
+    "missing-table": (lambda good, t: _altered(good, t, "DROP TABLE postings;"),
+                      "no table 'postings'"),
+    "missing-index": (lambda good, t: _altered(good, t, "DROP INDEX files_by_content;"),
+                      "no index 'files_by_content'"),
     "not-sqlite": (lambda good, t: (t.write_text("key,value\nformat,verifier-kb\n" * 100), t)[1],
                    "not an SQLite database"),
     "empty": (lambda good, t: (t.write_bytes(b""), t)[1], "empty file"),
@@ -223,20 +225,45 @@ def test_too_many_rows_are_refused(good_kb, monkeypatch):
 
 
 def test_a_zip_bomb_in_a_record_is_refused(good_kb, tmp_path):
-    """A record whose line data inflates far beyond what its hash and line counts allow."""
+    """A record whose line data inflates far beyond what its fingerprint and line counts allow."""
     path = tmp_path / "bomb.kb"
     shutil.copyfile(good_kb, path)
     db = sqlite3.connect(path)
-    (content, segment, offset, hash_len), = db.execute(
-        "SELECT id, segment, offset, hash_len FROM contents")
-    data = db.execute("SELECT data FROM segments WHERE id = ?", (segment,)).fetchone()[0]
     bomb = zlib.compress(b"\0" * (64 << 20), 9)
-    record = data[offset:offset + hash_len] + bomb
-    db.execute("UPDATE segments SET data = ? WHERE id = ?", (record, segment))
-    db.execute("UPDATE contents SET offset = 0, meta_len = ? WHERE id = ?", (len(bomb), content))
+    db.execute("UPDATE contents SET data = ?", (bomb,))
     db.commit()
     db.close()
     with pytest.raises(InputError, match="line data longer than its record allows"):
+        match_texts(path, [("mine.py", STOCK)])
+
+
+def test_a_schema_version_1_kb_is_refused_with_rebuild(tmp_path):
+    """KBs written before the fingerprint index: one line saying which version and to rebuild."""
+    from verifier.kb import store
+
+    path = tmp_path / "v1.kb"
+    db = sqlite3.connect(path)
+    db.executescript(store._SCHEMA_V1)
+    db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+        ("format", "verifier-kb"), ("schema_version", "1"), ("normalizer_version", "1"),
+        ("k", "30"), ("w", "80")])
+    db.commit()
+    db.close()
+    with pytest.raises(InputError) as err:
+        KnowledgeBase.open(path)
+    text = str(err.value)
+    assert "schema version 1" in text and "reads version 2" in text and "\n" not in text
+    assert "kb build" in (err.value.hint or "")
+
+
+def test_an_index_bucket_claiming_endless_entries_is_refused(good_kb, tmp_path):
+    path = tmp_path / "bucket.kb"
+    shutil.copyfile(good_kb, path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE postings SET data = CAST(x'ffffffff0f' || data AS BLOB)")
+    db.commit()
+    db.close()
+    with pytest.raises(InputError, match="damaged index bucket: more entries than it holds"):
         match_texts(path, [("mine.py", STOCK)])
 
 
@@ -249,3 +276,23 @@ def test_a_record_claiming_endless_lines_is_refused(good_kb, tmp_path):
     db.close()
     with pytest.raises(InputError, match="damaged fingerprint record"):
         match_texts(path, [("mine.py", STOCK)])
+
+
+def test_a_large_kb_is_opened_without_reading_it_whole(good_kb, tmp_path, monkeypatch):
+    """Past FULL_CHECK_BYTES only the small tables are quick-checked and row caps are read from
+    the rowid range: opening never scans the index; a damaged small table is still refused."""
+    monkeypatch.setattr(guard, "FULL_CHECK_BYTES", 0)
+    statements: list[str] = []
+    real_connect = guard.connect
+
+    def traced(path, *, writable):
+        db = real_connect(path, writable=writable)
+        db.set_trace_callback(statements.append)
+        return db
+    monkeypatch.setattr("verifier.kb.store.connect", traced)
+    KnowledgeBase.open(good_kb).close()
+    text = "\n".join(statements)
+    assert 'PRAGMA quick_check("meta")' in text and "PRAGMA quick_check\n" not in text + "\n"
+    assert "COUNT(*)" not in text
+    assert not any(s.upper().startswith("SELECT") and "POSTINGS" in s.upper() and "ROWID" not in
+                   s.upper() for s in statements)

@@ -79,7 +79,7 @@ def test_matched_lines_are_on_the_inventory_rule_and_never_exceed_lines(tmp_path
 
 
 def test_scale_counts_restates_runs_on_the_inventory_lines():
-    from verifier.kb.matcher import scale_counts
+    from verifier.kb.origin_matcher import scale_counts
 
     assert scale_counts([318], 307, 318) == [307]
     assert scale_counts([100, 218], 307, 318) == [97, 210]

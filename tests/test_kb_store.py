@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import verifier.archive as archive_module
+from verifier.archive import ArchiveError, Limits
 from verifier.errors import InputError
 from verifier.kb import KnowledgeBase, add_to_kb, build_kb, match_texts
 
@@ -102,7 +104,7 @@ def test_build_directory_with_node_modules_and_dedupe(project: Path, tmp_path: P
     listing = {(c["kind"], c["name"], c["version"], c["license"]) for c in info["component_list"]}
     assert listing == {("directory", "ledgerlib", "2.1.0", "MIT"), ("npm", "sched", "0.3.1", "ISC"),
                        ("npm", "@acme/tools", "1.0.0", "Apache-2.0")}
-    assert info["schema_version"] == 1 and info["k"] == 30 and info["w"] == 80
+    assert info["schema_version"] == 2 and info["k"] == 30 and info["w"] == 80
     found = match_texts(tmp_path / "kb.sqlite", [("src/stock.py", "# mine\n" + LEDGER)])
     (hit,) = found["src/stock.py"].matches
     assert (hit.component, hit.version, hit.license) == ("ledgerlib", "2.1.0", "MIT")
@@ -123,8 +125,7 @@ def test_build_refuses_to_overwrite_and_is_atomic(project: Path, tmp_path: Path)
 def test_archives_are_read_in_memory_and_named_from_the_file(tmp_path: Path):
     tgz = tmp_path / "sched-4.2.0.tar.gz"
     with tarfile.open(tgz, "w:gz") as archive:
-        for name, text in {"sched-4.2.0/src/sched.js": SCHEDULER, "../evil.js": SCHEDULER,
-                           "sched-4.2.0/docs/readme.txt": "x"}.items():
+        for name, text in {"sched-4.2.0/src/sched.js": SCHEDULER, "sched-4.2.0/docs/readme.txt": "x"}.items():
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -140,8 +141,24 @@ def test_archives_are_read_in_memory_and_named_from_the_file(tmp_path: Path):
     assert listing == {("sched", "4.2.0", None, 1), ("ledger", "0.9", "BSD-2-Clause", 1)}
     corrupt = tmp_path / "broken-1.0.tar.gz"
     corrupt.write_bytes(tgz.read_bytes()[:40])
-    with pytest.raises(InputError, match="unreadable archive"):
+    with pytest.raises(InputError, match="corrupt archive"):
         build_kb(tmp_path / "kb2.sqlite", [corrupt])
+
+
+def test_an_archive_with_an_escaping_entry_is_refused(tmp_path: Path):
+    """Read with verifier.archive: an entry climbing out with ``..`` refuses the whole source archive
+    (it was silently dropped before), one line naming the archive and the entry."""
+    tgz = tmp_path / "sched-4.2.0.tar.gz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        for name in ("sched-4.2.0/src/sched.js", "../evil.js"):
+            info = tarfile.TarInfo(name)
+            info.size = len(SCHEDULER.encode())
+            archive.addfile(info, io.BytesIO(SCHEDULER.encode()))
+    with pytest.raises(ArchiveError) as err:
+        build_kb(tmp_path / "kb.sqlite", [tgz], jobs=1)
+    assert str(err.value) == (f"{tgz}: unsafe entry '../evil.js' (leads outside the archive with '..'); "
+                              "refusing the whole archive")
+    assert not (tmp_path / "kb.sqlite").exists()
 
 
 def test_python_env_metadata(tmp_path: Path):
@@ -201,15 +218,24 @@ def test_bad_knowledge_bases_are_one_line_input_errors(project: Path, tmp_path: 
         assert "\n" not in str(err.value)
 
 
-def test_damaged_segment_is_reported(project: Path, tmp_path: Path):
+@pytest.mark.parametrize("damage", [
+    "UPDATE contents SET data = substr(data, 1, 10)",
+    "UPDATE postings SET data = substr(data, 1, 3)",
+    "UPDATE postings SET data = x'ffffffffffffffffffffff'",
+    "UPDATE contents SET n_fps = 1",
+    "UPDATE contents SET data = 'text'",
+    "DELETE FROM contents",
+])
+def test_damaged_record_or_index_is_reported(project: Path, tmp_path: Path, damage: str):
     good = tmp_path / "kb.sqlite"
     build_kb(good, [project], jobs=1)
     db = sqlite3.connect(good)
-    db.execute("UPDATE segments SET data = substr(data, 1, 10)")
+    db.execute(damage)
     db.commit()
     db.close()
-    with pytest.raises(InputError, match="corrupt knowledge base"):
+    with pytest.raises(InputError, match="corrupt knowledge base|damaged") as err:
         match_texts(good, [("a.py", LEDGER)])
+    assert "\n" not in str(err.value)
 
 
 def test_empty_sources_are_input_errors(tmp_path: Path):
@@ -251,3 +277,16 @@ def test_index_of_real_packages_stays_under_a_tenth_of_their_source(tmp_path: Pa
         info = opened.info()
     assert info["components"] == 3 and info["corpus_bytes"] > 500_000
     assert info["kb_ratio"] <= 0.10, info["kb_ratio"]
+
+
+def test_archives_are_read_under_the_shared_limits(tmp_path: Path, monkeypatch):
+    """build_kb reads source archives through verifier.archive, under its default limits."""
+    zipped = tmp_path / "ledger.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for n in range(3):
+            archive.writestr(f"ledger/m{n}.py", LEDGER)
+    monkeypatch.setattr(archive_module, "DEFAULT_LIMITS", Limits(max_files=2))
+    with pytest.raises(ArchiveError, match=r"archive holds more than 2 entries \(limit max_files"):
+        build_kb(tmp_path / "kb.sqlite", [zipped], jobs=1)
+    monkeypatch.setattr(archive_module, "DEFAULT_LIMITS", Limits(max_files=3))
+    assert build_kb(tmp_path / "kb.sqlite", [zipped], jobs=1).files_indexed == 3

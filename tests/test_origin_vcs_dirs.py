@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import write_tree
 from verifier.origin.inventory import VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
-from verifier.origin.vcs import VCS_MARKERS, vcs_metadata
+from verifier.vcs import VCS_MARKERS, vcs_metadata
 from verifier.source import open_source
 
 OWNER = "Hunan Example Software Co., Ltd."

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import verifier.archive as archive_module
+from verifier.archive import ArchiveError, Limits
 from verifier.errors import InputError
 from verifier.origin.inventory import build_inventory
 from verifier.source import open_source
@@ -173,7 +175,7 @@ def test_tar_bomb_by_overall_ratio(tmp_path):
     with pytest.raises(InputError, match="more than 200x its size.*max_ratio"):
         with open_source(archive):
             pass
-    with open_source(archive, max_ratio=1e9) as info:  # the limit is adjustable
+    with open_source(archive, limits=Limits(max_ratio=1e9)) as info:  # the limit is adjustable
         assert len(os.listdir(info.root)) == 5
     assert _leftovers(tmp_path) == []
 
@@ -182,13 +184,13 @@ def test_file_count_limit(tmp_path):
     files = {f"f{i}.py": b"x = 1\n" for i in range(20)}
     zipped = _zip(tmp_path / "many.zip", files)
     with pytest.raises(InputError, match="more than 10 .*max_files"):
-        with open_source(zipped, max_files=10):
+        with open_source(zipped, limits=Limits(max_files=10)):
             pass
     tarred = _tar(tmp_path / "many.tgz", [_file(n, d) for n, d in files.items()])
     with pytest.raises(InputError, match="more than 10 entries.*max_files"):
-        with open_source(tarred, max_files=10):
+        with open_source(tarred, limits=Limits(max_files=10)):
             pass
-    with open_source(tarred, max_files=20) as info:
+    with open_source(tarred, limits=Limits(max_files=20)) as info:
         assert len(os.listdir(info.root)) == 20
     assert _leftovers(tmp_path) == []
 
@@ -197,11 +199,11 @@ def test_size_limit(tmp_path):
     data = os.urandom(600_000)  # incompressible: only the byte limit can stop it
     archive = _tar(tmp_path / "big.tar.gz", [_file("a.bin", data), _file("b.bin", data)])
     with pytest.raises(InputError, match="expands past 1000000 bytes at entry 'b.bin'"):
-        with open_source(archive, max_bytes=1_000_000):
+        with open_source(archive, limits=Limits(max_bytes=1_000_000)):
             pass
     zipped = _zip(tmp_path / "big.zip", {"a.bin": data, "b.bin": data})
     with pytest.raises(InputError, match="max_bytes"):
-        with open_source(zipped, max_bytes=1_000_000):
+        with open_source(zipped, limits=Limits(max_bytes=1_000_000)):
             pass
     assert _leftovers(tmp_path) == []
 
@@ -241,3 +243,17 @@ def test_extraction_dir_is_removed_when_the_body_raises(tmp_path):
         with open_source(archive):
             raise RuntimeError("boom")
     assert _leftovers(tmp_path) == []
+
+
+def test_archives_are_read_under_the_shared_limits(tmp_path, monkeypatch):
+    """open_source reads through verifier.archive: its default limits are the shared ones (here a
+    per-member limit, which extraction had none of), and its error type is the shared one."""
+    archive = _tar(tmp_path / "d.tar.gz", [_file("a.py", b"x = 1\n" * 100)])
+    monkeypatch.setattr(archive_module, "DEFAULT_LIMITS", Limits(max_member_bytes=100))
+    with pytest.raises(ArchiveError, match=r"entry 'a.py': declared size 600 exceeds 100 bytes \(limit "
+                                           "max_member_bytes"):
+        with open_source(archive):
+            pass
+    assert _leftovers(tmp_path) == []
+    with open_source(archive, limits=Limits(max_member_bytes=600)) as info:
+        assert os.listdir(info.root) == ["a.py"]

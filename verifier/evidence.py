@@ -25,11 +25,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
 def canonical_json(data: Any) -> str:
     """JSON with sorted keys, two-space indent, UTF-8 text kept readable, trailing newline."""
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -42,8 +42,8 @@ from typing import Any
 
 from verifier.fieldtypes import EnvValue
 from verifier.globs import glob_covers
-from verifier.origin.vcs import VCS_DIRS, vcs_metadata
 from verifier.placeholders import COMMON_PLACEHOLDERS, PLACEHOLDER
+from verifier.vcs import VCS_DIRS, vcs_metadata
 from verifier.probe import ProbeContext, ProbeError
 from verifier.proc import ToolRun, run_tool, scrubbed_env
 from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, RepoOrAssetPath, RepoPath
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Directories never walked into: version control (only when it holds that system's own files,
-#: ``verifier.origin.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
+#: ``verifier.vcs``: code in a directory merely named ``CVS`` is scanned), caches, virtual
 #: environments' usual names. (Any directory holding a ``pyvenv.cfg`` is skipped too: an
 #: interpreter, not delivered code.)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox",

@@ -524,6 +524,7 @@ def _origin(origin: OriginSummary | None, run: RunFiles, L: Mapping[str, str], l
         "totals": rows,
         "chart": chart,
         "components": [_component(c) for c in origin.components],
+        **_dependencies(origin, L),
         "adjudications": [_adjudication(a, L) for a in origin.adjudications],
         "warnings": [_cell(w) for w in origin.warnings],
         "not_scanned": [{"path": _cell(item.get("path")), "reason": _cell(item.get("reason"))}
@@ -538,6 +539,31 @@ def _origin(origin: OriginSummary | None, run: RunFiles, L: Mapping[str, str], l
 
 def _pct(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+#: Most declared dependencies listed in a report (all of them are in origin.json).
+_DEPENDENCY_ROWS = 300
+
+
+def _dependencies(origin: OriginSummary, L: Mapping[str, str]) -> dict[str, Any]:
+    """The declared dependencies and CDN assets of the components section."""
+    deps = origin.dependencies
+    rows = []
+    for d in deps[:_DEPENDENCY_ROWS]:
+        scope = {True: L["dependency_direct"], False: L["dependency_transitive"]}.get(
+            d.get("direct"), "—")
+        rows.append({"name": _cell(d.get("name")), "version": _cell(d.get("version") or "—"),
+                     "license": _cell(d.get("license") or "—"), "scope": scope,
+                     "declared_in": _cell(d.get("declared_in") or "—")})
+    cdn = [{"url": _cell(a.get("url")), "package": _cell(a.get("package") or "—"),
+            "version": _cell(a.get("version") or "—"),
+            "file": _cell(f"{a.get('file')}:{a.get('line')}")}
+           for a in origin.cdn_assets[:_DEPENDENCY_ROWS]]
+    return {"dependencies": rows, "cdn_assets": cdn,
+            "dependencies_note": (L["dependencies_more"].format(
+                total=fmt_number(len(deps)), shown=fmt_number(len(rows)),
+                path=origin.files_path or "origin.json") if len(deps) > len(rows) else ""),
+            "kb_partial": L["kb_partial"] if origin.kb_partial else ""}
 
 
 def _component(c: Mapping[str, Any]) -> dict[str, str]:

@@ -122,12 +122,6 @@ def repo_identity(repo: str | os.PathLike[str]) -> RepoIdentity:
                         tree_hash_mode="git-tracked", notes=tuple(notes))
 
 
-def repo_commit(repo: str | os.PathLike[str]) -> str | None:
-    """The commit checked out in the git work tree holding ``repo`` (``HEAD``), or None outside git."""
-    state, _ = tracked_state(Path(repo))
-    return state.commit if state is not None else None
-
-
 def _digest(entries: Iterable[tuple[bytes, bytes, str]]) -> str:
     digest = hashlib.sha256()
     for rel, kind, value in sorted(entries):

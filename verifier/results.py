@@ -139,6 +139,12 @@ class OriginSummary(_Model):
     totals: dict[str, dict[str, int]]
     """class -> {"files": n, "lines": n}; classes: self, third_party, generated, excluded, unknown."""
     components: list[dict[str, Any]] = Field(default_factory=list)
+    dependencies: list[dict[str, Any]] = Field(default_factory=list)
+    """Declared dependencies (``verifier.kb.deps``): third-party components adding no lines."""
+    cdn_assets: list[dict[str, Any]] = Field(default_factory=list)
+    """Assets loaded from public CDNs in the delivery's HTML templates."""
+    kb_partial: bool = False
+    """Whether snippet matching missed declared dependencies it could not fetch."""
     adjudications: list[dict[str, Any]] = Field(default_factory=list)
     files_path: str | None = None
     error: str | None = None

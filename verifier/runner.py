@@ -102,6 +102,8 @@ class RunOptions:
     cache_dir: Path | None = None
     no_cache: bool = False
     jobs: int | None = None
+    no_kb: bool = False
+    """No snippet matching (else the spec's ``origin.knowledge_base``, by default ``auto``)."""
     command: tuple[str, ...] = ()
     """The command line, recorded in the results."""
 
@@ -159,10 +161,11 @@ class Runner:
         if self.spec.runtime is not None and not self.spec.runtime.setup:  # nothing will make it: check now
             resolve_runtime(self.spec.runtime, repo=self.repo, spec_dir=self.spec.base_dir.resolve(),
                             spec_file=str(options.spec_path))
-        if self.spec.knowledge_base_path() is not None:  # a bad KB stops the run before it starts
-            from verifier.kb import KnowledgeBase
+        for kb in self.spec.knowledge_bases():  # a bad KB stops the run before it starts
+            if isinstance(kb, Path):
+                from verifier.kb import KnowledgeBase
 
-            KnowledgeBase.open(self.spec.knowledge_base_path()).close()
+                KnowledgeBase.open(kb).close()
         unknown = [i for i in options.only if i not in {ind.id for ind in self.spec.indicators}]
         if unknown:
             raise InputError(f"--only {', '.join(unknown)}: no such indicator in {options.spec_path}")
@@ -279,7 +282,8 @@ class Runner:
         self.listener.stage("origin: self-developed code ratio")
         summary = run_origin(self.spec, self.repo, state.run_dir / "origin",
                              cache_dir=self.options.cache_dir, no_cache=self.options.no_cache,
-                             jobs=self.options.jobs, tool_versions=self.tool_versions)
+                             jobs=self.options.jobs, tool_versions=self.tool_versions,
+                             no_kb=self.options.no_kb)
         atomic_write_json(summary_path, summary.model_dump(mode="json"))
         return summary
 
@@ -375,7 +379,8 @@ def _tool_versions(probe: Probe) -> dict[str, str]:
 
 
 def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None, no_cache: bool,
-               jobs: int | None, tool_versions: dict[str, str]) -> OriginSummary:
+               jobs: int | None, tool_versions: dict[str, str], no_kb: bool = False
+               ) -> OriginSummary:
     """Run the origin analysis for ``spec`` on ``repo``; write ``out_dir/origin.json``; summarise.
 
     A scan that fails (scancode crashed, …) yields a summary with ``error`` set and no ratio: the
@@ -386,7 +391,8 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         report = analyze(repo, **origin_options_from_spec(spec, repo), cache_dir=cache_dir,
-                         no_cache=no_cache, jobs=jobs, kb=_knowledge_base(spec))
+                         no_cache=no_cache, jobs=jobs,
+                         kb=None if no_kb else _knowledge_base(spec, cache_dir, jobs))
     except InputError:
         raise
     except Exception as err:
@@ -398,14 +404,14 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
     return OriginSummary.model_validate(report.summary(files_path="origin/origin.json"))
 
 
-def _knowledge_base(spec: Spec):
-    """The snippet knowledge base the spec declares (``origin.knowledge_base``), or None."""
-    path = spec.knowledge_base_path()
-    if path is None:
-        return None
-    from verifier.kb import open_matcher
+def _knowledge_base(spec: Spec, cache_dir: Path | None, jobs: int | None):
+    """The snippet matcher for the KBs the spec declares (``origin.knowledge_base``; ``auto``,
+    the KB of the delivery's declared dependencies, when it declares none), or None."""
+    from verifier.kb.origin_matcher import matcher_for
 
-    return open_matcher(path, min_lines=spec.origin.min_match_lines)
+    entries = spec.knowledge_bases() if spec.origin.knowledge_base is not None else ["auto"]
+    return matcher_for(entries, min_lines=spec.origin.min_match_lines, jobs=jobs,
+                       cache_dir=cache_dir)
 
 
 def _environment(tools: dict[str, str]) -> Environment:

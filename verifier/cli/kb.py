@@ -7,19 +7,52 @@ import sys
 
 import click
 
-from verifier.cli.output import emit, say, status
-from verifier.cli.params import InputFile, InputPath, OutputFile
+from verifier.cli.output import SafeConsole, emit, say
+from verifier.errors import InputError
+from verifier.cli.params import InputDirectory, InputFile, InputPath, OutputFile
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
+from verifier.kb.deps import declared_dependencies
+from verifier.kb.registries import PackageSpec, parse_spec, read_list
 from verifier.kb.store import KnowledgeBase
 
 _SOURCE_HELP = """\b
 SOURCE: a directory of open-source code (one component, named by its package.json, PKG-INFO
 or pyproject.toml, else by the directory; node_modules inside become one npm component per
 package.json), a node_modules directory, or a source archive (.zip, .tar, .tar.gz, .tgz,
-.tar.bz2, .tar.xz; read in memory, nothing extracted)."""
+.tar.bz2, .tar.xz; read in memory, nothing extracted).
+
+\b
+Registry packages are fetched with the ordinary clients (your pip, npm and apt
+configuration, indexes and mirrors apply): --pypi NAME[==VERSION] (the source
+distribution, else a wheel), --npm NAME[@VERSION] (the published tarball),
+--debian-source PACKAGE[=VERSION] (the upstream tarball of a Debian source package:
+apt needs deb-src entries; or a local FILE.dsc), --deps REPO (the dependencies REPO's
+manifests and lock files declare, at their pinned or locked versions), --list FILE
+(lines like pypi:NAME==1.0, npm:NAME@1.0, debian:PACKAGE). A package that cannot be
+fetched is listed with the client's reason and the rest go on; kb add skips what the
+KB already holds."""
 
 
 def _sources_options(func):
+    func = click.option("--list", "lists", multiple=True, metavar="FILE",
+                        type=InputFile("package list", path_type=str),
+                        help="Fetch the packages FILE lists, one a line: pypi:NAME[==VERSION], "
+                             "npm:NAME[@VERSION], debian:PACKAGE[=VERSION]. Repeatable.")(func)
+    func = click.option("--deps", "deps", multiple=True, metavar="REPO",
+                        type=InputDirectory("repository", path_type=str),
+                        help="Fetch the dependencies REPO declares (requirements*.txt, "
+                             "pyproject.toml, poetry.lock, uv.lock, Pipfile.lock, package.json, "
+                             "package-lock.json, yarn.lock, pnpm-lock.yaml) at their pinned or "
+                             "locked versions. Repeatable.")(func)
+    func = click.option("--debian-source", "debian", multiple=True, metavar="PACKAGE",
+                        help="Fetch the upstream source of a Debian source package "
+                             "(apt-get source --download-only), or read a local FILE.dsc. "
+                             "Repeatable.")(func)
+    func = click.option("--npm", "npm", multiple=True, metavar="NAME[@VERSION]",
+                        help="Fetch an npm package's tarball (npm pack). Repeatable.")(func)
+    func = click.option("--pypi", "pypi", multiple=True, metavar="NAME[==VERSION]",
+                        help="Fetch a PyPI package's source distribution, else a wheel (pip "
+                             "download). Repeatable.")(func)
     func = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
                         help="Worker processes (default: number of CPUs, at most 8).")(func)
     func = click.option("--only", "only", multiple=True, metavar="NAME",
@@ -51,11 +84,14 @@ def kb() -> None:
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_sources_options
 def build(sources: tuple[str, ...], output: str, force: bool, python_envs: tuple[str, ...],
-          only: tuple[str, ...], jobs: int | None) -> None:
-    """Build a knowledge base from SOURCE... and/or --python-env PATH."""
-    report = build_kb(output, sources, python_envs=python_envs, only=only, jobs=jobs, force=force,
-                      progress=_progress())
-    _print_report("built", report)
+          only: tuple[str, ...], jobs: int | None, **registry) -> None:
+    """Build a knowledge base from SOURCE..., --python-env PATH and registry packages."""
+    packages, notes = _packages(**registry)
+    with _Progress() as bar:
+        report = build_kb(output, sources, python_envs=python_envs, only=only, packages=packages,
+                          jobs=jobs, force=force, progress=bar.fingerprinting,
+                          fetch_progress=bar.fetching)
+    _print_report("built", report, notes)
 
 
 @kb.command("add", epilog=_SOURCE_HELP)
@@ -63,12 +99,53 @@ def build(sources: tuple[str, ...], output: str, force: bool, python_envs: tuple
 @click.argument("sources", nargs=-1, type=InputPath("source", path_type=str))
 @_sources_options
 def add(kb_path: str, sources: tuple[str, ...], python_envs: tuple[str, ...],
-        only: tuple[str, ...], jobs: int | None) -> None:
-    """Add SOURCE... to the knowledge base KB; a component already held (same kind, name and
-    version) is re-indexed and replaced."""
-    report = add_to_kb(kb_path, sources, python_envs=python_envs, only=only, jobs=jobs,
-                       progress=_progress())
-    _print_report("updated", report)
+        only: tuple[str, ...], jobs: int | None, **registry) -> None:
+    """Add SOURCE... and registry packages to the knowledge base KB; a local source already held
+    (same kind, name and version) is re-indexed and replaced, a registry package already held is
+    skipped."""
+    packages, notes = _packages(**registry)
+    with _Progress() as bar:
+        report = add_to_kb(kb_path, sources, python_envs=python_envs, only=only,
+                           packages=packages, jobs=jobs, progress=bar.fingerprinting,
+                           fetch_progress=bar.fetching)
+    _print_report("updated", report, notes)
+
+
+def _packages(pypi: tuple[str, ...] = (), npm: tuple[str, ...] = (), debian: tuple[str, ...] = (),
+              deps: tuple[str, ...] = (), lists: tuple[str, ...] = ()
+              ) -> tuple[list[PackageSpec], list[str]]:
+    """The registry packages the options name, and notes on declared dependencies that are not
+    fetched (not from a registry) or not pinned."""
+    from pathlib import Path
+
+    specs = [parse_spec("pypi", t) for t in pypi] + [parse_spec("npm", t) for t in npm]
+    specs += [parse_spec("debian", t) for t in debian]
+    for path in lists:
+        specs += read_list(Path(path))
+    notes: list[str] = []
+    for repo in deps:
+        found, warnings = declared_dependencies(repo)
+        notes += warnings
+        unpinned = [d for d in found if d.registry and not d.version]
+        local = [d for d in found if not d.registry]
+        for dep in found:
+            if not dep.registry:
+                continue
+            try:
+                specs.append(parse_spec(dep.ecosystem, dep.spec.label))
+            except InputError as err:  # a name no registry allows: say so, fetch the rest
+                notes.append(f"{dep.declared_in}: {dep.name}: {err}")
+        if unpinned:
+            notes.append(f"{repo}: {len(unpinned)} dependencies declared without a pinned or "
+                         f"locked version, fetched at the latest: "
+                         f"{', '.join(d.name for d in unpinned[:8])}"
+                         f"{' …' if len(unpinned) > 8 else ''}")
+        if local:
+            notes.append(f"{repo}: {len(local)} dependencies not from a registry (git, path, "
+                         f"workspace), not fetched: {', '.join(d.name for d in local[:8])}")
+        if not found:
+            notes.append(f"{repo}: no declared dependencies found")
+    return list(dict.fromkeys(specs)), notes
 
 
 @kb.command("info")
@@ -94,7 +171,8 @@ def info(kb_path: str, as_json: bool, components: bool) -> None:
     say(f"  {data['components']} components ({kinds}), {data['files']} files "
         f"({data['distinct_files']} distinct), {data['lines']} effective lines, "
         f"{data['fingerprints']} fingerprints")
-    say(f"  corpus {_size(data['corpus_bytes'])}, index {_size(data['kb_bytes'])} ({ratio})")
+    say(f"  corpus {_size(data['corpus_bytes'])}, index {_size(data['kb_bytes'])} ({ratio}): "
+        f"{data['postings']} fingerprint occurrences in 2^{data['index_bits']} buckets")
     if components:
         for item in data["component_list"]:
             version = f" {item['version']}" if item["version"] else ""
@@ -103,9 +181,14 @@ def info(kb_path: str, as_json: bool, components: bool) -> None:
                 f"{_size(item['bytes'])}")
 
 
-def _print_report(verb: str, report: BuildReport) -> None:
-    for warning in report.warnings:
+def _print_report(verb: str, report: BuildReport, notes: list[str] | None = None) -> None:
+    for warning in [*(notes or ()), *report.warnings]:
         say(f"verifier: warning: {warning}", err=True)
+    for label, reason in report.unfetched:
+        say(f"verifier: warning: could not fetch {label}: {reason}", err=True)
+    if report.fetched or report.already_held or report.unfetched:
+        say(f"registry packages: {len(report.fetched)} fetched, {len(report.already_held)} "
+            f"already held (skipped), {len(report.unfetched)} could not be fetched")
     ratio = (f" ({report.kb_bytes / report.kb_corpus_bytes * 100:.1f}% of its "
              f"{_size(report.kb_corpus_bytes)} corpus)") if report.kb_corpus_bytes else ""
     replaced = f", {report.components_replaced} replaced" if report.components_replaced else ""
@@ -115,17 +198,44 @@ def _print_report(verb: str, report: BuildReport) -> None:
         f"{report.seconds:.1f} s")
 
 
-def _progress():
-    if not sys.stderr.isatty():
-        return None
-    state = {"shown": -1}
+class _Progress:
+    """A rich progress bar on a terminal's stderr (fetching, then fingerprinting); nothing
+    elsewhere."""
 
-    def show(done: int, total: int) -> None:
-        percent = done * 100 // max(total, 1)
-        if percent != state["shown"]:
-            state["shown"] = percent
-            status(f"fingerprinting {done}/{total} files ({percent}%)", final=done == total)
-    return show
+    def __init__(self) -> None:
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 MofNCompleteColumn(), console=SafeConsole(stderr=True),
+                                 transient=False)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def _update(self, name: str, description: str, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        if name not in self._tasks:
+            self._tasks[name] = self._bar.add_task(description, total=total)
+        self._bar.update(self._tasks[name], completed=done, total=total, description=description)
+
+    def fetching(self, label: str, done: int, total: int) -> None:
+        """Progress of fetching registry packages."""
+        text = f"fetching {label}" if label else "fetched"  # a SafeConsole: no markup, escaped
+        self._update("fetch", text[:60], done, total)
+
+    def fingerprinting(self, done: int, total: int) -> None:
+        """Progress of fingerprinting files."""
+        self._update("index", "fingerprinting files", done, total)
 
 
 def _size(n: int) -> str:

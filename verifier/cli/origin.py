@@ -22,6 +22,21 @@ _CLASS_LABELS = {
 }
 
 
+class _KnowledgeBase(InputFile):
+    """``auto``, or a knowledge base file (checked like every input file)."""
+
+    name = "KB|auto"
+
+    def __init__(self) -> None:
+        super().__init__("knowledge base")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        """``"auto"``, or the checked path."""
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        return super().convert(value, param, ctx)
+
+
 class _Ratio(click.ParamType):
     name = "RATIO"
 
@@ -57,9 +72,12 @@ class _Ratio(click.ParamType):
               help="Manual adjudication file (YAML/JSON); overrides origin.adjudications.")
 @click.option("--min-ratio", type=_Ratio(), default=None,
               help="Threshold, 0..1 or a percentage (default: origin.min_ratio, else 0.60).")
-@click.option("--kb", "kb_path", type=InputFile("knowledge base"),
-              help="Snippet knowledge base (verifier kb build): runs of matching lines in "
-                   "self-developed files count as third-party (default: origin.knowledge_base).")
+@click.option("--kb", "kb_paths", multiple=True, type=_KnowledgeBase(),
+              help="Snippet knowledge base (verifier kb build), or 'auto': a KB of the "
+                   "delivery's declared dependencies fetched from their registries into the "
+                   "cache directory. Runs of matching lines in self-developed files count as "
+                   "third-party. Repeatable (default: origin.knowledge_base).")
+@click.option("--no-kb", is_flag=True, help="No snippet matching, whatever the spec declares.")
 @click.option("--min-match-lines", type=click.IntRange(1), default=None,
               help="Shortest matched run, in lines (default: origin.min_match_lines, else 10).")
 @click.option("--json", "json_path", type=OutputFile("JSON report", path_type=str, allow_dash=True),
@@ -87,7 +105,8 @@ class _Ratio(click.ParamType):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, ...],
            exclude: tuple[str, ...], third_party: tuple[str, ...], generated: tuple[str, ...],
-           adjudications: Path | None, min_ratio: float | None, kb_path: Path | None,
+           adjudications: Path | None, min_ratio: float | None, kb_paths: tuple[Any, ...],
+           no_kb: bool,
            min_match_lines: int | None, json_path: str | None, sbom_format: str | None, sbom_path: str | None,
            cache_dir: Path | None, no_cache: bool, jobs: int | None, timeout_s: float | None,
            top: int, include_ignored: bool, quiet: bool) -> None:
@@ -146,7 +165,7 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
             options["adjudications"] = adjudications
         if min_ratio is not None:
             options["min_ratio"] = min_ratio
-        kb = _knowledge_base(kb_path, min_match_lines, spec, jobs)
+        kb = None if no_kb else _knowledge_base(kb_paths, min_match_lines, spec, jobs, cache_dir)
         show = not quiet and console.is_terminal
         with _progress(console, show) as progress:
             report = analyze(source, **options, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
@@ -198,18 +217,17 @@ def _write_sbom(data: dict[str, Any], name: str, target: str, spec: Any, path: s
         raise InputError(f"{target}: cannot write the SBOM: {err.strerror or err}") from None
 
 
-def _knowledge_base(kb_path: Path | None, min_match_lines: int | None, spec: Any,
-                    jobs: int | None) -> Any:
+def _knowledge_base(kb_paths: tuple[Any, ...], min_match_lines: int | None, spec: Any,
+                    jobs: int | None, cache_dir: Path | None) -> Any:
     """The snippet matcher from --kb, else from the spec's origin.knowledge_base; None without."""
-    if kb_path is None and spec is not None:
-        kb_path = spec.knowledge_base_path()
-    if kb_path is None:
+    entries = list(kb_paths) or (spec.knowledge_bases() if spec is not None else [])
+    if not entries:
         return None
-    from verifier.kb import open_matcher
+    from verifier.kb.origin_matcher import matcher_for
 
     if min_match_lines is None:
         min_match_lines = spec.origin.min_match_lines if spec is not None else 10
-    return open_matcher(kb_path, min_lines=min_match_lines, jobs=jobs)
+    return matcher_for(entries, min_lines=min_match_lines, jobs=jobs, cache_dir=cache_dir)
 
 
 def _width() -> int | None:

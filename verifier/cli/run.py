@@ -69,10 +69,14 @@ class _ConsoleListener:
               help="Origin scan cache (default: $XDG_CACHE_HOME/verifier).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the origin scan cache.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for the origin scan.")
+@click.option("--no-kb", is_flag=True,
+              help="No snippet matching (by default the spec's origin.knowledge_base, else "
+                   "'auto': a KB of the delivery's declared dependencies, fetched from their "
+                   "registries into the cache directory).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple[str, ...],
                 resume: Path | None, cache_dir: Path | None, no_cache: bool, jobs: int | None,
-                quiet: bool) -> None:
+                no_kb: bool, quiet: bool) -> None:
     """Measure every indicator the task book SPEC declares, score them, write a run directory.
 
     SPEC defaults to acceptance.yaml in the current directory (refused when it is a symbolic
@@ -94,7 +98,7 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
             or Path(DEFAULT_SPEC_NAME)
     err = SafeConsole(stderr=True, quiet=quiet)
     options = RunOptions(spec_path=spec, repo=repo, out_dir=out_dir, only=only, resume=resume,
-                         cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                         cache_dir=cache_dir, no_cache=no_cache, jobs=jobs, no_kb=no_kb,
                          command=("verifier", *sys.argv[1:]))
     runner = Runner(options, _ConsoleListener(err))
     for warning in runner.spec.warnings:  # as `verifier check` prints them, even with --quiet

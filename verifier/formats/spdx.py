@@ -17,6 +17,12 @@ placed on their files here, which keeps a 5,000-file document to seconds.
   in an annotation (``origin=…; rule=…; lines=…``);
 - each knowledge-base match is a snippet of its file (byte and line range, the matched component's
   license) related to a package for the matched component (version, purl);
+- each declared dependency (``verifier.formats.dependencies``) is a package (version, declared license
+  or ``NOASSERTION``, purl, a comment saying direct or transitive and the declaring file): the product
+  DEPENDS_ON a direct one; the packages its lock file says require a transitive one DEPENDS_ON it;
+  one no lock file places is related to the product with a comment saying so;
+- each asset loaded from a public CDN is a package downloaded from its URL (npm purl where the CDN
+  serves npm packages) that the product DEPENDS_ON;
 - a generated file named as protoc output of a ``.proto`` in the tree is GENERATED_FROM it.
 """
 
@@ -30,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from verifier.formats import dependencies
 from verifier.formats.interface import (
     FormatError, OutputFormat, RunData, origin_components, origin_files, text,
 )
@@ -171,6 +178,9 @@ class _Builder:
                     snippet.spdx_id, m.RelationshipType.OTHER, matched[_match_key(match)],
                     comment="a run of lines matching this knowledge-base component (snippet match)"))
         relationships += self.generated_from(files, ids)
+        more, related = self.declared_dependencies(product.spdx_id)
+        packages += more
+        relationships += related
         comment = ("Made by verifier from the run's results.json and origin analysis." if data.result is not None
                    else "Made by verifier from an origin scan (verifier origin).")
         if self.license_notes:
@@ -264,6 +274,48 @@ class _Builder:
             external_references=refs, primary_package_purpose=m.PackagePurpose.LIBRARY,
             comment=text(f"vendored component at {comp.get('path')}/ ({comp.get('lines', 0)} effective lines in "
                          f"{comp.get('files', len(files))} files): {comp.get('reason', '')}"))
+
+    def declared_dependencies(self, product_id: str) -> tuple[list[Any], list[Any]]:
+        """Packages for the declared dependencies and CDN assets, and their DEPENDS_ON relationships."""
+        m = self.m
+        packages, relationships = [], []
+        deps = dependencies.declared(self.data)
+        ids = {d.key: _spdx_id("Package", f"dependency:{d.key}") for d in deps}
+        for dep in deps:
+            e = dep.entry
+            refs = ([m.ExternalPackageRef(m.ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", dep.purl)]
+                    if dep.purl else [])
+            declared = self.license(e.get("license"))
+            if declared is None and e.get("license"):
+                self.license_notes.append("A dependency license that is not an SPDX expression is given in the "
+                                          "package's license comment.")
+            packages.append(m.Package(
+                spdx_id=ids[dep.key], name=text(e["name"]), version=text(e["version"]) if e.get("version") else None,
+                download_location=m.SpdxNoAssertion(), files_analyzed=False,
+                license_concluded=m.SpdxNoAssertion(),
+                license_declared=declared if declared is not None else m.SpdxNoAssertion(),
+                license_comment=(f"declared license as found: {text(e.get('license'))}"
+                                 if e.get("license") and declared is None else None),
+                copyright_text=m.SpdxNoAssertion(), external_references=refs,
+                primary_package_purpose=m.PackagePurpose.LIBRARY, comment=dep.comment()))
+            if dep.from_product:
+                relationships.append(m.Relationship(product_id, m.RelationshipType.DEPENDS_ON, ids[dep.key],
+                                                    comment=text(dep.note) or None))
+            relationships += [m.Relationship(ids[parent], m.RelationshipType.DEPENDS_ON, ids[dep.key])
+                              for parent in dep.parents]
+        for asset in dependencies.cdn_assets(self.data):
+            spdx_id = _spdx_id("Package", asset.key)
+            refs = ([m.ExternalPackageRef(m.ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", asset.purl)]
+                    if asset.purl else [])
+            packages.append(m.Package(
+                spdx_id=spdx_id, name=text(asset.package or asset.url),
+                version=text(asset.version) if asset.version else None, download_location=asset.location,
+                files_analyzed=False, license_concluded=m.SpdxNoAssertion(), license_declared=m.SpdxNoAssertion(),
+                copyright_text=m.SpdxNoAssertion(), external_references=refs,
+                primary_package_purpose=m.PackagePurpose.LIBRARY, comment=asset.comment()))
+            relationships.append(m.Relationship(product_id, m.RelationshipType.DEPENDS_ON, spdx_id,
+                                                comment="loaded by the product's templates from a public CDN"))
+        return packages, relationships
 
     def file(self, entry: Mapping[str, Any], spdx_id: str) -> Any:
         m = self.m

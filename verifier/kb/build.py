@@ -2,9 +2,11 @@
 
 Sources: directories (one component, named by a manifest at its root or by the directory; any
 ``node_modules`` inside becomes one npm component per ``package.json``), source archives (.zip, .tar,
-.tar.gz/.tgz, .tar.bz2, .tar.xz: read in memory, nothing extracted), ``node_modules`` trees, and the
+.tar.gz/.tgz, .tar.bz2, .tar.xz: read in memory, nothing extracted), ``node_modules`` trees, the
 installed distributions of a Python environment (files from each distribution's RECORD; name,
-version and license from its metadata). Symbolic links are never followed.
+version and license from its metadata), and registry packages fetched with the ordinary clients
+(``verifier.kb.registries``: PyPI sdists or wheels, npm tarballs, Debian upstream tarballs; read by
+``read_archive``, the one place archives are read). Symbolic links are never followed.
 
 Fingerprinting runs in a process pool; the parent alone writes the SQLite file. ``build_kb`` writes
 to a temporary file and renames it into place, so a failed build leaves nothing behind.
@@ -17,10 +19,9 @@ import json
 import multiprocessing
 import os
 import re
-import tarfile
+import tempfile
 import time
 import tomllib
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -28,16 +29,15 @@ from pathlib import Path, PurePosixPath
 
 import xxhash
 
+from verifier.archive import open_archive
 from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, is_source_name, normalize
+from verifier.kb.registries import Fetched, FetchFailure, PackageSpec, fetch
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
 from verifier.kb.winnow import K, LINE_HASH_BITS, W, encode, fingerprint
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20
-#: Archive limits: members and total bytes read, against archive bombs.
-MAX_ARCHIVE_MEMBERS = 200_000
-MAX_ARCHIVE_BYTES = 2 << 30
 #: A fingerprinting task that takes longer than this stops the build (seconds).
 TASK_TIMEOUT_S = 300
 
@@ -45,6 +45,10 @@ _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", 
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".mypy_cache"})
 
 Progress = Callable[[int, int], None]
+#: Called before each registry package is fetched: (package label, done, total).
+FetchProgress = Callable[[str, int, int], None]
+#: Fetches one package into a directory (``registries.fetch``; tests may pass a stand-in).
+Fetcher = Callable[[PackageSpec, Path], "Fetched | FetchFailure"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,12 @@ class BuildReport:
     kb_corpus_bytes: int = 0
     """Bytes of every file the KB holds afterwards (its whole corpus, what ``kb_bytes`` indexes);
     equal to ``corpus_bytes`` for a build."""
+    unfetched: tuple[tuple[str, str], ...] = ()
+    """Registry packages that could not be fetched: (package, the client's reason)."""
+    already_held: tuple[str, ...] = ()
+    """Registry packages skipped because the KB already held them."""
+    fetched: tuple[str, ...] = ()
+    """Registry packages fetched and indexed (``name version`` each)."""
 
 
 @dataclass
@@ -79,10 +89,14 @@ class _Candidate:
 
 def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
              python_envs: Sequence[str | os.PathLike] = (), only: Iterable[str] = (),
-             jobs: int | None = None, force: bool = False, k: int = K, w: int = W,
-             line_bits: int = LINE_HASH_BITS, progress: Progress | None = None) -> BuildReport:
-    """Create the KB ``output`` from ``sources`` and Python environments (``only``: restrict to
-    these distribution names). ``InputError`` on a bad or empty source or an existing output."""
+             packages: Sequence[PackageSpec] = (), jobs: int | None = None, force: bool = False,
+             k: int = K, w: int = W, line_bits: int = LINE_HASH_BITS,
+             progress: Progress | None = None, fetch_progress: FetchProgress | None = None,
+             fetcher: Fetcher | None = None) -> BuildReport:
+    """Create the KB ``output`` from ``sources``, Python environments (``only``: restrict to
+    these distribution names) and registry ``packages`` (fetched with their clients; one that
+    cannot be is listed in ``unfetched``). ``InputError`` on a bad or empty source, nothing
+    indexable at all, or an existing output."""
     started = time.monotonic()
     output = Path(output)
     if output.exists() and not force:
@@ -92,8 +106,25 @@ def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (
         raise InputError(f"{output}: is a directory")
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: no such directory")
-    candidates, warnings = collect_sources(sources, python_envs, only)
-    temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    with tempfile.TemporaryDirectory(prefix="verifier-kb-fetch-") as downloads:
+        found = collect_sources(sources, python_envs, only, packages=packages,
+                                downloads=Path(downloads), fetch_progress=fetch_progress,
+                                fetcher=fetcher)
+        candidates, warnings = found.candidates, found.warnings
+        if not candidates:
+            raise _nothing_fetched(found)
+        temp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+        counts = _build_into(temp, output, candidates, jobs, progress, k, w, line_bits)
+    return BuildReport(str(output), len(candidates), 0, counts[0], counts[1], counts[2],
+                       output.stat().st_size, round(time.monotonic() - started, 2), tuple(warnings),
+                       kb_corpus_bytes=counts[2], unfetched=found.unfetched,
+                       already_held=found.held, fetched=found.fetched)
+
+
+def _build_into(temp: Path, output: Path, candidates: list[_Candidate], jobs: int | None,
+                progress: Progress | None, k: int, w: int, line_bits: int
+                ) -> tuple[int, int, int, int]:
+    """Index ``candidates`` into a new KB at ``temp`` and rename it to ``output``."""
     temp.unlink(missing_ok=True)
     try:
         kb = KnowledgeBase.create(temp, k=k, w=w, line_bits=line_bits)
@@ -104,31 +135,66 @@ def build_kb(output: str | os.PathLike, sources: Sequence[str | os.PathLike] = (
         os.replace(temp, output)
     finally:
         temp.unlink(missing_ok=True)
-    return BuildReport(str(output), len(candidates), 0, counts[0], counts[1], counts[2],
-                       output.stat().st_size, round(time.monotonic() - started, 2), tuple(warnings),
-                       kb_corpus_bytes=counts[2])
+    return counts
 
 
 def add_to_kb(kb_path: str | os.PathLike, sources: Sequence[str | os.PathLike] = (), *,
               python_envs: Sequence[str | os.PathLike] = (), only: Iterable[str] = (),
-              jobs: int | None = None, progress: Progress | None = None) -> BuildReport:
-    """Add components to an existing KB, replacing any of the same kind, name and version."""
+              packages: Sequence[PackageSpec] = (), jobs: int | None = None,
+              progress: Progress | None = None, fetch_progress: FetchProgress | None = None,
+              fetcher: Fetcher | None = None, require: bool = True) -> BuildReport:
+    """Add components to an existing KB, replacing any of the same kind, name and version; a
+    registry package the KB already holds is skipped (``already_held``), not fetched again.
+    ``require``: ``InputError`` when nothing at all could be indexed (else an empty report)."""
     started = time.monotonic()
     with KnowledgeBase.open(kb_path, writable=True) as kb:
-        candidates, warnings = collect_sources(sources, python_envs, only)
-        files, skipped, corpus, replaced = _index(kb, candidates, jobs, progress)
+        held = {(c.kind, _canonical(c.name), c.version) for c in kb.components().values()}
+        with tempfile.TemporaryDirectory(prefix="verifier-kb-fetch-") as downloads:
+            found = collect_sources(sources, python_envs, only, packages=packages, held=held,
+                                    downloads=Path(downloads), fetch_progress=fetch_progress,
+                                    fetcher=fetcher)
+            candidates, warnings = found.candidates, found.warnings
+            if not candidates and require and not found.held:
+                raise _nothing_fetched(found)
+            files, skipped, corpus, replaced = (_index(kb, candidates, jobs, progress)
+                                                if candidates else (0, 0, 0, 0))
         whole = kb.corpus_bytes()
     return BuildReport(str(kb_path), len(candidates) - replaced, replaced, files, skipped, corpus,
                        Path(kb_path).stat().st_size, round(time.monotonic() - started, 2),
-                       tuple(warnings), kb_corpus_bytes=whole)
+                       tuple(warnings), kb_corpus_bytes=whole, unfetched=found.unfetched,
+                       already_held=found.held, fetched=found.fetched)
+
+
+def _nothing_fetched(found: Sources) -> InputError:
+    if found.unfetched:
+        label, reason = found.unfetched[0]
+        more = f" (and {len(found.unfetched) - 1} more)" if len(found.unfetched) > 1 else ""
+        return InputError(f"no package could be fetched: {label}: {reason}{more}")
+    return InputError("nothing to index", hint=_EXT_HINT)
+
+
+@dataclass
+class Sources:
+    """What ``collect_sources`` found."""
+
+    candidates: list[_Candidate]
+    warnings: list[str]
+    unfetched: tuple[tuple[str, str], ...] = ()
+    held: tuple[str, ...] = ()
+    fetched: tuple[str, ...] = ()
 
 
 def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[str | os.PathLike],
-                    only: Iterable[str] = ()) -> tuple[list[_Candidate], list[str]]:
-    """Enumerate the components and files of every source; ``InputError`` if one has nothing to
-    index."""
-    if not sources and not python_envs:
-        raise InputError("no source given", hint="give directories, archives or --python-env PATH")
+                    only: Iterable[str] = (), *, packages: Sequence[PackageSpec] = (),
+                    held: set[tuple[str, str, str]] | frozenset = frozenset(),
+                    downloads: Path | None = None, fetch_progress: FetchProgress | None = None,
+                    fetcher: Fetcher | None = None) -> Sources:
+    """Enumerate the components and files of every source and registry package (fetched into
+    ``downloads``; those whose (kind, canonical name, version) is in ``held`` are skipped);
+    ``InputError`` if a local source has nothing to index."""
+    if not sources and not python_envs and not packages:
+        raise InputError("no source given", hint="give directories, archives, --python-env PATH "
+                         "or registry packages (--pypi, --npm, --debian-source, --deps, --list)")
     wanted = {_canonical(name) for name in only}
     if wanted and not python_envs:
         raise InputError("--only selects distributions of a --python-env; none given")
@@ -156,6 +222,9 @@ def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[
         if not found:
             raise InputError(f"{env}: no installed distribution with source files to index")
         candidates += found
+    fetched = _registry_candidates(packages, held, downloads, fetch_progress, fetcher or fetch)
+    candidates += fetched.candidates
+    warnings += fetched.warnings
     seen: set[tuple[str, str, str]] = set()
     unique = []
     for cand in candidates:
@@ -166,7 +235,99 @@ def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[
             continue
         seen.add(key)
         unique.append(cand)
-    return unique, warnings
+    return Sources(unique, warnings, fetched.unfetched, fetched.held, fetched.fetched)
+
+
+def _registry_candidates(packages: Sequence[PackageSpec], held: set | frozenset,
+                         downloads: Path | None, progress: FetchProgress | None,
+                         fetcher: Fetcher) -> Sources:
+    """Fetch each package (unless held) and read it as a component."""
+    out = Sources([], [])
+    unfetched: list[tuple[str, str]] = []
+    skipped: list[str] = []
+    fetched: list[str] = []
+    specs = list(dict.fromkeys(packages))
+    if specs and downloads is None:
+        raise ValueError("downloads directory needed to fetch packages")
+    for done, spec in enumerate(specs):
+        if progress:
+            progress(spec.label, done, len(specs))
+        kind = _REGISTRY_KIND[spec.ecosystem]
+        if spec.version and (kind, _canonical(spec.name), spec.version) in held:
+            skipped.append(spec.label)
+            continue
+        result = fetcher(spec, downloads / f"{done:05d}")
+        if isinstance(result, FetchFailure):
+            unfetched.append((spec.label, result.reason))
+            continue
+        try:
+            cand = registry_candidate(result)
+        except InputError as err:
+            unfetched.append((spec.label, str(err)))
+            continue
+        comp = cand.component
+        if (comp.kind, _canonical(comp.name), comp.version) in held:
+            skipped.append(spec.label)
+            continue
+        if not cand.files:
+            out.warnings.append(f"{spec.label}: no source files to index in {result.archive.name}")
+            continue
+        fetched.append(f"{comp.name} {comp.version}".strip())
+        out.candidates.append(cand)
+    if progress and specs:
+        progress("", len(specs), len(specs))
+    out.unfetched, out.held, out.fetched = tuple(unfetched), tuple(skipped), tuple(fetched)
+    return out
+
+
+_REGISTRY_KIND = {"pypi": "python", "npm": "npm", "debian": "debian"}
+
+
+def registry_candidate(fetched: Fetched) -> _Candidate:
+    """The component and files of a fetched package, its archive read in memory (name, version
+    and license from its own metadata; purl from its registry)."""
+    members = read_archive(fetched.archive)
+    prefix = _common_top(list(members))
+    spec = fetched.spec
+    if fetched.kind in ("sdist", "wheel"):
+        meta = members.get(prefix + "PKG-INFO") or next(
+            (data for name, data in members.items()
+             if name.count("/") == 1 and name.endswith(".dist-info/METADATA")), None)
+        name, version, license_ = (_metadata_info(meta.decode("utf-8", "replace")) if meta
+                                   else (None, None, None))
+        name, version = name or spec.name, version or spec.version or ""
+        component = Component("python", name, version, license_, f"pypi {fetched.archive.name}",
+                              f"pkg:pypi/{_canonical(name)}@{version}")
+    elif fetched.kind == "npm":
+        name, version, license_ = _archive_manifest(members, prefix)
+        name, version = name or spec.name, version or spec.version or ""
+        component = Component("npm", name, version, license_, f"npm {fetched.archive.name}",
+                              f"pkg:npm/{name.replace('@', '%40')}@{version}")
+    else:
+        version = spec.version or ""
+        component = Component("debian", spec.name, version, _debian_license(fetched),
+                              f"debian {fetched.archive.name}",
+                              f"pkg:deb/debian/{spec.name}@{version}?arch=source")
+    cand = _Candidate(component)
+    _add_members(cand, members, prefix)
+    return cand
+
+
+def _debian_license(fetched: Fetched) -> str | None:
+    """The license of ``Files: *`` in ``debian/copyright`` (machine-readable format), if any."""
+    for companion in fetched.companions:
+        if ".debian.tar." not in companion.name:
+            continue
+        try:
+            members = read_archive(companion, names=("copyright",))
+        except InputError:
+            return None
+        text = (members.get("debian/copyright") or b"").decode("utf-8", "replace")
+        for paragraph in re.split(r"\n\s*\n", text):
+            fields = dict(re.findall(r"^([A-Za-z-]+):[ \t]*(.*)$", paragraph, re.MULTILINE))
+            if fields.get("Files", "").strip() == "*" and fields.get("License", "").strip():
+                return fields["License"].strip()[:100]
+    return None
 
 
 _EXT_HINT = "it indexes source code files such as .py, .js, .ts, .java, .c, .go, .php, .rs"
@@ -186,6 +347,7 @@ def _index(kb: KnowledgeBase, candidates: list[_Candidate], jobs: int | None,
              for cand in candidates for path, disk, data in cand.files]
     results = _run_tasks(tasks, jobs, progress)
     writer = kb.writer()
+    writer.expect(sum(len(result[2]) // 4 for result in results if result is not None))
     files = skipped = corpus = 0
     at = 0
     for cand in candidates:
@@ -394,13 +556,18 @@ def _archive_candidate(path: Path) -> _Candidate:
     stem = next(path.name[:-len(s)] for s in _ARCHIVE_SUFFIXES if lower.endswith(s))
     match = re.match(r"^(?P<name>.+?)-(?P<version>\d[\w.+!-]*)$", stem)
     name, version = (match["name"], match["version"]) if match else (stem, "")
-    members = _archive_members(path)
+    members = read_archive(path)
     prefix = _common_top(list(members))
     manifest_info = _archive_manifest(members, prefix)
     if manifest_info[0]:
         name = manifest_info[0]
         version = manifest_info[1] or version
     cand = _Candidate(Component("archive", name, version, manifest_info[2], str(path)))
+    _add_members(cand, members, prefix)
+    return cand
+
+
+def _add_members(cand: _Candidate, members: dict[str, bytes | None], prefix: str) -> None:
     for member, data in members.items():
         label = member[len(prefix):] if prefix else member
         if not is_source_name(PurePosixPath(label).name):
@@ -409,70 +576,31 @@ def _archive_candidate(path: Path) -> _Candidate:
             cand.skipped += 1
             continue
         cand.files.append((label, None, data))
-    return cand
 
 
-def _archive_members(path: Path) -> dict[str, bytes | None]:
-    """Regular members by sanitized path: their bytes for source files and manifests, ``None`` for
-    source files over the size limit."""
+def read_archive(path: Path, names: Iterable[str] = ()) -> dict[str, bytes | None]:
+    """The one place archives are read (sources, fetched packages): regular members by sanitized
+    path — bytes for source files, manifests and members named ``names``, ``None`` for source
+    files over the size limit — in memory, with ``verifier.archive``'s limits (an unsafe entry
+    refuses the archive)."""
+    return _archive_members(path, tuple(names))
+
+
+def _archive_members(path: Path, extra: tuple[str, ...] = ()) -> dict[str, bytes | None]:
+    """Regular members by path, read with ``verifier.archive``: their bytes for source files and
+    manifests, ``None`` for source files over the size limit."""
     members: dict[str, bytes | None] = {}
-    total = 0
-    wanted = ("package.json", "PKG-INFO", "pyproject.toml")
-    try:
-        if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                infos = archive.infolist()
-                if len(infos) > MAX_ARCHIVE_MEMBERS:
-                    raise InputError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} members")
-                for info in infos:
-                    name = _safe_member(info.filename)
-                    if info.is_dir() or name is None:
-                        continue
-                    base = PurePosixPath(name).name
-                    if not (is_source_name(base) or base in wanted):
-                        continue
-                    if info.file_size > MAX_FILE_BYTES:
-                        members[name] = None
-                        continue
-                    total += info.file_size
-                    _check_total(path, total)
-                    members[name] = archive.read(info)[:MAX_FILE_BYTES + 1]
-        else:
-            with tarfile.open(path, "r:*") as archive:
-                count = 0
-                for info in archive:
-                    count += 1
-                    if count > MAX_ARCHIVE_MEMBERS:
-                        raise InputError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} members")
-                    name = _safe_member(info.name)
-                    if not info.isreg() or name is None:
-                        continue
-                    base = PurePosixPath(name).name
-                    if not (is_source_name(base) or base in wanted):
-                        continue
-                    if info.size > MAX_FILE_BYTES:
-                        members[name] = None
-                        continue
-                    total += info.size
-                    _check_total(path, total)
-                    handle = archive.extractfile(info)
-                    members[name] = handle.read(MAX_FILE_BYTES + 1) if handle else b""
-    except (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
-            ValueError, RuntimeError) as err:
-        raise InputError(f"{path}: unreadable archive ({type(err).__name__}: {err})") from None
+    wanted = ("package.json", "PKG-INFO", "pyproject.toml", "METADATA", *extra)
+    with open_archive(path) as archive:
+        for member in archive:
+            if member.kind != "file" or not member.path:
+                continue
+            base = PurePosixPath(member.path).name
+            if not (is_source_name(base) or base in wanted):
+                continue
+            members[member.path] = (None if member.size > MAX_FILE_BYTES
+                                    else archive.read(member, MAX_FILE_BYTES))
     return dict(sorted(members.items()))
-
-
-def _check_total(path: Path, total: int) -> None:
-    if total > MAX_ARCHIVE_BYTES:
-        raise InputError(f"{path}: more than {MAX_ARCHIVE_BYTES >> 20} MiB of source in the archive")
-
-
-def _safe_member(name: str) -> str | None:
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return "/".join(parts)
 
 
 def _common_top(names: list[str]) -> str:

@@ -1,48 +1,77 @@
-"""The knowledge base file: one SQLite database holding components, files and fingerprints.
+"""The knowledge base file: one SQLite database holding components, files, fingerprint records and
+the inverted index from fingerprint to record.
 
-Layout (schema version 1):
+Layout (schema version 2):
 
 - ``meta``: key/value — ``format`` (``verifier-kb``), ``schema_version``, ``normalizer_version``,
-  ``k`` and ``w`` (winnowing parameters), ``line_hash_bits`` (4; absent in older KBs, which hold
-  8), ``tool_version`` (verifier that last wrote it), timestamps.
-- ``components``: kind (python, npm, directory, archive), name, version, license, where it came from.
-- ``files``: component, path inside the component, size, and the content it holds.
-- ``contents``: one row per distinct fingerprint record (identical files are stored once), pointing
-  into a segment.
-- ``segments``: about 1 MiB blobs packing the records of many contents back to back: the xxh32 hashes
-  as raw 32-bit integers, then the zlib-compressed line data (see ``winnow.encode``). Packing keeps the
-  file small (no half-empty overflow page per file) and lets the matcher read the whole index in a
-  few large sequential reads.
+  ``k`` and ``w`` (winnowing parameters), ``line_hash_bits`` (4 or 8), ``index_bits`` (bucket bits
+  of the index), ``postings`` (fingerprint occurrences it holds), ``tool_version`` (verifier that
+  last wrote it), timestamps.
+- ``components``: kind (python, npm, debian, directory, archive), name, version, license, where it
+  came from, purl.
+- ``files``: component, path inside the component, size, and the record of its content
+  (``files_by_content`` finds the files of a record).
+- ``contents``: one row per distinct fingerprint record (identical files are stored once): how
+  many fingerprints and effective lines it has and its zlib-compressed line data (``winnow.encode``:
+  where each fingerprint starts and ends, line numbers, line hashes). The fingerprints themselves
+  are not here but in the index.
+- ``postings``: the inverted index (``verifier.kb.postings``): per bucket of fingerprints, the
+  records and positions holding each. Matching reads the buckets of the delivery's fingerprints,
+  the records they name and those records' files: what the delivery holds, not what the KB holds.
+
+Schema version 1 (records holding their fingerprints, read by one pass over the whole KB) is
+refused with a one-line error: rebuild it with ``verifier kb build``.
 
 Replacing a component (``kb add`` of a name/version already held) drops its files; records no longer
-referenced are removed by rewriting the segments that held them, and the file is vacuumed.
+referenced and their index entries are removed, and the file is vacuumed.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from verifier import __version__
 from verifier.errors import InputError
+from verifier.kb import postings
 from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
-                               connect, database_error)
+                               check_structure, connect, database_error)
 from verifier.kb.normalize import NORMALIZER_VERSION
-from verifier.kb.winnow import LINE_HASH_BITS
+from verifier.kb.winnow import LINE_HASH_BITS, decode_hashes
 
 FORMAT = "verifier-kb"
-SCHEMA_VERSION = 1
-_SEGMENT_BYTES = 1 << 20
+SCHEMA_VERSION = 2
+#: Fingerprint occurrences held in memory by a writer before they are merged into the index.
+_FLUSH_POSTINGS = 8_000_000
 #: SQLite page size of a new KB: the small tables take a page each (and each of their indexes), so
-#: 1 KiB pages instead of the default 4 KiB save about 20 KiB per KB; segment blobs fill their
-#: overflow pages either way.
+#: 1 KiB pages instead of the default 4 KiB save about 25 KiB per KB …
 _PAGE_BYTES = 1024
+#: … but leave 15-20% of each page unused under index buckets and records a few hundred bytes
+#: long: a KB of this many fingerprint occurrences or more is written with 4 KiB pages (measured:
+#: 168 -> 149 MiB at 100,000 files).
+_LARGE_POSTINGS, _LARGE_PAGE_BYTES = 1_000_000, 4096
 
 _SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE components (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+    license TEXT, origin TEXT, purl TEXT, UNIQUE (kind, name, version));
+CREATE TABLE contents (
+    id INTEGER PRIMARY KEY, digest INTEGER NOT NULL, n_fps INTEGER NOT NULL,
+    n_lines INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY, component INTEGER NOT NULL, path TEXT NOT NULL,
+    content INTEGER NOT NULL, size INTEGER NOT NULL);
+CREATE INDEX files_by_content ON files (content);
+CREATE TABLE postings (bucket INTEGER PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+#: Schema version 1, recognised to say "rebuild it" rather than "not a knowledge base".
+_SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE components (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
@@ -63,7 +92,7 @@ class Component:
     """One indexed component (a distribution, an npm package, a directory or an archive)."""
 
     kind: str
-    """``python``, ``npm``, ``directory`` or ``archive``."""
+    """``python``, ``npm``, ``debian``, ``directory`` or ``archive``."""
     name: str
     version: str
     """Empty when the source does not say."""
@@ -89,18 +118,6 @@ class StoredFile:
     """Signed 64-bit hash of the record, to store identical records once."""
 
 
-@dataclass(frozen=True)
-class ContentRef:
-    """Where one stored fingerprint record lives."""
-
-    id: int
-    segment: int
-    offset: int
-    hash_len: int
-    meta_len: int
-    n_lines: int
-
-
 class KnowledgeBase:
     """An open knowledge base file. Use ``KnowledgeBase.open`` or ``KnowledgeBase.create``."""
 
@@ -114,6 +131,10 @@ class KnowledgeBase:
         self.w = int(meta["w"])
         self.line_bits = int(meta.get("line_hash_bits", "8"))
         """Bits of each stored line hash (``winnow.encode``)."""
+        self.index_bits = int(meta["index_bits"])
+        """Bucket bits of the inverted index (``verifier.kb.postings``)."""
+        self.tag_bits = int(meta.get("tag_bits") or postings.known_tag_bits(self.index_bits))
+        """Known bits of each index entry's tag."""
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -131,14 +152,14 @@ class KnowledgeBase:
         deadline = Deadline(db)
         try:
             with deadline.running():
-                check_schema(path, db, _SCHEMA)
+                _check_schema(path, db)
                 rows = db.execute("SELECT key, value FROM meta LIMIT ?",
                                   (MAX_ROWS["meta"] + 1,)).fetchall()
             meta = _meta(path, rows)
             _check_meta(path, meta)
             with deadline.running():
                 check_row_counts(path, db)
-                problem = db.execute("PRAGMA quick_check").fetchone()[0]
+                problem = check_structure(path, db)
             if problem != "ok":
                 raise InputError(f"{path}: corrupt knowledge base ({problem})",
                                  hint="rebuild it with `verifier kb build`")
@@ -152,19 +173,22 @@ class KnowledgeBase:
 
     @classmethod
     def create(cls, path: str | os.PathLike, *, k: int, w: int,
-               line_bits: int = LINE_HASH_BITS) -> KnowledgeBase:
-        """Create an empty KB at ``path`` (which must not exist) with winnowing parameters k, w
-        and ``line_bits``-bit line hashes."""
+               line_bits: int = LINE_HASH_BITS, index_bits: int = postings.MIN_BITS,
+               page_size: int = _PAGE_BYTES) -> KnowledgeBase:
+        """Create an empty KB at ``path`` (which must not exist) with winnowing parameters k, w,
+        ``line_bits``-bit line hashes and an index of ``index_bits`` bucket bits (a writer
+        re-buckets it as it grows)."""
         path = Path(path)
         db = sqlite3.connect(path)
-        db.execute(f"PRAGMA page_size={_PAGE_BYTES}")
+        db.execute(f"PRAGMA page_size={int(page_size)}")
         db.execute("PRAGMA journal_mode=MEMORY")
         db.execute("PRAGMA synchronous=OFF")
         db.executescript(_SCHEMA)
         now = _now()
         meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION),
                 "normalizer_version": str(NORMALIZER_VERSION), "k": str(k), "w": str(w),
-                "line_hash_bits": str(line_bits),
+                "line_hash_bits": str(line_bits), "index_bits": str(index_bits),
+                "tag_bits": str(postings.known_tag_bits(index_bits)), "postings": "0",
                 "tool_version": __version__, "created": now, "updated": now}
         db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
         db.commit()
@@ -186,43 +210,69 @@ class KnowledgeBase:
         rows = self._query("SELECT id, kind, name, version, license, origin, purl FROM components")
         return {row[0]: Component(*row[1:]) for row in rows}
 
-    def contents(self) -> list[ContentRef]:
-        """Every stored record, in segment order."""
-        rows = self._query("SELECT id, segment, offset, hash_len, meta_len, n_lines FROM contents "
-                           "ORDER BY segment, offset")
-        return [ContentRef(*row) for row in rows]
-
-    def files_by_content(self) -> dict[int, list[tuple[int, str]]]:
-        """content id -> [(component id, path)] sorted, for every stored file."""
-        out: dict[int, list[tuple[int, str]]] = {}
-        for content, component, path in self._query(
-                "SELECT content, component, path FROM files ORDER BY component, path"):
-            out.setdefault(content, []).append((component, path))
+    def components_by_id(self, ids: Iterable[int]) -> dict[int, Component]:
+        """The components of these ids (those that exist)."""
+        out: dict[int, Component] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            for row in self._query("SELECT id, kind, name, version, license, origin, purl FROM "
+                                   f"components WHERE id IN ({marks})", chunk):
+                out[row[0]] = Component(*row[1:])
         return out
 
-    def segments(self) -> Iterator[tuple[int, bytes]]:
-        """(segment id, data) in id order (each row read under the statement deadline)."""
-        try:
-            with self._deadline.running():
-                cursor = self._db.execute("SELECT id, data FROM segments ORDER BY id")
-            while True:
-                with self._deadline.running():
-                    row = cursor.fetchone()
-                if row is None:
-                    return
-                yield row
-        except (sqlite3.Error, MemoryError) as err:
-            raise database_error(self.path, err, self._deadline) from None
+    def files_of(self, contents: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
+        """content id -> [(component id, path)] sorted, for these records (by the
+        ``files_by_content`` index: only their files are read)."""
+        out: dict[int, list[tuple[int, str]]] = {}
+        for chunk in _chunks(sorted(set(contents))):
+            marks = ",".join("?" * len(chunk))
+            for content, component, path in self._query(
+                    f"SELECT content, component, path FROM files WHERE content IN ({marks})",
+                    chunk):
+                out.setdefault(content, []).append((component, path))
+        for files in out.values():
+            files.sort()
+        return out
 
-    def record(self, content: int) -> tuple[bytes, bytes, int]:
-        """(hash bytes, line data, effective lines) of one stored record."""
-        row = self._query("SELECT c.offset, c.hash_len, c.meta_len, c.n_lines, "
-                          "substr(s.data, c.offset + 1, c.hash_len + c.meta_len) FROM contents c "
-                          "JOIN segments s ON s.id = c.segment WHERE c.id = ?", (content,))
-        if not row or len(row[0][4] or b"") != row[0][1] + row[0][2]:
-            raise InputError(f"{self.path}: corrupt knowledge base (record {content} missing)")
-        _, hash_len, _, n_lines, data = row[0]
-        return data[:hash_len], data[hash_len:], n_lines
+    def buckets(self, ids: Iterable[int]) -> Iterator[tuple[int, bytes]]:
+        """(bucket, data) of the index buckets of these ids that hold anything."""
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            yield from self._query(f"SELECT bucket, data FROM postings WHERE bucket IN ({marks})",
+                                   chunk)
+
+    def lookup(self, values: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+        """Per fingerprint value, the ``(record, position)`` occurrences the index holds (with
+        the rare false hit of a value sharing its bucket and tag, see ``postings``)."""
+        bits, shift = self.index_bits, postings.TAG_BITS - self.tag_bits
+        wanted: dict[int, dict[int, list[int]]] = {}
+        for value in values:
+            bucket, tag = postings.bucket_and_tag(value, bits)
+            wanted.setdefault(bucket, {}).setdefault(tag >> shift, []).append(value)
+        out: dict[int, list[tuple[int, int]]] = {}
+        for bucket, data in self.buckets(wanted):
+            try:
+                found = postings.lookup(data, [t << shift for t in wanted[bucket]], self.tag_bits)
+            except (ValueError, TypeError) as err:
+                raise InputError(f"{self.path}: corrupt knowledge base (index bucket {bucket}: "
+                                 f"{err})", hint="rebuild it with `verifier kb build`") from None
+            for masked, entries in found.items():
+                for value in wanted[bucket][masked]:
+                    out[value] = entries
+        return out
+
+    def records(self, contents: Iterable[int]) -> dict[int, tuple[int, int, bytes]]:
+        """content id -> (fingerprints, effective lines, line data) of these records."""
+        out: dict[int, tuple[int, int, bytes]] = {}
+        for chunk in _chunks(sorted(set(contents))):
+            marks = ",".join("?" * len(chunk))
+            for cid, n_fps, n_lines, data in self._query(
+                    f"SELECT id, n_fps, n_lines, data FROM contents WHERE id IN ({marks})", chunk):
+                if not isinstance(data, bytes):
+                    raise InputError(f"{self.path}: corrupt knowledge base (record {cid} is not "
+                                     "a blob)", hint="rebuild it with `verifier kb build`")
+                out[cid] = (n_fps, n_lines, data)
+        return out
 
     def corpus_bytes(self) -> int:
         """Bytes of every file the KB holds (identical files counted each time)."""
@@ -235,8 +285,8 @@ class KnowledgeBase:
         for cid, files, size in self._query(
                 "SELECT component, COUNT(*), SUM(size) FROM files GROUP BY component"):
             per_component[cid] = [files, size]
-        (n_contents, hash_bytes, n_lines), = self._query(
-            "SELECT COUNT(*), COALESCE(SUM(hash_len), 0), COALESCE(SUM(n_lines), 0) FROM contents")
+        (n_contents, n_fps, n_lines), = self._query(
+            "SELECT COUNT(*), COALESCE(SUM(n_fps), 0), COALESCE(SUM(n_lines), 0) FROM contents")
         corpus = sum(size for _, size in per_component.values())
         kb_bytes = self.path.stat().st_size
         by_kind: dict[str, int] = {}
@@ -263,7 +313,9 @@ class KnowledgeBase:
             "components_by_kind": dict(sorted(by_kind.items())),
             "files": sum(files for files, _ in per_component.values()),
             "distinct_files": n_contents,
-            "fingerprints": hash_bytes // 4,
+            "fingerprints": n_fps,
+            "index_bits": self.index_bits,
+            "postings": int(self.meta.get("postings", "0")),
             "lines": n_lines,
             "corpus_bytes": corpus,
             "kb_bytes": kb_bytes,
@@ -285,18 +337,28 @@ class KnowledgeBase:
 
 
 class KBWriter:
-    """Adds components to an open KB, storing identical fingerprint records once."""
+    """Adds components to an open KB, storing identical fingerprint records once and their
+    fingerprints in the index."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
         self._db = kb._db
         self._digests = {digest: cid for cid, digest in self._db.execute(
             "SELECT id, digest FROM contents")}
-        self._buffer = bytearray()
-        self._pending: list[tuple[int, int, int, int, int, int]] = []
         self._next_content = (self._db.execute("SELECT MAX(id) FROM contents").fetchone()[0] or 0) + 1
+        self._bits = kb.index_bits
+        self._tag_bits = int(kb.meta.get("tag_bits", postings.known_tag_bits(self._bits)))
+        self._postings = int(kb.meta.get("postings", "0"))
+        self._pending: dict[int, list[tuple[int, int, int]]] = {}
+        self._pending_count = 0
         self._removed = False
         self.replaced: list[Component] = []
+
+    def expect(self, total: int) -> None:
+        """Size the index of an empty KB for ``total`` fingerprint occurrences to come."""
+        if self._postings == 0 and not self._pending:
+            self._bits = postings.bits_for(total)
+            self._tag_bits = postings.known_tag_bits(self._bits)
 
     def add_component(self, component: Component, files: Sequence[StoredFile]) -> None:
         """Store ``component`` with its ``files``, replacing a component of the same kind, name
@@ -322,69 +384,130 @@ class KBWriter:
             rows.append((component_id, item.path, content, item.size))
         self._db.executemany("INSERT INTO files (component, path, content, size) VALUES (?, ?, ?, ?)",
                              rows)
+        if self._pending_count >= _FLUSH_POSTINGS:
+            self._flush()
 
     def finish(self) -> None:
-        """Flush, drop records no file references any more, update the metadata and commit."""
+        """Merge the index, drop records no file references any more, re-bucket the index if it
+        outgrew its buckets, update the metadata and commit."""
+        self._flush()
         if self._removed:
             self._compact()
-        self._flush()
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('updated', ?)", (_now(),))
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('tool_version', ?)",
-                         (__version__,))
+        wanted = postings.bits_for(self._postings)
+        if self._postings > postings.MAX_MEAN_ENTRIES << self._bits and wanted > self._bits:
+            more = min(wanted - self._bits, self._tag_bits - postings.MIN_TAG_BITS)
+            if more > 0:
+                self._rebucket(more)
+        for key, value in (("updated", _now()), ("tool_version", __version__),
+                           ("index_bits", str(self._bits)), ("tag_bits", str(self._tag_bits)),
+                           ("postings", str(self._postings))):
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
         self._db.commit()
+        page = self._db.execute("PRAGMA page_size").fetchone()[0]
+        if self._postings >= _LARGE_POSTINGS and page < _LARGE_PAGE_BYTES:
+            self._db.execute(f"PRAGMA page_size={_LARGE_PAGE_BYTES}")  # takes effect in VACUUM
+            self._removed = True
         if self._removed:
             self._db.execute("VACUUM")
 
     def _store(self, hash_bytes: bytes, meta_bytes: bytes, n_lines: int, digest: int) -> int:
         content = self._next_content
         self._next_content += 1
-        self._pending.append((content, digest, len(self._buffer), len(hash_bytes), len(meta_bytes),
-                              n_lines))
-        self._buffer += hash_bytes
-        self._buffer += meta_bytes
+        hashes = decode_hashes(hash_bytes)
+        self._db.execute("INSERT INTO contents (id, digest, n_fps, n_lines, data) "
+                         "VALUES (?, ?, ?, ?, ?)", (content, digest, len(hashes), n_lines,
+                                                    meta_bytes))
+        bits = self._bits
+        pending = self._pending
+        for position, value in enumerate(hashes):
+            bucket, tag = postings.bucket_and_tag(value, bits)
+            entries = pending.get(bucket)
+            if entries is None:
+                pending[bucket] = [(content, position, tag)]
+            else:
+                entries.append((content, position, tag))
+        self._pending_count += len(hashes)
         self._digests[digest] = content
-        if len(self._buffer) >= _SEGMENT_BYTES:
-            self._flush()
         return content
 
     def _flush(self) -> None:
+        """Merge the pending entries into their buckets (new records come after every record
+        a bucket holds, so entries stay in record order)."""
         if not self._pending:
             return
-        segment = self._db.execute("INSERT INTO segments (data) VALUES (?)",
-                                   (bytes(self._buffer),)).lastrowid
-        self._db.executemany(
-            "INSERT INTO contents (id, digest, segment, offset, hash_len, meta_len, n_lines) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(cid, digest, segment, off, hl, ml, nl) for cid, digest, off, hl, ml, nl in self._pending])
-        self._buffer = bytearray()
-        self._pending = []
+        ids = sorted(self._pending)
+        for at in range(0, len(ids), _CHUNK):
+            chunk = ids[at:at + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            held = dict(self._db.execute(
+                f"SELECT bucket, data FROM postings WHERE bucket IN ({marks})", chunk))
+            rows = []
+            for bucket in chunk:
+                data, _ = postings.merge(held.get(bucket), self._pending[bucket])
+                rows.append((bucket, data))
+            self._db.executemany("INSERT OR REPLACE INTO postings (bucket, data) VALUES (?, ?)",
+                                 rows)
+        self._postings += self._pending_count
+        self._pending = {}
+        self._pending_count = 0
 
     def _compact(self) -> None:
-        self._flush()
-        dead = [row[0] for row in self._db.execute(
-            "SELECT id FROM contents WHERE id NOT IN (SELECT DISTINCT content FROM files)")]
+        """Drop records no file references and their index entries (rewrites the index)."""
+        dead = frozenset(row[0] for row in self._db.execute(
+            "SELECT id FROM contents WHERE id NOT IN (SELECT DISTINCT content FROM files)"))
         if not dead:
             return
-        marks = ",".join("?" * len(dead))
-        touched = [row[0] for row in self._db.execute(
-            f"SELECT DISTINCT segment FROM contents WHERE id IN ({marks})", dead)]
-        self._db.execute(f"DELETE FROM contents WHERE id IN ({marks})", dead)
-        dead_set = set(dead)
-        for digest in [d for d, cid in self._digests.items() if cid in dead_set]:
+        self._db.executemany("DELETE FROM contents WHERE id = ?", [(cid,) for cid in dead])
+        for digest in [d for d, cid in self._digests.items() if cid in dead]:
             del self._digests[digest]
-        for segment in touched:
-            data = self._db.execute("SELECT data FROM segments WHERE id=?", (segment,)).fetchone()[0]
-            live = self._db.execute(
-                "SELECT id, digest, offset, hash_len, meta_len, n_lines FROM contents "
-                "WHERE segment=? ORDER BY offset", (segment,)).fetchall()
-            self._db.execute("DELETE FROM contents WHERE segment=?", (segment,))
-            self._db.execute("DELETE FROM segments WHERE id=?", (segment,))
-            for cid, digest, off, hl, ml, nl in live:
-                self._pending.append((cid, digest, len(self._buffer), hl, ml, nl))
-                self._buffer += data[off:off + hl + ml]
-                if len(self._buffer) >= _SEGMENT_BYTES:
-                    self._flush()
-        self._flush()
+        rows = self._db.execute("SELECT bucket, data FROM postings").fetchall()
+        for bucket, data in rows:
+            kept, dropped = postings.merge(data, [], dead)
+            if not dropped:
+                continue
+            self._postings -= dropped
+            if kept is None:
+                self._db.execute("DELETE FROM postings WHERE bucket = ?", (bucket,))
+            else:
+                self._db.execute("UPDATE postings SET data = ? WHERE bucket = ?", (kept, bucket))
+
+    def _rebucket(self, more: int) -> None:
+        """Move every entry to a KB with ``more`` more bucket bits (one tag bit each)."""
+        moved: dict[int, list[tuple[int, int, int]]] = {}
+        for bucket, data in self._db.execute("SELECT bucket, data FROM postings").fetchall():
+            for new, entry in postings.rebucket(bucket, postings.decode(data), more):
+                moved.setdefault(new, []).append(entry)
+        self._db.execute("DELETE FROM postings")
+        self._db.executemany("INSERT INTO postings (bucket, data) VALUES (?, ?)",
+                             ((bucket, postings.encode(sorted(entries)))
+                              for bucket, entries in sorted(moved.items())))
+        self._bits += more
+        self._tag_bits -= more
+
+
+_CHUNK = 500
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for at in range(0, len(items), _CHUNK):
+        yield items[at:at + _CHUNK]
+
+
+def _check_schema(path: Path, db: sqlite3.Connection) -> None:
+    """``check_schema`` against this version's schema; a KB of schema version 1 is told apart
+    from a foreign file (one line: rebuild it)."""
+    try:
+        check_schema(path, db, _SCHEMA)
+    except InputError:
+        try:
+            check_schema(path, db, _SCHEMA_V1)
+        except InputError:
+            pass
+        else:
+            raise InputError(f"{path}: knowledge base schema version 1 (no fingerprint index), "
+                             f"this verifier reads version {SCHEMA_VERSION}",
+                             hint="rebuild it with `verifier kb build`") from None
+        raise
 
 
 def _meta(path: Path, rows: list[tuple]) -> dict[str, str]:
@@ -422,6 +545,12 @@ def _check_meta(path: Path, meta: dict[str, str]) -> None:
     if meta.get("line_hash_bits", "8") not in ("4", "8"):
         raise InputError(f"{path}: corrupt knowledge base (line_hash_bits "
                          f"{meta.get('line_hash_bits')!r})")
+    bits, tag_bits = meta.get("index_bits", ""), meta.get("tag_bits", "")
+    if not (bits.isdigit() and postings.MIN_BITS <= int(bits) <= postings.MAX_BITS
+            and (not tag_bits or (tag_bits.isdigit() and postings.MIN_TAG_BITS <= int(tag_bits)
+                                  <= postings.known_tag_bits(int(bits))))):
+        raise InputError(f"{path}: corrupt knowledge base (index_bits {bits!r}, tag_bits "
+                         f"{tag_bits!r})")
 
 
 def _now() -> str:

@@ -152,12 +152,23 @@ def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int
            line_bits: int = 8) -> Fingerprints:
     """Inverse of ``encode`` (line hashes come back as ``line_bits``-bit values); raises
     ``ValueError`` on damaged data."""
+    hashes = decode_hashes(hash_data)
+    lines = decode_lines(meta, len(hashes), n_lines, line_bits)
+    return Fingerprints(hashes, lines.starts, lines.spans, lines.numbers, lines.line_hashes)
+
+
+def decode_lines(meta: bytes | memoryview, n_fps: int, n_lines: int,
+                 line_bits: int = 8) -> Fingerprints:
+    """The line data of a record of ``n_fps`` fingerprints (the second half of ``encode``), as
+    ``Fingerprints`` without their hashes (a KB keeps those in its index); ``ValueError`` on
+    damaged data."""
     if not 0 <= n_lines <= MAX_RECORD_LINES:
         raise ValueError(f"damaged fingerprint record: {n_lines} lines")
+    if not 0 <= n_fps <= MAX_RECORD_LINES * 8:
+        raise ValueError(f"damaged fingerprint record: {n_fps} fingerprints")
     try:
-        hashes = decode_hashes(hash_data)
         # what encode() writes for this many hashes and lines: a larger stream is a zip bomb
-        most = 10 * len(hashes) + 6 * n_lines + 16
+        most = 10 * n_fps + 6 * n_lines + 16
         inflate = zlib.decompressobj()
         raw = inflate.decompress(meta, most + 1)
     except (zlib.error, ValueError) as err:
@@ -166,8 +177,8 @@ def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int
         raise ValueError("damaged fingerprint record: line data longer than its record allows")
     if not inflate.eof:
         raise ValueError("damaged fingerprint record: truncated line data")
-    pos, starts = _get_deltas(raw, 0, len(hashes))
-    pos, spans = _get_varints(raw, pos, len(hashes))
+    pos, starts = _get_deltas(raw, 0, n_fps)
+    pos, spans = _get_varints(raw, pos, n_fps)
     pos, numbers = _get_deltas(raw, pos, n_lines)
     line_hashes = raw[pos:]
     if line_bits == 4:
@@ -177,7 +188,8 @@ def decode(hash_data: bytes | memoryview, meta: bytes | memoryview, n_lines: int
     # k-grams end in stream order, so the last one reaches the furthest line
     if len(line_hashes) != n_lines or (starts and starts[-1] + spans[-1] >= n_lines):
         raise ValueError("damaged fingerprint record: line data does not match its length")
-    return Fingerprints(hashes, tuple(starts), tuple(spans), tuple(numbers), bytes(line_hashes))
+    return Fingerprints(array("I"), tuple(starts), tuple(spans), tuple(numbers),
+                        bytes(line_hashes))
 
 
 def _put_varints(out: bytearray, values) -> None:

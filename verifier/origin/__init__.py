@@ -118,17 +118,21 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         detections.update(detector.detect(rest))
         files = classify(entries, detections, declared=declared, components=components,
                          matcher=matcher, own_licenses=own)
+        kb_info, kb_notes = None, []
         if kb is not None:
             candidates = [f for f in files if f.counted and f.origin == "self"]
             found = kb.match_lines(source.root, candidates)
             files = tuple(f.with_matches(found[f.path]) if found.get(f.path) else f for f in files)
+            kb_info = kb.describe() if hasattr(kb, "describe") else None
+            kb_notes = kb.notes() if hasattr(kb, "notes") else []
+        dependencies, cdn = _dependencies(source.root)
         applied: list = []
         stale: list = []
         if adjudications:
             files, applied, stale = apply_adjudications(files, adjudications)
         stats = detector.stats
 
-    warnings = list(inventory.warnings)
+    warnings = list(inventory.warnings) + kb_notes
     if not matcher.owners:
         warnings.insert(0, NO_OWNERS_WARNING)
     unknown = [f for f in files if f.origin == "unknown"]
@@ -174,4 +178,13 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         declared={"exclude": list(declared.exclude), "third_party": list(declared.third_party),
                   "generated": list(declared.generated), "from": declared_source},
         adjudications=tuple(applied), stale_adjudications=tuple(s.to_json() for s in stale),
-        skipped=inventory.skipped, warnings=tuple(warnings), detection=detection)
+        skipped=inventory.skipped, warnings=tuple(warnings), detection=detection,
+        dependencies=dependencies, cdn_assets=cdn, knowledge_base=kb_info)
+
+
+def _dependencies(root: Path) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """The delivery's declared dependencies and CDN assets (``verifier.kb.deps``), as JSON."""
+    from verifier.kb.deps import cdn_assets, declared_dependencies
+
+    found, _ = declared_dependencies(root)
+    return (tuple(d.to_json() for d in found), tuple(a.to_json() for a in cdn_assets(root)))

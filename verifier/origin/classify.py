@@ -67,7 +67,7 @@ class LineMatch:
     start_line: int
     end_line: int
     lines: int
-    """Effective lines of the run, on the inventory's counting rule (see ``verifier.kb.matcher``)."""
+    """Effective lines of the run, on the inventory's counting rule (see ``verifier.kb.origin_matcher``)."""
     component: str
     version: str | None = None
     license: str | None = None

@@ -36,7 +36,7 @@ from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_p
 from verifier.origin.minified import RULE as MINIFIED_RULE
 from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
-from verifier.origin.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
+from verifier.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
 from verifier.proc import pool_worker_init
 
 __all__ = ["build_inventory", "open_cache", "counting_rule", "cache_version", "cut_point",

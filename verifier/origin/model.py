@@ -1,42 +1,24 @@
 """Data shared by the origin stages: the inventory of a delivered tree.
 
 ``verifier.source`` prepares the tree (directory, git working tree or archive), ``inventory``
-walks it and counts effective lines, ``classify`` decides each counted file's origin.
+walks it and counts effective lines, ``classify`` decides each counted file's origin. The tree's
+description (``SourceInfo``) and its paths not scanned (``SkippedPath``) are ``verifier.delivery``'s,
+named here too for the stages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
+
+from verifier.delivery import SkippedPath, SourceInfo
+
+__all__ = ["ORIGINS", "Inventory", "InventoryEntry", "Kind", "SkippedPath", "SourceInfo"]
 
 #: The five origin classes, in report order.
 ORIGINS: tuple[str, ...] = ("self", "third_party", "generated", "excluded", "unknown")
 
 Kind = Literal["source", "doc", "data", "binary", "other"]
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Where the delivered tree came from."""
-
-    given: str
-    """PATH as the user gave it."""
-    kind: Literal["directory", "git", "archive"]
-    root: Path
-    """The directory that was scanned (a temporary extraction directory for archives)."""
-    commit: str | None = None
-    """HEAD commit of a git working tree."""
-    dirty: bool | None = None
-    """Whether the git working tree has uncommitted changes (untracked files included)."""
-    archive_sha256: str | None = None
-    skipped: tuple[SkippedPath, ...] = ()
-    """Archive entries that were not extracted (links, devices, name conflicts), with the reason."""
-    notes: tuple[str, ...] = ()
-    """What happened while preparing the tree (git unavailable, single top directory entered …)."""
-    ignored: tuple[str, ...] = ()
-    """Paths under ``root`` that git ignores (.gitignore, .git/info/exclude, core.excludesFile) and
-    that are therefore not scanned: files, and whole directories with a trailing ``/``."""
 
 
 @dataclass(frozen=True)
@@ -68,18 +50,6 @@ class InventoryEntry:
     (``verifier.origin.minified``): it was not lexed, ``lines`` are its non-blank lines."""
     sha1: str = ""
     """SHA-1 hex digest of the content (SPDX requires it of every file)."""
-
-
-@dataclass(frozen=True)
-class SkippedPath:
-    """A path that was not inventoried, and why (symlink, special file, unreadable directory …)."""
-
-    path: str
-    reason: str
-    target: str | None = None
-    """For a symbolic link: where it points (as stored in the link)."""
-    inside: bool | None = None
-    """For a symbolic link: whether its target resolves inside the tree (it is never followed)."""
 
 
 @dataclass(frozen=True)

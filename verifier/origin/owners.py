@@ -2,7 +2,9 @@
 
 A holder such as ``Copyright (c) 2019-2024 HUNAN EXAMPLE SOFTWARE CO LTD. All rights reserved.`` or
 ``Hunan Example Software Co., Ltd. and contributors`` is the owner ``Hunan Example Software Co., Ltd.``:
-case, punctuation, ``(c)``/``©``, years, company-form suffixes (Ltd, Co., Ltd., Inc, GmbH …),
+case, punctuation, ``(c)``/``©``, years and open year ranges (``2009-current``, ``2010-present``,
+``2011-now``, ``2012–今``, ``2013-至今``, and scancode's readings of them: ``2012-Jin``, a leading
+``present,`` once it has dropped the year), company-form suffixes (Ltd, Co., Ltd., Inc, GmbH …),
 "and contributors"/"and its affiliates" and "All rights reserved" are ignored. Chinese names are
 matched as written and also in the pinyin transliteration scancode reports for them
 (``湖南示例软件有限公司`` -> ``Hu Nan Shi Li Ruan Jian``), company suffixes (有限公司, 股份有限公司 …)
@@ -35,12 +37,22 @@ _CJK_DROP = re.compile(
     "版權所有|保留所有權利|著作權所有|著作權人|版權|著作權|所有權|"
     "股份有限公司|有限责任公司|有限責任公司|有限公司|集团公司|集團公司|公司|集团|集團")
 _YEARS = re.compile(r"\b(?:19|20)\d\d\b")
+#: An open year range: a year, a dash (or ``~``, ``to``, ``till``, ``至``, ``到``) and a word for
+#: "until now" — English, Chinese, or scancode's pinyin of the Chinese (``今`` -> ``Jin``); or
+#: such a word opening the holder before a comma (scancode drops the year of ``2013 - present,``).
+#: Applied to casefolded NFKC text.
+_OPEN_RANGE = re.compile(
+    r"\b(?:19|20)\d\d\s*(?:[-\u2010-\u2015~\uff5e]+|\bto\b|\btill\b|\buntil\b|至|到)\s*"
+    r"(?:(?:current|present|now|today|date|zhi\s*jin|jin|xian\s*zai|xian\s*jin)\b"
+    r"|至今|今|现在|現在|现今|現今)"
+    r"|^\W*(?:current|present|now|today)\s*[,;:.]")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _tokens(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
+    text = _OPEN_RANGE.sub(" ", text)
     text = _CJK_DROP.sub(" ", text)
     text = _YEARS.sub(" ", text)
     return [t for t in _TOKEN.findall(text) if t not in _DROP_WORDS and not t.isdigit()]
@@ -98,9 +110,8 @@ class OwnerMatcher:
 
     def match(self, holder: str) -> HolderMatch:
         """Split ``holder`` into the owners it names and a foreign remainder (``None`` if none)."""
-        found: list[str] = []
-        leftovers: list[str] = []
-        for variant in _forms(holder) or {""}:
+        best: tuple[list[str], str] | None = None
+        for variant in sorted(_forms(holder)) or [""]:
             rest = variant
             names: list[str] = []
             for form, owner, translit in self._forms:
@@ -113,15 +124,13 @@ class OwnerMatcher:
                     # most of the start of an owner's pinyin name is that owner.
                     rest = ""
                     names.append(owner)
-            if names and len(names) >= len(found):
-                found = names
-                leftovers = [rest.strip()]
-            elif not found:
-                leftovers.append(rest.strip())
-        if found:
-            remainder = leftovers[0].replace(" ", "") if leftovers else ""
-            foreign = holder if remainder else None
-            return HolderMatch(holder, tuple(dict.fromkeys(found)), foreign)
+            rest = rest.replace(" ", "")
+            # the reading naming the most owners wins, then the one leaving least over (in a
+            # fixed order: the same holder always gives the same answer)
+            if names and (best is None or (len(names), -len(rest)) > (len(best[0]), -len(best[1]))):
+                best = (names, rest)
+        if best is not None:
+            return HolderMatch(holder, tuple(dict.fromkeys(best[0])), holder if best[1] else None)
         # No owner named: foreign, including holders that say nothing but "the authors".
         return HolderMatch(holder, (), holder)
 

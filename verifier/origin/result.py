@@ -75,6 +75,13 @@ class OriginReport:
     warnings: tuple[str, ...] = ()
     detection: Mapping[str, Any] = field(default_factory=dict)
     """Detection statistics and scope (files scanned, cache hits, scancode version …)."""
+    dependencies: tuple[Mapping[str, Any], ...] = ()
+    """Declared dependencies (manifests and lock files): name, version, license, direct. They are
+    third-party components the product uses; they add no lines to the ratio."""
+    cdn_assets: tuple[Mapping[str, Any], ...] = ()
+    """Assets its HTML templates load from public CDNs (no lines either)."""
+    knowledge_base: Mapping[str, Any] | None = None
+    """The snippet knowledge bases matched against (files, the auto KB, whether partial)."""
 
     @property
     def totals(self) -> dict[str, dict[str, int]]:
@@ -130,6 +137,9 @@ class OriginReport:
             "totals": self.totals,
             "totals_without_tests": self.totals_without_tests,
             "components": [c.to_json() for c in self.components],
+            "dependencies": [dict(d) for d in self.dependencies],
+            "cdn_assets": [dict(a) for a in self.cdn_assets],
+            "knowledge_base": dict(self.knowledge_base) if self.knowledge_base else None,
             "adjudications": [dict(a) for a in self.adjudications],
             "stale_adjudications": [dict(a) for a in self.stale_adjudications],
             "skipped": [asdict(s) for s in self.skipped],
@@ -155,6 +165,9 @@ class OriginReport:
             "totals": self.totals,
             "components": [{k: v for k, v in c.to_json().items() if k != "evidence"}
                            for c in self.components],
+            "dependencies": [dict(d) for d in self.dependencies],
+            "cdn_assets": [dict(a) for a in self.cdn_assets],
+            "kb_partial": bool(self.knowledge_base and self.knowledge_base.get("partial")),
             "adjudications": [dict(a) for a in self.adjudications],
             "files_path": files_path,
             "error": error,

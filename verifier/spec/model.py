@@ -87,9 +87,19 @@ class OriginSpec(_Strict):
     generated: list[RepoGlob] = Field(default_factory=list)
     adjudications: RepoPath | None = None
     """Manual adjudication file, relative to the repository."""
-    knowledge_base: str | None = None
-    """Snippet knowledge base (``verifier kb build``), relative to the spec file or absolute."""
+    knowledge_base: str | list[str] | None = None
+    """Snippet knowledge bases (``verifier kb build``), relative to the spec file or absolute, and
+    ``auto``: a KB of the delivery's declared dependencies, built in the cache directory. One or
+    a list; ``verifier run`` uses ``auto`` when none is declared, ``[]`` turns matching off."""
     min_match_lines: int = Field(10, ge=1)
+
+    @field_validator("knowledge_base")
+    @classmethod
+    def _knowledge_base(cls, value: Any) -> Any:
+        entries = [value] if isinstance(value, str) else value or []
+        for entry in entries:
+            _nonempty(entry)
+        return value
 
     @field_validator("min_ratio", mode="before")
     @classmethod
@@ -255,10 +265,17 @@ class Spec(_Strict):
         return self._path.parent if self._path is not None else Path.cwd()
 
     def knowledge_base_path(self) -> Path | None:
-        """``origin.knowledge_base`` resolved against the spec file's directory, if declared."""
-        if self.origin.knowledge_base is None:
-            return None
-        return (self.base_dir / self.origin.knowledge_base).resolve()
+        """The first knowledge base file ``origin.knowledge_base`` names, resolved against the
+        spec file's directory, if one is declared."""
+        return next((kb for kb in self.knowledge_bases() if isinstance(kb, Path)), None)
+
+    def knowledge_bases(self) -> list[Path | str]:
+        """Every entry of ``origin.knowledge_base``: ``"auto"``, or a file resolved against the
+        spec file's directory (none when not declared)."""
+        value = self.origin.knowledge_base
+        entries = [] if value is None else [value] if isinstance(value, str) else list(value)
+        return [entry.strip().lower() if entry.strip().lower() == "auto"
+                else (self.base_dir / entry).resolve() for entry in entries]
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with ``indicator_id``; ``KeyError`` otherwise."""

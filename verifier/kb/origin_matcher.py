@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from verifier.kb.match import MAX_DF, MIN_LINES, FileMatches, match_texts
+from verifier.kb.auto import AutoKB
+from verifier.kb.build import Fetcher, FetchProgress
 from verifier.kb.normalize import decode_source
+from verifier.kb.snippets import MAX_DF, MIN_LINES, FileMatches, match_texts
 from verifier.kb.store import KnowledgeBase
 
 if TYPE_CHECKING:
@@ -32,17 +35,47 @@ _PARALLEL_FILES = 8
 
 
 class KBLineMatcher:
-    """Matches self-developed files of a delivered tree against one knowledge base."""
+    """Matches self-developed files of a delivered tree against one or more knowledge bases
+    (runs of all of them resolved together), and may build the auto KB of the tree's declared
+    dependencies first (``auto``)."""
 
-    def __init__(self, path: str | os.PathLike, *, min_lines: int = MIN_LINES,
-                 max_df: int = MAX_DF, jobs: int | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike | Sequence[str | os.PathLike] = (), *,
+                 min_lines: int = MIN_LINES, max_df: int = MAX_DF, jobs: int | None = None,
+                 auto: AutoOptions | None = None) -> None:
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        self.paths = [Path(p) for p in paths]
+        self.path = self.paths[0] if self.paths else None
         self.min_lines = min_lines
         self.max_df = max_df
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
-        KnowledgeBase.open(self.path).close()  # fail early (InputError) on a bad KB
+        self.auto = auto
+        for one in self.paths:
+            KnowledgeBase.open(one).close()  # fail early (InputError) on a bad KB
         self.last: dict[str, FileMatches] = {}
         """The full matches of the last ``match_lines`` call, by path."""
+        self.auto_result: AutoKB | None = None
+        """What the auto KB held for the last ``match_lines`` call."""
+
+    def describe(self) -> dict:
+        """The KBs matched against and, for the auto KB, what it holds and misses (for the
+        origin report's ``knowledge_base``)."""
+        auto = self.auto_result
+        return {"files": [str(p) for p in self.paths], "min_match_lines": self.min_lines,
+                "auto": auto.to_json() if auto is not None else None,
+                "partial": bool(auto and auto.partial)}
+
+    def notes(self) -> list[str]:
+        """Warnings for the origin report: a partial match, unreadable manifests."""
+        auto = self.auto_result
+        if auto is None:
+            return []
+        out = list(auto.warnings)
+        if auto.unfetched:
+            shown = "; ".join(f"{p}: {r}" for p, r in auto.unfetched[:5])
+            more = f" … and {len(auto.unfetched) - 5} more" if len(auto.unfetched) > 5 else ""
+            out.append(f"snippet matching is partial: {len(auto.unfetched)} declared "
+                       f"dependencies could not be fetched for the knowledge base ({shown}{more})")
+        return out
 
     def match_lines(self, root: Path, files: Sequence[FileOrigin]
                     ) -> dict[str, tuple[LineMatch, ...]]:
@@ -63,7 +96,19 @@ class KBLineMatcher:
                 yield item.path, decode_source(data)
 
         jobs = self.jobs if len(files) >= _PARALLEL_FILES else 1
-        self.last = match_texts(self.path, items(), min_lines=self.min_lines, max_df=self.max_df,
+        kbs = list(self.paths)
+        if self.auto is not None:
+            from verifier.kb.auto import auto_knowledge_base
+
+            self.auto_result = auto_knowledge_base(root, self.auto.cache_dir, jobs=self.jobs,
+                                                   fetcher=self.auto.fetcher,
+                                                   fetch_progress=self.auto.progress)
+            if self.auto_result.path is not None:
+                kbs.append(self.auto_result.path)
+        if not kbs:
+            self.last = {}
+            return {}
+        self.last = match_texts(kbs, items(), min_lines=self.min_lines, max_df=self.max_df,
                                 jobs=jobs)
         lines = {item.path: item.lines for item in files}
         out = {}
@@ -126,8 +171,36 @@ def scale_counts(counts: Sequence[int], lines: int, effective: int) -> list[int]
     return floors
 
 
-def open_matcher(path: str | os.PathLike, *, min_lines: int = MIN_LINES, max_df: int = MAX_DF,
-                 jobs: int | None = None) -> KBLineMatcher:
-    """A ``LineMatcher`` over the KB at ``path`` for ``verifier.origin.analyze(kb=...)``;
-    ``InputError`` now if the KB is missing, foreign, corrupt or of another schema version."""
-    return KBLineMatcher(path, min_lines=min_lines, max_df=max_df, jobs=jobs)
+@dataclass(frozen=True)
+class AutoOptions:
+    """How the auto KB is built: where (the cache directory), and the fetch hooks."""
+
+    cache_dir: Path
+    fetcher: Fetcher | None = None
+    progress: FetchProgress | None = None
+
+
+def open_matcher(path: str | os.PathLike | Sequence[str | os.PathLike] = (), *,
+                 min_lines: int = MIN_LINES, max_df: int = MAX_DF, jobs: int | None = None,
+                 auto: AutoOptions | None = None) -> KBLineMatcher:
+    """A ``LineMatcher`` over the KB(s) at ``path`` (and the auto KB of the delivery's declared
+    dependencies with ``auto``) for ``verifier.origin.analyze(kb=...)``; ``InputError`` now if a
+    KB is missing, foreign, corrupt or of another schema version."""
+    return KBLineMatcher(path, min_lines=min_lines, max_df=max_df, jobs=jobs, auto=auto)
+
+
+def matcher_for(entries: Sequence[str | os.PathLike], *, min_lines: int = MIN_LINES,
+                jobs: int | None = None, cache_dir: str | os.PathLike | None = None
+                ) -> KBLineMatcher | None:
+    """The matcher for ``origin.knowledge_base`` / ``--kb`` entries: KB files and ``auto`` (the
+    KB of the delivery's declared dependencies, in ``cache_dir``/kb; left out when
+    ``VERIFIER_KB_AUTO=off``); ``None`` when nothing is left to match against."""
+    from verifier.cache import default_cache_dir
+    from verifier.kb.auto import AUTO, auto_disabled
+
+    files = [Path(e) for e in entries if str(e).strip().lower() != AUTO]
+    wants_auto = any(str(e).strip().lower() == AUTO for e in entries) and not auto_disabled()
+    if not files and not wants_auto:
+        return None
+    auto = AutoOptions(Path(cache_dir or default_cache_dir())) if wants_auto else None
+    return open_matcher(files, min_lines=min_lines, jobs=jobs, auto=auto)
