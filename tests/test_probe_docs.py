@@ -17,8 +17,8 @@ from verifier.repo_paths import RepoOrAssetPath, RepoPath
 from verifier.service import Duration
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BUILT_IN = ("bandit", "command", "integrity", "locust", "matrix", "origin", "pytest", "radon", "recovery",
-            "robustness", "soak")
+#: The probes verifier ships (``probes/``), not those another package registers.
+BUILT_IN = tuple(name for name, cls in available_probes().items() if cls.__module__.startswith("probes."))
 
 
 class _Inner(BaseModel):
