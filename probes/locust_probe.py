@@ -1,7 +1,11 @@
 """``locust`` probe (performance efficiency): Locust, headless, against the running service.
 
-Locust runs as its own process(es), from the product's own locustfile or from declared endpoints
-turned into a generated locustfile; the probe reads Locust's CSV statistics.
+Locust runs as its own process(es), from a locustfile — the product's own in the repository, or
+the agency's beside the task book (``locustfile: "{spec_dir}/locustfile.py"``) — or from declared
+endpoints turned into a generated locustfile; the probe reads Locust's CSV statistics. With the
+service's ``login:``, the generated locustfile logs each simulated user in first (the harness logs
+in once beforehand, so that a login that cannot work is one clear error); a locustfile of one's own
+logs in as it is written to.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from ._live import require_service, tail_with_service
 from ._locust_csv import LocustCsvError, read_failures, read_history, read_stats
 from ._locust_file import generate_locustfile
 from ._locust_run import WORKER_CONNECT_S, run_locust
+from ._login import checked_login, login_note
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome, Series, Table, Phrase)
-from verifier.repo_paths import RepoPath, check_inside
+from verifier.probekit import resolve_path
+from verifier.product.login import LoginConfig
+from verifier.repo_paths import RepoOrAssetPath, check_inside
 from verifier.service import Duration
 from verifier.units import format_number
 
@@ -46,8 +53,9 @@ _MAX_FINDINGS = 50
 class LocustArgs(ProbeArgs):
     """``with:`` of the locust probe."""
 
-    locustfile: RepoPath | None = None
-    """The product's own locustfile (repository-relative); or declare ``endpoints``."""
+    locustfile: RepoOrAssetPath | None = None
+    """A locustfile: the product's (relative to the repository) or the agency's own beside the task
+    book (``{spec_dir}/locustfile.py``); or declare ``endpoints``."""
     endpoints: list[HttpRequest] | None = None
     """Requests the harness turns into a locustfile: method, path, body, weight, name, expect."""
     users: int = Field(default=10, ge=1, le=100_000)
@@ -142,7 +150,13 @@ class LocustProbe(Probe):
         args: LocustArgs = ctx.args  # type: ignore[assignment]
         service = require_service(ctx, "locust")
         out = ctx.evidence_dir
-        locustfile = self._locustfile(ctx, args)
+        login = None
+        if args.endpoints is not None:
+            try:
+                login = checked_login(ctx, service.port)
+            except ProbeError as exc:
+                raise ProbeError(exc.reason, tail=tail_with_service(service)) from None
+        locustfile = self._locustfile(ctx, args, login)
         budget = args.run_time + MARGIN_S + (WORKER_CONNECT_S if args.workers else 0)
         timeout = min(ctx.timeout_s, budget)
         if timeout < args.run_time + 5:
@@ -184,6 +198,10 @@ class LocustProbe(Probe):
         values = {"rps": total.rps, **total.percentiles, "max_ms": total.max_ms,
                   "failure_ratio": total.failure_ratio, "requests": float(total.requests)}
         notes = [ROUNDING_NOTE, rps_note(total.requests, total.rps)]
+        if login is not None:
+            notes.append(login_note(login))
+        if args.locustfile is not None and args.locustfile.startswith("{spec_dir}/"):
+            notes.append(f"The locustfile is the agency's own, beside the task book: {args.locustfile}.")
         if not service.alive():
             notes.append("The service exited during the load test: " + (service.tail(3) or "no log"))
         findings = tuple(
@@ -204,19 +222,20 @@ class LocustProbe(Probe):
         )
 
     @staticmethod
-    def _locustfile(ctx: ProbeContext, args: LocustArgs) -> Path:
+    def _locustfile(ctx: ProbeContext, args: LocustArgs, login: LoginConfig | None) -> Path:
         if args.endpoints is not None:
             path = ctx.evidence_dir / "locustfile_generated.py"
-            path.write_text(generate_locustfile(args.endpoints, args.wait_time), encoding="utf-8")
+            path.write_text(generate_locustfile(args.endpoints, args.wait_time, login), encoding="utf-8")
             return path
         assert args.locustfile is not None
-        try:
-            check_inside(ctx.repo, args.locustfile)
-        except ValueError as exc:
-            raise ProbeError(f"locustfile: {exc}") from None
-        path = (ctx.repo / args.locustfile).resolve()
+        if not args.locustfile.startswith("{spec_dir}/"):
+            try:
+                check_inside(ctx.repo, args.locustfile)
+            except ValueError as exc:
+                raise ProbeError(f"locustfile: {exc}") from None
+        path = resolve_path(ctx, args.locustfile, what="locustfile")
         if not path.is_file():
-            raise ProbeError(f"locustfile {args.locustfile!r} is not a file in the repository")
+            raise ProbeError(f"locustfile {args.locustfile!r} is not a file")
         return path
 
 

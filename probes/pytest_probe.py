@@ -55,10 +55,13 @@ from verifier.probekit import (
     RepoPath,
     glob_matches,
     inside_repo,
+    declared_values,
     interpreter_env,
+    product_python,
     resolve_python,
     run_evidence,
     run_tool,
+    substitute,
     tool_failure,
     tool_version,
 )
@@ -82,7 +85,9 @@ class PytestArgs(ProbeArgs):
     """Test files or directories (or node ids), relative to the repository."""
     python: str | None = None
     """The product's interpreter: a path (relative to the repository when relative) or a name on
-    PATH. Default: the interpreter running verifier."""
+    PATH. Default: the runtime's (``runtime:``) when the spec declares one, else the interpreter
+    running verifier. ``python``, ``venv``, ``args`` and ``env`` values may use ``{spec_dir}``,
+    ``{repo}`` and ``{runtime.…}``."""
     venv: str | None = None
     """A virtual environment directory whose ``bin/python`` runs the tests (instead of ``python``)."""
     args: list[str] = Field(default_factory=list)
@@ -185,17 +190,20 @@ class PytestProbe(Probe):
             inside_repo(ctx.repo, file_part, what="test path")
             target = Path(os.path.relpath(ctx.repo.resolve() / file_part, cwd)).as_posix()
             targets.append(target + rel[len(file_part):])
-        python = resolve_python(ctx.repo, args.python, args.venv)
+        values = declared_values(ctx)  # {spec_dir}, {runtime.python} … in python, venv, args and env
+        python = resolve_python(ctx.repo, substitute(args.python, values) if args.python else None,
+                                substitute(args.venv, values) if args.venv else None, default=product_python(ctx))
         junit = ctx.evidence_dir / "junit.xml"
         meta = ctx.evidence_dir / "pytest-collected.json"
         for stale in (junit, meta):
             stale.unlink(missing_ok=True)
         argv = [python, "-m", "pytest", *targets, "-p", _PLUGIN_MODULE, "-p", "no:cacheprovider",
                 f"--junitxml={junit}", "-o", "junit_family=xunit1", "--color=no", "-rfE",
-                "--continue-on-collection-errors", *args.args]
+                "--continue-on-collection-errors", *(substitute(a, values) for a in args.args)]
         with tempfile.TemporaryDirectory(prefix="verifier-pytest-") as plugin_dir:
             shutil.copyfile(_PLUGIN_SOURCE, Path(plugin_dir) / f"{_PLUGIN_MODULE}.py")
-            env = interpreter_env(python, {**args.env, "VERIFIER_REPO_ROOT": str(ctx.repo.resolve()),
+            env = interpreter_env(python, {**{k: substitute(v, values) for k, v in args.env.items()},
+                                           "VERIFIER_REPO_ROOT": str(ctx.repo.resolve()),
                                            "VERIFIER_PYTEST_META": str(meta)},
                                   pythonpath=[plugin_dir])
             run = run_tool(argv, cwd=cwd, timeout_s=ctx.timeout_s, out_dir=ctx.evidence_dir,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
+from ._labels import FAILURE_EXAMPLES, FAILURE_EXAMPLE_LABELS, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import crash, recover, require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, timeline
+from ._login import checked_login, login_note
 from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
                             ProbeContext, ProbeError, ProbeOutcome, Series, Phrase)
 from verifier.service import Duration
@@ -87,8 +88,13 @@ class RecoveryProbe(Probe):
             raise ProbeError(f"indicator timeout {ctx.timeout_s:g} s is too short: before + "
                              f"recovery_timeout + after + 30 s = {budget:g} s")
         out = ctx.evidence_dir
+        try:
+            login = checked_login(ctx, service.port, timeout_s=args.request_timeout)
+        except ProbeError as exc:
+            raise ProbeError(exc.reason, tail=tail_with_service(service)) from None
         total = args.before + args.recovery_timeout + args.after + 5
-        with LoadProcess(service.port, args, duration_s=total, out_dir=out, name="recovery") as load:
+        with LoadProcess(service.port, args, duration_s=total, out_dir=out, name="recovery",
+                         login=login) as load:
             time.sleep(args.before)
             if not load.running():
                 raise ProbeError("the load client stopped before the kill", tail=load.tail())
@@ -134,7 +140,8 @@ class RecoveryProbe(Probe):
             findings=tuple(findings), evidence=evidence,
             commands=(load.argv, *service.commands[-1:]),
             notes=(f"restart: {args.restart}; recovery measured from SIGKILL until the readiness "
-                   f"check ({service.ready_target()}) passed.",),
+                   f"check ({service.ready_target()}) passed; service.setup, if any, ran only before "
+                   "the first start.", *((login_note(login),) if login is not None else ())),
             details={"timeline": timeline(records, origin, bucket_s=0.25), "events": events,
                      "requests": {"before": len(before), "during": len(during), "after": len(after)},
                      "failures": failure_examples(records)},

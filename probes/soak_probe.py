@@ -11,9 +11,10 @@ import time
 
 from pydantic import model_validator
 
-from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
+from ._labels import FAILURE_EXAMPLES, FAILURE_EXAMPLE_LABELS, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
+from ._login import checked_login, login_note
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome, Series, Phrase)
 from verifier.service import Duration
@@ -95,9 +96,14 @@ class SoakProbe(Probe):
             raise ProbeError(f"indicator timeout {ctx.timeout_s:g} s is too short for a "
                              f"{args.duration:g} s soak (allow {MARGIN_S:g} s more)")
         out = ctx.evidence_dir
+        try:
+            login = checked_login(ctx, service.port, timeout_s=args.request_timeout)
+        except ProbeError as exc:
+            raise ProbeError(exc.reason, tail=tail_with_service(service)) from None
         samples: list[tuple[float, float]] = [(time.time(), service.rss_mb())]
         died_at: float | None = None
-        with LoadProcess(service.port, args, duration_s=args.duration, out_dir=out, name="soak") as load:
+        with LoadProcess(service.port, args, duration_s=args.duration, out_dir=out, name="soak",
+                         login=login) as load:
             deadline = time.monotonic() + args.duration + MARGIN_S
             while load.running() and time.monotonic() < deadline:
                 time.sleep(args.sample_interval)
@@ -130,6 +136,8 @@ class SoakProbe(Probe):
         memory_growth = None
         notes = [f"Windows of {window:g} s; memory_growth compares the service's RSS at the end with "
                  "its RSS after the first window (warm-up)."]
+        if login is not None:
+            notes.append(login_note(login))
         if died_at is None and len(after_warmup) >= 2 and after_warmup[0] > 0:
             memory_growth = after_warmup[-1] / after_warmup[0]
         elif died_at is None:

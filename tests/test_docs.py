@@ -26,10 +26,10 @@ README = (REPO_ROOT / "README.md").read_text("utf-8")
 #: fails both on a new gap and on an entry that is no longer one.
 PENDING: set[str] = {
     "bundle: --output", "keygen: --output", "report: --output", "kb build: --output",
-    "origin: --format", "origin: --output", "origin: -o", "probes: --json",
+    "origin: --format", "origin: --output", "origin: -o",
     "kb build: --force", "kb build: --jobs", "kb build: -j", "kb add: --jobs", "kb add: -j", "run: --no-kb",
     "kb info: --json", "kb info: --components", "kb info: --no-components",
-    "probe table: command: characteristic", "probe table: soak: metrics",
+    "probe table: command: characteristic", "probe table: command: metrics", "probe table: soak: metrics",
     "probe table: bandit: metrics", "probe table: integrity: metrics", "probe table: locust: metrics",
     "probe table: matrix: metrics", "probe table: origin: metrics", "probe table: pytest: metrics",
     "probe table: radon: metrics", "probe table: recovery: metrics", "probe table: robustness: metrics",
@@ -39,15 +39,15 @@ PENDING: set[str] = {
 
 
 def _sections() -> list[tuple[str, str]]:
-    """(heading, body) of every ``##``-to-``####`` section of the README."""
-    found: list[tuple[str, list[str]]] = []
-    for line in README.splitlines():
-        heading = re.match(r"#{2,4} (.*)", line)
-        if heading:
-            found.append((heading.group(1), []))
-        elif found:
-            found[-1][1].append(line)
-    return [(heading, "\n".join(body)) for heading, body in found]
+    """(heading, body) of every ``##``-to-``####`` section of the README, its subsections included."""
+    lines = README.splitlines()
+    starts = [(n, len(m.group(1)), m.group(2)) for n, line in enumerate(lines)
+              if (m := re.match(r"(#{2,4}) (.*)", line))]
+    found = []
+    for i, (n, level, heading) in enumerate(starts):
+        end = next((m for m, lv, _ in starts[i + 1:] if lv <= level), len(lines))
+        found.append((heading, "\n".join(lines[n + 1:end])))
+    return found
 
 
 def _commands() -> list[tuple[str, click.Command]]:
@@ -86,12 +86,16 @@ def _command_gaps() -> set[str]:
 
 
 def _probe_table() -> dict[str, list[str]]:
-    """The probe table's rows (cells) by probe name."""
-    body = dict(_sections())["Probes"]
+    """The probe table's rows (cells) by probe name: the table under "## Probes" whose header is
+    ``| probe | characteristic | …``."""
+    lines = dict(_sections())["Probes"].splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("| probe | characteristic"))
     rows = {}
-    for line in body.splitlines():
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-        name = re.fullmatch(r"`([\w-]+)`", cells[0]) if line.startswith("|") else None
+        name = re.fullmatch(r"`([\w-]+)`", cells[0])
         if name:
             rows[name.group(1)] = cells
     return rows

@@ -6,14 +6,17 @@ counts for the direction, not for cycles), every module of ``verifier/`` and of 
 
     cli             the command line: parses, calls, prints one-line errors
      ↓
-    application     runner, report (+ its charts and words), formats, attestation, bundle
+    application     runner (+ getting the product ready), report (+ its charts and words), formats,
+                    attestation, bundle
      ↓                                       builtin probes: the probes shipped with verifier, plug-ins
     domain          spec, probe contract + probekit, results, evaluation, scoring, vocabulary, units,
      ↓              materials, consistency, repeated measurements, waivers, the phrases verifier
-     ↓              writes and their Chinese, origin analysis, snippet matching (kb package, snippets,
+     ↓              writes and their Chinese, the probes' argument docs, the system under test on
+     ↓              record, origin analysis, snippet matching (kb package, snippets,
      ↓              origin matcher, the auto KB)
     infrastructure  files, paths, archives, git, repository identity, processes, loopback, the service's
-                    lifecycle, evidence, cache, signing, text safety, errors, kb storage (store, index,
+                    lifecycle, the product's runtime, set-up, login and assets, field types,
+                    placeholders, evidence, cache, signing, text safety, errors, kb storage (store, index,
                     fingerprints, building), the registries' clients, a delivery's declared dependencies
 
 The built-in probes are plug-ins beside the application: they use the domain (the contract) and the
@@ -37,18 +40,20 @@ FOLDERS = {"verifier": "verifier", "probes": "verifier.builtin_probes"}
 #: longest entry wins). A new module must be placed here: the test fails until it is.
 LAYERS: dict[str, tuple[str, ...]] = {
     "cli": ("verifier.cli.*", "verifier.__main__"),
-    "application": ("verifier.runner", "verifier.report", "verifier.charts", "verifier.i18n",
-                    "verifier.formats.*", "verifier.attestation", "verifier.bundle.*"),
+    "application": ("verifier.runner", "verifier.product.prepare", "verifier.report", "verifier.charts",
+                    "verifier.i18n", "verifier.formats.*", "verifier.attestation", "verifier.bundle.*"),
     "builtin probes": ("verifier.builtin_probes.*",),
     "domain": ("verifier.spec.*", "verifier.probe", "verifier.probekit", "verifier.results",
                "verifier.evaluation", "verifier.scoring", "verifier.vocabulary", "verifier.units",
                "verifier.materials", "verifier.consistency", "verifier.repeats", "verifier.waivers",
-               "verifier.phrases", "verifier.origin.*", "verifier.kb.*"),
+               "verifier.phrases", "verifier.probe_docs", "verifier.product.system", "verifier.origin.*",
+               "verifier.kb.*"),
     "infrastructure": ("verifier", "verifier.errors", "verifier.textsafe", "verifier.paths", "verifier.globs",
                        "verifier.evidence", "verifier.cache", "verifier.signing", "verifier.proc",
                        "verifier.reaper", "verifier.loopback", "verifier.git", "verifier.repository",
                        "verifier.vcs", "verifier.delivery", "verifier.archive", "verifier.source",
-                       "verifier.repo_paths", "verifier.run_files", "verifier.service",
+                       "verifier.repo_paths", "verifier.fieldtypes", "verifier.placeholders", "verifier.run_files",
+                       "verifier.service", "verifier.product.*",
                        # kb storage: the file, its guard and index, fingerprints, building one from sources
                        # fetched through the registries' clients, the dependencies a delivery declares
                        "verifier.kb.store", "verifier.kb.guard", "verifier.kb.postings", "verifier.kb.normalize",

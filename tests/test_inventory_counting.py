@@ -234,7 +234,9 @@ def test_long_line_length_is_reported(tmp_path):
     ("src/main/java/a/UserServiceTest.java", True), ("Api.Tests/FooTests.cs", True),
     ("web/src/a.spec.ts", True), ("web/src/b.test.js", True), ("web/__tests__/c.js", True),
     ("spec/models/user_spec.rb", True), ("e2e/login.cy.ts", True),
-    ("src/latest/x.py", False), ("src/contest.py", False), ("src/testing_utils.py", False),
+    # Django's and unittest's habits: a module of tests named tests.py or test.py (issue 13)
+    ("notes/tests.py", True), ("test.py", True), ("app/conftest.py", True),
+    ("src/latest/x.py", False), ("src/mytests.py", False), ("src/attest.py", False), ("src/contest.py", False), ("src/testing_utils.py", False),
     ("src/main/java/a/Tester.java", False), ("attestation/a.go", False), ("protest.js", False),
 ])
 def test_test_rule(path, expected):

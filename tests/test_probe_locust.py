@@ -41,7 +41,7 @@ def test_generated_locustfile_keeps_spec_values_as_data():
     assert config["wait_time"] == [0.1, 0.5]
     assert config["endpoints"][0] == {"index": 0, "method": "POST", "path": "/api/items?x={i}",
                                       "body": hostile, "headers": {}, "weight": 2,
-                                      "name": "POST /api/items?x={i}", "expect": [201]}
+                                      "name": "POST /api/items?x={i}", "expect": [201], "auth": True}
     assert config["endpoints"][1]["name"] == "健康检查"
 
 

@@ -39,7 +39,7 @@ def test_sample_answers_every_malformed_request_with_4xx(tmp_path):
         ctx = context(RobustnessProbe, tmp_path, svc, ROBUSTNESS_ARGS)
         outcome = RobustnessProbe().run(ctx)
     got = values(outcome)
-    assert got == {"share_4xx": 100.0, "non4xx": 0, "cases": got["cases"], "crashes": 0}
+    assert got == {"share_4xx": 100.0, "non4xx": 0, "cases": got["cases"], "crashes": 0, "not_exercised": 0}
     assert got["cases"] > 40 and outcome.findings == ()
     log = [json.loads(line) for line in (ctx.run_dir / outcome.evidence[0]).read_text().splitlines()]
     assert len(log) == got["cases"] and {e["status"] for e in log} <= set(range(400, 500))

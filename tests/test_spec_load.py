@@ -183,7 +183,7 @@ def test_directory_instead_of_file(tmp_path):
 def test_unknown_top_level_key(tmp_path):
     text = GOOD.replace("scoring:", "scoring_rules:")
     _assert(_error(tmp_path, text), tmp_path, _line(text, "scoring_rules:"), "scoring_rules",
-            r"unknown key \(allowed: project, origin, service, functions, indicators, materials, scoring, waivers\)")
+            r"unknown key \(allowed: project, origin, runtime, service, functions, indicators, materials, scoring, waivers\)")
 
 
 def test_unknown_key_in_indicator(tmp_path):

@@ -27,8 +27,10 @@ Extension points (the whole contract; verifier reads nothing else from a probe):
 ``ProbeContext``
     What ``run`` receives: ``repo`` (the delivered repository, read-only), ``run_dir`` and
     ``evidence_dir`` (this indicator's folder; ``rel(path)`` makes an evidence path), ``args`` (the
-    validated ``with:``), ``spec`` (the whole ``verifier.spec.Spec``), ``timeout_s`` (the budget)
-    and ``service``: for a probe with ``needs_service``, the running system under test as a
+    validated ``with:``), ``spec`` (the whole ``verifier.spec.Spec``), ``timeout_s`` (the budget),
+    ``runtime`` (the product's runtime when the spec declares one: ``ProductRuntime``, its
+    interpreters and ``{runtime.python}``-style placeholders, set up before the first indicator) and
+    ``service``: for a probe with ``needs_service``, the running system under test as a
     ``RunningService`` (what a probe may use of it: port, URLs, kill, start, readiness, memory, log).
 ``ProbeOutcome``
     What ``run`` returns: ``measurements`` (``Measurement``), ``findings`` (``Finding``, graded in
@@ -93,6 +95,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 from pydantic import BaseModel, ConfigDict
 
 from verifier.errors import InputError
+from verifier.product.runtime import ProductRuntime
 from verifier.vocabulary import CHARACTERISTIC_KEYS
 
 if TYPE_CHECKING:  # the spec's loader binds indicators to probes: only a type checker reads this way
@@ -330,6 +333,9 @@ class ProbeContext:
     """Wall-clock budget for the whole probe; tools must be run with a timeout inside it."""
     service: RunningService | None = None
     """The running system under test when the probe ``needs_service``; ``None`` otherwise."""
+    runtime: ProductRuntime | None = None
+    """The product's runtime (``runtime:`` in the spec), set up and checked; ``None`` when the spec
+    declares none. Probes that run the product's code use its interpreter by default."""
 
     def rel(self, path: Path) -> str:
         """``path`` relative to the run directory, POSIX style, for ``ProbeOutcome.evidence``."""

@@ -558,6 +558,30 @@ def _environment(result: RunResult, L: Mapping[str, str]) -> dict[str, Any]:
                   (L["run_started"], result.started_at), (L["run_finished"], result.finished_at or "—")],
         "tools": [(Raw(k), Raw(v)) for k, v in sorted(env.tools.items())],
         "commands": commands,
+        "sut": _system_under_test(result, L),
+        "assets": [{"path": "{spec_dir}/" + a.path, "sha256": a.sha256, "size": fmt_number(a.size)}
+                   for a in result.assets],
+    }
+
+
+def _system_under_test(result: RunResult, L: Mapping[str, str]) -> dict[str, Any] | None:
+    """The system under test as the report shows it; None for runs that did not record it."""
+    sut = result.system_under_test
+    if sut is None:
+        return None
+    return {
+        "facts": [(L["os"], sut.os), (L["machine"], sut.machine), (L["cpu"], sut.cpu),
+                  (L["cpu_count"], str(sut.cpu_count)),
+                  (L["memory_mb"], fmt_number(sut.memory_mb))],
+        "runtimes": [{"name": r.name, "path": r.path, "version": r.version or "—", "detail": r.detail}
+                     for r in sut.runtimes],
+        "packages_from": sut.packages_from,
+        "packages_title": L["sut_packages"].format(source=sut.packages_from or "—"),
+        "packages": [{"name": p.name, "version": p.version, "license": p.license or "—"} for p in sut.packages],
+        "setup": [{"line": shlex.join(s.command) if not s.cached else " ".join(s.command),
+                   "state": L["sut_cached"] if s.cached else f"{L['exit_status']} {s.returncode}"
+                   + (f" · {s.duration_s:g} s" if s.duration_s else "")} for s in sut.setup],
+        "notes": list(sut.notes),
     }
 
 

@@ -23,16 +23,16 @@ PRE_ASSESSMENT_NOTICE = {
 }
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _is_empty(value: Any) -> bool:
     return not value
-
-
-def _is_none(value: Any) -> bool:
-    return value is None
 
 
 class FindingRecord(_Model):
@@ -295,6 +295,72 @@ class Environment(_Model):
     tools: dict[str, str] = Field(default_factory=dict)
 
 
+class RuntimeRecord(_Model):
+    """One interpreter of the product's runtime, as it reported itself."""
+
+    name: str
+    """``python``, ``node``, ``java``."""
+    path: str
+    """Where it is: relative to the repository (or ``{spec_dir}/…``) when it lies there, else as found."""
+    version: str | None = None
+    """Its version (``3.11.7``, ``v20.11.1``, ``17.0.2``); None when it could not be asked."""
+    detail: str = ""
+    """What it says about itself beyond the version (implementation, build)."""
+
+
+class PackageRecord(_Model):
+    """A distribution installed for the product's Python interpreter."""
+
+    name: str
+    version: str
+    license: str = ""
+    """As its metadata declares it (License-Expression, License, or the license classifiers)."""
+
+
+class SetupRecord(_Model):
+    """One step of ``runtime.setup`` as it ran (or was skipped because nothing it reads changed)."""
+
+    command: list[str]
+    cwd: str
+    """Relative to the repository when inside it."""
+    returncode: int | None = None
+    duration_s: float = 0.0
+    cached: bool = False
+    """True when the step was not run: the setup's inputs and steps were unchanged since it last succeeded."""
+    evidence: list[str] = Field(default_factory=list)
+
+
+class SystemUnderTest(_Model):
+    """The system under test on record: the machine it ran on, the product's runtime and packages."""
+
+    os: str
+    machine: str
+    cpu: str
+    cpu_count: int
+    memory_mb: int | None = None
+    """Physical memory in MB (10^6 bytes)."""
+    runtimes: list[RuntimeRecord] = Field(default_factory=list)
+    """The product's interpreters (``runtime:``); empty when the task book declares none."""
+    packages: list[PackageRecord] = Field(default_factory=list)
+    """Distributions installed for the product's Python interpreter, by name."""
+    packages_from: str | None = None
+    """The interpreter the packages were listed from; None when no Python runtime is declared."""
+    setup: list[SetupRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class AssetRecord(_Model):
+    """One file of the agency's own test assets (``{spec_dir}/…``), hashed at the start of the run."""
+
+    path: str
+    """Relative to the task book's directory."""
+    sha256: str
+    size: int
+    copied_to: str | None = None
+    """Its copy in the run directory (``assets/…``); None when too large to copy."""
+
+
 class Repository(_Model):
     """The delivered tree: see ``verifier.repository.repo_identity`` and ``tree_hash``."""
 
@@ -338,6 +404,10 @@ class RunResult(_Model):
     project: Project
     repository: Repository
     environment: Environment
+    system_under_test: SystemUnderTest | None = Field(None, exclude_if=_is_none)
+    """The machine, the product's runtime versions and installed packages (runs before it was recorded: None)."""
+    assets: list[AssetRecord] = Field(default_factory=list, exclude_if=_is_empty)
+    """The agency's own test assets the task book names (``{spec_dir}/…``), hashed; left out when none."""
     origin: OriginSummary | None
     indicators: list[IndicatorResult]
     functions: list[FunctionCoverage] = Field(default_factory=list)

@@ -4,8 +4,11 @@ Run directory layout (all writes atomic, so a run killed even with SIGKILL can b
 
     run.json                    identity of the run: id, start, spec hash, repository, command
     spec.yaml                   the spec as it was read
+    repository-files.json       the delivered tree as it was at the start: identity and every file's hash
     origin/origin.json          the full origin analysis (per-file table)
     origin/summary.json         its summary (``results.OriginSummary``)
+    assets/, runtime/, system/  the agency's assets, the runtime's setup logs, the system record
+                                (``verifier.product.prepare``)
     evidence/<indicator>/…      raw tool output per indicator
     state/<indicator>.json      each finished indicator (``results.IndicatorResult``)
     results.json                the canonical results (``results.RunResult``), rewritten as it goes
@@ -41,8 +44,10 @@ from verifier.materials import check_materials
 from verifier.paths import read_file
 from verifier.probe import (Probe, ProbeContext, ProbeError, ProbeOutcome, available_probes, get_probe,
                             with_fingerprints)
-from verifier.repository import repo_identity
+from verifier.product.prepare import PreparedProduct, prepare_product
+from verifier.product.runtime import resolve_runtime
 from verifier.repeats import combine, group_repeat, measurement_key, run_status, summarize
+from verifier.repository import REPOSITORY_FILES, RepoIdentity, repo_listing
 from verifier.results import (
     Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, RepeatRun, Repository, RunResult,
     TestRecord,
@@ -187,6 +192,9 @@ class Runner:
         self.repo = Path(options.repo or self.spec.base_dir).resolve()
         if not self.repo.is_dir():
             raise InputError(f"{self.repo}: repository is not a directory")
+        if self.spec.runtime is not None and not self.spec.runtime.setup:  # nothing will make it: check now
+            resolve_runtime(self.spec.runtime, repo=self.repo, spec_dir=self.spec.base_dir.resolve(),
+                            spec_file=str(options.spec_path))
         for kb in self.spec.knowledge_bases():  # a bad KB stops the run before it starts
             if isinstance(kb, Path):
                 from verifier.kb import KnowledgeBase  # heavy: SQLite and the origin analysis, only with a KB
@@ -204,6 +212,7 @@ class Runner:
         self.run_dir: Path | None = None
         self._repo_record: Repository | None = None
         self._outcomes: dict[tuple[str, str], _Measured] = {}
+        self.product: PreparedProduct | None = None
 
     # ---- the run ------------------------------------------------------------------------------
 
@@ -213,8 +222,11 @@ class Runner:
         self.run_dir = state.run_dir
         selected = [ind for ind in self.spec.indicators
                     if not self.options.only or ind.id in self.options.only]
+        self._repo_record = recorded_repository(self.repo, state.run_dir)  # before anything runs in it
         origin = self._origin(state)
         materials = self._materials(state)
+        self.listener.stage("product: assets, runtime setup, system under test")
+        self.product = prepare_product(self.spec, self.repo, state.run_dir)
         results: list[IndicatorResult] = []
         for index, indicator in enumerate(selected, 1):
             if indicator.id in state.finished:
@@ -248,7 +260,8 @@ class Runner:
             project=Project(name=spec.project.name, version=spec.project.version,
                             applicant=spec.project.applicant, owners=list(spec.project.owners)),
             repository=self._repository(), environment=_environment(self.tool_versions),
-            origin=origin, indicators=results, functions=function_coverage(spec, results),
+            system_under_test=self.product.system if self.product else None,
+            assets=self.product.assets if self.product else [], origin=origin, indicators=results, functions=function_coverage(spec, results),
             materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
             verdict_reasons=list(final.reasons), command=list(self.options.command),
             waivers=(waivers_record(self.waivers, self._waivers_copy, results)
@@ -428,20 +441,26 @@ class Runner:
 
     def _run_probe(self, probe: Probe, indicator: Indicator, run_dir: Path, evidence_dir: Path,
                    timeout: float) -> ProbeOutcome:
+        runtime = self.product.runtime if self.product else None
         ctx = ProbeContext(repo=self.repo, run_dir=run_dir, evidence_dir=evidence_dir,
-                           args=indicator.args, spec=self.spec, timeout_s=timeout)
+                           args=indicator.args, spec=self.spec, timeout_s=timeout, runtime=runtime)
         with ExitStack() as stack, _deadline(timeout + _GRACE_S):
             if probe.needs_service:
                 if self.spec.service is None:
                     raise ProbeError(f"probe {probe.name!r} needs the system under test running, "
                                      "but the spec has no service: section")
-                service = Service(self.spec.service, repo=self.repo, log_dir=evidence_dir / "service")
+                service = Service(self.spec.service, repo=self.repo, log_dir=evidence_dir / "service",
+                                  runtime=runtime, spec_dir=self.spec.base_dir.resolve())
                 stack.callback(service.close)
                 try:
                     service.start()
                 except ServiceError as err:
                     raise ProbeError(f"service did not start: {err}", tail=service.tail()) from None
                 ctx.service = service
+                outcome = probe.run(ctx)
+                if service.setup_commands:  # service.setup ran before its first start: on record too
+                    outcome = replace(outcome, commands=(*service.setup_commands, *outcome.commands))
+                return outcome
             return probe.run(ctx)
 
 
@@ -519,9 +538,30 @@ def _cpu_model() -> str | None:
 def repository_record(repo: Path) -> Repository:
     """Path, git commit, subpath within the work tree and dirtiness, and the tree hash with its mode
     (``verifier.repository.repo_identity``: git-tracked files in a git work tree, all files otherwise)."""
-    ident = repo_identity(repo)
+    return _record(repo, repo_listing(repo)[0])
+
+
+def _record(repo: Path, ident: RepoIdentity) -> Repository:
     return Repository(path=str(repo), commit=ident.commit, subpath=ident.subpath, dirty=ident.dirty,
                       tree_sha256=ident.tree_sha256, tree_hash_mode=ident.tree_hash_mode)
+
+
+def recorded_repository(repo: Path, run_dir: Path) -> Repository:
+    """The repository record of this run, taken at its start (before any setup writes into the
+    tree) and kept in ``repository-files.json`` with every entry of its tree hash, so that ``verify
+    --repo`` can name the files that changed; a resumed run keeps the record it started with."""
+    path = run_dir / REPOSITORY_FILES
+    if path.is_file():
+        try:
+            data = json.loads(read_file(path, what="repository record", max_bytes=_MAX_STATE_BYTES))
+            return Repository.model_validate(data["record"])
+        except (InputError, ValidationError, ValueError, KeyError, TypeError):
+            pass  # damaged: take it again
+    ident, entries = repo_listing(repo)
+    record = _record(repo, ident)
+    atomic_write_json(path, {"record": record.model_dump(mode="json"), "tree_hash_mode": ident.tree_hash_mode,
+                             "tree_sha256": ident.tree_sha256, "files": [list(e) for e in entries]})
+    return record
 
 
 def function_coverage(spec: Spec, results: Sequence[IndicatorResult]) -> list[FunctionCoverage]:

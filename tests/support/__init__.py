@@ -5,6 +5,7 @@
 in ``tests/conftest.py``, which no test imports. The modules:
 
 - ``support`` (this module): the checkout's paths and ``write_tree``;
+- ``support.auth_service``: the token-protected fixture service and contexts whose spec declares its login;
 - ``support.bundle_runs``: real runs of small git deliveries, packed and verified;
 - ``support.fixture_expectations``: known answers about the fixtures under ``fixtures/``;
 - ``support.format_validators``: the standard documents read by their own validators;

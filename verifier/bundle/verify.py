@@ -34,6 +34,7 @@ from verifier.consistency import Check, check_run
 from verifier.errors import InputError
 from verifier.evidence import sha256_file
 from verifier.formats.bundled import check_documents, document_paths
+from verifier.repository import REPOSITORY_FILES, recorded_entries
 from verifier.results import RunResult
 from verifier.run_files import RunFile, RunFiles, is_report
 from verifier.signing import fingerprint, verify_signature
@@ -126,7 +127,8 @@ def _verify_open(path: Path, archive: ArchiveReader, public_key: Any, repo: Any,
     checks.append(_check_signature(archive, names, manifest_bytes, public_key))
     checks += _check_attestation(archive, names, manifest, listed, results, public_key)
     if repo is not None:
-        checks += check_repo(Path(repo), manifest)
+        listing, _ = _read_json_member(archive, names, PAYLOAD + REPOSITORY_FILES)
+        checks += check_repo(Path(repo), manifest, recorded_entries(listing))
     checks += _check_spec(archive, names, manifest, repo, given)
     checks.append(Check(None, "note: a signature proves who signed, the recomputation that the figures agree "
                               "with each other; the measured values are as recorded (re-run to check them)"))

@@ -145,7 +145,8 @@ def verify(bundle_path: Path, key: Path | None, repo: Path | None, task_book: Pa
 
 @click.command("keygen")
 @click.option("-o", "--output", "prefix", type=click.Path(path_type=Path), required=True,
-              help="Prefix of the key files: PREFIX.key (private, mode 0600) and PREFIX.pub.")
+              help="Prefix of the key files: PREFIX.key (private, mode 0600) and PREFIX.pub; missing "
+                   "directories (keys/ in keys/agency) are made, mode 0700.")
 def keygen(prefix: Path) -> None:
     """Make an Ed25519 key pair for signing bundles (e.g. a testing agency's key)."""
     from verifier.signing import fingerprint, load_public_key, write_keypair  # heavy: cryptography

@@ -91,6 +91,12 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
         + ", ".join(f"{characteristic(c).en_text} {n}" for c, n in sorted(counts.items()))
         + ")")
     say(f"  functions:  {len(loaded.functions)}")
+    if loaded.runtime is not None:
+        where = ", ".join(f"{k} {v}" for k, v in loaded.runtime.locations().items()) or "no interpreter"
+        steps = len(loaded.runtime.setup)
+        say(f"  runtime:    {where}" + (f"; setup: {steps} step{'s' if steps != 1 else ''}" if steps else ""))
+    if loaded.assets:
+        say(f"  assets:     {', '.join('{spec_dir}/' + a for a in loaded.assets)} (beside the task book)")
     say(f"  pass score: {loaded.scoring.pass_score:g}"
         + (" (partial credit)" if loaded.scoring.partial_credit else ""))
     for gate in decidable:

@@ -66,9 +66,13 @@ def _tool_versions() -> dict[str, str]:
 
 
 def origin_options_from_spec(spec: Spec, repo: Path | str) -> dict[str, Any]:
-    """``analyze`` keyword arguments from a loaded spec: owners, globs, adjudications, threshold."""
+    """``analyze`` keyword arguments from a loaded spec: owners, globs, adjudications, threshold.
+    The product's virtualenv, when ``runtime.venv`` puts it in the repository, is excluded like any
+    declared exclusion (``runtime.setup`` makes it: an installed runtime, not delivered code)."""
     adjudications = spec.origin.adjudications
-    return {"owners": list(spec.project.owners), "exclude": list(spec.origin.exclude),
+    venv = spec.runtime.venv if spec.runtime is not None else None
+    runtime = [venv] if venv is not None and not venv.startswith(("/", "{")) and venv != "." else []
+    return {"owners": list(spec.project.owners), "exclude": [*spec.origin.exclude, *runtime],
             "third_party": list(spec.origin.third_party),
             "generated": list(spec.origin.generated), "declared_source": "spec",
             "adjudications": Path(repo) / adjudications if adjudications else None,

@@ -27,6 +27,7 @@ from verifier.service import ServiceConfig
 from verifier.spec.binding import bind_indicator
 from verifier.spec.errors import SpecError
 from verifier.spec.model import Spec
+from verifier.spec.product import asset_checks, runtime_location_checks, runtime_placeholder_problems
 from verifier.waivers import load_waivers
 from verifier.spec.yaml_lines import (MAX_BYTES, Loc, Located, compose, placed_warnings, pydantic_problems,
                                       raise_first)
@@ -44,10 +45,10 @@ def _duplicates(items: list[Any], section: str, located: Located) -> list[tuple[
 
 
 def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = None,
-               probes: Mapping[str, type[Probe]] | None = None, base_dir: Path | None = None) -> Spec:
+               probes: Mapping[str, type[Probe]] | None = None, spec_dir: Path | None = None) -> Spec:
     """Validate spec ``text`` (named ``file`` in errors) against ``probes`` (default: the installed
-    ones) and, when given, the repository ``repo`` (paths exist, stay inside) and the directory the
-    spec's own relative paths start from, ``base_dir`` (its waiver file is read and checked);
+    ones), when given the repository ``repo`` (paths exist, stay inside), and when given the spec's
+    directory ``spec_dir`` the agency's assets beside it and its waiver file (read and checked);
     ``SpecError`` on the first problem by line, doubts in ``Spec.warnings``."""
     if probes is None:
         probes = available_probes()
@@ -65,11 +66,17 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
         problems += bind_indicator(indicator, index, probes, spec, context, warnings)
     if spec.service is not None:
         problems += _service_port(spec.service, warnings)
+    problems += runtime_placeholder_problems(spec, data)
+    problems += runtime_location_checks(spec, Path(repo) if repo is not None else None, spec_dir, warnings)
+    if spec_dir is not None:
+        assets, asset_problems = asset_checks(data, spec_dir)
+        problems += asset_problems
+        spec._assets = tuple(assets)
     if repo is not None:
         problems += _repository_checks(spec, Path(repo), warnings)
-    if base_dir is not None and spec.waivers is not None:
+    if spec_dir is not None and spec.waivers is not None:
         try:
-            load_waivers((base_dir / spec.waivers).resolve(), probes)
+            load_waivers((spec_dir / spec.waivers).resolve(), probes)
         except InputError as err:
             problems.append((("waivers",), str(err)))
     raise_first(file, located, problems)
@@ -146,7 +153,7 @@ def load_spec(path: Path | str, *, repo: Path | str | None = None,
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise SpecError(file, line, "", "the spec is not UTF-8 text") from None
-    spec = parse_spec(text, file=file, repo=repo, probes=probes, base_dir=path.resolve().parent)
+    spec = parse_spec(text, file=file, repo=repo, probes=probes, spec_dir=path.resolve().parent)
     spec._path = path.resolve()
     spec._sha256 = hashlib.sha256(raw).hexdigest()
     return spec

@@ -16,6 +16,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
                       field_validator)
 
 from verifier.materials import MaterialsConfig
+from verifier.product.runtime import RuntimeConfig
 from verifier.repo_paths import RepoGlob, RepoPath, check_inside, mark_repo_kind, normalize_repo_path
 from verifier.service import ServiceConfig
 from verifier.spec.errors import SpecWarning
@@ -236,6 +237,8 @@ class Spec(_Strict):
 
     project: ProjectSpec
     origin: OriginSpec = Field(default_factory=OriginSpec)
+    runtime: RuntimeConfig | None = None
+    """What the product runs on and how to make it (``verifier.product.runtime``)."""
     service: ServiceConfig | None = None
     """How to start the system under test (``verifier.service``)."""
     functions: list[FunctionItem] = Field(default_factory=list)
@@ -250,6 +253,13 @@ class Spec(_Strict):
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
     _warnings: tuple[SpecWarning, ...] = PrivateAttr(())
+    _assets: tuple[str, ...] = PrivateAttr(())
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """The agency's own assets the spec names (``{spec_dir}/PATH``: each PATH, relative to the
+        spec's directory), checked to exist when the spec was loaded from its file."""
+        return self._assets
 
     @property
     def warnings(self) -> tuple[SpecWarning, ...]:
