@@ -128,7 +128,7 @@ class _Client:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
-        self.out = open(opts.out, "w", newline="", encoding="utf-8")
+        self.out = open(opts.out, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by stop()
         self.writer = csv.writer(self.out)
         self.writer.writerow(FIELDS)
         self.out.flush()

@@ -113,7 +113,7 @@ def test_sample_owner_notices_are_there():
 
 
 def test_sample_foreign_evidence_is_there():
-    for rel, (holder, spdx) in SAMPLE_FOREIGN_NOTICES.items():
+    for rel, (holder, _spdx) in SAMPLE_FOREIGN_NOTICES.items():
         head = _head(SAMPLE_ROOT / rel)
         assert holder in head and SAMPLE_ORIGINS[rel] == "third_party", rel
         assert not any(owner in head for owner in OWNERS), rel

@@ -103,9 +103,9 @@ def layer_of(module: str) -> str | None:
     for layer, entries in LAYERS.items():
         for entry in entries:
             package = entry.removesuffix(".*")
-            if module == package or (entry.endswith(".*") and module.startswith(package + ".")):
-                if best is None or len(package) > best[0]:
-                    best = (len(package), layer)
+            matches = module == package or (entry.endswith(".*") and module.startswith(package + "."))
+            if matches and (best is None or len(package) > best[0]):
+                best = (len(package), layer)
     return best[1] if best else None
 
 

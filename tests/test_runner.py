@@ -251,7 +251,7 @@ def test_run_prints_the_spec_warnings_that_check_prints(tmp_path: Path, cli) -> 
     result = cli("run", spec, "--out", tmp_path / "run", "--quiet", "--only", "F1")
     assert result.exit_code == 3, result.output  # a partial run is never more than inconclusive
     warnings = [line for line in result.stderr.splitlines() if line.startswith("verifier: warning:")]
-    assert warnings == [line for line in cli("check", spec).stderr.splitlines()]
+    assert warnings == list(cli("check", spec).stderr.splitlines())
     assert len(warnings) == 1 and "indicators[0].target: target '>= 0.95' means 0.95%" in warnings[0]
 
 

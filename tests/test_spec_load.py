@@ -134,7 +134,7 @@ def test_unbound_indicator_says_so():
                                 "indicators": [{"id": "A", "name": "a", "characteristic": "security",
                                                 "probe": "counter", "metric": "files", "target": "0"}]})
     with pytest.raises(RuntimeError, match="load_spec"):
-        spec.indicators[0].parsed_target
+        _ = spec.indicators[0].parsed_target
 
 
 # ----------------------------------------------------------------------------- malformed specs

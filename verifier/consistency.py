@@ -309,10 +309,7 @@ def _score(result: RunResult, recomputed: Score) -> list[str]:
         problems.append(f"pass score says {score.pass_score:g}, the spec's is {pass_score:g}")
     for name, got, want in (("lowest", score.lowest, recomputed.lowest),
                             ("highest", score.highest, recomputed.highest)):
-        if got is None or want is None:
-            agree = got is want
-        else:
-            agree = math.isclose(got, want, abs_tol=_SCORE_TOL)
+        agree = got is want if got is None or want is None else math.isclose(got, want, abs_tol=_SCORE_TOL)
         if not agree:
             problems.append(f"score {name} says {got}, recomputed {want}")
     return problems

@@ -66,20 +66,20 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
              started_at: str | None = None, duration_s: float | None = None) -> IndicatorResult:
     """Compare ``outcome``'s figure for the indicator's metric with its target (loaded spec)."""
     target = indicator.parsed_target
-    base = dict(
-        id=indicator.id, name=indicator.name, characteristic=indicator.characteristic,
-        probe=indicator.probe, metric=indicator.metric, target=indicator.target,
-        unit=indicator.unit, weight=indicator.weight, required=indicator.required,
-        arguments=declared_arguments(indicator),
-        evidence=list(outcome.evidence), commands=[list(c) for c in outcome.commands],
-        findings=[finding_record(f) for f in outcome.findings],
-        notes=list(outcome.notes), details=dict(outcome.details),
-        measurements={m.metric: m.value for m in outcome.measurements},
-        function_tests=[FunctionTests(id=f.id, outcomes={t.nodeid: t.outcome for t in f.tests},
-                                      descriptions={t.nodeid: t.description for t in f.tests if t.description})
-                        for f in outcome.functions],
-        started_at=started_at, duration_s=duration_s,
-    )
+    base = {
+        "id": indicator.id, "name": indicator.name, "characteristic": indicator.characteristic,
+        "probe": indicator.probe, "metric": indicator.metric, "target": indicator.target,
+        "unit": indicator.unit, "weight": indicator.weight, "required": indicator.required,
+        "arguments": declared_arguments(indicator),
+        "evidence": list(outcome.evidence), "commands": [list(c) for c in outcome.commands],
+        "findings": [finding_record(f) for f in outcome.findings],
+        "notes": list(outcome.notes), "details": dict(outcome.details),
+        "measurements": {m.metric: m.value for m in outcome.measurements},
+        "function_tests": [FunctionTests(id=f.id, outcomes={t.nodeid: t.outcome for t in f.tests},
+                                         descriptions={t.nodeid: t.description for t in f.tests if t.description})
+                           for f in outcome.functions],
+        "started_at": started_at, "duration_s": duration_s,
+    }
     value, status, reason = judge(indicator, outcome)
     credit = 0.0
     if status == "met":

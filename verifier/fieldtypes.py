@@ -34,7 +34,7 @@ def parse_duration(value: Any) -> float:
         except ValueError:
             match = _DURATION_RE.match(text)
             if not text or not match or not any(match.groups()):
-                raise ValueError(f"bad duration {value!r} (use seconds or e.g. '30s', '2m', '1h30m')")
+                raise ValueError(f"bad duration {value!r} (use seconds or e.g. '30s', '2m', '1h30m')") from None
             h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
             seconds = h * 3600 + m * 60 + s + ms / 1000
     else:

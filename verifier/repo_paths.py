@@ -41,7 +41,7 @@ def normalize_repo_path(value: str, *, glob: bool = False) -> str:
         raise ValueError(f"{kind} contains a NUL byte")
     if "\\" in value:
         raise ValueError(f"{kind} {value!r} uses '\\': write repository paths with '/'")
-    if value.startswith("/") or value.startswith("~") or _DRIVE.match(value):
+    if value.startswith(("/", "~")) or _DRIVE.match(value):
         raise ValueError(f"{kind} {value!r} is absolute: write it relative to the repository")
     parts = [part for part in value.split("/") if part not in ("", ".")]
     if ".." in parts:

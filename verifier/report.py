@@ -1104,7 +1104,11 @@ _LEADING_COLUMNS = ("id", "name", "path", "file", "line")
 MAX_COLUMNS = 12
 
 
-def table_columns(rows: list[dict[str, Any]], table: Table = Table()) -> list[str]:
+#: the default of ``table_columns``: a table declared without columns
+_NO_TABLE = Table()
+
+
+def table_columns(rows: list[dict[str, Any]], table: Table = _NO_TABLE) -> list[str]:
     """The columns of a details table: scalar-valued keys of ``rows``, in the declared order
     (``Table.columns``; without one, identifying columns first), then the rest as they come, less a
     column another repeats (``Table.omit_repeated``); at most ``MAX_COLUMNS``."""

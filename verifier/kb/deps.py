@@ -187,7 +187,7 @@ def _pep508(text: str, rel: str, direct: bool | None = True) -> Dependency | Non
     if not text or text.startswith(("-", "#")):
         return None
     if "://" in text or text.startswith((".", "/")) or " @ " in text or "@" in text.split()[0]:
-        name = re.split(r"[\s@\[]", text, 1)[0]
+        name = re.split(r"[\s@\[]", text, maxsplit=1)[0]
         return Dependency("pypi", name, None, direct, rel, registry=False, requirement=text[:200])
     match = _PY_NAME.match(text)
     if not match:

@@ -116,10 +116,7 @@ def load_adjudications(path: Path | str) -> tuple[Adjudication, ...]:
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: cannot read the adjudication file: {err}") from None
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as err:
         raise InputError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from None
     except yaml.YAMLError as err:

@@ -234,9 +234,9 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
                   components: Sequence[Component], matcher: OwnerMatcher,
                   own_licenses: frozenset[str]) -> FileOrigin:
     """The origin of one file by the first rule that applies (module docstring)."""
-    base: dict[str, Any] = dict(path=entry.path, language=entry.language, lines=entry.lines,
-                                is_test=entry.is_test, sha256=entry.sha256, sha1=entry.sha1, kind=entry.kind,
-                                problem=entry.problem)
+    base: dict[str, Any] = {"path": entry.path, "language": entry.language, "lines": entry.lines,
+                            "is_test": entry.is_test, "sha256": entry.sha256, "sha1": entry.sha1,
+                            "kind": entry.kind, "problem": entry.problem}
     component = component_of(entry.path, components)
     hit = _declared(entry, declared)
     if hit is not None:

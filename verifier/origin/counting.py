@@ -236,7 +236,7 @@ def cut_point(block: bytes) -> int:
     starting in column 0 with a letter), else after its last line break, else at its end."""
     half = len(block) // 2
     last = None
-    for last in _CUT.finditer(block, half):
+    for last in _CUT.finditer(block, half):  # noqa: B007 - the loop keeps the last match
         pass
     if last is not None:
         return last.end()

@@ -346,10 +346,7 @@ def _quick_scan(path: Path, role: str, encoding: str | None, *, lex: bool = True
     lines = data.split(b"\n")
     nonblank = [line for line in lines if line.strip()]
     mean = (sum(map(len, nonblank)) / len(nonblank)) if nonblank else 0.0
-    if role == "legal":
-        head_lines_b = lines
-    else:
-        head_lines_b = b"\n".join(lines[:HEAD_LINES])[:HEAD_BYTES].split(b"\n")
+    head_lines_b = lines if role == "legal" else b"\n".join(lines[:HEAD_LINES])[:HEAD_BYTES].split(b"\n")
     dec = [line.decode(encoding or "utf-8", errors="replace") for line in head_lines_b]
     result: dict[str, Any] = {"role": role, "scope": "none", "scanned_lines": 0,
                               "mean_line_length": round(mean, 1)}

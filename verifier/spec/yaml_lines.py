@@ -174,7 +174,7 @@ def _problem(error: Mapping[str, Any], model: type[BaseModel] | None, loc: Loc) 
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             return message[len(prefix):]
-    if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("literal_error", "enum"):
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
         shown = repr(error.get("input"))
         message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
     return message
