@@ -56,7 +56,7 @@ def _sources(limit_bytes: int = 200_000) -> list[Path]:
 
 def _real_records(files: list[Path], jobs: int) -> tuple[list[tuple], float, int]:
     """(path, size, n_lines, hash bytes, line data) of each file, the seconds it took, bytes."""
-    from verifier.kb.build import K, LINE_HASH_BITS, W, _run_tasks
+    from verifier.kb.build import LINE_HASH_BITS, K, W, _run_tasks
 
     tasks = [(str(p), str(p), None, K, W, LINE_HASH_BITS) for p in files]
     start = time.perf_counter()

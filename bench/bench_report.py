@@ -22,9 +22,8 @@ from jinja2 import Environment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.report_sample import build_sample_run  # noqa: E402
-
-from verifier.report import LIMITS, load_run, render_html  # noqa: E402
+from support.report_sample import build_sample_run
+from verifier.report import LIMITS, load_run, render_html
 
 _BARE = Environment(autoescape=True).from_string(
     "<table>{% for f in files %}<tr><td>{{ f.path }}</td><td>{{ f.language }}</td><td>{{ f.lines }}</td>"

@@ -154,7 +154,7 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
     lines = [f"{method} ".encode() + path.encode("utf-8", errors="surrogateescape") + b" HTTP/1.1",
              f"Host: 127.0.0.1:{port}".encode(), b"Connection: close"]
     sent = {k.lower() for k in (headers or {})}
-    lines += [f"{k}: {v}".encode("utf-8") for k, v in (headers or {}).items()]
+    lines += [f"{k}: {v}".encode() for k, v in (headers or {}).items()]
     if "content-length" not in sent and (body is not None or method in ("POST", "PUT", "PATCH")):
         lines.append(f"Content-Length: {len(data)}".encode())
     head = b"\r\n".join(lines) + b"\r\n\r\n"

@@ -42,10 +42,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._xml import read_xml
-from .pytest_probe import JUnitCase
 from verifier.probe import ProbeError, TestOutcome
 from verifier.probekit import source_files
+
+from ._xml import read_xml
+from .pytest_probe import JUnitCase
 
 #: Outcomes from worst to best (as in the pytest probe): duplicates keep the worst.
 ORDER = ("failed", "error", "skipped", "passed")

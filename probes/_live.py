@@ -24,8 +24,18 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from verifier.probe import ProbeContext, ProbeError
-from verifier.probekit import (COMMON_PLACEHOLDERS, EnvValue, declared_values, expand_command, inside_repo,
-                               interpreter_env, placeholders, product_python, substitute, which)
+from verifier.probekit import (
+    COMMON_PLACEHOLDERS,
+    EnvValue,
+    declared_values,
+    expand_command,
+    inside_repo,
+    interpreter_env,
+    placeholders,
+    product_python,
+    substitute,
+    which,
+)
 from verifier.repo_paths import RepoPath
 from verifier.service import Duration, Service, ServiceError
 

@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifier.proc import ProcessTree, kill_group, scrubbed_env
+from verifier.product.login import LoginConfig
+
 from . import _load
 from ._http import HttpRequest
 from ._load import Record, read_records
-from verifier.proc import ProcessTree, kill_group, scrubbed_env
-from verifier.product.login import LoginConfig
 
 
 class LoadArgs(BaseModel):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ._http import send
 from verifier.probe import ProbeContext, ProbeError
 from verifier.product.login import LoginConfig, LoginFailed, token_from
+
+from ._http import send
 
 
 def login_config(ctx: ProbeContext) -> LoginConfig | None:

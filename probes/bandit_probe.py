@@ -21,6 +21,7 @@ from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -28,7 +29,6 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
     finding_fingerprint,
-    Phrase,
 )
 from verifier.probekit import (
     Deadline,

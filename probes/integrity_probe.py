@@ -38,16 +38,33 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from ._http import Exchange, HttpRequest, fill, new_uid, send
-from ._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
-                          recover, require_service, tail_with_service)
-from ._login import Login, login_config, login_log
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome,
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
     Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
 )
 from verifier.probekit import CANNOT_START, ToolRun, failure_reason, run_tool
 from verifier.service import Duration, Service
+
+from ._http import Exchange, HttpRequest, fill, new_uid, send
+from ._live import (
+    COMMAND_PLACEHOLDERS,
+    ServiceCommand,
+    command_call,
+    command_values,
+    crash,
+    recover,
+    require_service,
+    tail_with_service,
+)
+from ._login import Login, login_config, login_log
 
 _MAX_FINDINGS = 50
 _HTTP_KEYS = ("method", "path", "body", "headers", "weight", "name", "expect")

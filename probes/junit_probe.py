@@ -33,10 +33,6 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ._junit_xml import ClassFiles, merge, read_report
-from ._labels import TEST_OUTCOMES, TESTS_CHART
-from ._xml import MAX_XML_BYTES
-from .pytest_probe import JUnitCase, _spec_functions, summarize
 from verifier.probe import (
     Bars,
     MetricInfo,
@@ -66,6 +62,11 @@ from verifier.probekit import (
     which,
 )
 from verifier.repo_paths import normalize_repo_path
+
+from ._junit_xml import ClassFiles, merge, read_report
+from ._labels import TEST_OUTCOMES, TESTS_CHART
+from ._xml import MAX_XML_BYTES
+from .pytest_probe import JUnitCase, _spec_functions, summarize
 
 _KNOWN = ("python", "repo", "junit_dir")
 

@@ -34,7 +34,6 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from ._pypi_tools import harness_tool_failure
 from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.probe import (
     Bars,
@@ -60,6 +59,8 @@ from verifier.probekit import (
     source_files,
     tool_version,
 )
+
+from ._pypi_tools import harness_tool_failure
 
 _DRIVER = Path(__file__).with_name("_lizard_driver.py")
 

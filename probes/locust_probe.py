@@ -15,6 +15,26 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+    Table,
+)
+from verifier.probekit import resolve_path
+from verifier.product.login import LoginConfig
+from verifier.repo_paths import RepoOrAssetPath, check_inside
+from verifier.service import Duration
+from verifier.units import format_number
+
 from ._http import HttpRequest
 from ._labels import FAILED_REQUESTS_TITLE, LOAD_CHARTS, LOAD_FIGURES
 from ._live import require_service, tail_with_service
@@ -22,13 +42,6 @@ from ._locust_csv import LocustCsvError, read_failures, read_history, read_stats
 from ._locust_file import generate_locustfile
 from ._locust_run import WORKER_CONNECT_S, run_locust
 from ._login import checked_login, login_note
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Series, Table, Phrase)
-from verifier.probekit import resolve_path
-from verifier.product.login import LoginConfig
-from verifier.repo_paths import RepoOrAssetPath, check_inside
-from verifier.service import Duration
-from verifier.units import format_number
 
 ROUNDING_NOTE = ("Locust keeps response times in buckets rounded to about two significant digits "
                  "(e.g. 147 ms is counted as 150 ms): percentiles are accurate to roughly ±5%; "

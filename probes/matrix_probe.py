@@ -23,11 +23,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ._labels import TEST_OUTCOMES, TESTS_CHART
 from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -35,7 +35,6 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
     Table,
-    Phrase,
 )
 from verifier.probekit import (
     COMMON_PLACEHOLDERS,
@@ -57,6 +56,8 @@ from verifier.probekit import (
     substitute,
     which,
 )
+
+from ._labels import TEST_OUTCOMES, TESTS_CHART
 
 _BUILTIN = ("name", "python", "repo")
 

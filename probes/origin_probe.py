@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verifier.probe import (Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Phrase)
+from verifier.probe import (
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+)
 from verifier.results import OriginSummary
 
 

@@ -30,14 +30,14 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from ._labels import TEST_OUTCOMES, TESTS_CHART
-from ._xml import read_xml
+from verifier.globs import name_match
 from verifier.probe import (
     Bars,
     Finding,
     FunctionOutcome,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -47,15 +47,13 @@ from verifier.probe import (
     Table,
     TestCaseResult,
     TestOutcome,
-    Phrase,
 )
-from verifier.globs import name_match
 from verifier.probekit import (
     EnvValue,
     RepoPath,
+    declared_values,
     glob_matches,
     inside_repo,
-    declared_values,
     interpreter_env,
     product_python,
     resolve_python,
@@ -66,6 +64,9 @@ from verifier.probekit import (
     tool_version,
 )
 from verifier.spec import Spec
+
+from ._labels import TEST_OUTCOMES, TESTS_CHART
+from ._xml import read_xml
 
 _PLUGIN_SOURCE = Path(__file__).with_name("_pytest_plugin.py")
 _PLUGIN_MODULE = "_verifier_pytest_plugin"

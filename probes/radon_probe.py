@@ -29,6 +29,7 @@ from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -36,7 +37,6 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
     Table,
-    Phrase,
 )
 from verifier.probekit import (
     Deadline,

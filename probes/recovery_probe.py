@@ -12,13 +12,27 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from ._labels import FAILURE_EXAMPLES, FAILURE_EXAMPLE_LABELS, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
+from verifier.probe import (
+    Bars,
+    Finding,
+    Label,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+)
+from verifier.service import Duration
+
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import crash, recover, require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, timeline
 from ._login import checked_login, login_note
-from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
-                            ProbeContext, ProbeError, ProbeOutcome, Series, Phrase)
-from verifier.service import Duration
 
 _TIMELINE: Label = ("恢复过程时间线", "Recovery timeline")
 

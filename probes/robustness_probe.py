@@ -25,12 +25,24 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    finding_fingerprint,
+)
+from verifier.service import ServiceError
+
 from ._http import Exchange, HttpRequest, fill, new_uid, send
 from ._live import require_service, tail_with_service
 from ._login import Login, login_config, login_log
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            Phrase, ProbeError, ProbeOutcome, finding_fingerprint)
-from verifier.service import ServiceError
 
 #: The kinds of generated case, usable in ``skip``.
 KINDS = ("bad_json", "not_json", "empty_body", "wrong_top_type", "empty_object", "wrong_field_type",

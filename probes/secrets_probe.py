@@ -28,7 +28,6 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from ._pypi_tools import harness_tool_failure
 from verifier.probe import (
     Finding,
     Measurement,
@@ -52,6 +51,8 @@ from verifier.probekit import (
     source_files,
     tool_version,
 )
+
+from ._pypi_tools import harness_tool_failure
 
 _ALLOWLIST_MARKERS = (b"pragma: allowlist secret", b"pragma: allowlist nextline secret")
 #: Files larger than this are not given to detect-secrets (they are listed): generated data, dumps.

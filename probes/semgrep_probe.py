@@ -30,7 +30,6 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import Field, field_validator
 
-from ._pypi_tools import harness_tool_failure
 from verifier.probe import (
     Bars,
     Finding,
@@ -58,6 +57,8 @@ from verifier.probekit import (
     tool_version,
 )
 from verifier.repo_paths import normalize_repo_path
+
+from ._pypi_tools import harness_tool_failure
 
 Level = Literal["low", "medium", "high"]
 _RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}

@@ -11,13 +11,25 @@ import time
 
 from pydantic import model_validator
 
-from ._labels import FAILURE_EXAMPLES, FAILURE_EXAMPLE_LABELS, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+)
+from verifier.service import Duration
+
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
 from ._login import checked_login, login_note
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Series, Phrase)
-from verifier.service import Duration
 
 #: Seconds allowed beyond the declared duration (client start, last requests, shutdown).
 MARGIN_S = 20.0

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from support.bundle_runs import OWN_CODE, PASSING, git as _git, spec_text
 from support import REPO_ROOT, write_tree
+from support.bundle_runs import OWN_CODE, PASSING, spec_text
+from support.bundle_runs import git as _git
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError

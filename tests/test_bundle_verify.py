@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from support.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
+from support.bundle_runs import FAILING, git_delivery, real_run, spec_text
+from support.bundle_runs import git as _git
 from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError

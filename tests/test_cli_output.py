@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 from rich.table import Table
 
-from support.bundle_runs import FAILING, git_delivery, indicator, real_run, spec_text
 from support import REPO_ROOT, write_tree
+from support.bundle_runs import FAILING, git_delivery, indicator, real_run, spec_text
 from verifier.bundle import MANIFEST, build_bundle
 from verifier.cli import main
 from verifier.cli.output import SafeConsole, emit, say, styled

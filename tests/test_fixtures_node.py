@@ -25,8 +25,8 @@ from support.fixture_expectations import (
     NODE_WEAK_SEMGREP,
     NODE_WEAK_TEST_COUNT,
 )
-from verifier.builtin_probes._junit_xml import ClassFiles, read_report
 from support.format_validators import sarif_json
+from verifier.builtin_probes._junit_xml import ClassFiles, read_report
 from verifier.scoring import count_gate, coverage_gates
 from verifier.spec import REQUIRED_CHARACTERISTICS, load_spec
 

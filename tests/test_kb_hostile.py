@@ -23,8 +23,7 @@ import pytest
 
 from support import write_tree
 from verifier.errors import InputError
-from verifier.kb import KnowledgeBase, build_kb, match_texts
-from verifier.kb import guard
+from verifier.kb import KnowledgeBase, build_kb, guard, match_texts
 
 TIMEOUT = 3 * guard.STATEMENT_TIMEOUT_S
 

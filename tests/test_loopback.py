@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from verifier.builtin_probes._http import HttpRequest, send
-from verifier.builtin_probes._locust_file import generate_locustfile
 from support.live_service import context, script_repo
 from verifier import loopback
+from verifier.builtin_probes._http import HttpRequest, send
+from verifier.builtin_probes._locust_file import generate_locustfile
 from verifier.service import Service, ServiceConfig
 
 # /health answers with the status and Location given on the command line; anything else 200.

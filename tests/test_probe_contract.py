@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from verifier.builtin_probes.command_probe import CommandArgs, CommandProbe
 from support.report_sample import build_sample_run
 from verifier import probe as contract
 from verifier import probekit
-from verifier.probe import (MetricInfo, Presentation, Probe, ProbeContext, ProbeOutcome, RunningService, available_probes,
-                            presentation_of)
+from verifier.builtin_probes.command_probe import CommandArgs, CommandProbe
+from verifier.probe import (
+    MetricInfo,
+    Presentation,
+    Probe,
+    ProbeContext,
+    ProbeOutcome,
+    RunningService,
+    available_probes,
+    presentation_of,
+)
 from verifier.report import build_view, load_run
 from verifier.service import Service, ServiceConfig
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from verifier.builtin_probes.integrity_probe import IntegrityProbe
 from support.live_service import WEAK, context, fixture_config, fixture_service, values
+from verifier.builtin_probes.integrity_probe import IntegrityProbe
 from verifier.probe import ProbeError
 from verifier.service import Service
 

@@ -205,7 +205,12 @@ def test_crashing_hanging_and_garbled_tool(tmp_path, repo):
 
 
 def test_fixture_node_deliveries(tmp_path):
-    from support.fixture_expectations import NODE_LIZARD_WORST, NODE_ROOT, NODE_WEAK_LIZARD_WORST, NODE_WEAK_ROOT
+    from support.fixture_expectations import (
+        NODE_LIZARD_WORST,
+        NODE_ROOT,
+        NODE_WEAK_LIZARD_WORST,
+        NODE_WEAK_ROOT,
+    )
     from verifier.spec import load_spec
 
     for root, worst, met in ((NODE_ROOT, NODE_LIZARD_WORST, True), (NODE_WEAK_ROOT, NODE_WEAK_LIZARD_WORST, False)):

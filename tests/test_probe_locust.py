@@ -9,11 +9,11 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
+from support.live_service import ITEM_BODY, context, fixture_service, script_repo, values
 from verifier.builtin_probes._http import HttpRequest
 from verifier.builtin_probes._locust_csv import LocustCsvError, read_failures, read_history, read_stats
 from verifier.builtin_probes._locust_file import generate_locustfile
 from verifier.builtin_probes.locust_probe import ROUNDING_NOTE, LocustProbe
-from support.live_service import (ITEM_BODY, context, fixture_service, script_repo, values)
 from verifier.probe import ProbeError, available_probes
 from verifier.service import Service, ServiceConfig
 

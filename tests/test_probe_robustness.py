@@ -7,10 +7,16 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from verifier.builtin_probes.robustness_probe import KINDS, RobustnessProbe, generate_cases
+from support.live_service import (
+    ROBUSTNESS_ARGS,
+    ROBUSTNESS_ENDPOINTS,
+    context,
+    fixture_service,
+    script_repo,
+    values,
+)
 from verifier.builtin_probes._http import HttpRequest
-from support.live_service import (ROBUSTNESS_ARGS, ROBUSTNESS_ENDPOINTS, context, fixture_service,
-                                  script_repo, values)
+from verifier.builtin_probes.robustness_probe import KINDS, RobustnessProbe, generate_cases
 from verifier.service import Service, ServiceConfig
 
 

@@ -15,7 +15,14 @@ from verifier.cli import main
 from verifier.errors import InputError
 from verifier.i18n import LABELS
 from verifier.report import (
-    build_view, load_run, md_code, md_escape, render_html, render_json, render_markdown, render_report,
+    build_view,
+    load_run,
+    md_code,
+    md_escape,
+    render_html,
+    render_json,
+    render_markdown,
+    render_report,
 )
 from verifier.results import IndicatorResult, RunResult
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from support.report_sample import build_sample_run
-from verifier.i18n import LABELS
 from verifier.builtin_probes.locust_probe import LocustProbe
 from verifier.builtin_probes.radon_probe import RadonProbe
+from verifier.i18n import LABELS
 from verifier.report import MAX_COLUMNS, build_view, load_run, render_markdown, table_columns
 
 ENDPOINTS = LocustProbe.presentation.tables["endpoints"]

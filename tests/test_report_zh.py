@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from support.report_sample import build_sample_run
 from support import FIXTURES
+from support.report_sample import build_sample_run
 from support.zh_scan import english_prose
 from verifier.i18n import LABELS, PHRASES, VERIFIER_WORDS
 from verifier.origin.inventory import counting_rule
@@ -66,8 +66,8 @@ def test_no_english_prose_of_verifiers_own_in_the_chinese_report(sample_run):
 
 def test_a_sentence_whose_translation_is_lost_is_caught(sample_run, monkeypatch):
     """Control: the same note with its probe's phrases taken away is verifier's English left in."""
-    from verifier.builtin_probes.locust_probe import ROUNDING_NOTE
     from verifier import report
+    from verifier.builtin_probes.locust_probe import ROUNDING_NOTE
 
     result = load_run(sample_run)
     p1 = next(i for i in result.indicators if i.id == "P1").model_copy(update={"notes": [ROUNDING_NOTE]})

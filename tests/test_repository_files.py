@@ -9,10 +9,16 @@ import shutil
 import stat
 import textwrap
 
-from support.git_repos import plain_git
 from support import write_tree
-from verifier.repository import (listing_differences, listing_hash, named_differences, recorded_entries, repo_identity,
-                                 repo_listing)
+from support.git_repos import plain_git
+from verifier.repository import (
+    listing_differences,
+    listing_hash,
+    named_differences,
+    recorded_entries,
+    repo_identity,
+    repo_listing,
+)
 
 SPEC = textwrap.dedent("""\
     project:

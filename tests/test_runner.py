@@ -19,6 +19,7 @@ from verifier.builtin_probes.origin_probe import OriginProbe
 from verifier.probe import ProbeError
 from verifier.results import RunResult
 
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE,

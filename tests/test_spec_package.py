@@ -41,9 +41,25 @@ def test_the_probe_contract_needs_nothing_of_the_spec_at_run_time():
 
 def test_every_name_of_the_former_module_is_importable_from_the_package():
     from verifier.spec import (  # noqa: F401
-        DEFAULT_SPEC_NAME, MAX_BYTES, MAX_VALUES, REQUIRED_CHARACTERISTICS, Characteristic, FunctionItem,
-        Indicator, Loc, OriginSpec, ProjectSpec, ScoringSpec, Spec, SpecError, SpecWarning, format_loc,
-        load_spec, parse_spec, spec_data)
+        DEFAULT_SPEC_NAME,
+        MAX_BYTES,
+        MAX_VALUES,
+        REQUIRED_CHARACTERISTICS,
+        Characteristic,
+        FunctionItem,
+        Indicator,
+        Loc,
+        OriginSpec,
+        ProjectSpec,
+        ScoringSpec,
+        Spec,
+        SpecError,
+        SpecWarning,
+        format_loc,
+        load_spec,
+        parse_spec,
+        spec_data,
+    )
     assert load_spec is load.load_spec and parse_spec is load.parse_spec
     assert Spec is model.Spec and spec_data is yaml_lines.spec_data
     assert set(verifier.spec.__all__) <= set(dir(verifier.spec)) | {"load_spec", "parse_spec"}
@@ -53,7 +69,7 @@ def test_every_name_of_the_former_module_is_importable_from_the_package():
 
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
-        getattr(verifier.spec, "no_such_name")
+        verifier.spec.no_such_name
 
 
 def test_modules_hold_what_their_names_say():

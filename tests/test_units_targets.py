@@ -6,8 +6,18 @@ import math
 
 import pytest
 
-from verifier.units import (TargetError, convert, format_quantity, grade_letter, grade_value,
-                            impossible_share, is_known_unit, parse_target, share_warnings, unit_info)
+from verifier.units import (
+    TargetError,
+    convert,
+    format_quantity,
+    grade_letter,
+    grade_value,
+    impossible_share,
+    is_known_unit,
+    parse_target,
+    share_warnings,
+    unit_info,
+)
 
 
 @pytest.mark.parametrize("text, unit, op, value", [

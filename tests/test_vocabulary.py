@@ -16,8 +16,14 @@ from verifier.materials import MaterialsConfig, check_materials
 from verifier.probe import CHARACTERISTICS as PROBE_CHARACTERISTICS
 from verifier.scoring import coverage_gates, gate_figure, materials_gate
 from verifier.spec import SpecError, parse_spec
-from verifier.vocabulary import (CHARACTERISTIC_KEYS, CHARACTERISTICS, DOSSIER, REQUIRED_CHARACTERISTICS,
-                                 characteristic, dossier_item)
+from verifier.vocabulary import (
+    CHARACTERISTIC_KEYS,
+    CHARACTERISTICS,
+    DOSSIER,
+    REQUIRED_CHARACTERISTICS,
+    characteristic,
+    dossier_item,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "verifier"
 

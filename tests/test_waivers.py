@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from verifier.builtin_probes.bandit_probe import BanditProbe, summarize
-from verifier.builtin_probes.robustness_probe import RobustnessProbe
 from support import write_tree
 from support.live_service import ROBUSTNESS_ARGS, context, fixture_service, values
 from support.runner_specs import FIVE, OWN_CODE, task_book
+from verifier.builtin_probes.bandit_probe import BanditProbe, summarize
+from verifier.builtin_probes.robustness_probe import RobustnessProbe
 from verifier.consistency import check_run
 from verifier.probe import available_probes, with_fingerprints
 from verifier.report import render_report
 from verifier.results import RunResult
-from verifier.waivers import WaiverFile, Waiver, apply_waivers, parse_waivers
+from verifier.waivers import Waiver, WaiverFile, apply_waivers, parse_waivers
 
 ADMIN = '''
 # Copyright (c) 2026 Hunan Example Software Co., Ltd. All rights reserved.

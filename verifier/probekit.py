@@ -43,10 +43,10 @@ from typing import Any
 from verifier.fieldtypes import EnvValue
 from verifier.globs import glob_covers
 from verifier.placeholders import COMMON_PLACEHOLDERS, PLACEHOLDER
-from verifier.vcs import VCS_DIRS, vcs_metadata
 from verifier.probe import ProbeContext, ProbeError
 from verifier.proc import ToolRun, run_tool, scrubbed_env
 from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, RepoOrAssetPath, RepoPath
+from verifier.vcs import VCS_DIRS, vcs_metadata
 
 __all__ = [
     "CANNOT_START", "COMMON_PLACEHOLDERS", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob",

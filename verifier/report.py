@@ -43,8 +43,8 @@ from verifier.results import FindingRecord, IndicatorResult, OriginSummary, RunR
 from verifier.run_files import RunFiles
 from verifier.scoring import gate_figure, ready_to_apply, score_figure, score_reaches
 from verifier.units import format_number
-from verifier.waivers import is_waived
 from verifier.vocabulary import CHARACTERISTIC_KEYS
+from verifier.waivers import is_waived
 
 FORMATS = ("html", "pdf", "md", "json")
 #: the package holding the Jinja2 templates and the CSS (the folder ``report_templates/``, installed

@@ -27,12 +27,12 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -42,14 +42,28 @@ from verifier.evaluation import evaluate, finding_record, judge, outcome_from_er
 from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
 from verifier.materials import check_materials
 from verifier.paths import read_file
-from verifier.probe import (Probe, ProbeContext, ProbeError, ProbeOutcome, available_probes, get_probe,
-                            with_fingerprints)
+from verifier.probe import (
+    Probe,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    available_probes,
+    get_probe,
+    with_fingerprints,
+)
 from verifier.product.prepare import PreparedProduct, prepare_product
 from verifier.product.runtime import resolve_runtime
 from verifier.repeats import combine, group_repeat, measurement_key, run_status, summarize
 from verifier.repository import REPOSITORY_FILES, RepoIdentity, repo_listing
 from verifier.results import (
-    Environment, FunctionCoverage, IndicatorResult, OriginSummary, Project, RepeatRun, Repository, RunResult,
+    Environment,
+    FunctionCoverage,
+    IndicatorResult,
+    OriginSummary,
+    Project,
+    RepeatRun,
+    Repository,
+    RunResult,
     TestRecord,
 )
 from verifier.scoring import finalize
@@ -139,7 +153,7 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def safe_name(indicator_id: str) -> str:
@@ -276,7 +290,7 @@ class Runner:
         spec_sha = sha256_file(self.options.spec_path)
         if self.options.resume is not None:
             return self._resume(self.options.resume, spec_sha)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         run_id = started.strftime("%Y%m%dT%H%M%SZ")
         run_dir = (self.options.out_dir or Path("runs") / run_id).resolve()
         if run_dir.exists() and any(run_dir.iterdir()):
@@ -510,7 +524,9 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
 def _knowledge_base(spec: Spec, cache_dir: Path | None, jobs: int | None):
     """The snippet matcher for the KBs the spec declares (``origin.knowledge_base``; ``auto``,
     the KB of the delivery's declared dependencies, when it declares none), or None."""
-    from verifier.kb.origin_matcher import matcher_for  # heavy: SQLite and the origin analysis, only with a KB
+    from verifier.kb.origin_matcher import (
+        matcher_for,  # heavy: SQLite and the origin analysis, only with a KB
+    )
 
     entries = spec.knowledge_bases() if spec.origin.knowledge_base is not None else ["auto"]
     return matcher_for(entries, min_lines=spec.origin.min_match_lines, jobs=jobs,

@@ -37,10 +37,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from verifier.errors import InputError
 from verifier.paths import read_file
-from verifier.results import (AppliedWaiver, FindingRecord, IndicatorResult, RunResult, StaleWaiver,
-                              WaiversRecord)
-
 from verifier.probe import Finding, Probe, ProbeOutcome
+from verifier.results import (
+    AppliedWaiver,
+    FindingRecord,
+    IndicatorResult,
+    RunResult,
+    StaleWaiver,
+    WaiversRecord,
+)
 
 #: A waiver file larger than this is refused.
 MAX_BYTES = 16 * 1024 * 1024

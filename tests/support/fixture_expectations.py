@@ -12,6 +12,7 @@ Paths are relative to the fixture root, POSIX style.
 from __future__ import annotations
 
 from support import FIXTURES
+
 SAMPLE_ROOT = FIXTURES / "sample-delivery"
 WEAK_ROOT = FIXTURES / "weak-delivery"
 LOW_RATIO_ROOT = FIXTURES / "low-ratio"

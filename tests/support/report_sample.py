@@ -13,8 +13,22 @@ from pathlib import Path
 from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
 from verifier.origin.phrases import COUNTING_RULE, MINIFIED_RULE
 from verifier.results import (
-    AppliedWaiver, Environment, FindingRecord, FunctionCoverage, IndicatorResult, MaterialCheck, MaterialFound,
-    OriginSummary, Project, RepeatRun, Repeats, Repository, RunResult, StaleWaiver, TestRecord, WaiversRecord,
+    AppliedWaiver,
+    Environment,
+    FindingRecord,
+    FunctionCoverage,
+    IndicatorResult,
+    MaterialCheck,
+    MaterialFound,
+    OriginSummary,
+    Project,
+    RepeatRun,
+    Repeats,
+    Repository,
+    RunResult,
+    StaleWaiver,
+    TestRecord,
+    WaiversRecord,
 )
 from verifier.scoring import finalize
 from verifier.spec import Spec

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     tools = {"verifier": __version__, **dict(sorted(result.environment.tools.items()))}
     manifest = {
         "format": FORMAT,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "verifier_version": __version__,
         "run_id": result.run_id,
         "project": {"name": result.project.name, "version": result.project.version,

@@ -10,8 +10,15 @@ from typing import Any
 from verifier.bundle.manifest import recorded_mode
 from verifier.consistency import Check
 from verifier.git import GitState
-from verifier.repository import (TREE_MODES, TreeEntry, current_entries, named_differences, tracked_state,
-                                 tracked_tree_hash, tree_hash)
+from verifier.repository import (
+    TREE_MODES,
+    TreeEntry,
+    current_entries,
+    named_differences,
+    tracked_state,
+    tracked_tree_hash,
+    tree_hash,
+)
 
 
 def check_repo(repo: Path, manifest: dict[str, Any], files: list[TreeEntry] | None = None) -> list[Check]:

@@ -10,8 +10,8 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from verifier.cli.output import SafeConsole, emit, say
-from verifier.errors import InputError
 from verifier.cli.params import InputDirectory, InputFile, InputPath, OutputFile
+from verifier.errors import InputError
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
 from verifier.kb.deps import declared_dependencies
 from verifier.kb.registries import PackageSpec, parse_spec, read_list

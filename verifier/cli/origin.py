@@ -128,7 +128,11 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     Exit codes: 0 ratio ≥ threshold, 1 below the threshold, 2 usage or input error,
     3 incomplete (scancode failed, so no verdict).
     """
-    from verifier.origin import DEFAULT_MIN_RATIO, analyze, origin_options_from_spec  # heavy: pygount, pygments
+    from verifier.origin import (  # heavy: pygount, pygments
+        DEFAULT_MIN_RATIO,
+        analyze,
+        origin_options_from_spec,
+    )
     from verifier.origin.detect import DEFAULT_TIMEOUT_S  # heavy: loaded with the origin analysis
 
     for option, values in (("--exclude", exclude), ("--third-party", third_party),
@@ -221,7 +225,9 @@ def _knowledge_base(kb_paths: tuple[Any, ...], min_match_lines: int | None, spec
     entries = list(kb_paths) or (spec.knowledge_bases() if spec is not None else [])
     if not entries:
         return None
-    from verifier.kb.origin_matcher import matcher_for  # heavy: SQLite and the origin analysis, only with a KB
+    from verifier.kb.origin_matcher import (
+        matcher_for,  # heavy: SQLite and the origin analysis, only with a KB
+    )
 
     if min_match_lines is None:
         min_match_lines = spec.origin.min_match_lines if spec is not None else 10

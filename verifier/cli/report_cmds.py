@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from verifier import formats
 from verifier.cli.output import emit, say
 from verifier.cli.params import InputDirectory, InputFile, OutputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_bytes
-from verifier import formats
 
 _RUN_DIR = InputDirectory("run directory")
 
@@ -31,7 +31,12 @@ _RUN_DIR = InputDirectory("run directory")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     """Render the evidence report of RUN_DIR (a `verifier run` directory), or one of the standard
     documents other tools read (SPDX, CycloneDX, SARIF, JUnit XML; --lang does not apply to them)."""
-    from verifier.report import FORMATS, check_output, default_output, render_report  # heavy: Jinja2, WeasyPrint
+    from verifier.report import (  # heavy: Jinja2, WeasyPrint
+        FORMATS,
+        check_output,
+        default_output,
+        render_report,
+    )
 
     standard = fmt not in FORMATS
     if standard:

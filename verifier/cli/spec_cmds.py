@@ -14,8 +14,14 @@ from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_text
 from verifier.materials import check_materials
 from verifier.paths import check_output_file, default_file_inside
-from verifier.scoring import (TASK_BOOK_GATE, count_gate, coverage_gates, materials_gate, task_book_indicators,
-                              version_gate)
+from verifier.scoring import (
+    TASK_BOOK_GATE,
+    count_gate,
+    coverage_gates,
+    materials_gate,
+    task_book_indicators,
+    version_gate,
+)
 from verifier.spec import DEFAULT_SPEC_NAME, load_spec
 from verifier.vocabulary import characteristic
 

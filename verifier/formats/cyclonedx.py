@@ -35,18 +35,32 @@ import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 # This module is imported through its entry point only when a CycloneDX document is made (or its file
 # name asked), so cyclonedx-python-lib, which loads its whole model, is imported at the top.
 from cyclonedx.contrib.license.factories import LicenseFactory
-from cyclonedx.model import Copyright, ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
+from cyclonedx.model import (
+    Copyright,
+    ExternalReference,
+    ExternalReferenceType,
+    HashAlgorithm,
+    HashType,
+    Property,
+    XsUri,
+)
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentScope, ComponentType
-from cyclonedx.model.component_evidence import (AnalysisTechnique, ComponentEvidence, Identity, IdentityField,
-                                                Method, Occurrence)
+from cyclonedx.model.component_evidence import (
+    AnalysisTechnique,
+    ComponentEvidence,
+    Identity,
+    IdentityField,
+    Method,
+    Occurrence,
+)
 from cyclonedx.model.contact import OrganizationalEntity
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output.json import JsonV1Dot6
@@ -55,7 +69,12 @@ from packageurl import PackageURL
 
 from verifier.formats import dependencies
 from verifier.formats.interface import (
-    FormatError, OutputFormat, RunData, origin_components, origin_files, text,
+    FormatError,
+    OutputFormat,
+    RunData,
+    origin_components,
+    origin_files,
+    text,
 )
 
 _ORIGIN_CLASSES = ("self", "third_party", "generated", "excluded", "unknown")
@@ -102,8 +121,8 @@ def _time(stamp: str) -> datetime:
     except ValueError:
         raise FormatError(f"{stamp!r}: not an ISO 8601 time for the document") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _build(data: RunData) -> Any:

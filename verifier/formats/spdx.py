@@ -33,7 +33,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # This module is imported through its entry point only when an SPDX document is made (or its file
@@ -46,7 +46,12 @@ from spdx_tools.spdx.writer.write_utils import convert
 
 from verifier.formats import dependencies
 from verifier.formats.interface import (
-    FormatError, OutputFormat, RunData, origin_components, origin_files, text,
+    FormatError,
+    OutputFormat,
+    RunData,
+    origin_components,
+    origin_files,
+    text,
 )
 
 #: file types by inventory kind
@@ -92,7 +97,7 @@ def _created(stamp: str) -> datetime:
     except ValueError:
         raise FormatError(f"{stamp!r}: not an ISO 8601 time for the document") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.replace(microsecond=0)
 
 
@@ -122,7 +127,7 @@ class _Builder:
                 if not _LICENSE_REF.match(symbol):
                     return None
             parsed = spdx_licensing.parse(expression)
-        except Exception:  # noqa: BLE001 - license_expression raises several kinds on bad text
+        except Exception:
             return None
         for symbol in info.invalid_symbols:
             self.extracted.setdefault(symbol, self.m.ExtractedLicensingInfo(

@@ -34,7 +34,7 @@ from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.registries import Fetched, FetchFailure, PackageSpec, fetch
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
-from verifier.kb.winnow import K, LINE_HASH_BITS, W, encode, fingerprint
+from verifier.kb.winnow import LINE_HASH_BITS, K, W, encode, fingerprint
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20

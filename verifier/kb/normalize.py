@@ -30,11 +30,7 @@ from pygments.util import ClassNotFound
 NORMALIZER_VERSION = 2
 
 #: Extensions indexed into a knowledge base (source code in common languages, not docs or data).
-SOURCE_EXTENSIONS: frozenset[str] = frozenset("""
-    .py .pyi .pyx .pxd .pxi .py-tpl .js .mjs .cjs .jsx .ts .tsx .mts .cts .vue .svelte .java .kt
-    .kts .scala .groovy .c .h .cc .cpp .cxx .hpp .hh .hxx .cs .go .rs .php .rb .pl .pm .lua .r .swift .m .mm .sh
-    .bash .zsh .ps1 .sql .html .htm .css .scss .sass .less .dart .ex .exs .erl .hs .clj .jl .f90
-""".split())
+SOURCE_EXTENSIONS: frozenset[str] = frozenset([".py", ".pyi", ".pyx", ".pxd", ".pxi", ".py-tpl", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts", ".vue", ".svelte", ".java", ".kt", ".kts", ".scala", ".groovy", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".cs", ".go", ".rs", ".php", ".rb", ".pl", ".pm", ".lua", ".r", ".swift", ".m", ".mm", ".sh", ".bash", ".zsh", ".ps1", ".sql", ".html", ".htm", ".css", ".scss", ".sass", ".less", ".dart", ".ex", ".exs", ".erl", ".hs", ".clj", ".jl", ".f90"])
 
 
 @dataclass(frozen=True)
@@ -90,10 +86,8 @@ _C_FAMILY = re.compile(rf"(?P<drop>//[^\n]*|/\*[\s\S]*?\*/)|(?P<keep>{_QUOTED}|`
 _CSS = re.compile(rf"(?P<drop>/\*[\s\S]*?\*/)|(?P<keep>{_QUOTED})")
 _FAST: dict[str, re.Pattern] = {
     # .py-tpl: the templates frameworks render into a delivery (Django's manage.py-tpl)
-    **dict.fromkeys(".py .pyi .pyx .pxd .pxi .py-tpl".split(), _PYTHON),
-    **dict.fromkeys((".c .h .cc .cpp .cxx .hpp .hh .hxx .m .mm .java .cs .js .mjs .cjs .jsx .ts "
-                     ".tsx .mts .cts .go .rs .kt .kts .scala .groovy .swift .dart .scss .less"
-                     ).split(), _C_FAMILY),
+    **dict.fromkeys([".py", ".pyi", ".pyx", ".pxd", ".pxi", ".py-tpl"], _PYTHON),
+    **dict.fromkeys([".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".m", ".mm", ".java", ".cs", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts", ".go", ".rs", ".kt", ".kts", ".scala", ".groovy", ".swift", ".dart", ".scss", ".less"], _C_FAMILY),
     ".css": _CSS,
 }
 

@@ -32,14 +32,22 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.kb import postings
-from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
-                               check_structure, connect, database_error)
+from verifier.kb.guard import (
+    MAX_ROWS,
+    Deadline,
+    check_file_header,
+    check_row_counts,
+    check_schema,
+    check_structure,
+    connect,
+    database_error,
+)
 from verifier.kb.normalize import NORMALIZER_VERSION
 from verifier.kb.winnow import LINE_HASH_BITS, decode_hashes
 
@@ -554,4 +562,4 @@ def _check_meta(path: Path, meta: dict[str, str]) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

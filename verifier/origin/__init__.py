@@ -22,8 +22,16 @@ from verifier.kb.deps import cdn_assets, declared_dependencies
 from verifier.origin.adjudication import Adjudication, apply_adjudications, load_adjudications
 from verifier.origin.classify import Declared, FileOrigin, LineMatch, classify, needs_detection
 from verifier.origin.components import find_components, owner_licenses
-from verifier.origin.detect import (DEFAULT_TIMEOUT_S, DETECTOR_VERSION, HEAD_BYTES, HEAD_LINES,
-                                    Detector, is_legal_file, is_manifest, scancode_version)
+from verifier.origin.detect import (
+    DEFAULT_TIMEOUT_S,
+    DETECTOR_VERSION,
+    HEAD_BYTES,
+    HEAD_LINES,
+    Detector,
+    is_legal_file,
+    is_manifest,
+    scancode_version,
+)
 from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
 from verifier.origin.owners import OwnerMatcher

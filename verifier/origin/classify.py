@@ -32,8 +32,7 @@ from typing import Any
 from verifier.globs import glob_covers
 from verifier.origin.components import Component, component_of, is_weak_license, license_parts
 from verifier.origin.detect import FileDetection
-from verifier.origin.minified import (MINIFIED_MAX_LINE, MINIFIED_MEAN_LINE, is_web_language,
-                                      minified_name)
+from verifier.origin.minified import MINIFIED_MAX_LINE, MINIFIED_MEAN_LINE, is_web_language, minified_name
 from verifier.origin.model import InventoryEntry
 from verifier.origin.owners import OwnerMatcher
 

@@ -32,14 +32,20 @@ from verifier.cache import ResultCache
 from verifier.origin import counting
 from verifier.origin.counting import cut_point
 from verifier.origin.detect import DEFAULT_TIMEOUT_S
-from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_path,
-                                       kind_by_name, lexer_filename, lexer_name,
-                                       shebang_filename)
+from verifier.origin.languages import (
+    BINARY_DOC_SUFFIXES,
+    TEST_RULE,
+    is_test_path,
+    kind_by_name,
+    lexer_filename,
+    lexer_name,
+    shebang_filename,
+)
 from verifier.origin.minified import RULE as MINIFIED_RULE
 from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
-from verifier.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
 from verifier.proc import pool_worker_init
+from verifier.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
 
 __all__ = ["build_inventory", "open_cache", "counting_rule", "cache_version", "cut_point",
            "COUNT_LIMIT", "PIECE_BYTES", "DEFAULT_TIMEOUT_S", "IGNORED_REASON", "VCS_DIRS",

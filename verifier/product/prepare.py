@@ -17,7 +17,13 @@ from pathlib import Path
 
 from verifier.placeholders import fill
 from verifier.product.assets import collect_assets
-from verifier.product.runtime import ProductRuntime, RuntimeConfig, declared_runtime, location_problem, resolve_runtime
+from verifier.product.runtime import (
+    ProductRuntime,
+    RuntimeConfig,
+    declared_runtime,
+    location_problem,
+    resolve_runtime,
+)
 from verifier.product.setup import input_files, run_steps, setup_key, stamped, write_stamp
 from verifier.product.system import describe_system
 from verifier.results import AssetRecord, SetupRecord, SystemUnderTest

@@ -41,6 +41,7 @@ from verifier.placeholders import COMMON_PLACEHOLDERS, describe, unknown_placeho
 from verifier.proc import scrubbed_env
 from verifier.product.setup import SetupStep
 from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, normalize_repo_path
+
 #: The interpreters a runtime may declare besides ``venv``.
 INTERPRETERS = ("python", "node", "java")
 #: Placeholders ``runtime.setup`` steps may use.

@@ -20,7 +20,7 @@ import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,6 @@ def stamped(directory: Path, key: str) -> bool:
 def write_stamp(directory: Path, key: str, inputs: Sequence[str]) -> None:
     """Record in ``directory`` that the set-up with ``key`` succeeded (and which inputs it hashed)."""
     record = {"key": key, "inputs": list(inputs),
-              "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "at": datetime.now(UTC).isoformat(timespec="seconds"),
               "written_by": "verifier (runtime.setup cache)"}
     (directory / STAMP).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")

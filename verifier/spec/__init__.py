@@ -16,9 +16,17 @@ so the import graph has no cycle.
 from __future__ import annotations
 
 from verifier.spec.errors import SpecError, SpecWarning
-from verifier.spec.model import (DEFAULT_SPEC_NAME, Characteristic, FunctionItem, Indicator, OriginSpec,
-                                 ProjectSpec, ScoringSpec, Spec)
 from verifier.spec.load import load_spec, parse_spec
+from verifier.spec.model import (
+                                 DEFAULT_SPEC_NAME,
+                                 Characteristic,
+                                 FunctionItem,
+                                 Indicator,
+                                 OriginSpec,
+                                 ProjectSpec,
+                                 ScoringSpec,
+                                 Spec,
+)
 from verifier.spec.yaml_lines import MAX_BYTES, MAX_VALUES, Loc, format_loc, spec_data
 from verifier.vocabulary import REQUIRED_CHARACTERISTICS
 

@@ -28,9 +28,16 @@ from verifier.spec.binding import bind_indicator
 from verifier.spec.errors import SpecError
 from verifier.spec.model import Spec
 from verifier.spec.product import asset_checks, runtime_location_checks, runtime_placeholder_problems
+from verifier.spec.yaml_lines import (
+    MAX_BYTES,
+    Loc,
+    Located,
+    compose,
+    placed_warnings,
+    pydantic_problems,
+    raise_first,
+)
 from verifier.waivers import load_waivers
-from verifier.spec.yaml_lines import (MAX_BYTES, Loc, Located, compose, placed_warnings, pydantic_problems,
-                                      raise_first)
 
 
 def _duplicates(items: list[Any], section: str, located: Located) -> list[tuple[Loc, str]]:
