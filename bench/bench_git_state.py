@@ -74,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-git-") as tmp:
         work = Path(tmp)
         if args.path is None:
-            import pygments
+            import pygments  # only for the default tree
 
             source = work / "pygments-repo"
             shutil.copytree(Path(pygments.__file__).parent, source / "pygments",

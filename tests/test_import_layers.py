@@ -76,7 +76,7 @@ class Import:
     target: str
     line: int
     text: str
-    """The import's first line, and the comment lines right above it, with the imports between."""
+    """The import's lines, and the comment lines right above it, with the imports between."""
     local: bool
     """Inside a function (runs when called, not when the module is imported)."""
     typing_only: bool
@@ -132,7 +132,7 @@ def imports_of(module: str, path: Path) -> list[Import]:
                 for part in child.orelse:
                     visit(ast.Module(body=[part], type_ignores=[]), local, typing_only)
             elif isinstance(child, ast.Import | ast.ImportFrom):
-                text = _with_comment(lines, child.lineno)
+                text = _with_comment(lines, child.lineno, child.end_lineno or child.lineno)
                 targets = _targets(module, path, child)
                 found.extend(Import(module, target, child.lineno, text, local, typing_only) for target in targets)
                 if not targets and not (isinstance(child, ast.ImportFrom) and child.module == "__future__"):
@@ -145,13 +145,13 @@ def imports_of(module: str, path: Path) -> list[Import]:
     return found
 
 
-def _with_comment(lines: list[str], lineno: int) -> str:
-    """Line ``lineno`` (1-based) with the block of comment and import lines directly above it: a
-    comment may speak for the imports below it."""
+def _with_comment(lines: list[str], lineno: int, end: int) -> str:
+    """The import's lines ``lineno`` to ``end`` (1-based) with the block of comment and import lines
+    directly above it: a comment may speak for the imports below it."""
     start = lineno - 1
     while start > 0 and lines[start - 1].strip().startswith(("#", "from ", "import ")):
         start -= 1
-    return "\n".join(line.strip() for line in lines[start:lineno])
+    return "\n".join(line.strip() for line in lines[start:end])
 
 
 def _targets(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list[str]:

@@ -220,7 +220,7 @@ class ArchiveReader:
         raw.seek(0)
         stream: Any
         if magic.startswith(b"\x1f\x8b"):
-            self.format, stream = "tar.gz", self._handles.enter_context(
+            self.format, stream = "tar.gz", self._handles.enter_context(  # the ExitStack closes it
                 gzip.GzipFile(fileobj=raw, mode="rb"))
         elif magic.startswith(b"BZh"):
             self.format, stream = "tar.bz2", self._handles.enter_context(bz2.BZ2File(raw))

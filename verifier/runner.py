@@ -524,9 +524,7 @@ def run_origin(spec: Spec, repo: Path, out_dir: Path, *, cache_dir: Path | None,
 def _knowledge_base(spec: Spec, cache_dir: Path | None, jobs: int | None):
     """The snippet matcher for the KBs the spec declares (``origin.knowledge_base``; ``auto``,
     the KB of the delivery's declared dependencies, when it declares none), or None."""
-    from verifier.kb.origin_matcher import (
-        matcher_for,  # heavy: SQLite and the origin analysis, only with a KB
-    )
+    from verifier.kb.origin_matcher import matcher_for  # heavy: SQLite and the origin analysis
 
     entries = spec.knowledge_bases() if spec.origin.knowledge_base is not None else ["auto"]
     return matcher_for(entries, min_lines=spec.origin.min_match_lines, jobs=jobs,

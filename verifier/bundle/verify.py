@@ -316,7 +316,7 @@ def _check_reports(archive: ArchiveReader, names: Names, listed: dict[str, tuple
             continue
         try:
             want = render_bundle_report(result, files, lang)
-        except Exception as err:
+        except Exception as err:  # whatever the data makes the renderer do is a failed check
             checks.append(Check(False, f"report {name}: cannot be re-rendered from the bundle's data "
                                        f"({type(err).__name__}: {err})"))
             continue

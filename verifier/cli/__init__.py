@@ -41,7 +41,7 @@ class _LazyGroup(click.Group):
         module, _, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context):  # click API
         try:
             return super().invoke(ctx)
         except VerifierError as err:

@@ -225,9 +225,7 @@ def _knowledge_base(kb_paths: tuple[Any, ...], min_match_lines: int | None, spec
     entries = list(kb_paths) or (spec.knowledge_bases() if spec is not None else [])
     if not entries:
         return None
-    from verifier.kb.origin_matcher import (
-        matcher_for,  # heavy: SQLite and the origin analysis, only with a KB
-    )
+    from verifier.kb.origin_matcher import matcher_for  # heavy: SQLite and the origin analysis
 
     if min_match_lines is None:
         min_match_lines = spec.origin.min_match_lines if spec is not None else 10

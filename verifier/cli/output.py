@@ -67,11 +67,11 @@ class SafeConsole(Console):
         kwargs.update(markup=False, emoji=False, highlight=False)
         super().__init__(*args, **kwargs)
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # rich API
         kwargs.update(markup=False, emoji=False, highlight=False)
         return super().render_str(printable(text), **kwargs)
 
-    def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:
+    def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:  # rich API
         for segment in super().render(renderable, options):
             if segment.control or not segment.text:
                 yield segment

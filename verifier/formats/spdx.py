@@ -127,7 +127,7 @@ class _Builder:
                 if not _LICENSE_REF.match(symbol):
                     return None
             parsed = spdx_licensing.parse(expression)
-        except Exception:
+        except Exception:  # license_expression raises several kinds on bad text
             return None
         for symbol in info.invalid_symbols:
             self.extracted.setdefault(symbol, self.m.ExtractedLicensingInfo(
