@@ -15,7 +15,7 @@ from typing import Literal
 from probes._labels import FAILURE_EXAMPLES, FAILURE_EXAMPLE_LABELS, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from probes._live import crash, recover, require_service, tail_with_service
 from probes._load_run import LoadArgs, LoadProcess, failure_examples, timeline
-from probes._login import checked_login, login_note
+from probes._login import LOGIN_PHRASE, checked_login, login_note
 from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
                             ProbeContext, ProbeError, ProbeOutcome, Series, Phrase)
 from verifier.service import Duration
@@ -73,8 +73,11 @@ class RecoveryProbe(Probe):
         words={"restart": {"supervisor": ("由产品自身的守护进程重启", "supervisor"),
                            "harness": ("由 verifier 重启", "harness")}},
         phrases=(
-            Phrase("restart: {restart}; recovery measured from SIGKILL until the readiness check ({ready}) passed.",
-                   "重启方式：{restart}；恢复时间从发送 SIGKILL 计到就绪检查（{ready}）通过。"),
+            LOGIN_PHRASE,
+            Phrase("restart: {restart}; recovery measured from SIGKILL until the readiness check ({ready}) "
+                   "passed; service.setup, if any, ran only before the first start.",
+                   "重启方式：{restart}；恢复时间从发送 SIGKILL 计到就绪检查（{ready}）通过；"
+                   "service.setup（如有）只在首次启动前运行。"),
             *LOAD_FAILURE_PHRASES,
         ),
     )

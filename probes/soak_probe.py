@@ -14,7 +14,7 @@ from pydantic import model_validator
 from probes._labels import FAILURE_EXAMPLES, FAILURE_EXAMPLE_LABELS, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from probes._live import require_service, tail_with_service
 from probes._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
-from probes._login import checked_login, login_note
+from probes._login import LOGIN_PHRASE, checked_login, login_note
 from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
                             ProbeError, ProbeOutcome, Series, Phrase)
 from verifier.service import Duration
@@ -76,6 +76,7 @@ class SoakProbe(Probe):
         tables={"failures": FAILURE_EXAMPLES},
         series={"timeline": Series(charts=LOAD_CHARTS, skip=("requests",)), "memory": Series()},
         phrases=(
+            LOGIN_PHRASE,
             Phrase("Windows of {window} s; memory_growth compares the service's RSS at the end with its RSS after "
                    "the first window (warm-up).",
                    "统计窗口 {window} 秒；memory_growth 比较服务结束时与第一个窗口（预热）之后的常驻内存（RSS）。"),
