@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from verifier.probe import ProbeContext, ProbeError
+from verifier.probe import Phrase, ProbeContext, ProbeError
 from verifier.product.login import LoginConfig, LoginFailed, token_from
 
 from ._http import send
@@ -90,6 +90,12 @@ def checked_login(ctx: ProbeContext, port: int, *, timeout_s: float = 5.0) -> Lo
 def login_log(ctx: ProbeContext) -> Path:
     """Where an indicator's logins are logged: ``login.jsonl`` in its evidence folder."""
     return ctx.evidence_dir / "login.jsonl"
+
+
+#: the Chinese of ``login_note``, for the probes that write it
+LOGIN_PHRASE = Phrase("Each simulated user logged in first ({label}; its token sent as {sending}) and again "
+                      "after an answer 401; logins count as requests.",
+                      "每个模拟用户先登录（{label}；令牌以 {sending} 发送），收到 401 后重新登录；登录请求计入请求数。")
 
 
 def login_note(config: LoginConfig) -> str:

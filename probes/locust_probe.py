@@ -41,7 +41,7 @@ from ._live import require_service, tail_with_service
 from ._locust_csv import LocustCsvError, read_failures, read_history, read_stats
 from ._locust_file import generate_locustfile
 from ._locust_run import WORKER_CONNECT_S, run_locust
-from ._login import checked_login, login_note
+from ._login import LOGIN_PHRASE, checked_login, login_note
 
 ROUNDING_NOTE = ("Locust keeps response times in buckets rounded to about two significant digits "
                  "(e.g. 147 ms is counted as 150 ms): percentiles are accurate to roughly ±5%; "
@@ -143,6 +143,9 @@ class LocustProbe(Probe):
         },
         series={"history": Series(charts=LOAD_CHARTS, skip=("requests", "failures"))},
         phrases=(
+            LOGIN_PHRASE,
+            Phrase("The locustfile is the agency's own, beside the task book: {path}.",
+                   "locustfile 为检测机构自备，位于任务书旁：{path}。"),
             Phrase(ROUNDING_NOTE, "Locust 将响应时间按约两位有效数字分桶记录（例如 147 毫秒计为 150 毫秒）：百分位数"
                                   "精确到约 ±5%；max_ms 是精确值。"),
             Phrase(RPS_NOTE, RPS_NOTE_ZH),

@@ -32,7 +32,7 @@ from verifier.service import Duration
 from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import crash, recover, require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, timeline
-from ._login import checked_login, login_note
+from ._login import LOGIN_PHRASE, checked_login, login_note
 
 _TIMELINE: Label = ("恢复过程时间线", "Recovery timeline")
 
@@ -87,8 +87,11 @@ class RecoveryProbe(Probe):
         words={"restart": {"supervisor": ("由产品自身的守护进程重启", "supervisor"),
                            "harness": ("由 verifier 重启", "harness")}},
         phrases=(
-            Phrase("restart: {restart}; recovery measured from SIGKILL until the readiness check ({ready}) passed.",
-                   "重启方式：{restart}；恢复时间从发送 SIGKILL 计到就绪检查（{ready}）通过。"),
+            LOGIN_PHRASE,
+            Phrase("restart: {restart}; recovery measured from SIGKILL until the readiness check ({ready}) "
+                   "passed; service.setup, if any, ran only before the first start.",
+                   "重启方式：{restart}；恢复时间从发送 SIGKILL 计到就绪检查（{ready}）通过；"
+                   "service.setup（如有）只在首次启动前运行。"),
             *LOAD_FAILURE_PHRASES,
         ),
     )

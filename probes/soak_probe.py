@@ -29,7 +29,7 @@ from verifier.service import Duration
 from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
 from ._live import require_service, tail_with_service
 from ._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
-from ._login import checked_login, login_note
+from ._login import LOGIN_PHRASE, checked_login, login_note
 
 #: Seconds allowed beyond the declared duration (client start, last requests, shutdown).
 MARGIN_S = 20.0
@@ -88,6 +88,7 @@ class SoakProbe(Probe):
         tables={"failures": FAILURE_EXAMPLES},
         series={"timeline": Series(charts=LOAD_CHARTS, skip=("requests",)), "memory": Series()},
         phrases=(
+            LOGIN_PHRASE,
             Phrase("Windows of {window} s; memory_growth compares the service's RSS at the end with its RSS after "
                    "the first window (warm-up).",
                    "统计窗口 {window} 秒；memory_growth 比较服务结束时与第一个窗口（预热）之后的常驻内存（RSS）。"),
