@@ -24,18 +24,7 @@ README = (REPO_ROOT / "README.md").read_text("utf-8")
 #: What the README does not document yet, exactly: the README text for each is in the report of the
 #: branch that added this test (p11-lint). Remove an entry when the README documents it; the test
 #: fails both on a new gap and on an entry that is no longer one.
-PENDING: set[str] = {
-    "bundle: --output", "keygen: --output", "report: --output", "kb build: --output",
-    "origin: --format", "origin: --output", "origin: -o",
-    "kb build: --force", "kb build: --jobs", "kb build: -j", "kb add: --jobs", "kb add: -j", "run: --no-kb",
-    "kb info: --json", "kb info: --components", "kb info: --no-components",
-    "probe table: command: characteristic", "probe table: command: metrics", "probe table: soak: metrics",
-    "probe table: bandit: metrics", "probe table: integrity: metrics", "probe table: locust: metrics",
-    "probe table: matrix: metrics", "probe table: origin: metrics", "probe table: pytest: metrics",
-    "probe table: radon: metrics", "probe table: recovery: metrics", "probe table: robustness: metrics",
-    "probe table: junit: metrics", "probe table: lizard: metrics", "probe table: secrets: metrics",
-    "probe table: semgrep: metrics",
-}
+PENDING: set[str] = set()
 
 
 def _sections() -> list[tuple[str, str]]:
