@@ -1,10 +1,12 @@
-# Set-up and the two Quick start jobs. Everything is installed by these targets on a fresh machine.
+# Set-up, the two Quick start jobs and the checks. Everything is installed by these targets on a fresh
+# machine.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_OUT ?= runs/demo
+LINT_PATHS = verifier probes tests bench scripts
 
-.PHONY: demo test setup system-deps clean
+.PHONY: demo test test-fast lint setup system-deps clean
 
 $(BIN)/verifier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +23,18 @@ system-deps:
 demo: setup
 	bash scripts/demo.sh $(DEMO_OUT)
 
-test: setup system-deps
-	$(BIN)/ruff check verifier probes tests bench scripts
+# ruff (pyflakes, bugbear, pyupgrade, simplify, import order, …) and mypy (pyproject.toml says how strict)
+lint: setup
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy
+
+# the tests that need neither Chromium nor the slow real-tool runs (scancode, Locust, real runs)
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# everything: the lint, then every test
+test: setup system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build *.egg-info .mypy_cache .ruff_cache

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from verifier.git import read_state  # noqa: E402
+from verifier.git import read_state
 
 _ENV = {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_OPTIONAL_LOCKS": "0", "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
@@ -74,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-git-") as tmp:
         work = Path(tmp)
         if args.path is None:
-            import pygments  # noqa: PLC0415 - only for the default tree
+            import pygments  # only for the default tree
 
             source = work / "pygments-repo"
             shutil.copytree(Path(pygments.__file__).parent, source / "pygments",

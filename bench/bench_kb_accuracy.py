@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from accuracy_injection import TYPES, inject, pick_snippet, transform  # noqa: E402
+from accuracy_injection import TYPES, inject, pick_snippet, transform
 
 LENGTHS = (10, 15, 20, 30)
 OWN_LINE = "checkpoint_marker_for_the_bench = len(locals())"

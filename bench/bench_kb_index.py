@@ -59,7 +59,7 @@ def _real_records(files: list[Path], jobs: int) -> tuple[list[tuple], float, flo
     """(path, size, n_lines, hash bytes, line data) of each file, the seconds it took, the CPU
     seconds it took (this process and its pool's workers: on a shared machine the wall clock
     also counts the others' work), bytes."""
-    from verifier.kb.build import K, SHAPE_K, SHAPE_W, W, _run_tasks
+    from verifier.kb.build import SHAPE_K, SHAPE_W, K, W, _run_tasks
 
     tasks = [(str(p), str(p), None, K, W, SHAPE_K, SHAPE_W) for p in files]
     before = _cpu_seconds()

@@ -20,12 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from probes._locust_csv import read_stats  # noqa: E402
-from probes._locust_run import locust_command  # noqa: E402
-from probes.locust_probe import LocustProbe  # noqa: E402
-from verifier.probe import ProbeContext  # noqa: E402
-from verifier.proc import run_tool  # noqa: E402
-from verifier.service import Service, ServiceConfig  # noqa: E402
+from verifier.builtin_probes._locust_csv import read_stats
+from verifier.builtin_probes._locust_run import locust_command
+from verifier.builtin_probes.locust_probe import LocustProbe
+from verifier.probe import ProbeContext
+from verifier.proc import run_tool
+from verifier.service import Service, ServiceConfig
 
 ENDPOINT = {"path": "/health"}
 

@@ -2,7 +2,7 @@
 
 Targets: rendered in <= 5 s, file <= 5 MB. For scale it also renders the bare per-file table with plain
 Jinja2 (the same 50,000 rows, no report around them) on the same input, in the same process, and prints
-the ratio. The origin file table is synthesised (tests/report_sample.py) — rendering is what is measured.
+the ratio. The origin file table is synthesised (tests/support/report_sample.py) — rendering is what is measured.
 
     .venv/bin/python bench/bench_report.py [--files 50000]
 """
@@ -22,9 +22,8 @@ from jinja2 import Environment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from report_sample import build_sample_run  # noqa: E402
-
-from verifier.report import LIMITS, load_run, render_html  # noqa: E402
+from support.report_sample import build_sample_run
+from verifier.report import LIMITS, load_run, render_html
 
 _BARE = Environment(autoescape=True).from_string(
     "<table>{% for f in files %}<tr><td>{{ f.path }}</td><td>{{ f.language }}</td><td>{{ f.lines }}</td>"

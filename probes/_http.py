@@ -1,9 +1,13 @@
 """Declared HTTP requests (the ``with:`` data of the live-service probes) and a bounded loopback client
 that never follows a redirect.
 
-A request's ``path`` and the strings inside its ``body`` may use two placeholders: ``{i}`` (a
-sequence number) and ``{uid}`` (a token unique to this request), so that writes do not collide.
+A request's ``path`` and the strings inside its ``body`` may use two placeholders, the same in every
+probe: ``{i}`` (a sequence number) and ``{uid}`` (a token unique to this request — in ``integrity``,
+to this record: its write, its read and its marker share it), so that writes do not collide.
 Values from the spec are data: they are only ever sent as HTTP, never evaluated.
+
+When the spec's service declares ``login:`` (``verifier.product.login``), a request carries the
+token unless it says ``auth: false``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ _HEADER_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 class HttpRequest(BaseModel):
     """One declared request: method, path on the service, optional JSON body, weight, label."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     method: str = "GET"
     """HTTP method."""
@@ -43,6 +47,8 @@ class HttpRequest(BaseModel):
     """Label in the statistics (default ``METHOD path``)."""
     expect: list[int] | None = None
     """Statuses that count as success (default: any status below 400)."""
+    auth: bool = True
+    """Send the login's token with it (when the service declares ``login:``); ``false``: without."""
 
     @field_validator("method")
     @classmethod
@@ -119,6 +125,14 @@ class Exchange:
     error: str | None = None
     """Why no response arrived."""
     timed_out: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+    """Response headers, as received."""
+
+    @property
+    def content_type(self) -> str:
+        """The response's media type, lower case, without parameters (``application/json``)."""
+        value = next((v for k, v in self.headers if k.lower() == "content-type"), "")
+        return value.split(";", 1)[0].strip().lower()
 
     def excerpt(self, limit: int = 300) -> str:
         """The response body as text, cut to ``limit`` characters."""
@@ -140,14 +154,15 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
     lines = [f"{method} ".encode() + path.encode("utf-8", errors="surrogateescape") + b" HTTP/1.1",
              f"Host: 127.0.0.1:{port}".encode(), b"Connection: close"]
     sent = {k.lower() for k in (headers or {})}
-    lines += [f"{k}: {v}".encode("utf-8") for k, v in (headers or {}).items()]
+    lines += [f"{k}: {v}".encode() for k, v in (headers or {}).items()]
     if "content-length" not in sent and (body is not None or method in ("POST", "PUT", "PATCH")):
         lines.append(f"Content-Length: {len(data)}".encode())
     head = b"\r\n".join(lines) + b"\r\n\r\n"
 
-    def done(status: int, payload: bytes, error: str | None = None, timed_out: bool = False) -> Exchange:
+    def done(status: int, payload: bytes, error: str | None = None, timed_out: bool = False,
+             got: tuple[tuple[str, str], ...] = ()) -> Exchange:
         return Exchange(method, path, data, status, payload, (time.monotonic() - began) * 1000,
-                        error, timed_out)
+                        error, timed_out, got)
 
     try:
         sock = loopback.connect("127.0.0.1", port, timeout_s)
@@ -163,7 +178,7 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
         resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
         payload = resp.read(max_body)
-        return done(resp.status, payload)
+        return done(resp.status, payload, got=tuple(resp.getheaders()))
     except TimeoutError:
         return done(0, b"", f"no answer within {timeout_s:g} s", True)
     except (OSError, http.client.HTTPException) as exc:
@@ -172,11 +187,13 @@ def send(port: int, method: str, path: str, body: bytes | None = None, *,
         sock.close()
 
 
-def send_request(port: int, request: HttpRequest, i: int = 0, *, timeout_s: float = 5.0) -> Exchange:
-    """Send a declared request with placeholders filled for sequence number ``i``."""
-    uid = new_uid()
+def send_request(port: int, request: HttpRequest, i: int = 0, *, timeout_s: float = 5.0,
+                 auth: dict[str, str] | None = None, uid: str | None = None) -> Exchange:
+    """Send a declared request with placeholders filled for sequence number ``i`` (and ``uid``, by
+    default a new one), with the login's ``auth`` headers unless it says ``auth: false``."""
+    uid = uid or new_uid()
     path = fill(request.path, i, uid)
-    headers = dict(request.headers)
+    headers = {**((auth or {}) if request.auth else {}), **request.headers}
     body = None
     if request.body is not None:
         body = json.dumps(fill(request.body, i, uid), ensure_ascii=False).encode("utf-8")

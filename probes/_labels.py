@@ -6,7 +6,7 @@ from these; verifier's report knows none of them.
 
 from __future__ import annotations
 
-from verifier.probe import Chart, Label, MetricBars, Table
+from verifier.probe import Chart, Label, MetricBars, Phrase, Table
 
 #: Figures of a load test: request counts, rates and response times, by the keys the probes write.
 LOAD_FIGURES: dict[str, Label] = {
@@ -42,7 +42,7 @@ LOAD_CHARTS: tuple[Chart, ...] = (
 
 FAILED_REQUESTS_TITLE: Label = ("失败请求示例", "Failed requests (examples)")
 
-#: The most frequent failed requests of the load client (``probes._load_run.failure_examples``).
+#: The most frequent failed requests of the load client (``._load_run.failure_examples``).
 FAILURE_EXAMPLES = Table(columns=("label", "status", "error", "count"), title=FAILED_REQUESTS_TITLE)
 FAILURE_EXAMPLE_LABELS: dict[str, Label] = {
     "label": ("标签", "Label"),
@@ -50,6 +50,14 @@ FAILURE_EXAMPLE_LABELS: dict[str, Label] = {
     "error": ("错误", "Error"),
     "count": ("次数", "Count"),
 }
+
+#: Findings of the load client (soak, recovery): the most frequent failed requests.
+LOAD_FAILURE_PHRASES: tuple[Phrase, ...] = (
+    Phrase("after recovery: {count}× {label}: status {status}", "恢复之后：{count} 次 {label}：状态码 {status}"),
+    Phrase("after recovery: {count}× {label}: {error}", "恢复之后：{count} 次 {label}：{error}"),
+    Phrase("{count}× {label}: status {status}", "{count} 次 {label}：状态码 {status}"),
+    Phrase("{count}× {label}: {error}", "{count} 次 {label}：{error}"),
+)
 
 #: How a test (or a matrix cell) ended, as a bar name, column value or measurement.
 TEST_OUTCOMES: dict[str, Label] = {

@@ -4,8 +4,10 @@ declared to run next to the service (a product's own CLI or batch job that write
 A declared command (``ServiceCommand``) is an argv list, or a string split like a POSIX shell would
 (never run through a shell unless ``shell: true``). Its arguments and environment values may use
 ``{port}``, ``{base_url}``, ``{data_dir}`` (the service's scratch directory), ``{python}`` (the
-interpreter running verifier) and ``{repo}``, plus whatever the probe adds (``{i}``, ``{uid}``);
-``{{``/``}}`` are literal braces. Values from the spec are data: they are only ever passed as argv.
+interpreter running verifier), ``{repo}``, ``{spec_dir}`` (the task book's directory) and the
+product's runtime (``{runtime.python}`` …), plus whatever the probe adds (``{i}``, ``{uid}``);
+``{{``/``}}`` are literal braces. It runs with the product's runtime first on ``PATH`` when the
+spec declares one. Values from the spec are data: they are only ever passed as argv.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import os
 import re
 import shlex
 import signal
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
@@ -23,13 +24,23 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from verifier.probe import ProbeContext, ProbeError
-from verifier.probekit import (EnvValue, expand_command, inside_repo, interpreter_env, placeholders,
-                               substitute, which)
+from verifier.probekit import (
+    COMMON_PLACEHOLDERS,
+    EnvValue,
+    declared_values,
+    expand_command,
+    inside_repo,
+    interpreter_env,
+    placeholders,
+    product_python,
+    substitute,
+    which,
+)
 from verifier.repo_paths import RepoPath
 from verifier.service import Duration, Service, ServiceError
 
 #: Placeholders every declared command may use; a probe may allow more (``{i}``, ``{uid}``).
-COMMAND_PLACEHOLDERS = ("port", "base_url", "data_dir", "python", "repo")
+COMMAND_PLACEHOLDERS = ("port", "base_url", "data_dir", *COMMON_PLACEHOLDERS)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -148,9 +159,8 @@ class ServiceCommand(BaseModel):
 
 def command_values(ctx: ProbeContext, service: Service) -> dict[str, str]:
     """The values of ``COMMAND_PLACEHOLDERS`` for ``service`` running under ``ctx``."""
-    return {"port": str(service.port), "base_url": service.base_url,
-            "data_dir": str(service.data_dir or ""), "python": sys.executable,
-            "repo": str(ctx.repo.resolve())}
+    return {**declared_values(ctx), "port": str(service.port), "base_url": service.base_url,
+            "data_dir": str(service.data_dir or "")}
 
 
 def command_call(step: ServiceCommand, ctx: ProbeContext, values: Mapping[str, str], *,
@@ -159,7 +169,7 @@ def command_call(step: ServiceCommand, ctx: ProbeContext, values: Mapping[str, s
     ``ProbeError`` when the directory is missing or the executable cannot be found."""
     cwd = inside_repo(ctx.repo, step.cwd, what=f"{what} cwd")
     argv = expand_command(step.command, values, shell=step.shell)
-    env = interpreter_env(sys.executable, {k: substitute(v, values) for k, v in step.env.items()})
+    env = interpreter_env(product_python(ctx), {k: substitute(v, values) for k, v in step.env.items()})
     if which(argv[0], env, cwd) is None:
         raise ProbeError(f"{what} {argv[0]!r} not found (not on PATH, nor relative to cwd {step.cwd!r})")
     return argv, cwd, env

@@ -9,6 +9,11 @@ significant digits; these probes need exact windows and the exact failures aroun
 
 Bounded: stops after ``--duration`` seconds, ``--max-requests`` requests, or SIGTERM/SIGINT,
 whichever comes first; each request has a timeout; it talks to 127.0.0.1 only.
+
+With ``--login FILE`` (``verifier.product.login.LoginConfig.client_config``) each client thread is a
+simulated user that logs in first (``{user}`` in the login is its number, 1…), sends the token with
+every request not declared ``auth: false``, and logs in again after an answer 401. Each login is a
+request like the others in the records (labelled ``LOGIN METHOD PATH``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import http.client
+import http.cookies
 import itertools
 import json
 import random
@@ -45,7 +51,7 @@ class Record:
 
 def read_records(path: Path) -> list[Record]:
     """The records of a load-client CSV file, in file order (rows cut short by a kill are skipped)."""
-    records = []
+    records: list[Record] = []
     if not path.is_file():
         return records
     with open(path, newline="", encoding="utf-8") as handle:
@@ -69,15 +75,60 @@ def _fill(value, i, uid):
     return value
 
 
+def _fill_user(value, user):
+    if isinstance(value, str):
+        return value.replace("{user}", str(user))
+    if isinstance(value, list):
+        return [_fill_user(v, user) for v in value]
+    if isinstance(value, dict):
+        return {_fill_user(k, user): _fill_user(v, user) for k, v in value.items()}
+    return value
+
+
+def token_of(login, status, headers, body):
+    """The token in a login answer (``login`` as ``client_config`` describes it), or None."""
+    expect = login.get("expect")
+    if not (status in expect if expect else 200 <= status < 300):
+        return None
+    token = login["token"]
+    value = None
+    if token["kind"] == "json":
+        try:
+            value = json.loads(body.decode("utf-8"))
+            for step in token["path"]:
+                value = value[step]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return None
+        value = value if isinstance(value, str) else json.dumps(value)
+    elif token["kind"] == "header":
+        value = next((v for k, v in headers if k.lower() == token["name"].lower()), None)
+    else:
+        for key, text in headers:
+            if key.lower() == "set-cookie":
+                jar = http.cookies.SimpleCookie()
+                try:
+                    jar.load(text)
+                except http.cookies.CookieError:
+                    continue
+                if token["name"] in jar:
+                    value = jar[token["name"]].value
+                    break
+    value = (value or "").strip()
+    return value if value and "\r" not in value and "\n" not in value else None
+
+
 class _Client:
-    def __init__(self, opts, requests):
+    def __init__(self, opts, requests, login=None):
         self.opts = opts
+        self.login = login
         self.requests = requests
         self.weights = [r.get("weight", 1) for r in requests]
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
-        self.out = open(opts.out, "w", newline="", encoding="utf-8")
+        self.out = open(opts.out, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by stop()
         self.writer = csv.writer(self.out)
         self.writer.writerow(FIELDS)
         self.out.flush()
@@ -104,6 +155,7 @@ class _Client:
         interval = self.opts.concurrency / self.opts.rate if self.opts.rate else 0.0
         due = time.monotonic() + (interval * index / self.opts.concurrency if interval else 0.0)
         rng = random.Random(index)
+        auth = None  # the headers carrying this simulated user's token, once logged in
         while not self.stop.is_set() and time.monotonic() < deadline:
             if interval:
                 wait = due - time.monotonic()
@@ -115,24 +167,36 @@ class _Client:
             n = self._next()
             if n is None:
                 break
-            req = rng.choices(self.requests, self.weights)[0]
-            uid = f"{index}-{n}-{uuid.uuid4().hex[:8]}"
-            path = _fill(req["path"], n, uid)
-            headers = dict(req.get("headers") or {})
-            body = None
-            if req.get("body") is not None:
-                body = json.dumps(_fill(req["body"], n, uid), ensure_ascii=False).encode("utf-8")
-                headers.setdefault("Content-Type", "application/json")
-            label = req.get("name") or f"{req['method']} {req['path']}"
+            logging_in = self.login is not None and auth is None
+            if logging_in:
+                req = self.login
+                user = index + 1
+                path = _fill_user(req["path"], user)
+                headers = dict(req.get("headers") or {})
+                body = None
+                if req.get("body") is not None:
+                    body = json.dumps(_fill_user(req["body"], user), ensure_ascii=False).encode("utf-8")
+                label = req["label"]
+            else:
+                req = rng.choices(self.requests, self.weights)[0]
+                uid = f"{index}-{n}-{uuid.uuid4().hex[:8]}"
+                path = _fill(req["path"], n, uid)
+                headers = {**(auth if auth and req.get("auth", True) else {}), **(req.get("headers") or {})}
+                body = None
+                if req.get("body") is not None:
+                    body = json.dumps(_fill(req["body"], n, uid), ensure_ascii=False).encode("utf-8")
+                    headers.setdefault("Content-Type", "application/json")
+                label = req.get("name") or f"{req['method']} {req['path']}"
             start_wall, start = time.time(), time.monotonic()
-            status, error = 0, ""
+            status, error, answer, got = 0, "", b"", []
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.opts.port, timeout=self.opts.timeout)
                 conn.request(req["method"], path, body=body, headers=headers)
                 resp = conn.getresponse()
-                resp.read()
+                answer = resp.read()
                 status = resp.status
+                got = resp.getheaders()
                 if resp.will_close:
                     conn.close()
                     conn = None
@@ -142,12 +206,23 @@ class _Client:
                     conn.close()
                 conn = None
             elapsed = time.monotonic() - start
-            expect = req.get("expect")
-            ok = status in expect if expect else 0 < status < 400
+            if logging_in:
+                token = token_of(self.login, status, got, answer) if status else None
+                ok = token is not None
+                if ok:
+                    send = self.login["send"]
+                    auth = {send["header"]: send["value"].replace("{token}", token)}
+                elif status and not error:
+                    error = "login gave no token"
+            else:
+                expect = req.get("expect")
+                ok = status in expect if expect else 0 < status < 400
+                if status == 401 and self.login is not None and req.get("auth", True):
+                    auth = None  # the token is no longer accepted: log in again
             self._record((f"{start_wall:.6f}", f"{start_wall + elapsed:.6f}", f"{elapsed * 1000:.3f}",
                           status, 1 if ok else 0, label, error))
-            if status == 0 and not interval:
-                self.stop.wait(0.01)  # do not spin on a refused connection
+            if (status == 0 or (logging_in and not ok)) and not interval:
+                self.stop.wait(0.01)  # do not spin on a refused connection or a refused login
         if conn is not None:
             conn.close()
 
@@ -175,10 +250,15 @@ def main(argv=None):
     parser.add_argument("--max-requests", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--login", help="JSON file: how each simulated user logs in")
     opts = parser.parse_args(argv)
     with open(opts.requests, encoding="utf-8") as handle:
         requests = json.load(handle)
-    client = _Client(opts, requests)
+    login = None
+    if opts.login:
+        with open(opts.login, encoding="utf-8") as handle:
+            login = json.load(handle)
+    client = _Client(opts, requests, login)
 
     def stop(signum, frame):
         client.stop.set()

@@ -15,10 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from probes import _load
-from probes._http import HttpRequest
-from probes._load import Record, read_records
 from verifier.proc import ProcessTree, kill_group, scrubbed_env
+from verifier.product.login import LoginConfig
+
+from . import _load
+from ._http import HttpRequest
+from ._load import Record, read_records
 
 
 class LoadArgs(BaseModel):
@@ -40,13 +42,22 @@ class LoadProcess:
     """A running load client; ``stop()`` always leaves no process behind."""
 
     def __init__(self, port: int, load: LoadArgs, *, duration_s: float, out_dir: Path,
-                 name: str = "load", max_requests: int = 1_000_000) -> None:
+                 name: str = "load", max_requests: int = 1_000_000,
+                 login: LoginConfig | None = None) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.requests_file = out_dir / f"{name}-requests.json"
         self.requests_file.write_text(json.dumps(
             [{"method": r.method, "path": r.path, "body": r.body, "headers": r.headers,
-              "weight": r.weight, "name": r.label, "expect": r.expect} for r in load.requests],
+              "weight": r.weight, "name": r.label, "expect": r.expect, "auth": r.auth}
+             for r in load.requests],
             ensure_ascii=False, indent=1), encoding="utf-8")
+        self.login_file: Path | None = None
+        login_args: tuple[str, ...] = ()
+        if login is not None:
+            self.login_file = out_dir / f"{name}-login.json"
+            self.login_file.write_text(json.dumps(login.client_config(), ensure_ascii=False, indent=1),
+                                       encoding="utf-8")
+            login_args = ("--login", str(self.login_file))
         self.records_file = out_dir / f"{name}-records.csv"
         self.log_files = (out_dir / f"{name}.stdout.txt", out_dir / f"{name}.stderr.txt")
         self.duration_s = duration_s
@@ -55,7 +66,7 @@ class LoadProcess:
                      "--requests", str(self.requests_file), "--duration", f"{duration_s:g}",
                      "--concurrency", str(load.concurrency), "--rate", f"{load.rate:g}",
                      "--max-requests", str(max_requests), "--timeout", f"{load.request_timeout:g}",
-                     "--out", str(self.records_file))
+                     "--out", str(self.records_file), *login_args)
         with open(self.log_files[0], "wb") as out, open(self.log_files[1], "wb") as err:
             self._proc = ProcessTree(self.argv, cwd=out_dir, env=scrubbed_env(), stdout=out, stderr=err)
         self.started = time.time()

@@ -8,9 +8,11 @@ It registers the ``function`` marker (``@pytest.mark.function("F-03")``), and fo
 test adds JUnit properties ``verifier.nodeid`` (the node id relative to the repository root, not
 to pytest's rootdir) and one ``verifier.function`` per marked function id. When
 ``VERIFIER_PYTEST_META`` names a file, it writes there (JSON) pytest's rootdir and every collected
-test with its repository-relative file, 1-based line and function ids.
+test with its repository-relative file, 1-based line, function ids and description (the first
+paragraph of its docstring, for the test records of the report).
 """
 
+import inspect
 import json
 import os
 
@@ -55,7 +57,17 @@ def _describe(item):
                 if str(one) not in ids:
                     ids.append(str(one))
     return {"nodeid": nodeid, "pytest_nodeid": item.nodeid, "file": file, "line": line,
-            "functions": ids}
+            "functions": ids, "doc": _doc(item)}
+
+
+def _doc(item):
+    """The first paragraph of the test's own docstring, on one line (at most 500 characters)."""
+    obj = getattr(item, "obj", None)
+    own = getattr(obj, "__doc__", None) if obj is not None else None
+    if not isinstance(own, str) or not own.strip():
+        return ""
+    first = inspect.cleandoc(own).split("\n\n", 1)[0]
+    return " ".join(first.split())[:500]
 
 
 @pytest.hookimpl(trylast=True)

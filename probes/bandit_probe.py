@@ -9,8 +9,10 @@ declared confidence floor. bandit's exit status 1 means "issues found", not a fa
 from __future__ import annotations
 
 import posixpath
+import re
 import sys
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -19,12 +21,14 @@ from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    finding_fingerprint,
 )
 from verifier.probekit import (
     Deadline,
@@ -103,8 +107,40 @@ class BanditProbe(Probe):
             "errors": ("错误", "Errors"),
             "files_scanned": ("扫描文件数", "Files scanned"),
         },
-        severity=frozenset({"by_severity", "confidence_floor", "severity_floor"}),
+        severity=frozenset({"by_severity", "confidence_floor", "severity_floor", "confidence", "severity"}),
+        phrases=(
+            Phrase("bandit could not scan {file}: {reason}", "bandit 无法扫描 {file}：{reason}"),
+            Phrase("{count} issue(s) below the {confidence} confidence floor are in the evidence but not counted",
+                   "{count} 个问题的置信度低于下限（{confidence}），保留在证据中，未计入"),
+            Phrase("{count} line(s) marked '# nosec' were not reported by bandit",
+                   "{count} 行标有 '# nosec'，bandit 未报告这些行"),
+            Phrase("bandit counted no lines of code: issues_per_kloc is not applicable",
+                   "bandit 未统计到代码行：issues_per_kloc 不适用"),
+            Phrase("not scanned: {reason}", "未扫描：{reason}"),
+        ),
     )
+
+    waivable = True
+
+    @classmethod
+    def recount(cls, measurements: Mapping[str, float | None],
+                waived: Sequence[Finding]) -> dict[str, float | None]:
+        """The counts without the waived issues: each leaves its severity's count, and ``total``
+        when it counted there (``extra["counted"]``); ``issues_per_kloc`` follows ``total``. An
+        issue bandit could not scan (``bandit-error``) counts nowhere."""
+        out = dict(measurements)
+        for f in waived:
+            if f.rule == "bandit-error":
+                continue
+            sev = (f.severity or "").lower()
+            if sev in ("high", "medium", "low") and out.get(sev) is not None:
+                out[sev] = max(float(out[sev] or 0) - 1, 0.0)
+            if f.extra.get("counted") and out.get("total") is not None:
+                out["total"] = max(float(out["total"] or 0) - 1, 0.0)
+        loc = out.get("loc")
+        if out.get("total") is not None and isinstance(loc, (int, float)) and loc > 0:
+            out["issues_per_kloc"] = round(float(out["total"] or 0) / (loc / 1000.0), 4)
+        return out
 
     #: How bandit is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (sys.executable, "-m", "bandit")
@@ -153,6 +189,27 @@ def _repo_path(filename: str) -> str:
     return posixpath.normpath(str(filename).replace("\\", "/")).lstrip("/") if filename else ""
 
 
+_CODE_LINE = re.compile(r"^(\d+)[ \t]?(.*)$")
+
+
+def flagged_text(code: object, line_range: object) -> str:
+    """The text of the flagged lines in bandit's ``code`` excerpt (``"41 x = 1\n42 …"``, the lines
+    around the issue with their numbers), without the numbers: what a finding's fingerprint hashes,
+    so that it survives code moving up or down. Empty when the excerpt has none of those lines."""
+    if not isinstance(code, str) or not isinstance(line_range, list) or not line_range:
+        return ""
+    try:
+        first, last = int(line_range[0]), int(line_range[-1])
+    except (TypeError, ValueError):
+        return ""
+    lines = []
+    for raw in code.splitlines():
+        match = _CODE_LINE.match(raw)
+        if match and first <= int(match.group(1)) <= last:
+            lines.append(match.group(2).strip())
+    return "\n".join(lines)
+
+
 def summarize(data: object, *, confidence: str, severity: str) -> ProbeOutcome:
     """Measurements, findings and notes from bandit's JSON report (a pure function)."""
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
@@ -176,9 +233,13 @@ def summarize(data: object, *, confidence: str, severity: str) -> ProbeOutcome:
             counts["_total"] += 1
         line_range = issue.get("line_range") or [issue.get("line_number")]
         cwe = issue.get("issue_cwe") or {}
+        message = " ".join(str(issue.get("issue_text", "")).split())
+        file = _repo_path(issue.get("filename", "")) or None
         findings.append(Finding(
-            message=" ".join(str(issue.get("issue_text", "")).split()),
-            file=_repo_path(issue.get("filename", "")) or None,
+            message=message,
+            file=file,
+            fingerprint=finding_fingerprint("bandit", issue.get("test_id"), file,
+                                            flagged_text(issue.get("code"), line_range) or message),
             line=issue.get("line_number"),
             severity=sev or None,
             rule=issue.get("test_id"),

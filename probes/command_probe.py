@@ -11,7 +11,10 @@ when the whole output is not JSON, its last line that is). ``scale`` multiplies 
 ms wanted: ``scale: 1000``). An exit status not in ``ok_exit_codes`` (default ``[0]``), a timeout, or
 no number found is an error. The command is an argv list, or a string split like a POSIX shell
 would (never run through a shell unless ``shell: true``); ``{python}`` (the interpreter running
-verifier) and ``{repo}`` (the repository root) are filled in.
+verifier), ``{repo}`` (the repository root), ``{spec_dir}`` (the task book's directory: the
+agency's own scripts) and the product's ``{runtime.python}`` … are filled in. It runs with the
+product's interpreter first on ``PATH`` when the spec declares one (``python`` is then the
+product's), else with verifier's.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import sys
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -27,6 +29,7 @@ from pydantic import Field, field_validator, model_validator
 from verifier.probe import (
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -35,15 +38,19 @@ from verifier.probe import (
     ProbeOutcome,
 )
 from verifier.probekit import (
+    COMMON_PLACEHOLDERS,
     Deadline,
     EnvValue,
     RepoPath,
+    declared_values,
     expand_command,
     inside_repo,
     interpreter_env,
     placeholders,
+    product_python,
     run_evidence,
     run_tool,
+    substitute,
     tool_failure,
     which,
 )
@@ -51,7 +58,7 @@ from verifier.units import is_known_unit, unit_info
 
 _PATH_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)\]|\[\"([^\"]*)\"\]|\['([^']*)'\]")
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-_KNOWN = ("python", "repo")
+_KNOWN = COMMON_PLACEHOLDERS
 
 
 def parse_json_path(path: str) -> list[str | int]:
@@ -147,7 +154,8 @@ class CommandArgs(ProbeArgs):
         unknown = sorted(set().union(*(placeholders(t) for t in texts)) - set(_KNOWN))
         if unknown:
             raise ValueError(f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
-                             f"known: {{python}}, {{repo}} (write {{{{ }}}} for literal braces)")
+                             f"known: {', '.join('{' + k + '}' for k in _KNOWN)} "
+                             "(write {{ }} for literal braces)")
         return value
 
     @field_validator("unit")
@@ -201,7 +209,15 @@ class CommandProbe(Probe):
     }
     Args = CommandArgs
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("value {raw} from {stream} ({where})", "取自 {stream} 的值 {raw}（{where}）"),
+        Phrase("{label}: {raw} from {stream} ({where})", "{label}：取自 {stream} 的 {raw}（{where}）"),
+        Phrase("multiplied by scale {scale}", "已乘以系数 {scale}"),
+        Phrase("regex match at line {line}", "第 {line} 行的正则表达式匹配"),
+        Phrase("{path} in whole output as JSON", "整个输出按 JSON 解析后的 {path}"),
+        Phrase("{path} in JSON on line {line}", "第 {line} 行 JSON 中的 {path}"),
+    ), words={"stream": {"stdout": ("标准输出", "stdout"), "stderr": ("标准错误", "stderr")}}, labels={
+        "stream": ("输出流", "Stream"),
         "value": ("测得值", "Value"),
         "label": ("标签", "Label"),
         "raw": ("原始值", "Raw value"),
@@ -222,9 +238,9 @@ class CommandProbe(Probe):
         """Run the command, check its exit status and extract the number."""
         args: CommandArgs = ctx.args  # type: ignore[assignment]
         cwd = inside_repo(ctx.repo, args.cwd, what="cwd")
-        values = {"python": sys.executable, "repo": str(ctx.repo.resolve())}
+        values = declared_values(ctx)
         argv = expand_command(args.command, values, shell=args.shell)
-        env = interpreter_env(sys.executable, dict(args.env))
+        env = interpreter_env(product_python(ctx), {k: substitute(v, values) for k, v in args.env.items()})
         if which(argv[0], env, cwd) is None:
             raise ProbeError(f"command {argv[0]!r} not found (PATH or relative to {args.cwd})")
         timeout = Deadline(ctx.timeout_s).remaining(what="command")
@@ -260,8 +276,8 @@ def extract(text: str, *, regex: str | None, json_path: str | None) -> tuple[Any
         match = re.search(regex, text, re.MULTILINE)
         if match is None or match.group(1) is None:
             raise ProbeError(f"regex {regex!r} matched nothing")
-        line = text.count("\n", 0, match.start(1)) + 1
-        return match.group(1), f"regex match at line {line}"
+        line_no = text.count("\n", 0, match.start(1)) + 1
+        return match.group(1), f"regex match at line {line_no}"
     assert json_path is not None
     try:
         document = json.loads(text)

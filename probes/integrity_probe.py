@@ -4,16 +4,26 @@ N records are written through a declared write — an HTTP request, or a command
 CLI or batch job) run once per record; right after the last acknowledged write the service is
 SIGKILLed and brought back; the records are read back through a declared read — an HTTP request, or
 a command run once after recovery whose stdout is read like the HTTP answer.
-In the write and the marker, ``{i}`` is the record number (1…N) and ``{uid}`` one token for the
-whole run (so records are unique across runs on the same database). An HTTP read is per record when
-its path uses ``{i}`` or ``{id}`` (``{id}`` comes from ``id_field`` of the write's JSON answer, or of
-the write command's JSON stdout), otherwise one collection read in which every record's ``marker``
-must appear; a read command is always one collection read.
+In the write, a per-record read and the marker, ``{i}`` is the record number (1…N) and ``{uid}`` a
+token unique to the record — what ``{uid}`` means in every probe: unique to one request, here to
+one record, shared by its write, its read and its marker — and ``{run}`` one token for the whole
+run (a collection read may filter on it; records stay unique across runs on the same database).
+An HTTP read is per record when its path uses ``{i}`` or ``{id}`` (``{id}`` comes from ``id_field``
+of the write's JSON answer, or of the write command's JSON stdout), otherwise one collection read
+in which every record's ``marker`` must appear; a read command is always one collection read.
+
+What a read returns (``format``): ``auto`` (the default) takes an HTTP answer declared
+``application/json`` (or ``…+json``) as JSON and anything else as text, and a command's output as
+JSON when it parses; ``json`` requires JSON; ``text`` searches the markers in the raw text. A read
+that should be JSON and does not parse is garbage: an error, which names ``format: text``.
+
+With the service's ``login:``, the writes and reads carry the token (a request with ``auth: false``
+does not), and the probe logs in again after the restart.
 
 A write command counts as acknowledged when it exits with one of its ``ok_exit_codes``; another exit
 status is an unacknowledged write (like an HTTP error status); a write command that cannot be found,
 cannot start or times out is an error. Commands also know ``{port}``, ``{base_url}``,
-``{data_dir}``, ``{python}`` and ``{repo}`` (see ``probes._live``).
+``{data_dir}``, ``{python}`` and ``{repo}`` (see ``._live``).
 """
 
 from __future__ import annotations
@@ -28,13 +38,33 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from probes._http import Exchange, HttpRequest, fill, new_uid, send
-from probes._live import (COMMAND_PLACEHOLDERS, ServiceCommand, command_call, command_values, crash,
-                          recover, require_service, tail_with_service)
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+)
 from verifier.probekit import CANNOT_START, ToolRun, failure_reason, run_tool
 from verifier.service import Duration, Service
+
+from ._http import Exchange, HttpRequest, fill, new_uid, send
+from ._live import (
+    COMMAND_PLACEHOLDERS,
+    ServiceCommand,
+    command_call,
+    command_values,
+    crash,
+    recover,
+    require_service,
+    tail_with_service,
+)
+from ._login import Login, login_config, login_log
 
 _MAX_FINDINGS = 50
 _HTTP_KEYS = ("method", "path", "body", "headers", "weight", "name", "expect")
@@ -75,8 +105,9 @@ class IntegrityArgs(ProbeArgs):
     """Text proving record ``{i}`` was read back (e.g. ``INT-{uid}-{i}``); needed for a collection read."""
     id_field: str | None = None
     """Field of the write's JSON answer holding the record id, used as ``{id}`` in the read path."""
-    format: Literal["json", "text"] = "json"
-    """What a successful read returns; a JSON read that does not parse is an error (garbage)."""
+    format: Literal["auto", "json", "text"] = "auto"
+    """What a successful read returns: ``auto`` (JSON when the answer says it is JSON, or a command's
+    output parses; else text), ``json`` (a read that does not parse is garbage: an error) or ``text``."""
     settle: float = Field(default=0.0, ge=0, le=60)
     """Seconds between the last acknowledged write and the SIGKILL (0: at once)."""
     restart: Literal["harness", "supervisor"] = "harness"
@@ -106,18 +137,22 @@ class IntegrityArgs(ProbeArgs):
     @model_validator(mode="after")
     def _read_mode(self) -> IntegrityArgs:
         if isinstance(self.write, ServiceCommand):
-            self.write.check_placeholders([*COMMAND_PLACEHOLDERS, "i", "uid"], "write")
+            self.write.check_placeholders([*COMMAND_PLACEHOLDERS, "i", "uid", "run"], "write")
         if isinstance(self.read, ServiceCommand):
-            if {"i", "id"} & self.read.placeholders():
-                raise ValueError("read: a read command runs once after recovery, so it cannot use {i} "
-                                 "or {id}; print every record and declare a marker")
-            self.read.check_placeholders([*COMMAND_PLACEHOLDERS, "uid"], "read")
+            if {"i", "id", "uid"} & self.read.placeholders():
+                raise ValueError("read: a read command runs once after recovery, so it cannot use {i}, "
+                                 "{id} or {uid} (one per record); print every record and declare a marker "
+                                 "({run} is the token of the whole run)")
+            self.read.check_placeholders([*COMMAND_PLACEHOLDERS, "run"], "read")
             if self.marker is None:
                 raise ValueError("a read command is one collection read: it needs a marker")
             return self
         per_record = "{i}" in self.read.path or "{id}" in self.read.path
         if not per_record and self.marker is None:
             raise ValueError("a collection read (read.path without {i} or {id}) needs a marker")
+        if not per_record and "{uid}" in json.dumps([self.read.path, self.read.body]):
+            raise ValueError("a collection read runs once, so it cannot use {uid} (one per record): "
+                             "{run} is the token of the whole run")
         if "{id}" in self.read.path and self.id_field is None:
             raise ValueError("read.path uses {id}: declare id_field (the id in the write's answer)")
         return self
@@ -137,7 +172,21 @@ class IntegrityProbe(Probe):
     Args = IntegrityArgs
     needs_service = True
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("SIGKILL {settle} s after the last acknowledged write; restart: {restart}.",
+               "最后一次写入得到确认 {settle} 秒后发送 SIGKILL；重启方式：{restart}。"),
+        Phrase("The write command ran once per record ({runs} runs; record 1's command line is listed, every "
+               "run's exit status and output excerpt is in {file}).",
+               "写入命令每条记录运行一次（共 {runs} 次；列出的是第 1 条记录的命令行，每次运行的退出状态与输出摘录见 {file}）。"),
+        Phrase("The read command ran once after recovery; its stdout is the read-back.",
+               "读取命令在恢复后运行一次，其标准输出即读回内容。"),
+        Phrase("record {i} acknowledged before the crash is missing after it (read back altered)",
+               "崩溃前已确认的第 {i} 条记录在崩溃后丢失（读回内容被改动）"),
+        Phrase("record {i} acknowledged before the crash is missing after it", "崩溃前已确认的第 {i} 条记录在崩溃后丢失"),
+        Phrase("write {what} not acknowledged: {outcome}", "写入 {what} 未得到确认：{outcome}"),
+    ), words={"restart": {"supervisor": ("由产品自身的守护进程重启", "supervisor"),
+                          "harness": ("由 verifier 重启", "harness")}}, labels={
+        "restart": ("重启方式", "Restart"),
         "lost_records": ("丢失记录数", "Lost records"),
         "written": ("已写入记录数", "Records written"),
         "read_back": ("读回记录数", "Records read back"),
@@ -157,6 +206,7 @@ class IntegrityProbe(Probe):
                 tempfile.TemporaryDirectory(prefix="verifier-integrity-") as scratch:
             run = _Run(ctx, args, service, log, Path(scratch), (ctx.rel(log_path),))
             run.check_commands()
+            run.log_in()
             written, ids, failed_writes = run.write_all()
             if not written:
                 first = failed_writes[0] if failed_writes else None
@@ -171,6 +221,7 @@ class IntegrityProbe(Probe):
             if ready_at is None:
                 raise ProbeError(f"the service did not recover after SIGKILL: {reason}",
                                  tail=tail_with_service(service), evidence=run.evidence)
+            run.log_in(again=True)
             present, corrupt = run.read_back(written, ids)
         lost = [i for i in written if i not in present]
         findings = [Finding(message=f"record {i} acknowledged before the crash is missing after it"
@@ -182,6 +233,9 @@ class IntegrityProbe(Probe):
                              rule=_label(args.write), severity="low")
                      for f in failed_writes[:10]]
         notes = [f"SIGKILL {args.settle:g} s after the last acknowledged write; restart: {args.restart}."]
+        if run.login.config is not None:
+            notes.append(f"Requests carried the token of {run.login.config.label} (logged in "
+                         f"{run.login.logins} times: before the writes and after the restart).")
         if isinstance(args.write, ServiceCommand):
             notes.append(f"The write command ran once per record ({run.write_runs} runs; record 1's "
                          "command line is listed, every run's exit status and output excerpt is in "
@@ -235,18 +289,43 @@ class _Run:
         self.ctx, self.args, self.service, self.log, self.scratch = ctx, args, service, log, scratch
         self.evidence = evidence
         self.token = new_uid()
+        """``{run}``: one token for the whole run."""
+        self.uids: dict[int, str] = {}
+        """``{uid}`` of each record."""
         self.deadline = time.monotonic() + ctx.timeout_s
         self.commands: list[tuple[str, ...]] = []
         self.write_runs = 0
+        self.login = Login(login_config(ctx), service.port, timeout_s=args.request_timeout, log=login_log(ctx))
+        self.auth: dict[str, str] = {}
+
+    def log_in(self, *, again: bool = False) -> None:
+        """Log in (``service.login``) before the writes, and again after the restart."""
+        if self.login.config is None:
+            return
+        try:
+            self.auth = self.login.refresh() if again else self.login.headers()
+        except ProbeError as exc:
+            when = " after the restart" if again else ""
+            raise ProbeError(exc.reason.replace("login failed", f"login failed{when}", 1),
+                             tail=tail_with_service(self.service), evidence=self.evidence) from None
+
+    def uid(self, i: int) -> str:
+        """Record ``i``'s ``{uid}``: a token of its own, shared by its write, read and marker."""
+        if i not in self.uids:
+            self.uids[i] = new_uid()
+        return self.uids[i]
 
     def marker(self, i: int) -> str | None:
         """Record ``i``'s marker text, if one is declared."""
-        return fill(self.args.marker, i, self.token) if self.args.marker is not None else None
+        if self.args.marker is None:
+            return None
+        return fill(self.args.marker.replace("{run}", self.token), i, self.uid(i))
 
     def _values(self, i: int | None) -> dict[str, str]:
-        values = {**command_values(self.ctx, self.service), "uid": self.token}
+        values = {**command_values(self.ctx, self.service), "run": self.token}
         if i is not None:
             values["i"] = str(i)
+            values["uid"] = self.uid(i)
         return values
 
     def check_commands(self) -> None:
@@ -310,8 +389,12 @@ class _Run:
             written.append(i)
         return written, ids, failed
 
+    def _send(self, request: HttpRequest, i: int) -> Exchange:
+        return _send(self.service.port, request, i, self.uid(i) if i else "", self.token,
+                     self.args.request_timeout, self.auth if request.auth else {})
+
     def _write_request(self, request: HttpRequest, i: int) -> tuple[bytes, _Failure | None]:
-        ex = _send(self.service.port, request, i, self.token, self.args.request_timeout)
+        ex = self._send(request, i)
         self._log_exchange("write", i, ex)
         if not request.ok(ex.status):
             return ex.body, _Failure(f"{ex.method} {ex.path}", f"{ex.status or ex.error} {ex.excerpt(120)}")
@@ -342,7 +425,7 @@ class _Run:
         """The acknowledged records found after recovery, and those found altered."""
         if isinstance(self.args.read, ServiceCommand):
             text = self._read_command(self.args.read)
-            return {i for i in written if self.marker(i) in text}, set()
+            return {i for i in written if (self.marker(i) or "") in text}, set()
         return self._read_requests(self.args.read, written, ids)
 
     def _read_command(self, step: ServiceCommand) -> str:
@@ -358,7 +441,7 @@ class _Run:
             raise ProbeError(f"read command printed more than {_MAX_READ_OUTPUT >> 20} MiB",
                              tail=tail, evidence=evidence)
         try:
-            return _decoded(self.args, run.stdout_path.read_bytes(), "read command")
+            return _decoded(self.args.format, run.stdout_path.read_bytes(), "read command", json_declared=None)
         except ProbeError as exc:
             raise ProbeError(exc.reason, tail=tail, evidence=evidence) from None
 
@@ -366,20 +449,19 @@ class _Run:
                        ) -> tuple[set[int], set[int]]:
         present: set[int] = set()
         corrupt: set[int] = set()
-        port, timeout_s = self.service.port, self.args.request_timeout
         per_record = "{i}" in request.path or "{id}" in request.path
         if not per_record:
-            ex = _send(port, request, 0, self.token, timeout_s)
+            ex = self._send(request, 0)
             self._log_exchange("read", 0, ex)
             text = self._checked_text(request, ex)
-            return {i for i in written if self.marker(i) in text}, corrupt
+            return {i for i in written if (self.marker(i) or "") in text}, corrupt
         for i in written:
             if time.monotonic() > self.deadline:
                 raise ProbeError("reads did not finish within the indicator timeout", evidence=self.evidence)
             one = request
             if "{id}" in one.path:
                 one = one.model_copy(update={"path": one.path.replace("{id}", ids[i])})
-            ex = _send(port, one, i, self.token, timeout_s)
+            ex = self._send(one, i)
             self._log_exchange("read", i, ex)
             if ex.status in (404, 410):
                 continue
@@ -399,33 +481,52 @@ class _Run:
         if not read.ok(ex.status):
             raise ProbeError(f"read {ex.method} {ex.path} answered {ex.status}, so the records cannot "
                              f"be checked: {ex.excerpt(200)}", evidence=self.evidence)
+        json_declared = ex.content_type == "application/json" or ex.content_type.endswith("+json")
         try:
-            return _decoded(self.args, ex.body, f"read {ex.method} {ex.path}")
+            return _decoded(self.args.format, ex.body, f"read {ex.method} {ex.path}",
+                            json_declared=json_declared)
         except ProbeError as exc:
             raise ProbeError(exc.reason, evidence=self.evidence) from None
 
 
-def _decoded(args: IntegrityArgs, raw: bytes, what: str) -> str:
+def _decoded(fmt: str, raw: bytes, what: str, *, json_declared: bool | None) -> str:
     """``raw`` as text to search for markers (JSON re-serialised too, so escapes do not hide them);
-    ``ProbeError`` when it is not UTF-8, or not JSON when ``format`` is ``json`` (garbage)."""
+    ``ProbeError`` when it is not UTF-8, or not JSON when it must be (garbage): ``format: json``,
+    or ``auto`` with an answer that says it is JSON (``json_declared``; None for a command's
+    output, which is JSON when it parses)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ProbeError(f"{what} returned garbage (not UTF-8): {_excerpt(raw, 120)!r}") from None
-    if args.format == "json":
-        try:
-            decoded = json.loads(text)
-        except ValueError as exc:
-            raise ProbeError(f"{what} returned garbage, not JSON ({exc}): {_excerpt(raw, 120)!r}") from None
-        text += "\n" + json.dumps(decoded, ensure_ascii=False)
-    return text
+    if fmt == "text":
+        return text
+    try:
+        decoded = json.loads(text)
+    except ValueError as exc:
+        if fmt == "json" or json_declared:
+            said = "format: json" if fmt == "json" else "its Content-Type says JSON"
+            raise ProbeError(f"{what} returned garbage, not JSON ({exc}; {said}): {_excerpt(raw, 120)!r} "
+                             "(a read that returns text needs format: text)") from None
+        return text
+    return text + "\n" + json.dumps(decoded, ensure_ascii=False)
 
 
-def _send(port: int, request: HttpRequest, i: int, token: str, timeout_s: float) -> Exchange:
-    path = fill(request.path, i, token)
-    headers = dict(request.headers)
+def _with_run(value: Any, run: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{run}", run)
+    if isinstance(value, list):
+        return [_with_run(v, run) for v in value]
+    if isinstance(value, dict):
+        return {_with_run(k, run): _with_run(v, run) for k, v in value.items()}
+    return value
+
+
+def _send(port: int, request: HttpRequest, i: int, uid: str, run: str, timeout_s: float,
+          auth: dict[str, str]) -> Exchange:
+    path = fill(_with_run(request.path, run), i, uid)
+    headers = {**auth, **request.headers}
     body = None
     if request.body is not None:
-        body = json.dumps(fill(request.body, i, token), ensure_ascii=False).encode("utf-8")
+        body = json.dumps(fill(_with_run(request.body, run), i, uid), ensure_ascii=False).encode("utf-8")
         headers.setdefault("Content-Type", "application/json")
     return send(port, request.method, path, body, headers=headers, timeout_s=timeout_s)

@@ -1,7 +1,11 @@
 """``locust`` probe (performance efficiency): Locust, headless, against the running service.
 
-Locust runs as its own process(es), from the product's own locustfile or from declared endpoints
-turned into a generated locustfile; the probe reads Locust's CSV statistics.
+Locust runs as its own process(es), from a locustfile — the product's own in the repository, or
+the agency's beside the task book (``locustfile: "{spec_dir}/locustfile.py"``) — or from declared
+endpoints turned into a generated locustfile; the probe reads Locust's CSV statistics. With the
+service's ``login:``, the generated locustfile logs each simulated user in first (the harness logs
+in once beforehand, so that a login that cannot work is one clear error); a locustfile of one's own
+logs in as it is written to.
 """
 
 from __future__ import annotations
@@ -11,21 +15,49 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from probes._http import HttpRequest
-from probes._labels import FAILED_REQUESTS_TITLE, LOAD_CHARTS, LOAD_FIGURES
-from probes._live import require_service, tail_with_service
-from probes._locust_csv import LocustCsvError, read_failures, read_history, read_stats
-from probes._locust_file import generate_locustfile
-from probes._locust_run import WORKER_CONNECT_S, run_locust
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Series, Table)
-from verifier.repo_paths import RepoPath, check_inside
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+    Table,
+)
+from verifier.probekit import resolve_path
+from verifier.product.login import LoginConfig
+from verifier.repo_paths import RepoOrAssetPath, check_inside
 from verifier.service import Duration
+from verifier.units import format_number
+
+from ._http import HttpRequest
+from ._labels import FAILED_REQUESTS_TITLE, LOAD_CHARTS, LOAD_FIGURES
+from ._live import require_service, tail_with_service
+from ._locust_csv import LocustCsvError, read_failures, read_history, read_stats
+from ._locust_file import generate_locustfile
+from ._locust_run import WORKER_CONNECT_S, run_locust
+from ._login import LOGIN_PHRASE, checked_login, login_note
 
 ROUNDING_NOTE = ("Locust keeps response times in buckets rounded to about two significant digits "
                  "(e.g. 147 ms is counted as 150 ms): percentiles are accurate to roughly ±5%; "
                  "max_ms is exact.")
-RPS_NOTE = "rps is total requests ÷ the whole run time, ramp-up (spawn_rate) included."
+RPS_NOTE = ("rps = {requests} requests ÷ {seconds} s = {rps} rps: Locust's Requests/s of all requests (the "
+            "Aggregated row of locust_stats.csv), from the start of the test, ramp-up included, to the last "
+            "request.")
+RPS_NOTE_ZH = ("rps = {requests} 个请求 ÷ {seconds} 秒 = {rps} rps：即 Locust 统计的全部请求的 Requests/s"
+               "（locust_stats.csv 的 Aggregated 行），时间从测试开始（含用户爬升阶段）计到最后一个请求。")
+
+
+def rps_note(requests: int, rps: float) -> str:
+    """How ``rps`` is computed, with this run's figures: Locust divides the requests by the seconds
+    from the start of the test to the last request (``requests ÷ rps`` recovers them)."""
+    seconds = requests / rps if rps > 0 else 0.0
+    return RPS_NOTE.format(requests=requests, seconds=format_number(seconds), rps=format_number(rps))
 #: Seconds allowed beyond run_time for Locust to start, ramp down and write its reports.
 MARGIN_S = 30.0
 _MAX_FINDINGS = 50
@@ -34,8 +66,9 @@ _MAX_FINDINGS = 50
 class LocustArgs(ProbeArgs):
     """``with:`` of the locust probe."""
 
-    locustfile: RepoPath | None = None
-    """The product's own locustfile (repository-relative); or declare ``endpoints``."""
+    locustfile: RepoOrAssetPath | None = None
+    """A locustfile: the product's (relative to the repository) or the agency's own beside the task
+    book (``{spec_dir}/locustfile.py``); or declare ``endpoints``."""
     endpoints: list[HttpRequest] | None = None
     """Requests the harness turns into a locustfile: method, path, body, weight, name, expect."""
     users: int = Field(default=10, ge=1, le=100_000)
@@ -104,11 +137,21 @@ class LocustProbe(Probe):
         tables={
             "endpoints": Table(("method", "name", "requests", "failures", "failure_ratio", "rps", "p50_ms",
                                 "p90_ms", "p95_ms", "p99_ms", "average_ms", "max_ms", "min_ms"),
-                               omit_repeated={"method": "name"}),
+                               omit_repeated={"method": "name"}, total="total"),
             "failures": Table(("method", "name", "error", "occurrences"), title=FAILED_REQUESTS_TITLE,
                               omit_repeated={"method": "name"}),
         },
         series={"history": Series(charts=LOAD_CHARTS, skip=("requests", "failures"))},
+        phrases=(
+            LOGIN_PHRASE,
+            Phrase("The locustfile is the agency's own, beside the task book: {path}.",
+                   "locustfile 为检测机构自备，位于任务书旁：{path}。"),
+            Phrase(ROUNDING_NOTE, "Locust 将响应时间按约两位有效数字分桶记录（例如 147 毫秒计为 150 毫秒）：百分位数"
+                                  "精确到约 ±5%；max_ms 是精确值。"),
+            Phrase(RPS_NOTE, RPS_NOTE_ZH),
+            Phrase("The service exited during the load test: {log}", "负载测试期间被测服务退出：{log}"),
+            Phrase("{count}× {method} {name}: {error}", "{count} 次 {method} {name}：{error}"),
+        ),
     )
 
     def tool_versions(self) -> dict[str, str]:
@@ -123,7 +166,13 @@ class LocustProbe(Probe):
         args: LocustArgs = ctx.args  # type: ignore[assignment]
         service = require_service(ctx, "locust")
         out = ctx.evidence_dir
-        locustfile = self._locustfile(ctx, args)
+        login = None
+        if args.endpoints is not None:
+            try:
+                login = checked_login(ctx, service.port)
+            except ProbeError as exc:
+                raise ProbeError(exc.reason, tail=tail_with_service(service)) from None
+        locustfile = self._locustfile(ctx, args, login)
         budget = args.run_time + MARGIN_S + (WORKER_CONNECT_S if args.workers else 0)
         timeout = min(ctx.timeout_s, budget)
         if timeout < args.run_time + 5:
@@ -164,7 +213,11 @@ class LocustProbe(Probe):
                              tail=tail_with_service(service, run.tail()), evidence=tuple(evidence))
         values = {"rps": total.rps, **total.percentiles, "max_ms": total.max_ms,
                   "failure_ratio": total.failure_ratio, "requests": float(total.requests)}
-        notes = [ROUNDING_NOTE, RPS_NOTE]
+        notes = [ROUNDING_NOTE, rps_note(total.requests, total.rps)]
+        if login is not None:
+            notes.append(login_note(login))
+        if args.locustfile is not None and args.locustfile.startswith("{spec_dir}/"):
+            notes.append(f"The locustfile is the agency's own, beside the task book: {args.locustfile}.")
         if not service.alive():
             notes.append("The service exited during the load test: " + (service.tail(3) or "no log"))
         findings = tuple(
@@ -185,19 +238,20 @@ class LocustProbe(Probe):
         )
 
     @staticmethod
-    def _locustfile(ctx: ProbeContext, args: LocustArgs) -> Path:
+    def _locustfile(ctx: ProbeContext, args: LocustArgs, login: LoginConfig | None) -> Path:
         if args.endpoints is not None:
             path = ctx.evidence_dir / "locustfile_generated.py"
-            path.write_text(generate_locustfile(args.endpoints, args.wait_time), encoding="utf-8")
+            path.write_text(generate_locustfile(args.endpoints, args.wait_time, login), encoding="utf-8")
             return path
         assert args.locustfile is not None
-        try:
-            check_inside(ctx.repo, args.locustfile)
-        except ValueError as exc:
-            raise ProbeError(f"locustfile: {exc}") from None
-        path = (ctx.repo / args.locustfile).resolve()
+        if not args.locustfile.startswith("{spec_dir}/"):
+            try:
+                check_inside(ctx.repo, args.locustfile)
+            except ValueError as exc:
+                raise ProbeError(f"locustfile: {exc}") from None
+        path = resolve_path(ctx, args.locustfile, what="locustfile")
         if not path.is_file():
-            raise ProbeError(f"locustfile {args.locustfile!r} is not a file in the repository")
+            raise ProbeError(f"locustfile {args.locustfile!r} is not a file")
         return path
 
 

@@ -2,9 +2,12 @@
 
 Each environment (a *cell*) may set an interpreter (``python``), environment variables (``env``),
 a backend URL (``base_url``) and further substitutions (``vars``). In the command, and in ``env``
-values, ``{name}``, ``{python}``, ``{repo}``, ``{base_url}`` and every ``vars`` key are replaced by
-the cell's value (``{{``/``}}`` are literal braces). ``{python}`` defaults to the interpreter running
-verifier; the cell's interpreter directory comes first on ``PATH``, so ``python`` means it too.
+values, ``{name}``, ``{python}``, ``{repo}``, ``{spec_dir}``, ``{base_url}``, the product's
+``{runtime.…}`` and every ``vars`` key are replaced by the cell's value (``{{``/``}}`` are literal
+braces). ``{python}`` is the cell's interpreter: by default the product's (``runtime:``) when the
+spec declares one, else the interpreter running verifier; its directory comes first on ``PATH``,
+so ``python`` means it too. Each cell records what it ran with: the interpreter, its version (asked
+once per interpreter) and the variables it set.
 
 A cell passes when the command exits with one of ``ok_exit_codes``; it fails on another status or
 on its timeout. A cell whose interpreter or executable does not exist on this machine is an *error*:
@@ -15,15 +18,16 @@ the outcome then carries ``error`` (the matrix could not be measured), with the 
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes._labels import TEST_OUTCOMES, TESTS_CHART
 from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -33,14 +37,18 @@ from verifier.probe import (
     Table,
 )
 from verifier.probekit import (
+    COMMON_PLACEHOLDERS,
     Deadline,
     EnvValue,
     RepoPath,
+    ToolRun,
+    declared_values,
     expand_command,
     failure_reason,
     inside_repo,
     interpreter_env,
     placeholders,
+    product_python,
     resolve_python,
     run_evidence,
     run_tool,
@@ -48,6 +56,8 @@ from verifier.probekit import (
     substitute,
     which,
 )
+
+from ._labels import TEST_OUTCOMES, TESTS_CHART
 
 _BUILTIN = ("name", "python", "repo")
 
@@ -60,7 +70,8 @@ class MatrixEnvironment(BaseModel):
     name: str = Field(min_length=1)
     """Label of the cell (``py3.11``, ``sqlite``, ``backend-b``)."""
     python: str | None = None
-    """Interpreter for this cell: a path (relative to the repository when relative) or a name."""
+    """Interpreter for this cell: a path (relative to the repository when relative) or a name;
+    default: the product's (``runtime:``), else the interpreter running verifier."""
     env: dict[str, EnvValue] = Field(default_factory=dict)
     """Environment variables for this cell (placeholders allowed in values)."""
     base_url: str | None = None
@@ -120,7 +131,7 @@ class MatrixArgs(ProbeArgs):
         texts = [self.command] if isinstance(self.command, str) else list(self.command)
         texts += list(self.env.values())
         for cell in self.environments:
-            known = set(cell.substitutions("", ""))
+            known = set(cell.substitutions("", "")) | set(COMMON_PLACEHOLDERS)
             used = set().union(*(placeholders(t) for t in [*texts, *cell.env.values()]))
             missing = sorted(used - known)
             if missing:
@@ -145,6 +156,11 @@ class MatrixProbe(Probe):
     Args = MatrixArgs
 
     presentation = Presentation(
+        phrases=(
+            Phrase("cell {name} failed: {reason}", "环境 {name} 未通过：{reason}"),
+            Phrase("cell {name} {status}: {reason}", "环境 {name} {status}：{reason}"),
+            Phrase("exit status {code}", "退出状态 {code}"),
+        ),
         labels={
             **TEST_OUTCOMES,
             "pass_ratio": ("通过比例（%）", "Pass ratio (%)"),
@@ -155,9 +171,13 @@ class MatrixProbe(Probe):
             "returncode": ("退出码", "Exit status"),
             "duration_s": ("耗时（秒）", "Duration (s)"),
             "tail": ("输出末尾", "Output tail"),
+            "python": ("解释器", "Interpreter"),
+            "python_version": ("解释器版本", "Interpreter version"),
+            "variables": ("环境变量", "Variables set"),
         },
         words={"status": TEST_OUTCOMES},
-        tables={"cells": Table(("name", "status", "reason", "returncode", "duration_s"))},
+        tables={"cells": Table(("name", "status", "reason", "python", "python_version", "variables",
+                                "returncode", "duration_s"))},
         metric_bars=(TESTS_CHART,),
     )
 
@@ -170,15 +190,24 @@ class MatrixProbe(Probe):
         cells: list[dict[str, Any]] = []
         evidence: list[str] = []
         commands: list[tuple[str, ...]] = []
+        versions: dict[str, str | None] = {}
         for index, cell in enumerate(args.environments, start=1):
             row: dict[str, Any] = {"name": cell.name, "status": "error", "returncode": None,
-                                   "duration_s": None, "reason": "", "command": [], "evidence": []}
+                                   "duration_s": None, "reason": "", "command": [], "evidence": [],
+                                   "python": None, "python_version": None, "env": {}, "variables": ""}
             cells.append(row)
             try:
-                python = resolve_python(ctx.repo, cell.python)
-                values = cell.substitutions(python, repo)
+                python = resolve_python(ctx.repo, cell.python, default=product_python(ctx))
+                row["python"] = _shown(python, ctx)
+                values = {**declared_values(ctx), **cell.substitutions(python, repo)}
                 env_vars = {k: substitute(v, values) for k, v in {**args.env, **cell.env}.items()}
+                row["env"] = env_vars
+                row["variables"] = " ".join(f"{k}={v}" for k, v in env_vars.items())
                 env = interpreter_env(python, env_vars)
+                if python not in versions:
+                    versions[python] = _python_version(python, ctx, env, deadline,
+                                                       f"cell-{index:02d}-{safe_name(cell.name)}-version")
+                row["python_version"] = versions[python]
                 argv = expand_command(args.command, values, shell=args.shell)
                 row["command"] = argv
                 if which(argv[0], env, cwd) is None:
@@ -203,6 +232,32 @@ class MatrixProbe(Probe):
                 row["reason"] = failure_reason(run, "command", timeout)
                 row["tail"] = run.tail(10)
         return summarize(cells, evidence=tuple(evidence), commands=tuple(commands))
+
+
+def _shown(python: str, ctx: ProbeContext) -> str:
+    """The interpreter as a cell records it: relative to the repository when it lies there."""
+    path = Path(python)
+    root = ctx.repo.resolve()
+    try:
+        return path.relative_to(root).as_posix() if path.is_absolute() else python
+    except ValueError:
+        return python
+
+
+def _python_version(python: str, ctx: ProbeContext, env: dict[str, str], deadline: Deadline,
+                    name: str) -> str | None:
+    """What ``python`` says its version is (``3.11.7``; its answer kept as ``name``), or None when
+    it cannot say."""
+    try:
+        timeout = min(15.0, deadline.remaining(what="interpreter version"))
+    except ProbeError:
+        return None
+    run: ToolRun = run_tool([python, "-c", "import platform; print(platform.python_version())"],
+                            cwd=ctx.repo, timeout_s=timeout, out_dir=ctx.evidence_dir, name=name, env=env)
+    if run.timed_out or run.returncode != 0:
+        return None
+    text = run.stdout_path.read_text("utf-8", errors="replace").strip()
+    return text.splitlines()[-1] if text else None
 
 
 def summarize(cells: list[dict[str, Any]], *, evidence: tuple[str, ...] = (),

@@ -1,15 +1,26 @@
 """``origin`` probe: the self-developed code ratio (自研代码率) as an indicator.
 
-The runner scans the repository once per run (``origin/summary.json`` in the run directory); this
-probe reads that scan rather than repeating it, and runs the scan itself only when it is missing.
+The runner scans the repository once per run, before any indicator is measured, and writes
+``origin/summary.json`` in the run directory (a scan that failed included, with its error); this
+probe reads that scan rather than repeating it. Without it (the probe run outside ``verifier run``)
+the probe fails with a reason.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from verifier.probe import (Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome)
+from verifier.probe import (
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+)
 from verifier.results import OriginSummary
 
 
@@ -34,7 +45,9 @@ class OriginProbe(Probe):
     }
     Args = OriginArgs
 
-    presentation = Presentation(labels={
+    presentation = Presentation(phrases=(
+        Phrase("counting rule: {rule}", "计数规则：见第 3 节（自研代码率）"),
+    ), labels={
         "ratio": ("自研代码率（%）", "Self-developed ratio (%)"),
         "ratio_without_tests": ("不含测试代码的自研代码率（%）", "Ratio without test code (%)"),
         "self_lines": ("自研代码行数", "Self-developed lines"),
@@ -45,13 +58,10 @@ class OriginProbe(Probe):
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
         summary_path = ctx.run_dir / "origin" / "summary.json"
-        if not summary_path.exists():
-            from verifier.runner import run_origin
-
-            summary = run_origin(ctx.spec, ctx.repo, ctx.run_dir / "origin", cache_dir=None,
-                                 no_cache=False, jobs=None, tool_versions={})
-        else:
-            summary = OriginSummary.model_validate_json(summary_path.read_text("utf-8"))
+        if not summary_path.is_file():
+            raise ProbeError(f"no origin scan in the run directory ({summary_path.relative_to(ctx.run_dir)}): "
+                             "the runner writes it before measuring any indicator")
+        summary = OriginSummary.model_validate_json(summary_path.read_text("utf-8"))
         if summary.error or summary.ratio is None:
             raise ProbeError(summary.error or "the origin scan gave no ratio (nothing counted)")
         evidence = [p for p in ("origin/summary.json", summary.files_path)

@@ -23,20 +23,21 @@ import os
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from probes._labels import TEST_OUTCOMES, TESTS_CHART
+from verifier.globs import name_match
 from verifier.probe import (
     Bars,
     Finding,
     FunctionOutcome,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -47,20 +48,25 @@ from verifier.probe import (
     TestCaseResult,
     TestOutcome,
 )
-from verifier.globs import name_match
 from verifier.probekit import (
     EnvValue,
     RepoPath,
+    declared_values,
     glob_matches,
     inside_repo,
     interpreter_env,
+    product_python,
     resolve_python,
     run_evidence,
     run_tool,
+    substitute,
     tool_failure,
     tool_version,
 )
 from verifier.spec import Spec
+
+from ._labels import TEST_OUTCOMES, TESTS_CHART
+from ._xml import read_xml
 
 _PLUGIN_SOURCE = Path(__file__).with_name("_pytest_plugin.py")
 _PLUGIN_MODULE = "_verifier_pytest_plugin"
@@ -80,7 +86,9 @@ class PytestArgs(ProbeArgs):
     """Test files or directories (or node ids), relative to the repository."""
     python: str | None = None
     """The product's interpreter: a path (relative to the repository when relative) or a name on
-    PATH. Default: the interpreter running verifier."""
+    PATH. Default: the runtime's (``runtime:``) when the spec declares one, else the interpreter
+    running verifier. ``python``, ``venv``, ``args`` and ``env`` values may use ``{spec_dir}``,
+    ``{repo}`` and ``{runtime.…}``."""
     venv: str | None = None
     """A virtual environment directory whose ``bin/python`` runs the tests (instead of ``python``)."""
     args: list[str] = Field(default_factory=list)
@@ -148,10 +156,23 @@ class PytestProbe(Probe):
             "pytest_version": ("pytest 版本", "pytest version"),
             "duration_s": ("耗时（秒）", "Duration (s)"),
         },
-        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description")),
+        tables={"functions": Table(("id", "name", "covered", "passed", "failed", "description"),
+                                   repeats_section="functions"),
                 "failing_tests": Table(("nodeid", "message"))},
         bars={"outcomes": Bars(("passed", "failed", "error", "skipped"))},
         metric_bars=(replace(TESTS_CHART, unless=("outcomes",)),),
+        phrases=(
+            Phrase("pytest collected no tests in {paths} (exit status 5)", "pytest 在 {paths} 中未收集到测试（退出状态 5）"),
+            Phrase("the spec declares no function items: function_coverage is not applicable",
+                   "任务书未声明功能清单：function_coverage 不适用"),
+            Phrase("no test passed, failed or errored: pass_rate is not applicable",
+                   "没有通过、失败或出错的测试：pass_rate 不适用"),
+            Phrase("tests are marked with function ids not in the spec: {ids}", "测试标记了任务书中没有的功能编号：{ids}"),
+            Phrase("function {id} ({name}) has no test", "功能 {id}（{name}）没有测试"),
+            Phrase("{count} more failing tests are in the JUnit XML", "另有 {count} 个失败的测试，见 JUnit XML"),
+            Phrase("failed: {message}", "失败：{message}"),
+            Phrase("error: {message}", "错误：{message}"),
+        ),
     )
 
     def tool_versions(self) -> dict[str, str]:
@@ -170,17 +191,20 @@ class PytestProbe(Probe):
             inside_repo(ctx.repo, file_part, what="test path")
             target = Path(os.path.relpath(ctx.repo.resolve() / file_part, cwd)).as_posix()
             targets.append(target + rel[len(file_part):])
-        python = resolve_python(ctx.repo, args.python, args.venv)
+        values = declared_values(ctx)  # {spec_dir}, {runtime.python} … in python, venv, args and env
+        python = resolve_python(ctx.repo, substitute(args.python, values) if args.python else None,
+                                substitute(args.venv, values) if args.venv else None, default=product_python(ctx))
         junit = ctx.evidence_dir / "junit.xml"
         meta = ctx.evidence_dir / "pytest-collected.json"
         for stale in (junit, meta):
             stale.unlink(missing_ok=True)
         argv = [python, "-m", "pytest", *targets, "-p", _PLUGIN_MODULE, "-p", "no:cacheprovider",
                 f"--junitxml={junit}", "-o", "junit_family=xunit1", "--color=no", "-rfE",
-                "--continue-on-collection-errors", *args.args]
+                "--continue-on-collection-errors", *(substitute(a, values) for a in args.args)]
         with tempfile.TemporaryDirectory(prefix="verifier-pytest-") as plugin_dir:
             shutil.copyfile(_PLUGIN_SOURCE, Path(plugin_dir) / f"{_PLUGIN_MODULE}.py")
-            env = interpreter_env(python, {**args.env, "VERIFIER_REPO_ROOT": str(ctx.repo.resolve()),
+            env = interpreter_env(python, {**{k: substitute(v, values) for k, v in args.env.items()},
+                                           "VERIFIER_REPO_ROOT": str(ctx.repo.resolve()),
                                            "VERIFIER_PYTEST_META": str(meta)},
                                   pythonpath=[plugin_dir])
             run = run_tool(argv, cwd=cwd, timeout_s=ctx.timeout_s, out_dir=ctx.evidence_dir,
@@ -201,7 +225,7 @@ class PytestProbe(Probe):
                                  tail=run.tail(), evidence=evidence)
         else:
             cases = parse_junit(junit, rootdir_in_repo=str(_meta(meta).get("rootdir_in_repo", ".")))
-        outcome = summarize(cases, functions=_spec_functions(ctx.spec))
+        outcome = summarize(cases, functions=_spec_functions(ctx.spec), descriptions=_descriptions(meta))
         details = {**outcome.details, "python": python,
                    "pytest_version": _meta(meta).get("pytest_version"),
                    "duration_s": round(run.duration_s, 3)}
@@ -227,6 +251,16 @@ def _meta(path: Path) -> dict[str, Any]:
     return data
 
 
+def _descriptions(path: Path) -> dict[str, str]:
+    """Node id -> the first paragraph of the test's docstring, as our plugin recorded them."""
+    tests = _meta(path).get("tests")
+    if not isinstance(tests, list):
+        return {}
+    return {t["nodeid"]: t["doc"] for t in tests
+            if isinstance(t, dict) and isinstance(t.get("nodeid"), str) and isinstance(t.get("doc"), str)
+            and t["doc"]}
+
+
 def _spec_functions(spec: Spec) -> list[dict[str, Any]]:
     return [{"id": item.id, "name": item.name, "description": item.description, "tests": list(item.tests)}
             for item in spec.functions]
@@ -235,10 +269,7 @@ def _spec_functions(spec: Spec) -> list[dict[str, Any]]:
 def parse_junit(path: Path, *, rootdir_in_repo: str = ".") -> list[JUnitCase]:
     """The tests in a pytest JUnit XML file (``xunit1`` family plus our plugin's properties), one
     per node id; ``ProbeError`` when the file is not JUnit XML."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as exc:
-        raise ProbeError(f"JUnit XML {path.name} cannot be read: {exc}") from None
+    root = read_xml(path, what=f"JUnit XML {path.name}")
     if root.tag not in ("testsuites", "testsuite"):
         raise ProbeError(f"JUnit XML {path.name} has root <{root.tag}>, not <testsuites>")
     merged: dict[str, JUnitCase] = {}
@@ -286,12 +317,16 @@ def _matches(case: JUnitCase, pattern: str) -> bool:
     return case.file is not None and glob_matches(case.file, pattern)
 
 
-def function_tests(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]]) -> tuple[FunctionOutcome, ...]:
-    """Per function item, the tests mapped to it (marker or glob) with their outcomes, by node id
-    (so that runs of the same tests can be merged by node id)."""
+def function_tests(cases: Sequence[JUnitCase], functions: Sequence[dict[str, Any]],
+                   descriptions: Mapping[str, str] | None = None) -> tuple[FunctionOutcome, ...]:
+    """Per function item, the tests mapped to it (marker or glob) with their outcomes and
+    descriptions (``descriptions``: node id -> docstring), by node id (so that runs of the same
+    tests can be merged by node id)."""
+    docs = descriptions or {}
     return tuple(
         FunctionOutcome(item["id"], tuple(
-            TestCaseResult(c.nodeid, c.outcome) for c in sorted(cases, key=lambda c: c.nodeid)
+            TestCaseResult(c.nodeid, c.outcome, docs.get(c.nodeid, ""))
+            for c in sorted(cases, key=lambda c: c.nodeid)
             if item["id"] in c.functions or any(_matches(c, g) for g in item["tests"])))
         for item in functions)
 
@@ -309,12 +344,14 @@ def function_coverage(tests: Sequence[FunctionOutcome], functions: Sequence[dict
     return rows
 
 
-def summarize(cases: Sequence[JUnitCase], *, functions: Sequence[dict[str, Any]]) -> ProbeOutcome:
-    """Measurements, findings (failing tests), notes and per-function details (a pure function)."""
+def summarize(cases: Sequence[JUnitCase], *, functions: Sequence[dict[str, Any]],
+              descriptions: Mapping[str, str] | None = None) -> ProbeOutcome:
+    """Measurements, findings (failing tests), notes and per-function details (a pure function);
+    ``descriptions``: node id -> what the test checks (its docstring)."""
     counts = {key: sum(c.outcome == key for c in cases) for key in _ORDER}
     ran = counts["passed"] + counts["failed"] + counts["error"]
     notes: list[str] = []
-    tests = function_tests(cases, functions)
+    tests = function_tests(cases, functions, descriptions)
     rows = function_coverage(tests, functions)
     covered = sum(r["covered"] for r in rows)
     if not functions:

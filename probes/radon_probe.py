@@ -29,6 +29,7 @@ from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -104,9 +105,22 @@ class RadonProbe(Probe):
             "mi": ("可维护性指数", "Maintainability index"),
             "files_scanned": ("扫描文件数", "Files scanned"),
             "files_unreadable": ("无法读取的文件数", "Unreadable files"),
+            "type": ("类型", "Type"),
         },
         tables={"worst_blocks": Table(("file", "line", "classname", "name", "complexity", "rank")),
                 "lowest_mi_files": Table(("file", "mi"))},
+        words={"type": {"function": ("函数", "function"), "method": ("方法", "method"),
+                        "class": ("类", "class")}},
+        phrases=(
+            Phrase("radon could not analyse {file}: {reason}", "radon 无法分析 {file}：{reason}"),
+            Phrase("{count} more block(s) ranked C or worse are in the evidence", "另有 {count} 个 C 级及以下的代码块，见证据文件"),
+            Phrase("no functions or methods found: complexity metrics are not applicable",
+                   "未发现函数或方法：圈复杂度指标不适用"),
+            Phrase("no file could be given a maintainability index", "没有文件能算出可维护性指数"),
+            Phrase("not analysed: {reason}", "未分析：{reason}"),
+            Phrase("{type} {name} has cyclomatic complexity {complexity} (rank {rank})",
+                   "{type} {name} 的圈复杂度为 {complexity}（等级 {rank}）"),
+        ),
     )
 
     #: How radon is started (tests substitute it to simulate a missing, hanging or broken tool).

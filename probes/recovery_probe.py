@@ -12,12 +12,27 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from probes._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
-from probes._live import crash, recover, require_service, tail_with_service
-from probes._load_run import LoadArgs, LoadProcess, failure_examples, timeline
-from verifier.probe import (Bars, Finding, Label, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
-                            ProbeContext, ProbeError, ProbeOutcome, Series)
+from verifier.probe import (
+    Bars,
+    Finding,
+    Label,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+)
 from verifier.service import Duration
+
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
+from ._live import crash, recover, require_service, tail_with_service
+from ._load_run import LoadArgs, LoadProcess, failure_examples, timeline
+from ._login import LOGIN_PHRASE, checked_login, login_note
 
 _TIMELINE: Label = ("恢复过程时间线", "Recovery timeline")
 
@@ -51,6 +66,7 @@ class RecoveryProbe(Probe):
 
     presentation = Presentation(
         labels={
+            "restart": ("重启方式", "Restart"),
             **LOAD_FIGURES,
             **FAILURE_EXAMPLE_LABELS,
             "recovery_seconds": ("恢复时间（秒）", "Recovery time (s)"),
@@ -68,6 +84,16 @@ class RecoveryProbe(Probe):
                                    events_title=_TIMELINE),
                 "events": Series(label="event", events_title=_TIMELINE)},
         bars={"requests": Bars(("before", "during", "after"))},
+        words={"restart": {"supervisor": ("由产品自身的守护进程重启", "supervisor"),
+                           "harness": ("由 verifier 重启", "harness")}},
+        phrases=(
+            LOGIN_PHRASE,
+            Phrase("restart: {restart}; recovery measured from SIGKILL until the readiness check ({ready}) "
+                   "passed; service.setup, if any, ran only before the first start.",
+                   "重启方式：{restart}；恢复时间从发送 SIGKILL 计到就绪检查（{ready}）通过；"
+                   "service.setup（如有）只在首次启动前运行。"),
+            *LOAD_FAILURE_PHRASES,
+        ),
     )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
@@ -79,8 +105,13 @@ class RecoveryProbe(Probe):
             raise ProbeError(f"indicator timeout {ctx.timeout_s:g} s is too short: before + "
                              f"recovery_timeout + after + 30 s = {budget:g} s")
         out = ctx.evidence_dir
+        try:
+            login = checked_login(ctx, service.port, timeout_s=args.request_timeout)
+        except ProbeError as exc:
+            raise ProbeError(exc.reason, tail=tail_with_service(service)) from None
         total = args.before + args.recovery_timeout + args.after + 5
-        with LoadProcess(service.port, args, duration_s=total, out_dir=out, name="recovery") as load:
+        with LoadProcess(service.port, args, duration_s=total, out_dir=out, name="recovery",
+                         login=login) as load:
             time.sleep(args.before)
             if not load.running():
                 raise ProbeError("the load client stopped before the kill", tail=load.tail())
@@ -126,7 +157,8 @@ class RecoveryProbe(Probe):
             findings=tuple(findings), evidence=evidence,
             commands=(load.argv, *service.commands[-1:]),
             notes=(f"restart: {args.restart}; recovery measured from SIGKILL until the readiness "
-                   f"check ({service.ready_target()}) passed.",),
+                   f"check ({service.ready_target()}) passed; service.setup, if any, ran only before "
+                   "the first start.", *((login_note(login),) if login is not None else ())),
             details={"timeline": timeline(records, origin, bucket_s=0.25), "events": events,
                      "requests": {"before": len(before), "during": len(during), "after": len(after)},
                      "failures": failure_examples(records)},

@@ -11,12 +11,25 @@ import time
 
 from pydantic import model_validator
 
-from probes._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FIGURES
-from probes._live import require_service, tail_with_service
-from probes._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
-from verifier.probe import (Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs, ProbeContext,
-                            ProbeError, ProbeOutcome, Series)
+from verifier.probe import (
+    Finding,
+    Measurement,
+    MetricInfo,
+    Phrase,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+)
 from verifier.service import Duration
+
+from ._labels import FAILURE_EXAMPLE_LABELS, FAILURE_EXAMPLES, LOAD_CHARTS, LOAD_FAILURE_PHRASES, LOAD_FIGURES
+from ._live import require_service, tail_with_service
+from ._load_run import LoadArgs, LoadProcess, failure_examples, percentile, timeline
+from ._login import LOGIN_PHRASE, checked_login, login_note
 
 #: Seconds allowed beyond the declared duration (client start, last requests, shutdown).
 MARGIN_S = 20.0
@@ -74,6 +87,18 @@ class SoakProbe(Probe):
         },
         tables={"failures": FAILURE_EXAMPLES},
         series={"timeline": Series(charts=LOAD_CHARTS, skip=("requests",)), "memory": Series()},
+        phrases=(
+            LOGIN_PHRASE,
+            Phrase("Windows of {window} s; memory_growth compares the service's RSS at the end with its RSS after "
+                   "the first window (warm-up).",
+                   "统计窗口 {window} 秒；memory_growth 比较服务结束时与第一个窗口（预热）之后的常驻内存（RSS）。"),
+            Phrase("Too few memory samples after the first window for memory_growth.",
+                   "第一个窗口之后的内存采样太少，无法计算 memory_growth。"),
+            Phrase("The service exited during the soak; memory_growth is not measured.",
+                   "持续负载期间被测服务退出；未测得 memory_growth。"),
+            Phrase("the service exited {seconds} s into the soak", "持续负载开始 {seconds} 秒后被测服务退出"),
+            *LOAD_FAILURE_PHRASES,
+        ),
     )
 
     def run(self, ctx: ProbeContext) -> ProbeOutcome:
@@ -84,9 +109,14 @@ class SoakProbe(Probe):
             raise ProbeError(f"indicator timeout {ctx.timeout_s:g} s is too short for a "
                              f"{args.duration:g} s soak (allow {MARGIN_S:g} s more)")
         out = ctx.evidence_dir
+        try:
+            login = checked_login(ctx, service.port, timeout_s=args.request_timeout)
+        except ProbeError as exc:
+            raise ProbeError(exc.reason, tail=tail_with_service(service)) from None
         samples: list[tuple[float, float]] = [(time.time(), service.rss_mb())]
         died_at: float | None = None
-        with LoadProcess(service.port, args, duration_s=args.duration, out_dir=out, name="soak") as load:
+        with LoadProcess(service.port, args, duration_s=args.duration, out_dir=out, name="soak",
+                         login=login) as load:
             deadline = time.monotonic() + args.duration + MARGIN_S
             while load.running() and time.monotonic() < deadline:
                 time.sleep(args.sample_interval)
@@ -119,6 +149,8 @@ class SoakProbe(Probe):
         memory_growth = None
         notes = [f"Windows of {window:g} s; memory_growth compares the service's RSS at the end with "
                  "its RSS after the first window (warm-up)."]
+        if login is not None:
+            notes.append(login_note(login))
         if died_at is None and len(after_warmup) >= 2 and after_warmup[0] > 0:
             memory_growth = after_warmup[-1] / after_warmup[0]
         elif died_at is None:

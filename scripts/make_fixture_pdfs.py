@@ -1,8 +1,8 @@
-"""Regenerate the acceptance-dossier PDFs of fixtures/sample-delivery.
+"""Regenerate the acceptance-dossier PDFs of fixtures/sample-delivery (or of another fixture).
 
 The documents are fictional samples (marked as such on every page) that give the
 materials checklist real PDF files to find, count and hash. Run from the repository
-root:  .venv/bin/python scripts/make_fixture_pdfs.py
+root:  .venv/bin/python scripts/make_fixture_pdfs.py [sample-delivery | node-delivery]
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from weasyprint import CSS as WeasyCSS
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
-OUT = Path(__file__).resolve().parent.parent / "fixtures" / "sample-delivery" / "docs" / "acceptance"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+OUT = FIXTURES / "sample-delivery" / "docs" / "acceptance"
 PRODUCT = "智能仓储调度系统（库存服务）V1.0.0"
 APPLICANT = "湖南示例软件有限公司"
 MAX_BYTES = 30 * 1024
@@ -169,18 +170,112 @@ def _subset_font(pages, directory):
     return path
 
 
-def main() -> int:
-    """Write every PDF into the fixture; fail if one exceeds the size budget."""
-    OUT.mkdir(parents=True, exist_ok=True)
+NODE_PRODUCT = "设备维修工单服务 V1.0.0"
+NODE_FUNCTIONS = [
+    ("F-01", "工单登记", "登记设备维修工单，校验输入，计算处理时限。"),
+    ("F-02", "工单查询", "列出、筛选、按编号查询工单。"),
+    ("F-03", "工单流转", "派工、处理、解决、关闭、撤销；拒绝不允许的流转。"),
+    ("F-04", "工单持久化", "变更在应答前落盘，重启后不丢失。"),
+    ("F-05", "工单统计", "按状态统计，统计超期工单。"),
+    ("F-06", "健康检查与请求防护", "健康检查；错误请求返回 4xx。"),
+]
+
+
+def node_documents():
+    """The dossier of fixtures/node-delivery: each output file name to (title, date, HTML parts)."""
+    docs = {}
+    docs["test-report.pdf"] = ("软件产品测试报告", "2026-04-20", [
+        _meta([("产品名称", NODE_PRODUCT), ("委托单位", APPLICANT), ("报告编号", "HNST-2026-S-0077"),
+               ("测试依据", "GB/T 25000.51-2016"), ("测试日期", "2026-04-08 至 2026-04-17")]),
+        _h2("一、测试结论"),
+        _para("被测软件的功能性、性能效率、兼容性、可靠性、安全性满足任务书要求。"),
+        _h2("二、测试结果汇总"),
+        _table(["质量特性", "指标", "要求", "测试结果", "结论"], [
+            ("功能性", "功能测试用例通过率", "≥ 95%", "100%（27/27）", "符合"),
+            ("性能效率", "10 并发下 95% 响应时间", "≤ 300 ms", "21 ms", "符合"),
+            ("可靠性", "强制终止后已确认工单丢失条数", "= 0", "0", "符合"),
+            ("安全性", "注入类安全问题、硬编码凭据", "= 0", "0", "符合"),
+            ("兼容性", "两个时区下测试通过率", "= 100%", "100%", "符合"),
+        ]),
+        _signature("编制", "审核", "批准"),
+    ])
+    docs["function-list.pdf"] = ("产品功能清单", "2026-04-01", [
+        _meta([("产品名称", NODE_PRODUCT), ("申报单位", APPLICANT)]),
+        _table(["编号", "功能名称", "功能说明"], NODE_FUNCTIONS),
+        _signature("编制", "审核"),
+    ])
+    docs["novelty-search.pdf"] = ("科技查新报告", "2026-03-12", [
+        _meta([("查新项目", NODE_PRODUCT), ("委托人", APPLICANT), ("查新机构", "湖南示例科技信息研究所（虚构）"),
+               ("报告编号", "CX-2026-0203"), ("检索范围", "中文期刊、专利、科技成果库（2016–2026）")]),
+        _h2("查新点"),
+        _para("基于追加日志的维修工单状态流转：每次变更应答前落盘，崩溃后按最后完整记录恢复。"),
+        _h2("查新结论"),
+        _para("在检索范围内，未见与查新点完全相同的公开报道。"),
+        _signature("查新员", "审核员"),
+    ])
+    docs["audit-report.pdf"] = ("项目资金专项审计报告", "2026-04-25", [
+        _meta([("被审计单位", APPLICANT), ("审计项目", NODE_PRODUCT + " 省级重点软件项目资金"),
+               ("报告编号", "SJ-2026-131"), ("审计机构", "湖南示例会计师事务所（虚构）")]),
+        _table(["科目", "预算（万元）", "实际支出（万元）"], [
+            ("设备费", "12.0", "11.4"), ("材料费", "3.0", "2.6"), ("测试化验加工费", "6.0", "5.8"),
+            ("劳务费", "48.0", "47.5"), ("合计", "69.0", "67.3")]),
+        _h2("审计意见"),
+        _para("项目资金专款专用，支出真实、合规，会计核算符合规定。"),
+        _signature("注册会计师", "复核"),
+    ])
+    for n, (user, scene) in enumerate([
+            ("湘潭示例机械有限公司（虚构）", "车间设备报修与派工"),
+            ("衡阳示例水务有限公司（虚构）", "泵站设备巡检与维修跟踪")], start=1):
+        docs[f"user-eval-{n}.pdf"] = (f"用户使用评价报告（{n}）", f"2026-04-0{n + 2}", [
+            _meta([("软件名称", NODE_PRODUCT), ("开发单位", APPLICANT), ("使用单位", user),
+                   ("使用场景", scene), ("使用时间", "2026-01 至 2026-03")]),
+            _h2("使用评价"),
+            _table(["评价项", "评价"], [("功能满足度", "优"), ("运行稳定性", "优"), ("易用性", "良"),
+                                        ("售后服务", "优")]),
+            _para("工单登记、派工与统计满足日常维修管理需要，运行稳定，同意通过验收。"),
+            _signature("使用单位（盖章）", "负责人"),
+        ])
+    docs["ip-cert-1.pdf"] = ("计算机软件著作权登记证书", "2026-02-15", [
+        _meta([("软件名称", "设备维修工单服务 V1.0"), ("著作权人", APPLICANT), ("登记号", "2026SR000001（虚构）"),
+               ("开发完成日期", "2026-01-20"), ("权利取得方式", "原始取得"), ("权利范围", "全部权利")]),
+        _para("本证书为测试夹具样例，登记号为虚构，不具有任何法律效力。"),
+    ])
+    return docs
+
+
+#: The fixtures this script writes a dossier for: name -> (documents, output folder).
+DOSSIERS = {
+    "sample-delivery": (documents, OUT),
+    "node-delivery": (node_documents, FIXTURES / "node-delivery" / "docs" / "acceptance"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write every PDF into the fixture named on the command line (default: sample-delivery); fail
+    if one exceeds the size budget."""
+    names = (sys.argv[1:] if argv is None else argv) or ["sample-delivery"]
     status = 0
-    pages = {name: _page(title, date, parts) for name, (title, date, parts) in documents().items()}
+    for name in names:
+        if name not in DOSSIERS:
+            print(f"error: unknown fixture {name!r} (known: {', '.join(DOSSIERS)})", file=sys.stderr)
+            return 2
+        make_docs, out = DOSSIERS[name]
+        status |= _write(make_docs(), out)
+    return status
+
+
+def _write(docs, out):
+    """Render ``docs`` into ``out`` with a subset CJK font; 1 when a PDF is over budget."""
+    out.mkdir(parents=True, exist_ok=True)
+    status = 0
+    pages = {name: _page(title, date, parts) for name, (title, date, parts) in docs.items()}
     with tempfile.TemporaryDirectory() as tmp:
         font_path = _subset_font(pages.values(), tmp)
         config = FontConfiguration()
         face = WeasyCSS(string=f'@font-face {{ font-family: "FixtureCJK"; src: url("{font_path.as_uri()}"); }}',
                         font_config=config)
         for name, page in pages.items():
-            target = OUT / name
+            target = out / name
             HTML(string=page).write_pdf(target, stylesheets=[face], font_config=config,
                                             pdf_identifier=name.encode())
             status |= _check(target)
@@ -190,7 +285,7 @@ def main() -> int:
 def _check(target):
     """Print the file's size; return 1 when it is over budget."""
     size = target.stat().st_size
-    print(f"{target.relative_to(OUT.parent.parent)}  {size} bytes")
+    print(f"{target.relative_to(FIXTURES)}  {size} bytes")
     if size > MAX_BYTES:
         print(f"error: {target.name} is larger than {MAX_BYTES} bytes", file=sys.stderr)
         return 1

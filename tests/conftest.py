@@ -1,17 +1,13 @@
-"""Shared test helpers: the CLI runner and small delivered repositories written on the fly."""
+"""Fixtures every test may use. Helpers are in the ``support`` package (``tests/support/``), which
+tests import; no test imports this module."""
 
 from __future__ import annotations
-
-import os
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = REPO_ROOT / "fixtures"
+# the helpers' own asserts explain their failures as the tests' do
+pytest.register_assert_rewrite("support")
 
 
 @pytest.fixture
@@ -34,15 +30,3 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     monkeypatch.setenv("VERIFIER_KB_AUTO", "off")
 
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (relative path -> text, dedented) under ``root``; return ``root``."""
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
-
-
-PYTHON = sys.executable
-ENV_NO_COLOR = {**os.environ, "NO_COLOR": "1"}

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import verifier.bundle.build as bundle_build
-from tests.bundle_runs import FAILING, PASSING, git_delivery, indicator, real_run, spec_text
+from support.bundle_runs import FAILING, PASSING, git_delivery, indicator, real_run, spec_text
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.consistency import check_run

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 import verifier.bundle.build as bundle_build
 import verifier.bundle.verify as bundle_verify
 import verifier.run_files as run_files_module
-from report_sample import build_sample_run
-from tests.bundle_runs import FAILING, git_delivery, real_run, spec_text
-from tests.conftest import REPO_ROOT
+from support import REPO_ROOT
+from support.bundle_runs import FAILING, git_delivery, real_run, spec_text
+from support.report_sample import build_sample_run
 from verifier.bundle import BUNDLE_REPORTS, MANIFEST, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.signing import load_public_key, write_keypair

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import OWN_CODE, PASSING, git as _git, spec_text
-from tests.conftest import REPO_ROOT, write_tree
+from support import REPO_ROOT, write_tree
+from support.bundle_runs import OWN_CODE, PASSING, spec_text
+from support.bundle_runs import git as _git
 from verifier.bundle import build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
@@ -99,10 +100,11 @@ def test_a_changed_tracked_file_a_new_commit_and_another_subpath_fail(delivered,
     core = clone / "products" / "stock" / "stock" / "core.py"
     core.write_text(core.read_text() + "# changed\n")
     failed = _failed(verify_bundle(delivered["bundle"], repo=clone / "products" / "stock"))
-    assert [f.split(":")[0] for f in failed] == ["repository tree hash"]
+    assert [f.split(":")[0] for f in failed] == ["repository tree hash", "repository files"]
+    assert failed[1] == "repository files: changed 1: stock/core.py"  # relative to the delivered directory
     _git(clone, "commit", "-q", "-am", "change")
     failed = _failed(verify_bundle(delivered["bundle"], repo=clone / "products" / "stock"))
-    assert [f.split(":")[0] for f in failed] == ["repository commit", "repository tree hash"]
+    assert [f.split(":")[0] for f in failed] == ["repository commit", "repository tree hash", "repository files"]
     _git(clone, "reset", "-q", "--hard", "HEAD~1")
     failed = _failed(verify_bundle(delivered["bundle"], repo=clone / "products" / "other"))
     assert "repository subpath: " in failed[0] and "is products/other within its work tree" in failed[0]

@@ -10,12 +10,13 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
-from tests.conftest import write_tree
+from support import write_tree
+from support.bundle_runs import FAILING, git_delivery, real_run, spec_text
+from support.bundle_runs import git as _git
 from verifier.bundle import build_bundle, verify_bundle
+from verifier.bundle.task_book import recorded_location, spec_differences
 from verifier.cli import main
 from verifier.errors import InputError
-from verifier.bundle.task_book import recorded_location, spec_differences
 
 REAL = spec_text(FAILING)
 #: the applicant's copy: S1 allows 5 issues instead of none, C1 asks 80% instead of 100%

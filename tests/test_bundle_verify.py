@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import FAILING, git as _git, git_delivery, real_run, spec_text
+from support.bundle_runs import FAILING, git_delivery, real_run, spec_text
+from support.bundle_runs import git as _git
 from verifier.bundle import MANIFEST, SIGNATURE, build_bundle, verify_bundle
 from verifier.cli import main
 from verifier.errors import InputError
@@ -179,10 +180,11 @@ def test_a_changed_repository_is_caught(signed_bundle, repo, tmp_path):
     assert _failed(verify_bundle(signed_bundle, repo=clone)) == []
     (clone / "stock" / "core.py").write_text("def add(stock, delta):\n    return stock - delta\n")
     failed = _failed(verify_bundle(signed_bundle, repo=clone))
-    assert len(failed) == 1 and failed[0].startswith("repository tree hash:")
+    assert len(failed) == 2 and failed[0].startswith("repository tree hash:")
+    assert failed[1] == "repository files: changed 1: stock/core.py"  # named, from the run's per-file record
     _git(clone, "commit", "-q", "-am", "change")
     failed = _failed(verify_bundle(signed_bundle, repo=clone))
-    assert [f.split(":")[0] for f in failed] == ["repository commit", "repository tree hash"]
+    assert [f.split(":")[0] for f in failed] == ["repository commit", "repository tree hash", "repository files"]
 
 
 def test_tree_hash_definition(tmp_path):

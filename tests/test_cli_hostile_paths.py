@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 
 #: No case should take more than a second; a hang is what this guards against.
 TIMEOUT = 60
@@ -108,7 +108,7 @@ KEYGEN = {  # a prefix: PREFIX.key and PREFIX.pub are written
     "key-is-fifo": lambda w: (_fifo_prefix(w.base / "agency"), w.base / "agency.key"),
     "key-is-dir": lambda w: (_dir_prefix(w.base / "agency"), w.base / "agency.key"),
     "proc-new": lambda w: (Path("/proc/verifier-key"), Path("/proc")),
-    "missing-parent": lambda w: (w.base / "no" / "such" / "agency", w.base / "no" / "such"),
+    "parent-is-file": lambda w: (w.afile / "keys" / "agency", w.afile),  # a missing keys/ is made (0700)
 }
 
 H = object()  # where the hostile path goes

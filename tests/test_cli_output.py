@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 from rich.table import Table
 
-from tests.bundle_runs import FAILING, git_delivery, indicator, real_run, spec_text
-from tests.conftest import REPO_ROOT, write_tree
+from support import REPO_ROOT, write_tree
+from support.bundle_runs import FAILING, git_delivery, indicator, real_run, spec_text
 from verifier.bundle import MANIFEST, build_bundle
 from verifier.cli import main
 from verifier.cli.output import SafeConsole, emit, say, styled
@@ -64,9 +64,6 @@ def test_printable_leaves_text_alone():
 
 
 # --------------------------------------------------------------------------- the one way out
-
-_ALLOWED = {"say", "status", "emit", "styled", "stacked", "SafeConsole", "stdout_console"}
-
 
 def _prints(tree: ast.AST) -> list[str]:
     """Calls in ``tree`` that would print without escaping."""

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from spec_fakes import PROBES
+from support.spec_fakes import PROBES
 from verifier.evaluation import MAX_PARTIAL, evaluate, linear_credit, outcome_from_error
 from verifier.probe import Finding, Measurement, ProbeError, ProbeOutcome
 from verifier.spec import parse_spec

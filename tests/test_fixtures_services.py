@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fixture_expectations import (
+from support.fixture_expectations import (
     MAX_BODY_BYTES,
     SAMPLE_MODULE,
     SAMPLE_READY_LINE,
@@ -53,7 +53,7 @@ class _Service:
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
-    def start(self, port: int | None = None) -> "_Service":
+    def start(self, port: int | None = None) -> _Service:
         self.port = port or _free_port()
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         with open(self.log, "ab") as log:

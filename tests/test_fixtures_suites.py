@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_expectations import (
+from support.fixture_expectations import (
     SAMPLE_BANDIT_ISSUES_INVENTORY_API,
     SAMPLE_FUNCTIONS,
     SAMPLE_RADON_WORST,

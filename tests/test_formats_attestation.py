@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundle_runs import PASSING, git_delivery, real_run, spec_text
+from support.bundle_runs import PASSING, git_delivery, real_run, spec_text
 from verifier.attestation import ATTESTATION, PREDICATE_TYPE, sign_statement
 from verifier.signing import load_private_key, load_public_key
 

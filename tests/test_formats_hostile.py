@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.format_validators import cyclonedx_json, junit_xml, sarif_json, spdx_document
+from support.format_validators import cyclonedx_json, junit_xml, sarif_json, spdx_document
 
 pytestmark = pytest.mark.slow
 

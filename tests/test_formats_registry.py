@@ -1,4 +1,4 @@
-"""The format registry and the formats on the hand-made hostile sample run (tests/report_sample.py): a
+"""The format registry and the formats on the hand-made hostile sample run (tests/support/report_sample.py): a
 third-party format registers through the ``verifier.formats`` entry points like the built-in ones;
 SARIF and JUnit of the hostile sample validate; what a format cannot render is a one-line error."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.format_validators import cyclonedx_json, junit_xml, sarif_json
-from tests.report_sample import EVIL, build_sample_run
+from support.format_validators import cyclonedx_json, junit_xml, sarif_json
+from support.report_sample import EVIL, build_sample_run
 from verifier import formats
 from verifier.formats import FormatError, RunData
 from verifier.results import Project
@@ -80,10 +80,16 @@ def test_sarif_and_junit_of_the_hostile_sample_validate(hostile_sample, cli, tmp
         result = cli("report", hostile_sample, "--format", fmt)
         assert result.exit_code == 0, result.output
     log = sarif_json((hostile_sample / "reports" / "findings.sarif").read_bytes())
-    (bandit,) = log["runs"]  # the sample has bandit, no robustness indicator
+    runs = {r["tool"]["driver"]["name"]: r for r in log["runs"]}
+    # no robustness indicator; the hand-made pytest and radon findings carry rule, severity, file and line
+    assert list(runs) == ["bandit", "pytest", "radon"]
+    bandit = runs["bandit"]
     messages = [r["message"]["text"] for r in bandit["results"]]
     assert f"Possible SQL injection{EVIL}" in messages
-    assert {r["level"] for r in bandit["results"]} == {"warning", "note"}
+    assert {r["level"] for r in bandit["results"]} == {"error", "warning", "note"}
+    waived = [r for r in bandit["results"] if r.get("suppressions")]  # the expert's waiver, as SARIF says it
+    assert [(r["ruleId"], r["suppressions"][0]["status"], r["properties"]["fingerprint"]) for r in waived] == [
+        ("B602", "accepted", "bandit:B602:inventory_api/admin.py:3f2a9c1b2d4e5f60")]
     xml = junit_xml((hostile_sample / "reports" / "junit.xml").read_bytes(), tmp_path)
     cases = {case.name: case for suite in xml for case in suite}
     error = cases["C1 多 Python 版本兼容"]

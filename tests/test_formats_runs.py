@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
-from tests.format_validators import cyclonedx_json, junit_xml, sarif_json, spdx_document
+from support import FIXTURES
+from support.format_validators import cyclonedx_json, junit_xml, sarif_json, spdx_document
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +94,14 @@ def test_spdx_of_the_sample_validates_and_holds_every_file_with_its_origin(sampl
     assert "origin=generated" in annotations[by_name["./uv.lock"].spdx_id]
     assert str(by_name["./README.md"].license_info_in_file[0]) == "NOASSERTION"  # not looked at
     assert by_name["./inventory_api/server.py"].file_types[0].name == "SOURCE"
+    # uv.lock's packages: pytest direct, what it requires DEPENDS_ON from it
+    names = {p.spdx_id: p.name for p in doc.packages}
+    depends = {(names[r.spdx_element_id], names[r.related_spdx_element_id]) for r in doc.relationships
+               if r.relationship_type.name == "DEPENDS_ON"}
+    assert depends == {(product.name, "pytest"), ("pytest", "iniconfig"), ("pytest", "packaging"), ("pytest", "pluggy")}
+    pytest_ = next(p for p in doc.packages if p.name == "pytest")
+    assert [r.locator for r in pytest_.external_references] == ["pkg:pypi/pytest@8.3.4"]
+    assert pytest_.comment.startswith("direct pypi dependency declared in uv.lock")
     # protoc output GENERATED_FROM its .proto
     generated = by_name["./inventory_api/proto/inventory_pb2.py"].spdx_id
     proto = by_name["./inventory_api/proto/inventory.proto"].spdx_id
@@ -114,7 +122,13 @@ def test_cyclonedx_of_the_sample_validates_with_the_ratio_on_the_product(sample_
     mini = next(c for c in doc["components"] if c["name"] == "minischema")
     assert mini["purl"] == "pkg:pypi/minischema@0.4.2" and mini["licenses"] == [{"license": {"id": "MIT"}}]
     assert {c["name"] for c in mini["components"]} >= {"vendor/minischema/minischema/schema.py"}
-    assert {"ref": "product", "dependsOn": [mini["bom-ref"]]} in doc["dependencies"]
+    # the product depends on the vendored component and on pytest, which its uv.lock declares directly;
+    # pytest on what uv.lock says it requires
+    by_name = {c["name"]: c for c in doc["components"]}
+    graph = {e["ref"]: e.get("dependsOn", []) for e in doc["dependencies"]}
+    assert graph["product"] == sorted([mini["bom-ref"], by_name["pytest"]["bom-ref"]])
+    assert by_name["pytest"]["purl"] == "pkg:pypi/pytest@8.3.4" and by_name["pytest"]["scope"] == "required"
+    assert sorted(by_name[n]["bom-ref"] for n in ("iniconfig", "packaging", "pluggy")) == graph[by_name["pytest"]["bom-ref"]]
     files = {c["name"]: c for c in product["components"]}
     assert all(c["type"] == "file" for c in files.values())
     origin = _origin(sample_run)
@@ -126,11 +140,11 @@ def test_cyclonedx_of_the_sample_validates_with_the_ratio_on_the_product(sample_
     assert _report(cli, sample_run, "cyclonedx", tmp_path) == _report(cli, sample_run, "cyclonedx", tmp_path)
 
 
-def test_sarif_of_the_weak_delivery_has_bandit_and_robustness_runs(weak_run, cli, tmp_path):
+def test_sarif_of_the_weak_delivery_has_bandit_radon_and_robustness_runs(weak_run, cli, tmp_path):
     log = sarif_json(_report(cli, weak_run, "sarif", tmp_path))
     results = _results(weak_run)
     runs = {r["tool"]["driver"]["name"]: r for r in log["runs"]}
-    assert set(runs) == {"bandit", "verifier-robustness"}
+    assert set(runs) == {"bandit", "radon", "verifier-robustness"}  # pytest's failures have no severity: JUnit
     assert runs["bandit"]["tool"]["driver"]["version"] == results["environment"]["tools"]["bandit"]
     sec = next(i for i in results["indicators"] if i["probe"] == "bandit")
     issues = [f for f in sec["findings"] if f["rule"] != "bandit-error"]
@@ -155,6 +169,18 @@ def test_sarif_of_the_weak_delivery_has_bandit_and_robustness_runs(weak_run, cli
         assert evidence["uriBaseId"] == "RUNDIR" and (weak_run / evidence["uri"]).is_file()
     artifact = runs["verifier-robustness"]["artifacts"][0]
     assert artifact["hashes"]["sha-256"] == hashlib.sha256((weak_run / artifact["location"]["uri"]).read_bytes()).hexdigest()
+    # radon's worst functions, through the generic path: the function's span, a maintainability rule
+    maint = next(i for i in results["indicators"] if i["probe"] == "radon")
+    assert runs["radon"]["tool"]["driver"]["version"] == results["environment"]["tools"]["radon"]
+    worst = runs["radon"]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]) for r in worst] == [
+        (f["rule"], {"startLine": f["line"], "endLine": f["extra"]["endline"]}) for f in maint["findings"]]
+    rules = runs["radon"]["tool"]["driver"]["rules"]
+    assert rules[worst[0]["ruleIndex"]]["properties"]["tags"] == ["maintainability"]
+    assert worst[0]["level"] == "error" and worst[0]["properties"]["severity"] == "high"
+    # radon's reports are its stdout: attached, its empty stderr not
+    attached = [a["location"]["uri"] for a in runs["radon"]["artifacts"]]
+    assert attached and all((weak_run / uri).stat().st_size > 0 for uri in attached)
 
 
 def test_junit_of_the_weak_delivery_fails_the_unmet_indicators_and_gates(weak_run, cli, tmp_path):

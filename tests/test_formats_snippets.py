@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.format_validators import cyclonedx_json, spdx_document
+from support.format_validators import cyclonedx_json, spdx_document
 from verifier.kb import build_kb
 
 pytestmark = pytest.mark.slow

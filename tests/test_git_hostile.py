@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import PASSING, spec_text
-from tests.conftest import REPO_ROOT, write_tree
-from tests.git_repos import plain_git, plain_out, tar_copy
+from support import REPO_ROOT, write_tree
+from support.bundle_runs import PASSING, spec_text
+from support.git_repos import plain_git, plain_out, tar_copy
 from verifier.cli import main
 from verifier.git import read_state
 from verifier.repository import repo_identity

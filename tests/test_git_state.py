@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
-from tests.git_repos import plain_git, plain_out, tar_copy
+from support import write_tree
+from support.git_repos import plain_git, plain_out, tar_copy
 from verifier.git import GitError, read_state
 from verifier.repository import repo_identity
 from verifier.source import open_source

@@ -234,7 +234,9 @@ def test_long_line_length_is_reported(tmp_path):
     ("src/main/java/a/UserServiceTest.java", True), ("Api.Tests/FooTests.cs", True),
     ("web/src/a.spec.ts", True), ("web/src/b.test.js", True), ("web/__tests__/c.js", True),
     ("spec/models/user_spec.rb", True), ("e2e/login.cy.ts", True),
-    ("src/latest/x.py", False), ("src/contest.py", False), ("src/testing_utils.py", False),
+    # Django's and unittest's habits: a module of tests named tests.py or test.py (issue 13)
+    ("notes/tests.py", True), ("test.py", True), ("app/conftest.py", True),
+    ("src/latest/x.py", False), ("src/mytests.py", False), ("src/attest.py", False), ("src/contest.py", False), ("src/testing_utils.py", False),
     ("src/main/java/a/Tester.java", False), ("attestation/a.go", False), ("protest.js", False),
 ])
 def test_test_rule(path, expected):
@@ -269,3 +271,32 @@ def test_counts_match_the_plain_pygount_cli(tmp_path):
     plain = {Path(f["path"]).name: f["sourceCount"] for f in json.loads(out.read_text())["files"]}
     ours = {e.path: e.lines for e in _inventory(tree).entries}
     assert ours == plain and len(ours) == len(SAMPLES) - 2
+
+
+def test_a_pool_that_stops_answering_is_replaced_and_counting_goes_on(monkeypatch):
+    """Regression: when the pool stopped answering while more work was being scheduled, the counter
+    gave it up (pool = None) and then scheduled on None, an internal error; now it starts a new pool.
+    Three tasks the pool never answers (futures nobody completes) fill the queue; the fourth is
+    counted by a fresh, real pool."""
+    import concurrent.futures as cf
+
+    from verifier.origin import inventory
+
+    # the counter gives a silent pool timeout_s + _POOL_GRACE_S: 0.2 s here, while each count may take 5 s
+    monkeypatch.setattr(inventory, "_POOL_GRACE_S", -4.8)
+    counter = inventory._Counter(1, inventory.open_cache(None), lambda n: None, timeout_s=5.0)
+    try:
+        counter.pool = inventory._pool(1)
+        stuck = [inventory._File(rel=f"stuck{i}.py", abspath=f"/nonexistent/stuck{i}.py", key=f"k{i}")
+                 for i in range(3)]
+        for file in stuck:
+            counter.running[cf.Future()] = inventory._Task(batch=[(file, "x.py", b"x = 1\n")])
+        fresh = inventory._File(rel="fresh.py", abspath="/nonexistent/fresh.py", key="k-fresh")
+        counter._schedule(inventory._Task(batch=[(fresh, "fresh.py", b"a = 1\nb = 2\n")]))
+        monkeypatch.setattr(inventory, "_POOL_GRACE_S", 60.0)  # the new pool answers: give it time
+        counter.finish()
+    finally:
+        counter.close()
+    assert all("worker pool stopped answering" in f.result["problem"] for f in stuck)
+    assert fresh.result is not None and fresh.result["problem"] is None and fresh.result["lines"] == 2
+    assert any("stopped answering" in w for w in counter.warnings)

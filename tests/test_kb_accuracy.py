@@ -493,7 +493,7 @@ def test_invariant_to_line_endings_indentation_and_comments(kb_path: Path, deliv
 def test_min_lines_is_honoured(kb_path: Path):
     import click.utils
     short = []
-    for name, func in sorted(inspect.getmembers(click.utils, inspect.isfunction)):
+    for _name, func in sorted(inspect.getmembers(click.utils, inspect.isfunction)):
         if func.__module__ == "click.utils":
             source = textwrap.dedent(inspect.getsource(func))
             if 6 <= len(normalize(source, "a.py").lines) <= 9:

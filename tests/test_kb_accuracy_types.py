@@ -21,7 +21,7 @@ from verifier.kb.normalize import normalize
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from accuracy_injection import TYPES, inject, pick_snippet, transform  # noqa: E402
+from accuracy_injection import TYPES, inject, pick_snippet, transform
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry_standins import LEDGER, sdist, simple_index
+from support.registry_standins import LEDGER, sdist, simple_index
 
 OWNER = "Hunan Example Software Co., Ltd."
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from tests.conftest import write_tree
-from tests.registry_standins import LEDGER, sdist, simple_index
+from support import write_tree
+from support.registry_standins import LEDGER, sdist, simple_index
 from verifier.kb import KnowledgeBase
 from verifier.kb.deps import declared_dependencies
 

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.errors import InputError
-from verifier.kb import KnowledgeBase, build_kb, match_texts
-from verifier.kb import guard
+from verifier.kb import KnowledgeBase, build_kb, guard, match_texts
 
 TIMEOUT = 3 * guard.STATEMENT_TIMEOUT_S
 

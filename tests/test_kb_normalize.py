@@ -9,8 +9,7 @@ import random
 import pytest
 
 from verifier.kb.normalize import decode_source, is_data, is_source_name, normalize
-from verifier.kb.winnow import (K, W, decode, encode, fingerprint, kgram_hashes,
-                                 mask_line_hashes, winnow)
+from verifier.kb.winnow import K, W, decode, encode, fingerprint, kgram_hashes, mask_line_hashes, winnow
 
 PY = '''"""Stock ledger helpers."""
 import json  # serialization

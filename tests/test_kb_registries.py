@@ -13,8 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry_standins import (CRC_C, LEDGER, SCHEDULE_JS, debian_source, npm_registry,
-                                     npm_tarball, sdist, simple_index, wheel)
+from support.registry_standins import (
+    CRC_C,
+    LEDGER,
+    SCHEDULE_JS,
+    debian_source,
+    npm_registry,
+    npm_tarball,
+    sdist,
+    simple_index,
+    wheel,
+)
 from verifier.errors import InputError
 from verifier.kb import KnowledgeBase, match_texts
 from verifier.kb.registries import FetchFailure, PackageSpec, fetch, parse_spec, read_list

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from probes._http import HttpRequest, send
-from probes._locust_file import generate_locustfile
-from tests.live_service_support import context, script_repo
+from support.live_service import context, script_repo
 from verifier import loopback
+from verifier.builtin_probes._http import HttpRequest, send
+from verifier.builtin_probes._locust_file import generate_locustfile
 from verifier.service import Service, ServiceConfig
 
 # /health answers with the status and Location given on the command line; anything else 200.
@@ -124,7 +124,7 @@ def test_generated_locustfile_does_not_follow_redirects():
 
 @pytest.mark.slow
 def test_locust_on_declared_endpoints_does_not_follow_a_redirect(tmp_path, trap):
-    from probes.locust_probe import LocustProbe
+    from verifier.builtin_probes.locust_probe import LocustProbe
     with redirecting_service(tmp_path, f"http://{trap.host}:{trap.port}/health") as svc:
         ctx = context(LocustProbe, tmp_path, svc, {"endpoints": [{"path": "/health"}], "users": 2,
                                                    "spawn_rate": 2, "run_time": "2s"})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.origin import analyze
 from verifier.origin.inventory import IGNORED_REASON
 from verifier.source import open_source

@@ -11,7 +11,7 @@ from pathlib import Path
 import click.termui
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 
 OWN = '''
 # Copyright (c) 2026 Hunan Example Software Co., Ltd.

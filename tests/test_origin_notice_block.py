@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.origin import analyze
 from verifier.origin.detect import NOTICE_MARGIN, notice_end
 

@@ -107,7 +107,10 @@ def det(*, holders=(), licenses=(), generated=None, mean=30.0, error=None, packa
         mean_line_length=mean, error=error, packages=tuple(packages))
 
 
-def run(entries, detections, *, declared=Declared(), owners=OWNERS):
+NOTHING_DECLARED = Declared()
+
+
+def run(entries, detections, *, declared=NOTHING_DECLARED, owners=OWNERS):
     matcher = OwnerMatcher(owners)
     own = owner_licenses(entries, detections, matcher)
     components = find_components(entries, detections, matcher, own)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.origin import analyze
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from support import REPO_ROOT
 from verifier.origin import counting
 
 OWNER = "Hunan Example Software Co., Ltd."

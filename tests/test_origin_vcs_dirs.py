@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.origin.inventory import VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
-from verifier.vcs import VCS_MARKERS, vcs_metadata
 from verifier.source import open_source
+from verifier.vcs import VCS_MARKERS, vcs_metadata
 
 OWNER = "Hunan Example Software Co., Ltd."
 APACHE_HEADER = """\

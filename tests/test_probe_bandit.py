@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.bandit_probe import BanditArgs, BanditProbe, summarize
+from verifier.builtin_probes.bandit_probe import BanditArgs, BanditProbe, summarize
 from verifier.probe import ProbeContext, ProbeError, get_probe
 
 INSECURE = '''
@@ -232,7 +232,7 @@ def _fixture_run(tmp_path, root: Path, indicator: str):
 
 
 def test_sample_delivery_has_no_issue(tmp_path):
-    from fixture_expectations import SAMPLE_BANDIT_ISSUES_INVENTORY_API, SAMPLE_ROOT
+    from support.fixture_expectations import SAMPLE_BANDIT_ISSUES_INVENTORY_API, SAMPLE_ROOT
 
     outcome = _fixture_run(tmp_path, SAMPLE_ROOT, "SEC-1")
     got = values(outcome)
@@ -241,7 +241,7 @@ def test_sample_delivery_has_no_issue(tmp_path):
 
 
 def test_weak_delivery_issues_match_the_known_list(tmp_path):
-    from fixture_expectations import (
+    from support.fixture_expectations import (
         WEAK_BANDIT_HIGH,
         WEAK_BANDIT_ISSUES,
         WEAK_BANDIT_LOW,

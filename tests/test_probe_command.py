@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from probes.command_probe import CommandArgs, CommandProbe, extract, parse_json_path, select_json
+from verifier.builtin_probes.command_probe import (
+    CommandArgs,
+    CommandProbe,
+    extract,
+    parse_json_path,
+    select_json,
+)
 from verifier.probe import ProbeContext, ProbeError, get_probe
 
 MEASURE = '''

@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from probes.command_probe import CommandArgs, CommandProbe
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier import probe as contract
 from verifier import probekit
-from verifier.probe import (MetricInfo, Presentation, Probe, ProbeContext, ProbeOutcome, RunningService, available_probes,
-                            presentation_of)
+from verifier.builtin_probes.command_probe import CommandArgs, CommandProbe
+from verifier.probe import (
+    MetricInfo,
+    Presentation,
+    Probe,
+    ProbeContext,
+    ProbeOutcome,
+    RunningService,
+    available_probes,
+    presentation_of,
+)
 from verifier.report import build_view, load_run
 from verifier.service import Service, ServiceConfig
 
@@ -87,7 +95,7 @@ def test_metrics_for_is_declared_with_a_default():
     ("probe: legacy\n    with: {unit: ms, bogus: 1}\n    metric: nope\n    target: '<= 5'", r"\(\+1 more problem\)$"),
 ])
 def test_metrics_for_is_only_called_with_valid_arguments(tmp_path, text, problem):
-    from spec_fakes import PROBES, ReadingProbe
+    from support.spec_fakes import PROBES, ReadingProbe
     from verifier.errors import InputError
     from verifier.spec import parse_spec
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from probes.integrity_probe import IntegrityProbe
-from tests.live_service_support import WEAK, context, fixture_config, fixture_service, values
+from support.live_service import WEAK, context, fixture_config, fixture_service, values
+from verifier.builtin_probes.integrity_probe import IntegrityProbe
 from verifier.probe import ProbeError
 from verifier.service import Service
 
@@ -45,11 +45,18 @@ def test_weak_loses_unflushed_writes(tmp_path):
 
 
 def test_read_that_returns_garbage(tmp_path):
-    # GET / answers the HTML console, not JSON: the records cannot be checked.
+    # GET / answers the HTML console, not JSON: declared format: json, the records cannot be checked,
+    # and the error says which format would read text.
     with fixture_service(tmp_path) as svc:
-        ctx = context(IntegrityProbe, tmp_path, svc, {**COLLECTION, "read": {"path": "/"}, "count": 3})
-        with pytest.raises(ProbeError, match=r"read GET / returned garbage, not JSON"):
+        ctx = context(IntegrityProbe, tmp_path, svc, {**COLLECTION, "read": {"path": "/"}, "count": 3,
+                                                       "format": "json"})
+        with pytest.raises(ProbeError, match=r"read GET / returned garbage, not JSON \(.*format: json\).*"
+                                             r"needs format: text"):
             IntegrityProbe().run(ctx)
+        # The default infers the format from the answer: HTML is text, searched for the markers.
+        ctx = context(IntegrityProbe, tmp_path, svc, {**COLLECTION, "read": {"path": "/"}, "count": 3})
+        outcome = IntegrityProbe().run(ctx)
+    assert values(outcome) == {"lost_records": 3, "written": 3, "read_back": 0}
 
 
 def test_read_that_fails_and_write_that_is_refused(tmp_path):
@@ -77,7 +84,7 @@ def test_bad_arguments(args, message):
 # ---- the command variant: the product's own CLI writes and/or reads --------------------------
 
 ADMIN = ["{python}", "-m", "inventory_api.admin"]
-ADMIN_ADD = {"command": [*ADMIN, "add", "--db", "{data_dir}/store.db", "--sku", "INT-{uid}-{i}",
+ADMIN_ADD = {"command": [*ADMIN, "add", "--db", "{data_dir}/store.db", "--sku", "INT-{run}-{i}",
                          "--name", "命令行 {i}", "--quantity", "1"]}
 ADMIN_LIST = {"command": [*ADMIN, "list", "--db", "{data_dir}/store.db"]}
 CLIENT = ["{python}", "-m", "weak_api.client", "--url", "{base_url}"]
@@ -92,10 +99,10 @@ def weak_service(tmp_path):
 
 
 @pytest.mark.parametrize("args, lines", [
-    ({"write": ADMIN_ADD, "read": ADMIN_LIST, "marker": "INT-{uid}-{i}", "count": 6}, 7),
+    ({"write": ADMIN_ADD, "read": ADMIN_LIST, "marker": "INT-{run}-{i}", "count": 6}, 7),
     ({"write": WRITE, "read": ADMIN_LIST, "marker": "INT-{uid}-{i}", "count": 6}, 7),
     ({"write": ADMIN_ADD, "read": {"path": "/api/items/{id}"}, "id_field": "id",
-      "marker": "INT-{uid}-{i}", "count": 6}, 12),
+      "marker": "INT-{run}-{i}", "count": 6}, 12),
 ], ids=["command-command", "http-command", "command-http"])
 def test_sample_commands_lose_nothing(tmp_path, args, lines):
     with fixture_service(tmp_path) as svc:
@@ -118,7 +125,12 @@ def test_sample_commands_lose_nothing(tmp_path, args, lines):
     if "command" in args["read"]:
         assert "integrity/read.stdout.txt" in outcome.evidence
         listed = json.loads((ctx.run_dir / "integrity" / "read.stdout.txt").read_text())
-        assert sum(item["sku"].startswith(f"INT-{outcome.details['token']}-") for item in listed) == 6
+        ours = [item["sku"] for item in listed if item["sku"].startswith("INT-")]
+        assert len(ours) == 6
+        if "command" in args["write"]:
+            assert all(sku.startswith(f"INT-{outcome.details['token']}-") for sku in ours)
+        else:  # {uid}: a token of each record's own
+            assert len({sku.rsplit("-", 1)[0] for sku in ours}) == 6
         assert outcome.commands[-1][-3:] == ("list", "--db", str(svc.data_dir / "store.db"))
 
 
@@ -137,9 +149,9 @@ def test_weak_cli_writes_through_the_service_are_lost(tmp_path, read):
 
 def test_refused_command_writes_are_not_acknowledged(tmp_path):
     # One sku for every record: the first registration succeeds, the rest exit 1 (duplicate sku).
-    same_sku = {"command": [*ADMIN, "add", "--db", "{data_dir}/store.db", "--sku", "ONE-{uid}",
+    same_sku = {"command": [*ADMIN, "add", "--db", "{data_dir}/store.db", "--sku", "ONE-{run}",
                             "--name", "x"]}
-    args = {"write": same_sku, "read": ADMIN_LIST, "marker": "ONE-{uid}", "count": 3}
+    args = {"write": same_sku, "read": ADMIN_LIST, "marker": "ONE-{run}", "count": 3}
     with fixture_service(tmp_path) as svc:
         outcome = IntegrityProbe().run(context(IntegrityProbe, tmp_path, svc, args))
     assert values(outcome) == {"lost_records": 0, "written": 1, "read_back": 1}
@@ -190,7 +202,8 @@ def test_command_that_hangs_is_killed_at_its_timeout(tmp_path):
 @pytest.mark.parametrize("read, message", [
     # The product's own --version prints text, not the JSON the spec declared.
     ({"command": ["{python}", "-m", "inventory_api", "--version"]},
-     r"read command returned garbage, not JSON .*'python -m inventory_api 1\.0\.0"),
+     r"read command returned garbage, not JSON .*format: json\): 'python -m inventory_api 1\.0\.0.*"
+     r"\(a read that returns text needs format: text\)"),
     ({"command": ["{python}", "-c", "import sys; sys.stdout.buffer.write(b'\\xff\\xfe[]')"]},
      r"read command returned garbage \(not UTF-8\)"),
     ({"command": [*ADMIN, "list", "--db", "{data_dir}/elsewhere.db"]},
@@ -200,7 +213,7 @@ def test_read_command_garbage_or_failure(tmp_path, read, message):
     with fixture_service(tmp_path) as svc:
         with pytest.raises(ProbeError, match=message) as err:
             IntegrityProbe().run(context(IntegrityProbe, tmp_path, svc, {**COLLECTION, "read": read,
-                                                                          "count": 2}))
+                                                                          "count": 2, "format": "json"}))
     assert "integrity/read.stdout.txt" in err.value.evidence
     if "elsewhere" in str(read):
         assert "database" in err.value.tail and "does not exist" in err.value.tail
@@ -219,7 +232,9 @@ def test_command_writes_all_refused(tmp_path):
 @pytest.mark.parametrize("args, message", [
     ({**COLLECTION, "write": {**WRITE, **ADMIN_ADD}}, "either an HTTP request .* or a command, not both"),
     ({**COLLECTION, "read": {"method": "GET"}}, r"read: declare an HTTP request \(path"),
-    ({**COLLECTION, "read": {"command": [*ADMIN, "show", "{i}"]}}, "cannot use {i} or {id}"),
+    ({**COLLECTION, "read": {"command": [*ADMIN, "show", "{i}"]}}, "cannot use {i}, {id} or {uid}"),
+    ({**COLLECTION, "read": {"command": [*ADMIN, "show", "{uid}"]}}, r"\{run\} is the token of the whole run"),
+    ({**COLLECTION, "read": {"path": "/api/items?sku={uid}"}}, r"cannot use \{uid\} \(one per record\)"),
     ({**COLLECTION, "write": {"command": ["tool", "{nope}"]}}, r"write: unknown placeholder\(s\) {nope}"),
     ({"write": WRITE, "read": ADMIN_LIST}, "a read command is one collection read: it needs a marker"),
     ({**COLLECTION, "write": {"command": []}}, "command is empty"),

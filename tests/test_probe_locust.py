@@ -9,11 +9,11 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
-from probes._http import HttpRequest
-from probes._locust_csv import LocustCsvError, read_failures, read_history, read_stats
-from probes._locust_file import generate_locustfile
-from probes.locust_probe import ROUNDING_NOTE, LocustProbe
-from tests.live_service_support import (ITEM_BODY, context, fixture_service, script_repo, values)
+from support.live_service import ITEM_BODY, context, fixture_service, script_repo, values
+from verifier.builtin_probes._http import HttpRequest
+from verifier.builtin_probes._locust_csv import LocustCsvError, read_failures, read_history, read_stats
+from verifier.builtin_probes._locust_file import generate_locustfile
+from verifier.builtin_probes.locust_probe import ROUNDING_NOTE, LocustProbe
 from verifier.probe import ProbeError, available_probes
 from verifier.service import Service, ServiceConfig
 
@@ -41,7 +41,7 @@ def test_generated_locustfile_keeps_spec_values_as_data():
     assert config["wait_time"] == [0.1, 0.5]
     assert config["endpoints"][0] == {"index": 0, "method": "POST", "path": "/api/items?x={i}",
                                       "body": hostile, "headers": {}, "weight": 2,
-                                      "name": "POST /api/items?x={i}", "expect": [201]}
+                                      "name": "POST /api/items?x={i}", "expect": [201], "auth": True}
     assert config["endpoints"][1]["name"] == "健康检查"
 
 

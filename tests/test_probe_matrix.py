@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.matrix_probe import MatrixArgs, MatrixProbe
+from verifier.builtin_probes.matrix_probe import MatrixArgs, MatrixProbe
 from verifier.probe import ProbeContext, get_probe
 
 SCRIPT = '''

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from probes.pytest_probe import PytestArgs, PytestProbe, parse_junit
+from verifier.builtin_probes.pytest_probe import PytestArgs, PytestProbe, parse_junit
 from verifier.probe import ProbeContext, ProbeError, get_probe
 
 TESTS = '''
@@ -324,20 +324,20 @@ def _fixture_run(tmp_path_factory, root: Path, indicator: str):
 
 @pytest.fixture(scope="module")
 def sample_outcome(tmp_path_factory):
-    from fixture_expectations import SAMPLE_ROOT
+    from support.fixture_expectations import SAMPLE_ROOT
 
     return _fixture_run(tmp_path_factory, SAMPLE_ROOT, "FUN-1")
 
 
 @pytest.fixture(scope="module")
 def weak_outcome(tmp_path_factory):
-    from fixture_expectations import WEAK_ROOT
+    from support.fixture_expectations import WEAK_ROOT
 
     return _fixture_run(tmp_path_factory, WEAK_ROOT, "FUN-1")
 
 
 def test_sample_delivery_passes_and_covers_every_function(sample_outcome):
-    from fixture_expectations import SAMPLE_FUNCTIONS, SAMPLE_TEST_COUNT, SAMPLE_TESTS_PER_FUNCTION
+    from support.fixture_expectations import SAMPLE_FUNCTIONS, SAMPLE_TEST_COUNT, SAMPLE_TESTS_PER_FUNCTION
 
     got = values(sample_outcome)
     assert got["total"] == got["passed"] == SAMPLE_TEST_COUNT
@@ -350,7 +350,7 @@ def test_sample_delivery_passes_and_covers_every_function(sample_outcome):
 
 
 def test_weak_delivery_failures_and_function_coverage(weak_outcome):
-    from fixture_expectations import (
+    from support.fixture_expectations import (
         WEAK_COVERED_FUNCTIONS,
         WEAK_FAILING_TESTS,
         WEAK_FUNCTION_COVERAGE,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from radon.metrics import mi_visit
 
-from probes.radon_probe import RadonArgs, RadonProbe, summarize
+from verifier.builtin_probes.radon_probe import RadonArgs, RadonProbe, summarize
 from verifier.probe import ProbeContext, ProbeError, get_probe
 
 
@@ -204,7 +204,7 @@ def _fixture_run(tmp_path, root: Path, indicator: str):
 
 
 def test_sample_delivery_is_simple(tmp_path):
-    from fixture_expectations import SAMPLE_RADON_WORST, SAMPLE_ROOT
+    from support.fixture_expectations import SAMPLE_RADON_WORST, SAMPLE_ROOT
 
     outcome = _fixture_run(tmp_path, SAMPLE_ROOT, "MAINT-1")
     got = values(outcome)
@@ -217,7 +217,7 @@ def test_sample_delivery_is_simple(tmp_path):
 
 
 def test_weak_delivery_worst_block(tmp_path):
-    from fixture_expectations import WEAK_RADON_WORST, WEAK_ROOT
+    from support.fixture_expectations import WEAK_RADON_WORST, WEAK_ROOT
 
     outcome = _fixture_run(tmp_path, WEAK_ROOT, "MAINT-1")
     file, name, complexity, rank = WEAK_RADON_WORST

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from probes.recovery_probe import RecoveryProbe
-from tests.live_service_support import context, fixture_service, gone, script_repo, values
+from support.live_service import context, fixture_service, gone, script_repo, values
+from verifier.builtin_probes.recovery_probe import RecoveryProbe
 from verifier.service import Service, ServiceConfig
 
 LOAD = {"requests": [{"path": "/api/items"}], "before": 1.5, "after": 1.5, "rate": 80,

@@ -7,22 +7,21 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from probes.robustness_probe import KINDS, RobustnessProbe, generate_cases
-from probes._http import HttpRequest
-from tests.live_service_support import ITEM_BODY, context, fixture_service, script_repo, values
+from support.live_service import (
+    ROBUSTNESS_ARGS,
+    ROBUSTNESS_ENDPOINTS,
+    context,
+    fixture_service,
+    script_repo,
+    values,
+)
+from verifier.builtin_probes._http import HttpRequest
+from verifier.builtin_probes.robustness_probe import KINDS, RobustnessProbe, generate_cases
 from verifier.service import Service, ServiceConfig
-
-ENDPOINTS = [{"path": "/api/items"},
-             {"method": "POST", "path": "/api/items", "body": ITEM_BODY},
-             {"path": "/api/items/1"},
-             {"method": "POST", "path": "/api/items/1/stock", "body": {"delta": 1}}]
-ARGS = {"endpoints": ENDPOINTS,
-        "cases": [{"method": "POST", "path": "/api/items", "raw": "{\"sku\": \"A\", \"quantity\": "},
-                  {"method": "POST", "path": "/api/items", "body": {**ITEM_BODY, "quantity": -5}}]}
 
 
 def test_generated_cases_cover_every_kind_and_are_deterministic():
-    endpoints = [HttpRequest.model_validate(e) for e in ENDPOINTS]
+    endpoints = [HttpRequest.model_validate(e) for e in ROBUSTNESS_ENDPOINTS]
     cases = generate_cases(endpoints, oversize_bytes=4096, skip=set())
     assert {c.kind for c in cases} == set(KINDS)
     assert [c.name for c in cases] == [c.name for c in generate_cases(endpoints, oversize_bytes=4096, skip=set())]
@@ -43,10 +42,10 @@ def test_generated_cases_cover_every_kind_and_are_deterministic():
 
 def test_sample_answers_every_malformed_request_with_4xx(tmp_path):
     with fixture_service(tmp_path) as svc:
-        ctx = context(RobustnessProbe, tmp_path, svc, ARGS)
+        ctx = context(RobustnessProbe, tmp_path, svc, ROBUSTNESS_ARGS)
         outcome = RobustnessProbe().run(ctx)
     got = values(outcome)
-    assert got == {"share_4xx": 100.0, "non4xx": 0, "cases": got["cases"], "crashes": 0}
+    assert got == {"share_4xx": 100.0, "non4xx": 0, "cases": got["cases"], "crashes": 0, "not_exercised": 0}
     assert got["cases"] > 40 and outcome.findings == ()
     log = [json.loads(line) for line in (ctx.run_dir / outcome.evidence[0]).read_text().splitlines()]
     assert len(log) == got["cases"] and {e["status"] for e in log} <= set(range(400, 500))
@@ -55,7 +54,7 @@ def test_sample_answers_every_malformed_request_with_4xx(tmp_path):
 
 def test_weak_answers_bad_input_with_5xx(tmp_path):
     with fixture_service(tmp_path, "weak") as svc:
-        outcome = RobustnessProbe().run(context(RobustnessProbe, tmp_path, svc, ARGS))
+        outcome = RobustnessProbe().run(context(RobustnessProbe, tmp_path, svc, ROBUSTNESS_ARGS))
         assert svc.alive()
     got = values(outcome)
     assert got["share_4xx"] < 60 and got["non4xx"] == len(outcome.findings) > 10

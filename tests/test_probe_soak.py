@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from probes._load import read_records
-from probes._load_run import percentile, timeline
-from probes.soak_probe import SoakProbe
-from tests.live_service_support import ITEM_BODY, context, fixture_service, script_repo, values
+from support.live_service import ITEM_BODY, context, fixture_service, script_repo, values
+from verifier.builtin_probes._load import read_records
+from verifier.builtin_probes._load_run import percentile, timeline
+from verifier.builtin_probes.soak_probe import SoakProbe
 from verifier.probe import ProbeError
 from verifier.service import Service, ServiceConfig
 

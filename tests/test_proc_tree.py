@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.live_service_support import gone
+from support.live_service import gone
 from verifier.proc import ProcessTree, run_tool
 
 # Leaves a child in its group and a grandchild in a new session (orphaned by a double fork),

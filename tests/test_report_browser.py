@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.report import render_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.i18n import LABELS
 from verifier.report import build_view, load_run
 

@@ -1,6 +1,6 @@
 """Golden files of every report format on the sample run.
 
-The sample run's timestamps and timings are fixed (tests/report_sample.py), and the report shows
+The sample run's timestamps and timings are fixed (tests/support/report_sample.py), and the report shows
 nothing else that changes between runs, so the rendered output must equal the golden file byte
 for byte. After an intended change, regenerate them and review the diff:
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.report import render_report
 
 GOLDEN = Path(__file__).parent / "golden"

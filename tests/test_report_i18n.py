@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
-from verifier.i18n import LABELS, SEVERITY_LABELS
+from support.report_sample import build_sample_run
+from verifier.i18n import SEVERITY_LABELS
 from verifier.probe import available_probes
 from verifier.report import build_view, load_run, render_html, render_markdown
 from verifier.results import Gate, RunResult
@@ -64,6 +64,13 @@ def _harness_text(html: str) -> _Harness:
     return parser
 
 
+def test_a_table_repeating_a_report_section_is_shown_once(sample_run):
+    with_list = _harness_text(render_html(load_run(sample_run), sample_run, "zh")).labels
+    assert "产品功能清单覆盖" in with_list and "功能清单覆盖" not in with_list  # the section, not the probe's copy
+    without = _harness_text(render_html(_without_function_list(sample_run), sample_run, "zh")).labels
+    assert "功能清单覆盖" in without
+
+
 def test_probe_labels_cover_both_languages():
     assert set(SEVERITY_LABELS["zh"]) == set(SEVERITY_LABELS["en"])
     for cls in available_probes().values():
@@ -80,8 +87,14 @@ def test_probe_labels_cover_both_languages():
             assert HAN.search(zh) and not HAN.search(en), (probe, key)
 
 
+def _without_function_list(run: Path) -> RunResult:
+    """The sample run as if the task book declared no function list: the pytest probe's own
+    function table is then shown (with one, it gives way to the report's function-list section)."""
+    return load_run(run).model_copy(update={"functions": []})
+
+
 def test_chinese_report_has_no_raw_keys_in_titles_headers_or_charts(sample_run):
-    html = render_html(load_run(sample_run), sample_run, "zh")
+    html = render_html(_without_function_list(sample_run), sample_run, "zh")
     text = _harness_text(html)
     known = set(probe_labels("zh"))
     raw = [label for label in text.labels if label in known]
@@ -97,7 +110,7 @@ def test_chinese_report_has_no_raw_keys_in_titles_headers_or_charts(sample_run):
 
 
 def test_english_report_booleans_and_titles(sample_run):
-    text = _harness_text(render_html(load_run(sample_run), sample_run, "en"))
+    text = _harness_text(render_html(_without_function_list(sample_run), sample_run, "en"))
     assert "yes" in text.cells and "no" in text.cells and "true" not in text.cells
     assert "Concurrent users over time" in text.labels and "Per-endpoint statistics" in text.labels
     assert not set(probe_labels("zh").values()) & set(text.labels)
@@ -138,15 +151,28 @@ def test_results_from_before_bilingual_reasons_still_load(sample_run, tmp_path):
 def test_tool_text_stays_as_written_and_is_labelled(sample_run):
     result = load_run(sample_run)
     html = render_html(result, sample_run, "zh")
-    # probe notes and the counting rule are evidence: verbatim, under a heading that says so
-    assert "Locust rounds response times to about two significant digits." in html
-    assert LABELS["zh"]["notes"] in html and "原文" in LABELS["zh"]["notes"]
-    assert result.origin.counting in html and "原文" in LABELS["zh"]["counting_rule"]
+    # a note no phrase of its probe matches is a tool's own words: verbatim, marked and labelled
+    assert ('<span class="tag">工具原文</span> <span class="raw" translate="no">Locust rounds response times to '
+            'about two significant digits.</span>') in html
     # severities of findings are translated, the tool's messages are not
     view = build_view(result, sample_run, "zh")
     s1 = next(d for d in view["details"] if d["title"].startswith("S1 "))
     assert {f["severity"] for f in s1["findings"]} == {"低", "中"}
-    assert "Use of assert detected." in {f["message"] for f in s1["findings"]}
+    assert "Use of assert detected." in {f["message"]["text"] for f in s1["findings"]}
+
+
+def test_verifiers_own_sentences_are_shown_in_chinese(sample_run):
+    from verifier.builtin_probes.locust_probe import ROUNDING_NOTE, rps_note
+
+    result = load_run(sample_run)
+    p1 = next(i for i in result.indicators if i.id == "P1")
+    p1 = p1.model_copy(update={"notes": [ROUNDING_NOTE, rps_note(5400, 180.04)]})
+    result = result.model_copy(update={"indicators": [p1]})
+    notes = build_view(result, sample_run, "zh")["details"][0]["notes"]
+    assert [n["tool"] for n in notes] == [False, False]
+    assert notes[0]["text"].startswith("Locust 将响应时间按约两位有效数字分桶记录")
+    assert notes[1]["text"].startswith("rps = 5400 个请求 ÷ 29.99 秒 = 180 rps：")
+    assert [n["text"] for n in build_view(result, sample_run, "en")["details"][0]["notes"]] == list(p1.notes)
 
 
 def test_undeclared_keys_are_shown_as_written(sample_run):
@@ -159,7 +185,7 @@ def test_undeclared_keys_are_shown_as_written(sample_run):
     text = _harness_text(html)
     assert "vendor_histogram分布" in text.labels and "vendor_rows" in text.labels
     assert "vendor_col" in text.labels and "并发用户数" in text.labels  # the locust probe's own key
-    assert '<span class="mono">vendor_flag</span></td><td>否</td>' in html
+    assert '<span class="mono">vendor_flag</span></span> <span>否</span></li>' in html
 
 
 def test_a_probes_words_belong_to_that_probe(sample_run):
@@ -185,7 +211,7 @@ def test_status_words_and_bandit_thresholds_read_in_the_report_language(sample_r
     zh = build_view(result, sample_run, "zh")["details"]
     cells = next(t for t in zh[0]["tables"] if t["title"] == "兼容性矩阵")
     assert [row[:2] for row in cells["rows"]] == [("zh-utf8", "通过"), ("c-locale", "失败")]
-    assert cells["rows"][0][2] == "exit status 0"  # the probe's reason: as written
+    assert cells["rows"][0][2] == "退出状态 0"  # the probe's own sentence, in Chinese
     assert ("confidence_floor", "置信度下限", "中", False) in zh[1]["scalars"]
     en = build_view(result, sample_run, "en")["details"][0]
     assert next(t for t in en["tables"] if t["title"] == "Compatibility matrix")["rows"][0][1] == "Passed"
@@ -204,5 +230,8 @@ def test_evaluation_sentence_in_the_report_language(sample_run):
     errored = partial.model_copy(update={"status": "error", "credit": 0.0, "value": None,
                                          "reason": "probe error: pytest exited 4"})
     result = result.model_copy(update={"indicators": [errored]})
-    assert build_view(result, sample_run, "zh")["details"][0]["reason"] == \
-        "错误（工具原文）：probe error: pytest exited 4"
+    detail = build_view(result, sample_run, "zh")["details"][0]
+    assert (detail["reason"], detail["reason_more"]) == ("出错：", {"text": "探针出错：pytest exited 4", "tool": False})
+    crashed = errored.model_copy(update={"reason": "segfault in libfoo"})  # no phrase: the tool's words
+    detail = build_view(result.model_copy(update={"indicators": [crashed]}), sample_run, "zh")["details"][0]
+    assert detail["reason_more"] == {"text": "segfault in libfoo", "tool": True}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier import report as report_module
 from verifier.cli import main
 from verifier.errors import InputError

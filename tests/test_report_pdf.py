@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.cli import main
 from verifier.i18n import LABELS
 

@@ -10,12 +10,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from report_sample import EVIL, build_sample_run
+from support.report_sample import EVIL, build_sample_run
 from verifier.cli import main
 from verifier.errors import InputError
 from verifier.i18n import LABELS
 from verifier.report import (
-    build_view, load_run, md_code, md_escape, render_html, render_json, render_markdown, render_report,
+    build_view,
+    load_run,
+    md_code,
+    md_escape,
+    render_html,
+    render_json,
+    render_markdown,
+    render_report,
 )
 from verifier.results import IndicatorResult, RunResult
 

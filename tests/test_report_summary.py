@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
 from verifier.report import build_view, load_run, render_html, render_markdown
 from verifier.results import Score
 
@@ -40,7 +40,7 @@ def test_errors_make_the_range_the_headline(sample_run, lang, detail):
                      md, re.M)
 
 
-@pytest.mark.parametrize("lang,headline", [("zh", "85.7 / 100（通过分数线 70）"), ("en", "85.7 / 100 (pass score 70)")])
+@pytest.mark.parametrize("lang,headline", [("zh", "85.71 / 100（通过分数线 70）"), ("en", "85.71 / 100 (pass score 70)")])
 def test_without_errors_the_score_stands_alone(sample_run, lang, headline):
     result = _with_score(sample_run, Score(value=85.714, pass_score=70))
     summary = build_view(result, sample_run, lang)["summary"]
@@ -82,21 +82,21 @@ def _conditions(result, run, lang):
 
 
 def test_the_summary_says_which_of_ready_to_apply_and_score_holds(sample_run):
-    """The sample: a task-book indicator not met and the dossier incomplete, score 71.4 – 85.7."""
+    """The sample: a task-book indicator not met and the dossier incomplete, score 71.43 – 85.71."""
     result = load_run(sample_run)
     assert result.verdict == "fail"
     assert _conditions(result, sample_run, "zh") == [
         ("可否提交验收申请（第十五条）", "尚不能：“任务书目标指标全部达成”、“验收材料齐全”不满足"),
-        ("综合得分 ≥ 70（第十五条）", "是：71.4 – 85.7")]
+        ("综合得分 ≥ 70（第十五条）", "是：71.43 – 85.71")]
     assert _conditions(result, sample_run, "en") == [
         ("Ready to apply for acceptance (article 15)",
          "Not yet — not holding: Every task-book indicator met; Acceptance materials complete"),
-        ("Score ≥ 70 (article 15)", "Yes: 71.4 – 85.7")]
+        ("Score ≥ 70 (article 15)", "Yes: 71.43 – 85.71")]
     html = render_html(result, sample_run, "zh")
     assert ('<tr><th>可否提交验收申请（第十五条）</th><td class="gate-fails">尚不能：“任务书目标指标全部达成”、'
             '“验收材料齐全”不满足</td></tr>') in html
     md = render_markdown(result, sample_run, "en")
-    assert "- Score ≥ 70 (article 15): **Yes: 71.4 – 85.7**\n" in md
+    assert "- Score ≥ 70 (article 15): **Yes: 71.43 – 85.71**\n" in md
 
 
 def test_ready_and_score_yes_no_and_open(sample_run):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from report_sample import build_sample_run
+from support.report_sample import build_sample_run
+from verifier.builtin_probes.locust_probe import LocustProbe
+from verifier.builtin_probes.radon_probe import RadonProbe
 from verifier.i18n import LABELS
-from probes.locust_probe import LocustProbe
-from probes.radon_probe import RadonProbe
 from verifier.report import MAX_COLUMNS, build_view, load_run, render_markdown, table_columns
 
 ENDPOINTS = LocustProbe.presentation.tables["endpoints"]

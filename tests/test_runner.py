@@ -12,67 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from support import write_tree
+from support.live_service import context
+from support.runner_specs import FIVE, OWN_CODE, command_indicator, task_book
+from verifier.builtin_probes.origin_probe import OriginProbe
+from verifier.probe import ProbeError
 from verifier.results import RunResult
-
-OWN_CODE = '''
-# Copyright (c) 2026 Hunan Example Software Co., Ltd. All rights reserved.
-"""Stock arithmetic."""
-
-
-def add(stock: int, delta: int) -> int:
-    """Stock after a movement."""
-    if stock + delta < 0:
-        raise ValueError("stock would go negative")
-    return stock + delta
-'''
-
-
-def _indicator(ind_id: str, characteristic: str, code: str, target: str, unit: str = "count",
-               timeout: float | None = None) -> str:
-    lines = [
-        f"  - id: {ind_id}",
-        f"    name: 指标 {ind_id}",
-        f"    characteristic: {characteristic}",
-        "    probe: command",
-        "    with:",
-        f"      command: ['{{python}}', '-c', {json.dumps(code)}]",
-        r"      regex: '(\d+(?:\.\d+)?)'",
-        f"      unit: '{unit}'",
-        "    metric: value",
-        f"    target: '{target}'",
-    ]
-    if timeout is not None:
-        lines.append(f"    timeout: {timeout}")
-    return "\n".join(lines)
-
-
-def _spec(indicators: list[str]) -> str:
-    return "\n".join([
-        "project:",
-        "  name: 测试系统",
-        "  version: '1.0.0'",
-        "  applicant: 湖南示例软件有限公司",
-        "  owners: [Hunan Example Software Co., Ltd.]",
-        "indicators:",
-        *indicators,
-        "",
-    ])
-
-
-FIVE = [
-    _indicator("F1", "functionality", "print(100)", ">= 95", "%"),
-    _indicator("P1", "performance_efficiency", "print(120)", "<= 500", "ms"),
-    _indicator("R1", "reliability", "print(0)", "== 0"),
-    _indicator("S1", "security", "print(3)", "== 0"),  # not met on purpose
-    _indicator("C1", "compatibility", "print(90)", ">= 100", "%"),  # not met: score 60 < 70
-]
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE,
-                                         "acceptance.yaml": _spec(FIVE)})
+                                         "acceptance.yaml": task_book(FIVE)})
 
 
 def test_run_measures_evaluates_and_writes_results(repo: Path, tmp_path: Path, cli) -> None:
@@ -110,10 +61,10 @@ def test_only_limits_the_run_and_unknown_ids_are_input_errors(repo: Path, tmp_pa
 
 def test_crashing_and_hanging_probes_become_errors(tmp_path: Path, cli) -> None:
     indicators = FIVE[:3] + [
-        _indicator("S1", "security", "import sys; sys.exit(7)", "== 0"),
-        _indicator("C1", "compatibility", "import time; time.sleep(120)", ">= 100", "%", timeout=2),
+        command_indicator("S1", "security", "import sys; sys.exit(7)", "== 0"),
+        command_indicator("C1", "compatibility", "import time; time.sleep(120)", ">= 100", "%", timeout=2),
     ]
-    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(indicators)})
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": task_book(indicators)})
     out = tmp_path / "run"
     result = cli("run", repo / "acceptance.yaml", "--out", out, "--quiet")
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
@@ -143,9 +94,9 @@ def test_sigkilled_run_resumes_keeping_finished_indicators(tmp_path: Path) -> No
     slow = ("import os, time\n"
             "time.sleep(60) if os.path.exists('SLOW') else None\n"
             "print(1)")
-    indicators = [FIVE[0], _indicator("P1", "performance_efficiency", slow, "<= 500", "ms"), *FIVE[2:]]
+    indicators = [FIVE[0], command_indicator("P1", "performance_efficiency", slow, "<= 500", "ms"), *FIVE[2:]]
     repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "SLOW": "",
-                                         "acceptance.yaml": _spec(indicators)})
+                                         "acceptance.yaml": task_book(indicators)})
     out = tmp_path / "run"
     verifier = Path(sys.executable).with_name("verifier")
     proc = subprocess.Popen([str(verifier), "run", str(repo / "acceptance.yaml"), "--out", str(out),
@@ -204,7 +155,7 @@ def test_origin_probe_reports_the_runs_ratio(tmp_path: Path, cli) -> None:
         "  - id: O1", "    name: 自研代码率", "    characteristic: maintainability",
         "    probe: origin", "    metric: ratio", "    target: '>= 60%'"])
     repo = write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE, "lib/borrowed.py": foreign,
-                                         "acceptance.yaml": _spec([*FIVE, origin_indicator])})
+                                         "acceptance.yaml": task_book([*FIVE, origin_indicator])})
     out = tmp_path / "run"
     cli("run", repo / "acceptance.yaml", "--out", out, "--quiet", "--only", "O1")
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
@@ -216,8 +167,15 @@ def test_origin_probe_reports_the_runs_ratio(tmp_path: Path, cli) -> None:
     assert {g.id: g.passed for g in run.gates}["origin.ratio"] is False
 
 
+def test_origin_probe_reads_the_runs_scan_and_never_runs_the_runner(tmp_path: Path) -> None:
+    """Outside ``verifier run`` there is no scan to read: the probe says so (it never imports the
+    runner to make one, which would be an upward import)."""
+    with pytest.raises(ProbeError, match=r"no origin scan in the run directory \(origin/summary.json\)"):
+        OriginProbe().run(context(OriginProbe, tmp_path, None, {}))
+
+
 def test_a_partial_run_never_passes(tmp_path: Path, cli) -> None:
-    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(FIVE)})
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": task_book(FIVE)})
     out = tmp_path / "run"
     result = cli("run", repo / "acceptance.yaml", "--out", out, "--quiet", "--only", "F1")
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
@@ -228,19 +186,19 @@ def test_a_partial_run_never_passes(tmp_path: Path, cli) -> None:
 
 def test_indicators_sharing_probe_and_arguments_share_one_measurement(tmp_path: Path, cli) -> None:
     code = "import time; print(time.time_ns())"  # a different figure on every run
-    twins = [_indicator("F1", "functionality", code, ">= 0"),
-             _indicator("F2", "functionality", code, ">= 0"), *FIVE[1:]]
-    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(twins)})
+    twins = [command_indicator("F1", "functionality", code, ">= 0"),
+             command_indicator("F2", "functionality", code, ">= 0"), *FIVE[1:]]
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": task_book(twins)})
     out = tmp_path / "run"
     cli("run", repo / "acceptance.yaml", "--out", out, "--quiet")
     run = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
     f1, f2 = run.indicators[:2]
     assert f1.value == f2.value and f1.evidence == f2.evidence
-    assert any("measured once with F1" in n for n in f2.notes)
+    assert f2.measured_with == "F1" and f1.measured_with is None
 
 
 def test_function_coverage_merges_runs_by_node_id() -> None:
-    from tests.conftest import FIXTURES
+    from support import FIXTURES
     from verifier.results import FunctionTests, IndicatorResult
     from verifier.runner import function_coverage
     from verifier.spec import load_spec
@@ -267,8 +225,8 @@ def test_function_coverage_merges_runs_by_node_id() -> None:
 @pytest.mark.slow
 def test_ctrl_c_stops_the_run_with_exit_130_and_a_resume_hint(tmp_path: Path) -> None:
     slow = "import time; time.sleep(60); print(1)"
-    indicators = [FIVE[0], _indicator("P1", "performance_efficiency", slow, "<= 500", "ms"), *FIVE[2:]]
-    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": _spec(indicators)})
+    indicators = [FIVE[0], command_indicator("P1", "performance_efficiency", slow, "<= 500", "ms"), *FIVE[2:]]
+    repo = write_tree(tmp_path / "repo", {"a.py": OWN_CODE, "acceptance.yaml": task_book(indicators)})
     out = tmp_path / "run"
     verifier = Path(sys.executable).with_name("verifier")
     proc = subprocess.Popen([str(verifier), "run", str(repo / "acceptance.yaml"), "--out", str(out),
@@ -287,14 +245,14 @@ def test_ctrl_c_stops_the_run_with_exit_130_and_a_resume_hint(tmp_path: Path) ->
 
 
 def test_run_prints_the_spec_warnings_that_check_prints(tmp_path: Path, cli) -> None:
-    doubtful = [_indicator("F1", "functionality", "print(100)", ">= 0.95", "%"), *FIVE[1:]]
+    doubtful = [command_indicator("F1", "functionality", "print(100)", ">= 0.95", "%"), *FIVE[1:]]
     repo = write_tree(tmp_path / "repo", {"stock/core.py": OWN_CODE,
-                                         "acceptance.yaml": _spec(doubtful)})
+                                         "acceptance.yaml": task_book(doubtful)})
     spec = repo / "acceptance.yaml"
     result = cli("run", spec, "--out", tmp_path / "run", "--quiet", "--only", "F1")
     assert result.exit_code == 3, result.output  # a partial run is never more than inconclusive
     warnings = [line for line in result.stderr.splitlines() if line.startswith("verifier: warning:")]
-    assert warnings == [line for line in cli("check", spec).stderr.splitlines()]
+    assert warnings == list(cli("check", spec).stderr.splitlines())
     assert len(warnings) == 1 and "indicators[0].target: target '>= 0.95' means 0.95%" in warnings[0]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import FIXTURES
+from support import FIXTURES
 
 
 def _alive(pids: list[int]) -> list[int]:

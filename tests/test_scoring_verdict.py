@@ -7,10 +7,21 @@ import textwrap
 
 import pytest
 
-from spec_fakes import PROBES
+from support.spec_fakes import PROBES
 from verifier.results import Gate, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary
-from verifier.scoring import (assess, count_gate, coverage_gates, finalize, gate_figure, gates, materials_gate,
-                              origin_gate, ready_to_apply, score_reaches, version_gate)
+from verifier.scoring import (
+    assess,
+    count_gate,
+    coverage_gates,
+    finalize,
+    gate_figure,
+    gates,
+    materials_gate,
+    origin_gate,
+    ready_to_apply,
+    score_reaches,
+    version_gate,
+)
 from verifier.spec import parse_spec
 from verifier.vocabulary import REQUIRED_CHARACTERISTICS
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.live_service_support import fixture_service, gone, script_repo
+from support.live_service import fixture_service, gone, script_repo
 from verifier.errors import ToolError
 from verifier.service import Service, ServiceConfig, ServiceError
 

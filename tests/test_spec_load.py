@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_fakes import PROBES
+from support.spec_fakes import PROBES
 from verifier.errors import ExitCode, InputError
 from verifier.spec import SpecError, load_spec, parse_spec
 
@@ -134,7 +134,7 @@ def test_unbound_indicator_says_so():
                                 "indicators": [{"id": "A", "name": "a", "characteristic": "security",
                                                 "probe": "counter", "metric": "files", "target": "0"}]})
     with pytest.raises(RuntimeError, match="load_spec"):
-        spec.indicators[0].parsed_target
+        _ = spec.indicators[0].parsed_target
 
 
 # ----------------------------------------------------------------------------- malformed specs
@@ -183,7 +183,7 @@ def test_directory_instead_of_file(tmp_path):
 def test_unknown_top_level_key(tmp_path):
     text = GOOD.replace("scoring:", "scoring_rules:")
     _assert(_error(tmp_path, text), tmp_path, _line(text, "scoring_rules:"), "scoring_rules",
-            r"unknown key \(allowed: project, origin, service, functions, indicators, materials, scoring\)")
+            r"unknown key \(allowed: project, origin, runtime, service, functions, indicators, materials, scoring, waivers\)")
 
 
 def test_unknown_key_in_indicator(tmp_path):

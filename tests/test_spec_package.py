@@ -1,10 +1,13 @@
-"""verifier.spec as a package: models apart from the loader, so the probe contract can import the
-models without importing itself back, and every name callers used still importable from it."""
+"""verifier.spec as a package: models apart from the loader, the probe contract needing nothing of
+the spec at run time (so the loader can consult the probes without a cycle), and every name callers
+used still importable from it."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,27 +22,44 @@ def _fresh(code: str) -> str:
 
 
 def test_the_models_do_not_import_the_probes():
-    out = _fresh("import sys, verifier.spec, verifier.spec.model\n"
-                 "print(sorted(m for m in sys.modules if m.startswith(('verifier.probe', 'probes'))))")
+    """The models name the probe contract for type checkers only; the loader is what binds them."""
+    tree = ast.parse(Path(model.__file__ or "").read_text("utf-8"))
+    typing_only = {id(n) for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+                   for n in ast.walk(node)}
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and id(n) not in typing_only}
+    assert imported and not {m for m in imported if m and m.startswith("verifier.probe")}
+
+
+def test_the_probe_contract_needs_nothing_of_the_spec_at_run_time():
+    """So the loader (``verifier.spec.load``) may import the contract, and the package its loader."""
+    out = _fresh("import sys, verifier.probe\n"
+                 "print(sorted(m for m in sys.modules if m.startswith('verifier.spec')))")
     assert out == "[]"
-
-
-def test_the_probe_contract_can_import_the_models_first():
-    """What verifier.probe may do at its top: import the models while it is being imported itself."""
-    out = _fresh("import sys, types\n"
-                 "import verifier\n"
-                 "sys.modules['verifier.probe'] = types.ModuleType('verifier.probe')  # being imported\n"
-                 "from verifier.spec import Indicator, Spec\n"
-                 "from verifier.spec.model import FunctionItem\n"
-                 "print(Spec.__name__, Indicator.__name__, FunctionItem.__name__)")
-    assert out == "Spec Indicator FunctionItem"
+    out = _fresh("import sys, verifier.spec\nprint(verifier.spec.load_spec.__module__)")
+    assert out == "verifier.spec.load"
 
 
 def test_every_name_of_the_former_module_is_importable_from_the_package():
     from verifier.spec import (  # noqa: F401
-        DEFAULT_SPEC_NAME, MAX_BYTES, MAX_VALUES, REQUIRED_CHARACTERISTICS, Characteristic, FunctionItem,
-        Indicator, Loc, OriginSpec, ProjectSpec, ScoringSpec, Spec, SpecError, SpecWarning, format_loc,
-        load_spec, parse_spec, spec_data)
+        DEFAULT_SPEC_NAME,
+        MAX_BYTES,
+        MAX_VALUES,
+        REQUIRED_CHARACTERISTICS,
+        Characteristic,
+        FunctionItem,
+        Indicator,
+        Loc,
+        OriginSpec,
+        ProjectSpec,
+        ScoringSpec,
+        Spec,
+        SpecError,
+        SpecWarning,
+        format_loc,
+        load_spec,
+        parse_spec,
+        spec_data,
+    )
     assert load_spec is load.load_spec and parse_spec is load.parse_spec
     assert Spec is model.Spec and spec_data is yaml_lines.spec_data
     assert set(verifier.spec.__all__) <= set(dir(verifier.spec)) | {"load_spec", "parse_spec"}
@@ -49,7 +69,7 @@ def test_every_name_of_the_former_module_is_importable_from_the_package():
 
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
-        getattr(verifier.spec, "no_such_name")
+        _ = verifier.spec.no_such_name
 
 
 def test_modules_hold_what_their_names_say():

@@ -7,8 +7,7 @@ import os
 import pytest
 from pydantic import BaseModel, Field
 
-from verifier.repo_paths import (RepoGlob, RepoPath, RepoRef, glob_matches, path_exists,
-                                 repo_references)
+from verifier.repo_paths import RepoGlob, RepoPath, RepoRef, glob_matches, path_exists, repo_references
 
 
 class _Cell(BaseModel):

@@ -11,8 +11,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from tests.bundle_runs import PASSING, git_delivery, indicator, real_run, spec_text
-from tests.fixture_expectations import WEAK_ROOT
+from support.bundle_runs import PASSING, git_delivery, indicator, real_run, spec_text
+from support.fixture_expectations import WEAK_ROOT
 from verifier.cli import main
 from verifier.consistency import check_run
 

@@ -6,8 +6,18 @@ import math
 
 import pytest
 
-from verifier.units import (TargetError, convert, format_quantity, grade_letter, grade_value,
-                            impossible_share, is_known_unit, parse_target, share_warnings, unit_info)
+from verifier.units import (
+    TargetError,
+    convert,
+    format_quantity,
+    grade_letter,
+    grade_value,
+    impossible_share,
+    is_known_unit,
+    parse_target,
+    share_warnings,
+    unit_info,
+)
 
 
 @pytest.mark.parametrize("text, unit, op, value", [
@@ -150,8 +160,8 @@ def test_convert_and_unit_info():
 
 
 @pytest.mark.parametrize("value, unit, shown", [
-    (430.0, "ms", "430 ms"), (95.238095, "%", "95.2381%"), (3.0, "count", "3"),
-    (None, "ms", "n/a"), (5.0, "grade", "B"), (1.25, "ratio", "1.25"), (1234.5, "rps", "1234.5 rps"),
+    (430.0, "ms", "430 ms"), (95.238095, "%", "95.24%"), (3.0, "count", "3"),
+    (None, "ms", "n/a"), (5.0, "grade", "B"), (1.25, "ratio", "1.25"), (1234.5, "rps", "1235 rps"), (66.666667, "%", "66.67%"), (29.2352, "rps", "29.24 rps"), (6.02814, "s", "6.028 s"), (0.0123456, "ratio", "0.01235"),
     (math.nan, "ms", "NaN"), (2e20, "count", "2.000e+20"),
 ])
 def test_format_quantity(value, unit, shown):

@@ -10,14 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from spec_fakes import PROBES
+from support.spec_fakes import PROBES
 from verifier.i18n import LABELS
 from verifier.materials import MaterialsConfig, check_materials
 from verifier.probe import CHARACTERISTICS as PROBE_CHARACTERISTICS
 from verifier.scoring import coverage_gates, gate_figure, materials_gate
 from verifier.spec import SpecError, parse_spec
-from verifier.vocabulary import (CHARACTERISTIC_KEYS, CHARACTERISTICS, DOSSIER, REQUIRED_CHARACTERISTICS,
-                                 characteristic, dossier_item)
+from verifier.vocabulary import (
+    CHARACTERISTIC_KEYS,
+    CHARACTERISTICS,
+    DOSSIER,
+    REQUIRED_CHARACTERISTICS,
+    characteristic,
+    dossier_item,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "verifier"
 

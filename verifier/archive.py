@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import IO, Any, BinaryIO, Literal
 
 from verifier.errors import InputError
 
@@ -215,20 +215,22 @@ class ArchiveReader:
             raise self._corrupt(err) from None
 
     def _open_tar(self) -> None:
-        raw = self._handles.enter_context(open(self.path, "rb"))
+        raw = self._handles.enter_context(open(self.path, "rb"))  # noqa: SIM115 - the ExitStack closes it
         magic = raw.read(6)
         raw.seek(0)
         stream: Any
         if magic.startswith(b"\x1f\x8b"):
-            self.format, stream = "tar.gz", self._handles.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            self.format, stream = "tar.gz", self._handles.enter_context(  # the ExitStack closes it
+                gzip.GzipFile(fileobj=raw, mode="rb"))
         elif magic.startswith(b"BZh"):
             self.format, stream = "tar.bz2", self._handles.enter_context(bz2.BZ2File(raw))
         elif magic.startswith(b"\xfd7zXZ\x00"):
-            self.format, stream = "tar.xz", self._handles.enter_context(lzma.LZMAFile(raw))
+            self.format, stream = "tar.xz", self._handles.enter_context(lzma.LZMAFile(raw))  # noqa: SIM115
         else:
             self.format, stream = "tar", raw
         try:
-            self._tar = self._handles.enter_context(tarfile.open(fileobj=_Counted(stream, self), mode="r|"))
+            self._tar = self._handles.enter_context(
+                tarfile.open(fileobj=_Counted(stream, self), mode="r|"))  # noqa: SIM115 - the ExitStack closes it
         except tarfile.ReadError:
             raise NotAnArchive(self.path, "corrupt or unsupported archive: not a readable zip or (compressed) "
                                           "tar file") from None
@@ -385,6 +387,7 @@ class ArchiveReader:
         if member.kind not in ("file", "symlink") or (member.kind == "symlink" and self._zip is None):
             raise ArchiveError(self.path, f"entry {member.name!r} is a {member.kind}, not a file; not read")
         try:
+            raw: IO[bytes] | None
             if self._zip is not None:
                 raw = self._zip.open(member.ref)
             else:

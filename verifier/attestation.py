@@ -24,6 +24,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from securesystemslib.dsse import Envelope
+from securesystemslib.exceptions import VerificationError
+from securesystemslib.signer import CryptoSigner, SSlibKey
+
 from verifier.consistency import Check
 
 #: the member of a bundle that holds the attestation (in-toto's JSON Lines bundle naming)
@@ -51,8 +55,6 @@ def statement(subjects: Mapping[str, str], results: Mapping[str, Any], *, verifi
 def sign_statement(stmt: Mapping[str, Any], private_key: Any) -> bytes:
     """``stmt`` in a DSSE envelope signed with the Ed25519 ``private_key`` (cryptography's): one JSON
     line. Ed25519 signatures are deterministic, so the same statement and key give the same bytes."""
-    from securesystemslib.dsse import Envelope  # noqa: PLC0415 - only bundles with attestations need it
-    from securesystemslib.signer import CryptoSigner  # noqa: PLC0415
 
     payload = json.dumps(stmt, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
         "utf-8", "surrogateescape")
@@ -63,7 +65,6 @@ def sign_statement(stmt: Mapping[str, Any], private_key: Any) -> bytes:
 
 def key_id(public_key: Any) -> str:
     """securesystemslib's default key id of an Ed25519 public key (what the envelope's signature names)."""
-    from securesystemslib.signer import SSlibKey  # noqa: PLC0415
 
     return SSlibKey.from_crypto(public_key).keyid
 
@@ -73,9 +74,6 @@ def check_attestation(raw: bytes | None, problem: str | None, *, files: Mapping[
     """Checks of a bundle's attestation: a DSSE envelope of an in-toto Statement v1 whose subjects are
     exactly the bundle's run files with their sha256 (``files``: name -> sha256), whose predicate holds
     ``results`` (results.json as parsed), and, given ``public_key``, whose signature is that key's."""
-    from securesystemslib.dsse import Envelope  # noqa: PLC0415
-    from securesystemslib.exceptions import VerificationError  # noqa: PLC0415
-    from securesystemslib.signer import SSlibKey  # noqa: PLC0415
 
     if raw is None:
         return [Check(False, f"attestation: {problem or 'unreadable'}")]
@@ -103,7 +101,9 @@ def check_attestation(raw: bytes | None, problem: str | None, *, files: Mapping[
         differ = sorted(n for n in set(subjects) | set(files) if subjects.get(n) != files.get(n))
         shown = ", ".join(differ[:5]) + (f" and {len(differ) - 5} more" if len(differ) > 5 else "")
         checks.append(Check(False, f"attestation: subjects differ from the bundle's files ({shown})"))
-    predicate = stmt.get("predicate") if isinstance(stmt.get("predicate"), dict) else {}
+    predicate = stmt.get("predicate")
+    if not isinstance(predicate, dict):
+        predicate = {}
     if results is not None and predicate.get("results") == results:
         checks.append(Check(True, "attestation: its predicate holds the bundled results.json"))
     else:

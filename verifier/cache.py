@@ -38,11 +38,6 @@ class ResultCache:
         if directory is not None:
             self._db = _open(directory)
 
-    @property
-    def enabled(self) -> bool:
-        """Whether lookups can hit."""
-        return self._db is not None
-
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """The cached values among ``keys``, by key (misses are absent)."""
         if self._db is None:
@@ -57,10 +52,6 @@ class ResultCache:
                 (self.namespace, self.version, *chunk))
             found.update((k, json.loads(v)) for k, v in rows)
         return found
-
-    def get(self, key: str) -> Any | None:
-        """The cached value for ``key``, or ``None``."""
-        return self.get_many([key]).get(key)
 
     def put_many(self, items: Mapping[str, Any]) -> None:
         """Store ``items`` (key -> JSON-serialisable value)."""

@@ -154,8 +154,9 @@ def line_chart(xs: Sequence[float], series: dict[str, Sequence[float | None]], *
         colour = PALETTE[n % len(PALETTE)]
         segments, current = [], []
         for i in idx:
-            if i < len(ys) and ys[i] is not None:
-                current.append(f"{px(xs[i]):.1f},{py(ys[i]):.1f}")
+            y = ys[i] if i < len(ys) else None
+            if y is not None:
+                current.append(f"{px(xs[i]):.1f},{py(y):.1f}")
             elif current:
                 segments.append(current)
                 current = []

@@ -7,9 +7,15 @@ same pure functions the runner uses, everything that follows from the recorded d
 book (``spec.yaml``, whose sha256 must be the one the run records):
 
 - each indicator's declared fields (name, characteristic, probe, metric, target, unit, weight,
-  required) from the spec, and its status and credit from its recorded value
+  required, repeat, arguments) from the spec, and its status and credit from its recorded value
   (``verifier.evaluation.evaluate``, so targets, units and partial credit apply exactly as in the
   run); an ``error`` earns no credit;
+- a repeated measurement (``repeat: N``): as many runs as the spec asks for, each run's judgement,
+  min, max, spread, instability and the value as the median of the runs (``verifier.repeats``); a
+  shared measurement names an earlier indicator with the same probe and arguments;
+- waivers (``verifier.waivers``): the run's copy of the waiver file against its recorded sha256,
+  each waived finding against its entry, each waived figure recounted by its probe from the figures
+  before waivers, no finding a waiver names left counted, and the applied and stale lists;
 - the origin summary's ratio from its own line totals (and, given ``origin.json``, that file's
   ratio, threshold and totals), and each material's ``ok`` from what was found and required;
 - every policy gate (among them "every task-book indicator met"), the score, its error range and
@@ -34,9 +40,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.errors import InputError
+from verifier.evaluation import declared_arguments, evaluate
+from verifier.origin.result import RATIO_CLASSES, ratio_of
+from verifier.probe import Measurement, ProbeOutcome, available_probes
+from verifier.repeats import check_repeats, group_repeat, measurement_key
 from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult, Score
 from verifier.scoring import finalize
 from verifier.spec import Spec, parse_spec
+from verifier.units import format_quantity
+from verifier.waivers import check_waivers
 
 #: tolerances when comparing recorded figures with recomputed ones
 _CREDIT_TOL = 1e-6
@@ -67,11 +79,13 @@ def load_run_spec(spec_bytes: bytes, name: str = "spec.yaml") -> Spec:
 
 
 def check_run(results: Any, spec_bytes: bytes | None, *, origin_json: Any = None,
-              where: str = "results.json", spec_name: str = "spec.yaml") -> list[Check]:
+              waivers_bytes: bytes | None = None, where: str = "results.json",
+              spec_name: str = "spec.yaml") -> list[Check]:
     """Recompute what ``results`` (parsed ``results.json``) follows from; a failed check per mismatch.
 
     ``spec_bytes`` is the run's ``spec.yaml`` (None when missing: nothing can be recomputed);
-    ``origin_json`` the parsed ``origin/origin.json`` when the run has one.
+    ``origin_json`` the parsed ``origin/origin.json`` when the run has one; ``waivers_bytes`` the
+    run's copy of its waiver file, when it records one.
     """
     try:
         result = results if isinstance(results, RunResult) else RunResult.model_validate(results)
@@ -90,18 +104,22 @@ def check_run(results: Any, spec_bytes: bytes | None, *, origin_json: Any = None
         spec = load_run_spec(spec_bytes, spec_name)
     except InputError as err:
         return [Check(False, f"{spec_name}: cannot be loaded here ({err}); nothing recomputed")]
-    return recompute_checks(result, spec, origin_json=origin_json, where=where)
+    return recompute_checks(result, spec, origin_json=origin_json, waivers_bytes=waivers_bytes, where=where)
 
 
 def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
-                     where: str = "results.json") -> list[Check]:
+                     waivers_bytes: bytes | None = None, where: str = "results.json") -> list[Check]:
     """The checks of ``check_run`` for a validated result and its loaded spec (pure)."""
     checks: list[Check] = []
     recomputed, problems = _indicators(result, spec)
+    problems += check_waivers(result, waivers_bytes, available_probes(),
+                              spec_names_waivers=spec.waivers is not None)
     checks += [Check(False, f"{where}: {p}") for p in problems]
     if not problems:
         checks.append(Check(True, f"{where}: {len(result.indicators)} indicator(s): declared fields, "
-                                  "statuses and credits agree with their values and the spec's targets"))
+                                  "statuses and credits agree with their values and the spec's targets"
+                                  + (f"; {len(result.waivers.applied)} waiver(s) applied, recounted"
+                                     if result.waivers is not None else "")))
     origin, problems = _origin(result, origin_json)
     materials, wrong = _materials(result)
     problems += wrong
@@ -131,8 +149,6 @@ def recompute_checks(result: RunResult, spec: Spec, *, origin_json: Any = None,
 
 def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], list[str]]:
     """Every recorded indicator with status and credit recomputed, and what disagrees."""
-    from verifier.evaluation import evaluate  # noqa: PLC0415
-    from verifier.probe import Measurement, ProbeOutcome  # noqa: PLC0415
 
     declared = {ind.id: ind for ind in spec.indicators}
     problems: list[str] = []
@@ -150,7 +166,8 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             continue
         for field, spec_value in (("name", ind.name), ("characteristic", ind.characteristic),
                                   ("probe", ind.probe), ("metric", ind.metric), ("target", ind.target),
-                                  ("unit", ind.unit), ("weight", ind.weight), ("required", ind.required)):
+                                  ("unit", ind.unit), ("weight", ind.weight), ("required", ind.required),
+                                  ("repeat", ind.repeat)):
             if getattr(r, field) != spec_value:
                 problems.append(f"indicator {r.id}'s {field} {getattr(r, field)!r} is not the spec's "
                                 f"{spec_value!r}")
@@ -160,6 +177,9 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
             outcome = ProbeOutcome(measurements=(Measurement(ind.metric, r.value, ind.unit),))
             again = evaluate(ind, outcome, partial_credit=spec.scoring.partial_credit)
             status, credit = again.status, again.credit
+        problems += _repeat_problems(r, ind, spec, seen_before=[x.id for x in out])
+        if r.arguments and r.arguments != declared_arguments(ind):
+            problems.append(f"indicator {r.id}'s arguments are not the spec's with:")
         if status != r.status:
             problems.append(_status_problem(r, ind, status))
         elif not math.isclose(r.credit, credit, abs_tol=_CREDIT_TOL):
@@ -169,9 +189,28 @@ def _indicators(result: RunResult, spec: Spec) -> tuple[list[IndicatorResult], l
     return out, problems
 
 
-def _status_problem(r: IndicatorResult, ind: Any, status: str) -> str:
-    from verifier.units import format_quantity  # noqa: PLC0415
+def _repeat_problems(r: IndicatorResult, ind: Any, spec: Spec, *, seen_before: list[str]) -> list[str]:
+    """A repeated measurement's runs against its median, range and judgements
+    (``verifier.repeats.check_repeats``), and a shared measurement against the spec."""
+    problems = []
+    expected = group_repeat(spec, ind)
+    if r.repeats is not None:
+        problems += [f"indicator {r.id}: {p}" for p in check_repeats(
+            r.repeats, expected_runs=expected, target=ind.parsed_target, value=r.value, status=r.status)]
+    elif expected > 1:
+        problems.append(f"indicator {r.id} records no runs, but its measurement runs {expected} times")
+    if r.measured_with is not None:
+        try:
+            source = spec.indicator(r.measured_with)
+        except KeyError:
+            source = None
+        if source is None or measurement_key(source) != measurement_key(ind) or r.measured_with not in seen_before:
+            problems.append(f"indicator {r.id} says it shares the measurement of {r.measured_with}, which is "
+                            "not an earlier indicator with the same probe and arguments")
+    return problems
 
+
+def _status_problem(r: IndicatorResult, ind: Any, status: str) -> str:
     target = ind.parsed_target
     if r.value is None:
         return f"indicator {r.id} says {r.status} but has no value (recomputed {status})"
@@ -187,8 +226,6 @@ def _origin(result: RunResult, origin_json: Any) -> tuple[OriginSummary | None, 
     origin = result.origin
     if origin is None:
         return None, []
-    from verifier.origin.result import RATIO_CLASSES, ratio_of  # noqa: PLC0415
-
     problems = []
     corrected = origin
     if origin.ratio is not None:
@@ -272,10 +309,7 @@ def _score(result: RunResult, recomputed: Score) -> list[str]:
         problems.append(f"pass score says {score.pass_score:g}, the spec's is {pass_score:g}")
     for name, got, want in (("lowest", score.lowest, recomputed.lowest),
                             ("highest", score.highest, recomputed.highest)):
-        if got is None or want is None:
-            agree = got is want
-        else:
-            agree = math.isclose(got, want, abs_tol=_SCORE_TOL)
+        agree = got is want if got is None or want is None else math.isclose(got, want, abs_tol=_SCORE_TOL)
         if not agree:
             problems.append(f"score {name} says {got}, recomputed {want}")
     return problems

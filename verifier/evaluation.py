@@ -10,10 +10,12 @@ target not met earns linear credit between the floor (0) and the target (1), nev
 
 from __future__ import annotations
 
+import json
 import math
+from typing import Any
 
-from verifier.probe import ProbeError, ProbeOutcome
-from verifier.results import FindingRecord, FunctionTests, IndicatorResult
+from verifier.probe import Finding, ProbeError, ProbeOutcome
+from verifier.results import FindingRecord, FunctionTests, IndicatorResult, Status
 from verifier.spec import Indicator
 from verifier.units import Target, TargetError, convert, format_quantity
 
@@ -29,6 +31,19 @@ def outcome_from_error(err: ProbeError) -> ProbeOutcome:
     tail = _tail(err.tail)
     return ProbeOutcome(error=f"{reason} | output tail: {tail}" if tail else reason,
                         evidence=tuple(err.evidence))
+
+
+def declared_arguments(indicator: Indicator) -> dict[str, Any]:
+    """The indicator's ``with:`` as the task book declares it, as JSON data (results.json)."""
+    data: dict[str, Any] = json.loads(json.dumps(indicator.with_, default=str))
+    return data
+
+
+def finding_record(finding: Finding) -> FindingRecord:
+    """A probe's finding as results.json records it."""
+    return FindingRecord(message=finding.message, file=finding.file, line=finding.line,
+                         severity=finding.severity, rule=finding.rule, extra=dict(finding.extra),
+                         fingerprint=finding.fingerprint)
 
 
 def _tail(text: str) -> str:
@@ -51,20 +66,21 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
              started_at: str | None = None, duration_s: float | None = None) -> IndicatorResult:
     """Compare ``outcome``'s figure for the indicator's metric with its target (loaded spec)."""
     target = indicator.parsed_target
-    base = dict(
-        id=indicator.id, name=indicator.name, characteristic=indicator.characteristic,
-        probe=indicator.probe, metric=indicator.metric, target=indicator.target,
-        unit=indicator.unit, weight=indicator.weight, required=indicator.required,
-        evidence=list(outcome.evidence), commands=[list(c) for c in outcome.commands],
-        findings=[FindingRecord(message=f.message, file=f.file, line=f.line, severity=f.severity,
-                                rule=f.rule, extra=dict(f.extra)) for f in outcome.findings],
-        notes=list(outcome.notes), details=dict(outcome.details),
-        measurements={m.metric: m.value for m in outcome.measurements},
-        function_tests=[FunctionTests(id=f.id, outcomes={t.nodeid: t.outcome for t in f.tests})
-                        for f in outcome.functions],
-        started_at=started_at, duration_s=duration_s,
-    )
-    value, status, reason = _judge(indicator, outcome)
+    base = {
+        "id": indicator.id, "name": indicator.name, "characteristic": indicator.characteristic,
+        "probe": indicator.probe, "metric": indicator.metric, "target": indicator.target,
+        "unit": indicator.unit, "weight": indicator.weight, "required": indicator.required,
+        "arguments": declared_arguments(indicator),
+        "evidence": list(outcome.evidence), "commands": [list(c) for c in outcome.commands],
+        "findings": [finding_record(f) for f in outcome.findings],
+        "notes": list(outcome.notes), "details": dict(outcome.details),
+        "measurements": {m.metric: m.value for m in outcome.measurements},
+        "function_tests": [FunctionTests(id=f.id, outcomes={t.nodeid: t.outcome for t in f.tests},
+                                         descriptions={t.nodeid: t.description for t in f.tests if t.description})
+                           for f in outcome.functions],
+        "started_at": started_at, "duration_s": duration_s,
+    }
+    value, status, reason = judge(indicator, outcome)
     credit = 0.0
     if status == "met":
         credit = 1.0
@@ -77,7 +93,9 @@ def evaluate(indicator: Indicator, outcome: ProbeOutcome, *, partial_credit: boo
     return IndicatorResult(**base, value=value, status=status, credit=credit, reason=reason)
 
 
-def _judge(indicator: Indicator, outcome: ProbeOutcome) -> tuple[float | None, str, str]:
+def judge(indicator: Indicator, outcome: ProbeOutcome) -> tuple[float | None, Status, str]:
+    """The figure of ``indicator``'s metric in ``outcome`` (converted into the indicator's unit), its
+    status against the target and the reason, as ``evaluate`` records them (no credit)."""
     metric, unit, target = indicator.metric, indicator.unit, indicator.parsed_target
     measurement = outcome.measurement(metric)
     value: float | None = None

@@ -383,8 +383,8 @@ class _Session:
         listed = self.run(["config", "--file", str(copy), "--no-includes", "--list", "-z"], self._dir)
         values: dict[str, str] = {}
         for record in listed.split(b"\0"):
-            key, _, value = record.decode("utf-8", "replace").partition("\n")
-            values[key.lower()] = value.strip()  # the last one wins, as for git
+            key, _, raw = record.decode("utf-8", "replace").partition("\n")
+            values[key.lower()] = raw.strip()  # the last one wins, as for git
         lines = []
         for key, allowed in _CARRIED.items():
             value = values.get(key)

@@ -9,6 +9,9 @@ vocabulary (``verifier.probe.SEVERITIES``): their words are here.
 from __future__ import annotations
 
 from verifier.errors import InputError
+from verifier.origin.phrases import ORIGIN
+from verifier.phrases import Translator
+from verifier.probe import Phrase
 from verifier.vocabulary import CHARACTERISTICS
 
 LANGS = ("zh", "en")
@@ -52,9 +55,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "pass_score": ("通过分数线", "Pass score"),
     "score_vs": ("{score} / {maximum}（通过分数线 {pass_score}）", "{score} / {maximum} (pass score {pass_score})"),
     "score_range_label": ("综合得分（范围）", "Score (range)"),
-    "score_range": ("{lowest} – {highest} / {maximum}", "{lowest} – {highest} / {maximum}"),
+    "score_range": ("{range} / {maximum}", "{range} / {maximum}"),
     "score_range_detail": ("（已测指标得分 {score}；通过分数线 {pass_score}）",
                            " (measured indicators: {score}; pass score {pass_score})"),
+    "score_range_none": ("（没有测得任何指标；通过分数线 {pass_score}）",
+                         " (no indicator measured; pass score {pass_score})"),
     "score_range_note": ("有指标出错，未计入得分：按出错指标全部不符合与全部符合分别计算，得分在此范围内。",
                          "Indicators in error are left out of the score: counted as all not met and as all "
                          "met, the score lies in this range."),
@@ -84,6 +89,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "col_conclusion": ("结论", "Conclusion"),
     "col_evidence": ("证据", "Evidence"),
     "col_weight": ("权重", "Weight"),
+    "col_credit": ("得分", "Credit"),
+    "score_formula": ("综合得分 = Σ(权重 × 得分) ÷ Σ权重 × 100 = {earned} ÷ {weight} × 100 = {score}"
+                      "（只计已测得结论的指标；出错与不适用的指标不计入）",
+                      "Score = Σ(weight × credit) ÷ Σ weight × 100 = {earned} ÷ {weight} × 100 = {score} "
+                      "(over the indicators with a conclusion; those in error or not applicable are left out)"),
+    "score_formula_none": ("没有已测得结论的指标，无法按权重计分。", "No indicator has a conclusion: nothing to weigh."),
+    "shared_row": ("与 {id} 同一次测量", "same measurement as {id}"),
+    "repeat_row": ("{runs} 次测量的中位数（{low} – {high}）", "median of {runs} runs ({low} – {high})"),
+    "unstable": ("不稳定", "unstable"),
     "status_met": ("符合", "Met"),
     "status_not_met": ("不符合", "Not met"),
     "status_not_applicable": ("不适用", "N/A"),
@@ -93,6 +107,19 @@ _LABELS: dict[str, tuple[str, str]] = {
     "beyond_task_book": ("（任务书之外的指标：计分，不影响能否申请验收）",
                          "(beyond the task book: scored, never blocking)"),
     "no_indicators": ("任务书未声明指标。", "The task book declares no indicators."),
+    # waivers
+    "waivers": ("专家豁免", "Waivers"),
+    "waivers_intro": ("豁免文件 {path}（sha256 {sha}）：{applied} 项生效，{stale} 项失效。被豁免的问题仍列在各指标详情中，"
+                      "但不计入测得值；豁免由专家判断，不修改被测产品。",
+                      "Waiver file {path} (sha256 {sha}): {applied} applied, {stale} stale. Waived findings are "
+                      "still listed under their indicators but not counted; an expert's judgement, recorded "
+                      "without editing the delivered product."),
+    "waivers_applied": ("生效的豁免", "Applied waivers"),
+    "stale_waivers": ("失效的豁免", "Stale waivers"),
+    "waived_findings": ("已豁免的问题", "Waived findings"),
+    "fingerprint": ("指纹", "Fingerprint"),
+    "col_indicators": ("指标", "Indicators"),
+    "stale_reason": ("原因", "Reason"),
     # characteristics (GB/T 25000.10): char_<key>, from the one table in verifier.vocabulary
     **{f"char_{term.key}": (term.zh, term.en) for term in CHARACTERISTICS.values()},
     # origin
@@ -105,7 +132,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "ratio": ("自研代码率", "Ratio"),
     "ratio_without_tests": ("不含测试代码的自研代码率", "Ratio without test code"),
     "threshold": ("要求", "Threshold"),
-    "counting_rule": ("计数规则（工具原文）", "Counting rule"),
+    "counting_rule": ("计数规则", "Counting rule"),
     "origin_result": ("结论", "Result"),
     "origin_missing": ("本次运行未核查自研代码率。", "This run did not check the self-developed code ratio."),
     "origin_error": ("核查失败", "The check failed"),
@@ -142,16 +169,22 @@ _LABELS: dict[str, tuple[str, str]] = {
     "reviewer": ("审核人", "Reviewer"),
     "date": ("日期", "Date"),
     "no_adjudications": ("无人工裁定。", "No manual adjudication."),
-    "origin_warnings": ("分析提示（工具原文）", "Warnings from the analysis"),
+    "origin_warnings": ("分析提示", "Warnings from the analysis"),
+    "self_files_left_out": ("{files}未在 PDF 中逐一列出：见上方按目录统计、HTML 报告或证据文件 {path}。",
+                            "{files}: not listed one by one in the PDF; see the table by directory above, the "
+                            "HTML report or evidence file {path}."),
+    "files_left_out": ("{label}文件 {count} 个（{lines} 行）", "{label} files: {count} ({lines} lines)"),
+    "list_sep": ("、", "; "),
+    "zero_lines": ("（0 行）", " (0 lines)"),
     "not_scanned": ("未扫描的路径", "Paths not scanned"),
-    "not_scanned_reason": ("原因（工具原文）", "Reason"),
+    "not_scanned_reason": ("原因", "Reason"),
     "not_scanned_more": ("共 {total} 项，此处列出 {shown} 项；全部见 {path}。",
                          "{total} in all, {shown} listed here; all of them in {path}."),
     "by_directory": ("按目录统计", "By directory"),
     "directory": ("目录", "Directory"),
     "file_table": ("逐文件分类表", "Per-file classification"),
     "language": ("语言", "Language"),
-    "reason": ("分类依据（工具原文）", "Reason"),
+    "reason": ("分类依据", "Reason"),
     "rows_shown": ("显示 {shown} / {total} 个文件；完整列表见证据文件 {path}（sha256 {sha}）",
                    "{shown} of {total} files shown; the complete list is evidence file {path} (sha256 {sha})"),
     "file_table_missing": ("逐文件分类表证据文件不可读：{path}", "The per-file evidence file is unreadable: {path}"),
@@ -164,6 +197,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     "failed": ("失败", "Failed"),
     "covered": ("已覆盖", "Covered"),
     "not_covered": ("未覆盖", "Not covered"),
+    "test_records": ("测试记录", "Test records"),
+    "test_records_intro": ("按 GB/T 25000.51 列出功能清单各项的测试用例：编号、名称、说明（取自测试的文档字符串）与结果。",
+                           "The test cases of each function item, as GB/T 25000.51 test records: id, name, "
+                           "description (from the test's docstring) and result."),
+    "case_id": ("编号", "ID"),
+    "case_name": ("测试用例", "Test case"),
+    "case_description": ("说明", "Description"),
+    "case_result": ("结果", "Result"),
+    "outcome_passed": ("通过", "Passed"),
+    "outcome_failed": ("未通过", "Failed"),
+    "outcome_skipped": ("跳过", "Skipped"),
+    "no_tests": ("没有测试用例映射到此功能。", "No test case is mapped to this function."),
+    "cases_all": ("（{total} 组参数）", " ({total} parameter sets)"),
+    "cases_of": ("（{total} 组参数中 {bad} 组）", " ({bad} of {total} parameter sets)"),
     # probe detail
     "sec_details": ("各项测试详情", "Test details"),
     "probe": ("测试工具", "Probe"),
@@ -176,18 +223,46 @@ _LABELS: dict[str, tuple[str, str]] = {
     "judged": ("{metric} = {value}，要求 {target}：{status}", "{metric} = {value}, target {target}: {status}"),
     "judged_partial": ("；部分得分 {credit}（介于下限与目标之间）", "; partial credit {credit} between floor and target"),
     "judged_na": ("本次运行未得到 {metric} 的数值，不适用", "metric {metric} does not apply to this run"),
-    "judged_error": ("错误（工具原文）：{reason}", "{reason}"),
+    "judged_error": ("出错：", "Error: "),
     "started": ("开始时间", "Started"),
     "duration": ("耗时", "Duration"),
     "measurements": ("全部度量", "All measurements"),
     "commands": ("执行命令", "Commands"),
-    "notes": ("测试工具说明（原文）", "Probe notes"),
+    "notes": ("测试说明", "Probe notes"),
+    "tool_text": ("工具原文", "tool output"),
+    "test_method": ("测试方法", "Test method"),
+    "method_tool": ("测试工具", "Tool"),
+    "method_arguments": ("参数（任务书 with:）", "Arguments (the task book's with:)"),
+    "method_repeat": ("重复测量", "Repetitions"),
+    "repeat_median": ("测量 {runs} 次，按中位数判定", "measured {runs} times, judged on the median"),
+    "method_environment": ("测试环境", "Environment"),
+    "method_environment_text": ("{os}，Python {python}，{cpus} 个逻辑核（详见“测试环境”一节）",
+                                "{os}, Python {python}, {cpus} logical CPUs (see the environment section)"),
+    "shared_with": ("与 {id} 为同一次测量（同一探针、同一参数）：图表、明细、问题、命令与证据见 {id}。",
+                    "The same measurement as {id} (same probe, same arguments): its charts, tables, findings, "
+                    "commands and evidence are shown under {id}."),
+    "repeats": ("重复测量", "Repeated measurement"),
+    "repeats_summary": ("共测量 {runs} 次，判定值取中位数 {median}；最小 {low}，最大 {high}，极差 {spread}；{met} 次达标。"
+                        "下方图表与明细取自第 {shown} 次（最接近中位数的一次）。",
+                        "Measured {runs} times; the value judged is the median, {median}; min {low}, max {high}, "
+                        "spread {spread}; met in {met}. The charts and tables below are those of run {shown}, the "
+                        "run nearest the median."),
+    "unstable_note": ("不稳定：{runs} 次测量中只有 {met} 次达标。判定以中位数为准，但测得值在目标两侧波动，"
+                      "结论对测量条件敏感，建议专家现场复测。",
+                      "Unstable: met in only {met} of {runs} runs. The verdict rests on the median, but the figure "
+                      "falls on both sides of the target, so the conclusion depends on the conditions of the "
+                      "measurement: an expert should re-measure on site."),
+    "run_no": ("次序", "Run"),
+    "command_cut": ("命令共 {total} 个字符，此处截断；完整命令见 results.json 与 HTML 报告。",
+                    "The command is {total} characters long, cut here; the whole of it is in results.json and "
+                    "the HTML report."),
+    "evidence_folder": ("证据目录", "Evidence folder"),
     "evidence": ("证据文件", "Evidence files"),
     "findings": ("发现的问题", "Findings"),
     "severity": ("严重程度", "Severity"),
     "location": ("位置", "Location"),
     "rule": ("规则", "Rule"),
-    "message": ("描述（工具原文）", "Message"),
+    "message": ("描述", "Message"),
     "findings_shown": ("显示 {shown} / {total} 条；完整内容见证据文件", "{shown} of {total} shown; all are in the evidence files"),
     "chart_series": ("{name}随时间变化", "{name} over time"),
     "chart_events": ("{name}时间线", "{name} timeline"),
@@ -207,6 +282,23 @@ _LABELS: dict[str, tuple[str, str]] = {
     "run_started": ("运行开始", "Run started"),
     "run_finished": ("运行结束", "Run finished"),
     "command_lines": ("命令行", "Command lines"),
+    "sut": ("被测系统", "System under test"),
+    "memory_mb": ("内存（MB）", "Memory (MB)"),
+    "sut_runtimes": ("被测软件运行环境", "The product's runtime"),
+    "sut_runtime": ("运行时", "Runtime"),
+    "sut_path": ("位置", "Location"),
+    "sut_no_runtime": ("任务书未声明被测软件的运行环境（runtime:）。",
+                       "The task book declares no runtime for the product (runtime:)."),
+    "sut_packages": ("已安装的依赖包（{source}）", "Installed packages ({source})"),
+    "sut_package": ("包", "Package"),
+    "sut_no_packages": ("该解释器未安装任何依赖包（仅标准库）。",
+                        "No package is installed for this interpreter (standard library only)."),
+    "sut_setup": ("运行环境准备命令（runtime.setup）", "Runtime setup (runtime.setup)"),
+    "sut_cached": ("未重复执行：输入文件与命令均未变化", "not run again: its inputs and commands are unchanged"),
+    "exit_status": ("退出码", "Exit status"),
+    "sut_notes": ("说明", "Notes"),
+    "assets": ("测试机构自带测试资产（任务书目录，{spec_dir}/…）",
+               "The agency's own test assets (beside the task book, {spec_dir}/…)"),
     # materials
     "sec_materials": ("验收材料清单", "Acceptance materials checklist"),
     "material": ("材料", "Material"),
@@ -219,9 +311,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no_materials": ("本次运行未核查验收材料。", "This run did not check the acceptance materials."),
     # appendix
     "sec_appendix": ("附录：证据文件", "Appendix: evidence files"),
-    "appendix_intro": ("以下文件位于运行目录中，路径相对于运行目录；可用 sha256 核对其未被改动。",
+    "appendix_intro": ("以下文件位于运行目录中，路径相对于运行目录；可用 sha256 核对其未被改动。state/ 下的断点续跑记录"
+                       "（各指标结果的副本）不列出；证据包的 manifest.json 列出每个文件的 sha256。",
                        "These files are in the run directory (paths relative to it); their sha256 shows "
-                       "they are unchanged."),
+                       "they are unchanged. The resume records under state/ (copies of each indicator's "
+                       "result) are not listed; a bundle's manifest.json lists every file's sha256."),
     "file": ("文件", "File"),
     "size": ("大小（字节）", "Size (bytes)"),
     "missing_file": ("缺失", "missing"),
@@ -229,6 +323,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "page": ("第 {page} 页", "Page {page}"),
     "colon": ("：", ": "),
     "none": ("无", "none"),
+    "total": ("合计", "Total"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
 }
@@ -257,6 +352,31 @@ SEVERITY_LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def severity_label(severity: str, lang: str) -> str:
-    """A finding's severity in ``lang`` (high → 高); an unknown severity as written."""
-    return SEVERITY_LABELS[lang].get(severity.lower(), severity)
+#: Sentences verifier itself writes into results.json (evaluation, runner, waivers), with their
+#: Chinese; a probe's own are in its presentation, the origin analysis's in ``verifier.origin.phrases``.
+PHRASES: tuple[Phrase, ...] = (
+    Phrase("probe error: {reason}", "探针出错：{reason}"),
+    Phrase("run {run} of {runs}: {reason}", "第 {run} 次测量（共 {runs} 次）：{reason}"),
+    Phrase("{reason} | output tail: {tail}", "{reason}｜输出末尾（工具原文）：{tail}"),
+    Phrase("probe crashed: {error}", "探针崩溃：{error}"),
+    Phrase("probe still running after {seconds} s; interrupted", "探针运行超过 {seconds} 秒，已中断"),
+    Phrase("probe reported no value for metric {metric}", "探针未报告度量 {metric} 的数值"),
+    Phrase("probe reported {metric} in {unit}, which cannot be converted to the metric's unit {target}",
+           "探针以 {unit} 报告 {metric}，无法换算为该度量的单位 {target}"),
+    Phrase("probe reported a non-finite value for {metric}: {value}", "探针报告的 {metric} 不是有限数值：{value}"),
+    Phrase("service did not start: {reason}", "被测服务未能启动：{reason}"),
+    Phrase("probe {probe} needs the system under test running, but the spec has no service: section",
+           "探针 {probe} 需要运行被测系统，但任务书没有 service: 一节"),
+    Phrase("{tool} did not finish within {seconds} s and was killed", "{tool} 未在 {seconds} 秒内完成，已终止"),
+    Phrase("{tool} could not be started: {why}", "{tool} 无法启动：{why}"),
+    Phrase("{tool} was killed by signal {signal}", "{tool} 被信号 {signal} 终止"),
+    Phrase("{tool} exited with status {status}", "{tool} 以状态 {status} 退出"),
+    Phrase("{tool} wrote no output file ({why})", "{tool} 没有写出输出文件（{why}）"),
+    Phrase("no indicator of this run uses probe {probe}", "本次运行没有使用探针 {probe} 的指标"),
+    Phrase("no finding with this fingerprint in this run: the finding no longer exists",
+           "本次运行中没有此指纹的问题：该问题已不存在"),
+)
+
+#: Chinese for the sentences verifier writes (its own, the origin analysis's); a probe's are added
+#: to these where the report shows that probe (``verifier.phrases``).
+VERIFIER_WORDS = Translator((*PHRASES, *ORIGIN.phrases), ORIGIN.words, nested=frozenset({"*"}))

@@ -1,7 +1,7 @@
 """The one way verifier talks to the system under test: plain sockets to a loopback address.
 
 Every connection the harness itself opens to the service — the readiness check
-(``verifier.service``), the live probes' requests (``probes._http``) — goes through ``connect``,
+(``verifier.service``), the live probes' requests (``verifier.builtin_probes._http``) — goes through ``connect``,
 which refuses any address outside loopback (127.0.0.0/8, ::1; ``localhost`` is taken as those
 addresses, never looked up). ``http_status`` sends one request and reads the status line only:
 an answer is an answer, a redirect (3xx) included; no redirect is ever followed, so a service cannot

@@ -26,7 +26,6 @@ from verifier.results import MaterialCheck, MaterialFound
 from verifier.vocabulary import DOSSIER
 
 
-
 class MaterialItem(BaseModel):
     """One dossier item: the globs that find it and how many files must match."""
 

@@ -19,18 +19,27 @@ Extension points (the whole contract; verifier reads nothing else from a probe):
     so with ``metrics_vary_with_args``.
 ``Probe.tool_versions()``
     Optional. Versions of the external tools the probe runs, for the report's environment section.
+``Probe.waivable`` and ``Probe.recount(measurements, waived)``
+    Optional. A probe whose figures are counts of its findings (bandit's issues, the robustness
+    probe's non-4xx answers) declares ``waivable`` and recounts its measurements without the
+    findings an expert waived (``verifier.waivers``): a pure function of the figures it reported
+    and the waived findings, so ``verify`` recomputes it. Other probes' findings cannot be waived.
 ``ProbeContext``
     What ``run`` receives: ``repo`` (the delivered repository, read-only), ``run_dir`` and
     ``evidence_dir`` (this indicator's folder; ``rel(path)`` makes an evidence path), ``args`` (the
-    validated ``with:``), ``spec`` (the whole ``verifier.spec.Spec``), ``timeout_s`` (the budget)
-    and ``service``: for a probe with ``needs_service``, the running system under test as a
+    validated ``with:``), ``spec`` (the whole ``verifier.spec.Spec``), ``timeout_s`` (the budget),
+    ``runtime`` (the product's runtime when the spec declares one: ``ProductRuntime``, its
+    interpreters and ``{runtime.python}``-style placeholders, set up before the first indicator) and
+    ``service``: for a probe with ``needs_service``, the running system under test as a
     ``RunningService`` (what a probe may use of it: port, URLs, kill, start, readiness, memory, log).
 ``ProbeOutcome``
     What ``run`` returns: ``measurements`` (``Measurement``), ``findings`` (``Finding``, graded in
-    ``SEVERITIES``), ``evidence`` files, ``commands`` run, ``notes`` a reader must see, free-form
-    ``details`` for the report, ``functions`` (``FunctionOutcome``: the ``TestCaseResult`` of each
-    test per function item, ``TestOutcome``; the runner merges them into the function-list
-    coverage) and ``error``. Or raise ``ProbeError`` with the reason, output tail and evidence.
+    ``SEVERITIES``, each with a stable ``fingerprint``: set by the probe with
+    ``finding_fingerprint``, else by the default rule of ``with_fingerprints``), ``evidence``
+    files, ``commands`` run, ``notes`` a reader must see, free-form ``details`` for the report,
+    ``functions`` (``FunctionOutcome``: the ``TestCaseResult`` of each test per function item,
+    ``TestOutcome``; the runner merges them into the function-list coverage) and ``error``. Or
+    raise ``ProbeError`` with the reason, output tail and evidence.
 ``Presentation``
     Labels (``Label``: Chinese and English) for every key the probe writes (metrics, details keys,
     table columns, chart series, bar names), the words its values take, which details keys hold
@@ -47,6 +56,9 @@ Registration
     ``presentation_of(name)`` the presentation a report needs (loading that probe alone).
 Vocabulary
     ``CHARACTERISTICS`` (GB/T 25000.10, what a probe may file under) and ``SEVERITIES`` (of findings).
+Words
+    ``Phrase``: a sentence a probe writes in English (a note) with its Chinese, declared in
+    ``Presentation.phrases``; the Chinese report shows it in Chinese, the data inside it as written.
 
 Helpers every probe may rely on (time budgets, tool failures as ``ProbeError``, files in the
 delivered tree, JSON output, declared commands and interpreters) are ``verifier.probekit``.
@@ -71,19 +83,23 @@ Writing a probe::
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from verifier.errors import InputError
-from verifier.spec.model import Spec
+from verifier.product.runtime import ProductRuntime
 from verifier.vocabulary import CHARACTERISTIC_KEYS
+
+if TYPE_CHECKING:  # the spec's loader binds indicators to probes: only a type checker reads this way
+    from verifier.spec.model import Spec
 
 
 ENTRY_POINT_GROUP = "verifier.probes"
@@ -139,6 +155,33 @@ class Finding:
     """The tool's rule or test id (bandit test id, pytest node id, HTTP route …)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Tool-specific details (confidence, CWE, request/response excerpts …); JSON-serialisable."""
+    fingerprint: str | None = None
+    """A stable identity of the finding across runs of the same delivery, by which a waiver names
+    it: ``probe:rule:place:hash`` (``finding_fingerprint``), the hash taken over what was flagged
+    (the flagged line's text, the malformed request's case), never a line number, so that editing
+    code above it does not change it. None: the runner applies the default rule
+    (``with_fingerprints``)."""
+
+
+def finding_fingerprint(probe: str, rule: str | None, place: str | None, content: str) -> str:
+    """``probe:rule:place:hash``: the fingerprint of a finding of ``probe`` under ``rule`` at
+    ``place`` (a repository path, a route), ``hash`` the first 16 hex digits of the sha256 of
+    ``content`` with its white space collapsed (what was flagged: a line of code, a request)."""
+    digest = hashlib.sha256(" ".join(content.split()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{probe}:{rule or '-'}:{place or '-'}:{digest}"
+
+
+def with_fingerprints(probe: str, findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """``findings`` each with a fingerprint: the probe's own, else the default rule (rule, file and
+    message, no line number); the second and later findings with the same one get ``#2``, ``#3`` …
+    in the order the probe listed them."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in findings:
+        base = f.fingerprint or finding_fingerprint(probe, f.rule, f.file, f.message)
+        seen[base] = seen.get(base, 0) + 1
+        out.append(replace(f, fingerprint=base if seen[base] == 1 else f"{base}#{seen[base]}"))
+    return tuple(out)
 
 
 TestOutcome = Literal["passed", "failed", "error", "skipped"]
@@ -154,6 +197,8 @@ class TestCaseResult:
     nodeid: str
     """The test's id, stable across runs of the same suite (pytest node id relative to the repository)."""
     outcome: TestOutcome
+    description: str = ""
+    """What the test checks, in the test author's words (the first paragraph of its docstring)."""
 
 
 @dataclass(frozen=True)
@@ -288,6 +333,9 @@ class ProbeContext:
     """Wall-clock budget for the whole probe; tools must be run with a timeout inside it."""
     service: RunningService | None = None
     """The running system under test when the probe ``needs_service``; ``None`` otherwise."""
+    runtime: ProductRuntime | None = None
+    """The product's runtime (``runtime:`` in the spec), set up and checked; ``None`` when the spec
+    declares none. Probes that run the product's code use its interpreter by default."""
 
     def rel(self, path: Path) -> str:
         """``path`` relative to the run directory, POSIX style, for ``ProbeOutcome.evidence``."""
@@ -313,6 +361,13 @@ class Table:
     omit_repeated: Mapping[str, str] = field(default_factory=dict)
     """Column -> column: the first is left out when every row's second column starts with its value
     and a space (Locust names requests ``GET /path``: a method column would repeat it)."""
+    total: str | None = None
+    """A details key holding the table's total (an object with the same columns): shown as the
+    table's last row, named "Total", never as a table of its own (Locust's ``Aggregated`` row)."""
+    repeats_section: str | None = None
+    """The report section this table repeats (``"functions"``: the function-list coverage the
+    runner builds from the probe's ``FunctionOutcome`` s): left out where the report shows that
+    section, so the same rows are not printed twice."""
 
 
 @dataclass(frozen=True)
@@ -371,6 +426,21 @@ class MetricBars:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A sentence a probe writes (a note), in English as written and in Chinese.
+
+    ``en`` is a ``str.format`` template: literal text and ``{field}`` s (``{{`` for a brace). A
+    recorded sentence that matches it whole is shown in the Chinese report as ``zh`` with the same
+    fields filled in; a field's text is data (a path, a count, a tool's words) and stays as
+    written, unless the field is named like a column or details key the probe declares ``words``
+    for (or severities), whose words then apply. A sentence no phrase matches is shown as written,
+    marked as the tool's own text."""
+
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
 class Presentation:
     """How the report shows a probe's measurements, details and findings, in either language.
 
@@ -396,6 +466,8 @@ class Presentation:
     series: Mapping[str, Series] = field(default_factory=dict)
     bars: Mapping[str, Bars] = field(default_factory=dict)
     metric_bars: tuple[MetricBars, ...] = ()
+    phrases: tuple[Phrase, ...] = ()
+    """The sentences the probe writes (its notes), each with its Chinese."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,6 +503,20 @@ class Probe(ABC):
         ``Args``). Default: ``metrics``. Override it, and set ``metrics_vary_with_args``, when a
         metric's unit depends on the arguments."""
         return cls.metrics
+
+    waivable: ClassVar[bool] = False
+    """True when ``recount`` can leave findings out of the probe's figures: its findings may then
+    be waived (``verifier.waivers``)."""
+
+    @classmethod
+    def recount(cls, measurements: Mapping[str, float | None],
+                waived: Sequence[Finding]) -> Mapping[str, float | None]:
+        """The figures ``measurements`` (what ``run`` reported, by metric) with the ``waived``
+        findings (some of those ``run`` returned) no longer counted: a pure function, so that
+        ``verify`` recomputes it from the recorded data. A metric left out keeps its figure.
+        Override it, and set ``waivable``, in a probe whose figures are counts of its findings;
+        the default changes nothing."""
+        return dict(measurements)
 
     def tool_versions(self) -> Mapping[str, str]:
         """Versions of the external tools this probe runs, for the environment record."""

@@ -9,10 +9,15 @@ safely (``read_json``), the files of the delivered tree it should look at (``sou
 skips ``SKIPPED_DIRS``; ``glob_matches``, ``inside_repo``; ``check_argv_size`` against
 ``MAX_ARGV_BYTES``), a declared command or interpreter made
 runnable (``split_command``, ``expand_command``, ``substitute``, ``placeholders``, ``which``,
-``resolve_python``, ``interpreter_env``, ``scrubbed_env``), tool versions for the environment record
-(``tool_version``) and file-name-safe evidence names (``safe_name``). Field types for ``with:``
-arguments: ``RepoPath`` and ``RepoGlob`` (a path or glob inside the delivered repository, checked
-at its line of the spec) and ``EnvValue`` (an environment variable value).
+``resolve_python``, ``interpreter_env``, ``scrubbed_env``), the product's side of a run — the
+placeholders every declared command knows (``COMMON_PLACEHOLDERS``: ``{python}``, ``{repo}``,
+``{spec_dir}``, ``{runtime.python}`` …, valued by ``declared_values``), the interpreter that runs
+the product's code (``product_python``: the runtime's when the spec declares one) and a path that
+may lie in the repository or beside the task book (``resolve_path``) — tool versions for the
+environment record (``tool_version``) and file-name-safe evidence names (``safe_name``). Field types
+for ``with:`` arguments: ``RepoPath`` and ``RepoGlob`` (a path or glob inside the delivered
+repository, checked at its line of the spec), ``RepoOrAssetPath`` (the same, or ``{spec_dir}/PATH``:
+an agency's own file beside the task book) and ``EnvValue`` (an environment variable value).
 
 Everything here treats the delivered repository as data: paths never lead out of the tree, symbolic
 links are not followed, declared commands are split like a POSIX shell would but run without one
@@ -33,22 +38,22 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator
-
+from verifier.fieldtypes import EnvValue
 from verifier.globs import glob_covers
-from verifier.vcs import VCS_DIRS, vcs_metadata
+from verifier.placeholders import COMMON_PLACEHOLDERS, PLACEHOLDER
 from verifier.probe import ProbeContext, ProbeError
 from verifier.proc import ToolRun, run_tool, scrubbed_env
-from verifier.repo_paths import RepoGlob, RepoPath
+from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, RepoOrAssetPath, RepoPath
+from verifier.vcs import VCS_DIRS, vcs_metadata
 
 __all__ = [
-    "CANNOT_START", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob", "RepoPath",
-    "ToolRun", "check_argv_size", "expand_command", "failure_reason", "glob_matches", "inside_repo",
-    "interpreter_env", "placeholders", "read_json", "resolve_python", "run_evidence", "run_tool",
-    "safe_name", "scrubbed_env", "source_files", "split_command", "substitute", "tool_failure",
-    "tool_version", "which",
+    "CANNOT_START", "COMMON_PLACEHOLDERS", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob",
+    "RepoOrAssetPath", "RepoPath", "ToolRun", "check_argv_size", "declared_values", "expand_command",
+    "failure_reason", "glob_matches", "inside_repo", "interpreter_env", "placeholders", "product_python",
+    "read_json", "resolve_path", "resolve_python", "run_evidence", "run_tool", "safe_name", "scrubbed_env",
+    "source_files", "split_command", "substitute", "tool_failure", "tool_version", "which",
 ]
 
 #: Directories never walked into: version control (only when it holds that system's own files,
@@ -64,18 +69,6 @@ CANNOT_START = 127
 #: Longest command line (bytes) a probe builds from a file list; beyond it the probe asks the spec
 #: to narrow ``paths`` rather than fail obscurely on the system's argument-size limit.
 MAX_ARGV_BYTES = 1_500_000
-
-
-def _scalar_to_str(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
-
-
-EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
-"""An environment variable value; YAML numbers and booleans are accepted and turned into text."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,9 +155,49 @@ def split_command(command: str | Sequence[str], *, shell: bool = False) -> list[
     return [str(part) for part in command]
 
 
-def resolve_python(repo: Path, python: str | None = None, venv: str | None = None) -> str:
+def resolve_path(ctx: ProbeContext, value: str, *, what: str) -> Path:
+    """A ``RepoOrAssetPath`` resolved: ``{spec_dir}/PATH`` beside the task book, else a path in the
+    repository; ``ProbeError`` when it does not exist or leads out of its directory."""
+    if value.startswith(SPEC_DIR_PREFIX):
+        rel = value[len(SPEC_DIR_PREFIX):]
+        root = _spec_dir(ctx)
+        target = (root / rel).resolve()
+        if target != root and not target.is_relative_to(root):
+            raise ProbeError(f"{what} {value!r} leads out of the task book's directory")
+        if not target.exists():
+            raise ProbeError(f"{what} {value!r} does not exist beside the task book ({root})")
+        return target
+    return inside_repo(ctx.repo, value, what=what)
+
+
+def _spec_dir(ctx: ProbeContext) -> Path:
+    """The task book's directory (the repository for a context built without a spec)."""
+    base = getattr(ctx.spec, "base_dir", None)
+    return Path(base if base is not None else ctx.repo).resolve()
+
+
+def product_python(ctx: ProbeContext) -> str:
+    """The interpreter that runs the product's code: the runtime's (``ctx.runtime``) when the spec
+    declares one, else the one running verifier."""
+    if ctx.runtime is not None and ctx.runtime.python is not None:
+        return ctx.runtime.python
+    return sys.executable
+
+
+def declared_values(ctx: ProbeContext) -> dict[str, str]:
+    """The values of ``COMMON_PLACEHOLDERS`` in this run: ``{python}`` (verifier's interpreter),
+    ``{repo}``, ``{spec_dir}`` and the runtime's ``{runtime.…}`` the spec declares."""
+    values = {"python": sys.executable, "repo": str(ctx.repo.resolve()), "spec_dir": str(_spec_dir(ctx))}
+    if ctx.runtime is not None:
+        values.update(ctx.runtime.placeholders())
+    return values
+
+
+def resolve_python(repo: Path, python: str | None = None, venv: str | None = None,
+                   default: str | None = None) -> str:
     """The interpreter to run: ``venv``'s ``bin/python``, the declared ``python`` (a path, relative
-    to the repository when relative, or a name looked up on ``PATH``), else the harness's own."""
+    to the repository when relative, or a name looked up on ``PATH``), else ``default`` (the
+    product's, ``product_python``), else the harness's own."""
     if venv:
         base = Path(venv).expanduser()
         base = base if base.is_absolute() else repo / base
@@ -183,7 +216,7 @@ def resolve_python(repo: Path, python: str | None = None, venv: str | None = Non
         if not path.exists():
             raise ProbeError(f"interpreter {python!r} does not exist")
         return str(path.absolute())
-    return sys.executable
+    return default or sys.executable
 
 
 def interpreter_env(python: str, extra: Mapping[str, str] | None = None,
@@ -276,7 +309,7 @@ def safe_name(text: str, *, limit: int = 40) -> str:
 # ---------------------------------------------------------------------------------------------
 # Placeholders in declared commands
 
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = PLACEHOLDER
 
 
 def placeholders(text: str) -> set[str]:

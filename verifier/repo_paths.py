@@ -41,7 +41,7 @@ def normalize_repo_path(value: str, *, glob: bool = False) -> str:
         raise ValueError(f"{kind} contains a NUL byte")
     if "\\" in value:
         raise ValueError(f"{kind} {value!r} uses '\\': write repository paths with '/'")
-    if value.startswith("/") or value.startswith("~") or _DRIVE.match(value):
+    if value.startswith(("/", "~")) or _DRIVE.match(value):
         raise ValueError(f"{kind} {value!r} is absolute: write it relative to the repository")
     parts = [part for part in value.split("/") if part not in ("", ".")]
     if ".." in parts:
@@ -64,6 +64,10 @@ def check_inside(repo: Path, rel: str) -> None:
     target = (root / Path(*fixed)).resolve()
     if target != root and not target.is_relative_to(root):
         raise ValueError(f"{rel!r} leads out of the repository (through a symlink) to {target}")
+
+
+#: A path beside the task book rather than in the repository: the agency's own asset.
+SPEC_DIR_PREFIX = "{spec_dir}/"
 
 
 def _validator(glob: bool):
@@ -166,7 +170,8 @@ def _refs(value: Any, annotation: Any, metadata: Any, loc: tuple[str | int, ...]
           declared: bool) -> Iterator[RepoRef]:
     kind = _kind(metadata)
     if kind is not None and isinstance(value, str):
-        yield RepoRef(loc, value, kind, declared)
+        if not value.startswith(SPEC_DIR_PREFIX):  # an agency asset: checked beside the task book
+            yield RepoRef(loc, value, kind, declared)
         return
     if isinstance(value, BaseModel):
         yield from _model_refs(value, loc, declared)
@@ -194,3 +199,18 @@ RepoPath = Annotated[str, AfterValidator(_validator(glob=False))]
 
 RepoGlob = Annotated[str, AfterValidator(_validator(glob=True))]
 """A repository-relative POSIX glob (``**`` matches any number of directories)."""
+
+
+def _repo_or_asset(value: str, info: ValidationInfo) -> str:
+    if value.startswith(SPEC_DIR_PREFIX):
+        rest = value[len(SPEC_DIR_PREFIX):]
+        try:
+            return SPEC_DIR_PREFIX + normalize_repo_path(rest)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("the repository", "the task book's directory")) from None
+    return _validator(glob=False)(value, info)
+
+
+RepoOrAssetPath = Annotated[str, AfterValidator(mark_repo_kind(_repo_or_asset, "path"))]
+"""A path relative to the delivered repository, or ``{spec_dir}/PATH``: an agency's own file beside
+the task book (checked to exist there when the spec is loaded, never looked for in the repository)."""

@@ -20,6 +20,7 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from verifier.errors import InputError
 from verifier.evidence import sha256_file
@@ -102,7 +103,7 @@ class RepoIdentity:
     dirty: bool | None
     """Changes or untracked, not ignored files under the tree (``git status -- SUBPATH``)."""
     tree_sha256: str
-    tree_hash_mode: str
+    tree_hash_mode: Literal["git-tracked", "all-files"]
     """``git-tracked`` in a git work tree, ``all-files`` otherwise (see ``tree_hash``)."""
     notes: tuple[str, ...] = ()
     """Why git could not be used, when it could not."""
@@ -136,7 +137,7 @@ def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
         rel_dir = stack.pop()
         with os.scandir(os.path.join(base, rel_dir) if rel_dir else base) as entries:
             for entry in entries:
-                if entry.name == b".git" or entry.name == ".git":
+                if entry.name == b".git":
                     continue
                 name = os.fsencode(entry.name)
                 rel = rel_dir + b"/" + name if rel_dir else name
@@ -178,3 +179,84 @@ def _tracked_entries(root: Path, tracked: Sequence[Tracked]) -> Iterator[tuple[b
             yield rel, b"l", hashlib.sha256(os.readlink(full)).hexdigest()
         elif stat.S_ISREG(info.st_mode):
             yield rel, b"f", sha256_file(Path(os.fsdecode(full)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The tree file by file: what a run records, so that verify --repo can name what changed
+
+#: The run file holding the delivered tree's identity and every entry of its tree hash.
+REPOSITORY_FILES = "repository-files.json"
+
+TreeEntry = tuple[str, str, str]
+"""``(path, type, sha256)`` of one entry of a tree hash: the POSIX path (undecodable bytes kept as
+surrogate escapes), ``f`` file, ``l`` link or ``m`` submodule, and the entry's sha256."""
+
+
+def repo_listing(repo: str | os.PathLike[str]) -> tuple[RepoIdentity, list[TreeEntry]]:
+    """``repo_identity`` of ``repo`` and the entries its tree hash was taken over, sorted by path:
+    ``listing_hash`` of them is the identity's ``tree_sha256``."""
+    root = Path(repo)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    state, notes = tracked_state(root)
+    if state is None:
+        raw = sorted(_tree_entries(root))
+        ident = RepoIdentity(commit=None, subpath=None, dirty=None, tree_sha256=_digest(raw),
+                             tree_hash_mode="all-files", notes=tuple(notes))
+    else:
+        raw = sorted(_tracked_entries(root, state.tracked))
+        ident = RepoIdentity(commit=state.commit, subpath=state.subpath, dirty=state.dirty,
+                             tree_sha256=_digest(raw), tree_hash_mode="git-tracked", notes=tuple(notes))
+    return ident, [(os.fsdecode(rel), kind.decode("ascii"), value) for rel, kind, value in raw]
+
+
+def current_entries(repo: str | os.PathLike[str], state: GitState | None, mode: str) -> list[TreeEntry]:
+    """The entries of ``repo`` as a tree hash in ``mode`` takes them now (git-tracked with ``state``;
+    all files otherwise), sorted by path."""
+    root = Path(repo)
+    raw = _tracked_entries(root, state.tracked) if mode == "git-tracked" and state is not None else _tree_entries(root)
+    return [(os.fsdecode(rel), kind.decode("ascii"), value) for rel, kind, value in sorted(raw)]
+
+
+def listing_hash(entries: Iterable[TreeEntry]) -> str:
+    """The tree hash of ``entries`` (the same rule as ``tree_hash``)."""
+    return _digest((os.fsencode(path), kind.encode("ascii"), value) for path, kind, value in entries)
+
+
+def listing_differences(recorded: Iterable[TreeEntry], current: Iterable[TreeEntry]
+                        ) -> tuple[list[str], list[str], list[str]]:
+    """The paths changed (other content or type), added and removed between two listings, sorted."""
+    before = {path: (kind, value) for path, kind, value in recorded}
+    after = {path: (kind, value) for path, kind, value in current}
+    changed = sorted(p for p in before.keys() & after.keys() if before[p] != after[p])
+    return changed, sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+
+
+#: Paths named per kind of difference before "and N more".
+SHOWN_PATHS = 10
+
+
+def recorded_entries(listing: object) -> list[TreeEntry] | None:
+    """The entries of a ``REPOSITORY_FILES`` record (parsed JSON), or None when it holds none or
+    they are malformed (a bundle of an older run, a damaged file)."""
+    files = listing.get("files") if isinstance(listing, dict) else None
+    if not isinstance(files, list) or not all(
+            isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e) for e in files):
+        return None
+    return [(e[0], e[1], e[2]) for e in files]
+
+
+def named_differences(recorded: list[TreeEntry] | None, current: list[TreeEntry], recorded_hash: object) -> str:
+    """One line naming the files changed, added and removed between a recorded listing and the tree
+    now (at most ``SHOWN_PATHS`` of each), or saying why they cannot be named."""
+    if recorded is None:
+        return (f"the bundle holds no per-file record of the tree ({REPOSITORY_FILES}; bundles of older "
+                "runs have none), so the files that differ cannot be named")
+    if listing_hash(recorded) != recorded_hash:
+        return (f"the bundle's {REPOSITORY_FILES} does not hash to the recorded tree hash; the files that "
+                "differ cannot be named")
+    changed, added, removed = listing_differences(recorded, current)
+    parts = [f"{what} {len(paths)}: {', '.join(paths[:SHOWN_PATHS])}"
+             + (f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else "")
+             for what, paths in (("changed", changed), ("added", added), ("removed", removed)) if paths]
+    return "; ".join(parts) if parts else "the same paths and contents (the recorded mode's rule differs)"

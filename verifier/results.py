@@ -23,21 +23,33 @@ PRE_ASSESSMENT_NOTICE = {
 }
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _is_empty(value: Any) -> bool:
+    return not value
+
+
 class FindingRecord(_Model):
+    """A finding as recorded (``verifier.probe.Finding``); a waived one carries ``extra["waiver"]``."""
+
     message: str
     file: str | None = None
     line: int | None = None
     severity: str | None = None
     rule: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str | None = Field(None, exclude_if=_is_none)
+    """Its stable identity, by which a waiver names it (``probe:rule:place:hash``)."""
 
 
-def _is_empty(value: Any) -> bool:
-    return not value
+def _is_one(value: Any) -> bool:
+    return bool(value == 1)
 
 
 class FunctionTests(_Model):
@@ -48,6 +60,45 @@ class FunctionTests(_Model):
     """The function item's id in the spec."""
     outcomes: dict[str, Literal["passed", "failed", "error", "skipped"]] = Field(default_factory=dict)
     """Test node id -> outcome."""
+    descriptions: dict[str, str] = Field(default_factory=dict, exclude_if=_is_empty)
+    """Test node id -> what the test checks, from its docstring (tests with one)."""
+
+
+class RepeatRun(_Model):
+    """One run of a repeated measurement (``repeat: N``), judged on its own against the target."""
+
+    run: int
+    """1-based."""
+    value: float | None
+    """This run's figure for the indicator's metric, in the indicator's unit."""
+    status: Status
+    """This run alone against the target (``error`` when the run failed)."""
+    measurements: dict[str, float | None] = Field(default_factory=dict)
+    """Every figure the probe reported in this run."""
+    evidence: str
+    """The run's evidence folder, relative to the run directory (``evidence/<ID>/run-1``)."""
+    error: str | None = Field(None, exclude_if=_is_none)
+    """Why this run could not measure."""
+    duration_s: float | None = None
+    unwaived: dict[str, float | None] | None = Field(None, exclude_if=_is_none)
+    """This run's figures as the probe reported them, when waived findings were taken out."""
+    waived: list[FindingRecord] = Field(default_factory=list, exclude_if=_is_empty)
+    """The findings of this run an expert waived (``verifier.waivers``)."""
+
+
+class Repeats(_Model):
+    """Every run of a repeated measurement: the indicator's value is the median of their figures
+    (``verifier.repeats``); its findings, details and charts are those of run ``shown``."""
+
+    runs: list[RepeatRun]
+    shown: int
+    """The run nearest the median (the earliest of equals), whose findings and details are shown."""
+    min: float | None
+    max: float | None
+    spread: float | None
+    """``max - min``, in the indicator's unit."""
+    unstable: bool
+    """Met in some runs and not met in others: the verdict on this indicator rests on the median."""
 
 
 class IndicatorResult(_Model):
@@ -82,6 +133,20 @@ class IndicatorResult(_Model):
     """Every metric the probe reported, by name (the indicator's own metric included)."""
     function_tests: list[FunctionTests] = Field(default_factory=list, exclude_if=_is_empty)
     """Tests per function item, from a probe that runs the product's tests; left out when empty."""
+    arguments: dict[str, Any] = Field(default_factory=dict, exclude_if=_is_empty)
+    """The probe's arguments as the task book declares them (``with:``): the test method."""
+    tools: dict[str, str] = Field(default_factory=dict, exclude_if=_is_empty)
+    """The external tools the probe ran, with their versions (``Probe.tool_versions``)."""
+    repeat: int = Field(1, exclude_if=_is_one)
+    """The task book's ``repeat`` for this indicator (left out when 1)."""
+    repeats: Repeats | None = Field(None, exclude_if=_is_none)
+    """Every run, when the measurement ran more than once; ``value`` is the median of theirs."""
+    unwaived: dict[str, float | None] | None = Field(None, exclude_if=_is_none)
+    """The figures as the probe reported them, when findings it returned were waived
+    (``measurements`` are then recounted without them, ``verifier.waivers``)."""
+    measured_with: str | None = Field(None, exclude_if=_is_none)
+    """The indicator whose measurement this one shares (same probe, same arguments): its charts,
+    tables, findings and evidence are shown there, once."""
     started_at: str | None = None
     duration_s: float | None = None
 
@@ -116,6 +181,21 @@ class MaterialCheck(_Model):
     ok: bool
 
 
+class TestRecord(_Model):
+    """One test of a function item, as a GB/T 25000.51 test record lists it."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    nodeid: str
+    """Its id (pytest node id relative to the repository)."""
+    name: str
+    """The test's own name (the node id's last part)."""
+    description: str = ""
+    """What it checks, from its docstring."""
+    outcome: Literal["passed", "failed", "skipped"]
+    """How it ended (an error counts as failed)."""
+
+
 class FunctionCoverage(_Model):
     """One item of the product function list and the tests that exercise it."""
 
@@ -126,6 +206,8 @@ class FunctionCoverage(_Model):
     passed: int = 0
     failed: int = 0
     covered: bool
+    cases: list[TestRecord] = Field(default_factory=list, exclude_if=_is_empty)
+    """Each test with its name, description and outcome (the test records of GB/T 25000.51)."""
 
 
 class OriginSummary(_Model):
@@ -161,6 +243,39 @@ class OriginSummary(_Model):
 NOT_SCANNED_LIMIT = 200
 
 
+class AppliedWaiver(_Model):
+    """An entry of the waiver file that waived a finding of this run."""
+
+    fingerprint: str
+    justification: str
+    reviewer: str
+    date: str
+    indicators: list[str]
+    """The indicators in which the finding was waived."""
+
+
+class StaleWaiver(_Model):
+    """An entry of the waiver file whose finding is not in this run."""
+
+    fingerprint: str
+    justification: str
+    reviewer: str
+    date: str
+    reason: str
+
+
+class WaiversRecord(_Model):
+    """The waiver file a run applied (``verifier.waivers``)."""
+
+    source: str
+    """The file as the spec named it, resolved."""
+    path: str
+    """Its copy in the run directory (hashed into the evidence)."""
+    sha256: str
+    applied: list[AppliedWaiver] = Field(default_factory=list)
+    stale: list[StaleWaiver] = Field(default_factory=list)
+
+
 class Score(_Model):
     value: float
     pass_score: float
@@ -180,8 +295,70 @@ class Environment(_Model):
     tools: dict[str, str] = Field(default_factory=dict)
 
 
-def _is_none(value: Any) -> bool:
-    return value is None
+class RuntimeRecord(_Model):
+    """One interpreter of the product's runtime, as it reported itself."""
+
+    name: str
+    """``python``, ``node``, ``java``."""
+    path: str
+    """Where it is: relative to the repository (or ``{spec_dir}/…``) when it lies there, else as found."""
+    version: str | None = None
+    """Its version (``3.11.7``, ``v20.11.1``, ``17.0.2``); None when it could not be asked."""
+    detail: str = ""
+    """What it says about itself beyond the version (implementation, build)."""
+
+
+class PackageRecord(_Model):
+    """A distribution installed for the product's Python interpreter."""
+
+    name: str
+    version: str
+    license: str = ""
+    """As its metadata declares it (License-Expression, License, or the license classifiers)."""
+
+
+class SetupRecord(_Model):
+    """One step of ``runtime.setup`` as it ran (or was skipped because nothing it reads changed)."""
+
+    command: list[str]
+    cwd: str
+    """Relative to the repository when inside it."""
+    returncode: int | None = None
+    duration_s: float = 0.0
+    cached: bool = False
+    """True when the step was not run: the setup's inputs and steps were unchanged since it last succeeded."""
+    evidence: list[str] = Field(default_factory=list)
+
+
+class SystemUnderTest(_Model):
+    """The system under test on record: the machine it ran on, the product's runtime and packages."""
+
+    os: str
+    machine: str
+    cpu: str
+    cpu_count: int
+    memory_mb: int | None = None
+    """Physical memory in MB (10^6 bytes)."""
+    runtimes: list[RuntimeRecord] = Field(default_factory=list)
+    """The product's interpreters (``runtime:``); empty when the task book declares none."""
+    packages: list[PackageRecord] = Field(default_factory=list)
+    """Distributions installed for the product's Python interpreter, by name."""
+    packages_from: str | None = None
+    """The interpreter the packages were listed from; None when no Python runtime is declared."""
+    setup: list[SetupRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class AssetRecord(_Model):
+    """One file of the agency's own test assets (``{spec_dir}/…``), hashed at the start of the run."""
+
+    path: str
+    """Relative to the task book's directory."""
+    sha256: str
+    size: int
+    copied_to: str | None = None
+    """Its copy in the run directory (``assets/…``); None when too large to copy."""
 
 
 class Repository(_Model):
@@ -227,6 +404,10 @@ class RunResult(_Model):
     project: Project
     repository: Repository
     environment: Environment
+    system_under_test: SystemUnderTest | None = Field(None, exclude_if=_is_none)
+    """The machine, the product's runtime versions and installed packages (runs before it was recorded: None)."""
+    assets: list[AssetRecord] = Field(default_factory=list, exclude_if=_is_empty)
+    """The agency's own test assets the task book names (``{spec_dir}/…``), hashed; left out when none."""
     origin: OriginSummary | None
     indicators: list[IndicatorResult]
     functions: list[FunctionCoverage] = Field(default_factory=list)
@@ -238,6 +419,8 @@ class RunResult(_Model):
         default_factory=list)
     """Why this verdict, one line each, as ``{"zh": …, "en": …}`` (a plain string, from runs before
     reasons were bilingual, stands for both)."""
+    waivers: WaiversRecord | None = Field(None, exclude_if=_is_none)
+    """The waiver file applied, when the spec names one."""
     command: list[str] = Field(default_factory=list)
     """The verifier command line that made this run."""
     notice: dict[str, str] = Field(default_factory=lambda: dict(PRE_ASSESSMENT_NOTICE))

@@ -29,6 +29,9 @@ indicator not met fails the run whatever its score, and one in error leaves it a
 inconclusive. A partial run (an indicator of the task book not measured: ``--only``, or a run not
 finished) is at most ``inconclusive``: it says nothing about the whole task book.
 
+An indicator measured several times (``repeat``) and met in some runs but not in others is
+unstable: the verdict's reasons name it, with the runs that met and the median judged.
+
 ``finalize`` is the one place that applies all of it: ``verifier run`` writes what it returns and
 ``verify`` (``verifier.consistency``) recomputes it from the run's own data.
 
@@ -43,7 +46,7 @@ from dataclasses import dataclass
 
 from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, Score, Verdict
 from verifier.spec import Indicator, Spec
-from verifier.units import format_quantity
+from verifier.units import format_number, format_quantity
 from verifier.vocabulary import REQUIRED_CHARACTERISTICS, characteristic, dossier_item
 
 MIN_INDICATORS = 5
@@ -211,6 +214,15 @@ def ready_to_apply(gate_list: Sequence[Gate]) -> bool | None:
     return None if any(g.passed is None for g in gate_list) else True
 
 
+def score_figure(score: Score) -> str:
+    """The score as people read it, on the terminal and in every report: the value rounded by
+    ``verifier.units.format_number`` (``74.93``), or, when indicators in error leave it open, the
+    range they leave (``0 – 100``: a run in which every indicator errored was not scored 0)."""
+    if score.lowest is not None and score.highest is not None:
+        return f"{format_number(score.lowest)} – {format_number(score.highest)}"
+    return format_number(score.value)
+
+
 def score_reaches(score: Score) -> bool | None:
     """Whether the score reaches the pass score: None when the errors' range straddles it."""
     lowest = score.value if score.lowest is None else score.lowest
@@ -269,12 +281,20 @@ def assess(results: Sequence[IndicatorResult], gate_list: Sequence[Gate], *,
                               f"gate {gate.id} ({gate.description_en}) could not be decided: {gate.figure}"))
         if gate.id == TASK_BOOK_GATE:
             reasons += _shortfall_reasons(results)
+    for r in results:
+        if r.repeats is not None and r.repeats.unstable:
+            runs, met = len(r.repeats.runs), sum(x.status == "met" for x in r.repeats.runs)
+            median = format_quantity(r.value, r.unit)
+            reasons.append(reason(
+                f"指标 {r.id}“{r.name}”测量不稳定：{runs} 次测量中 {met} 次达标，按中位数 {median} 判定（目标 {r.target}）",
+                f"indicator {r.id} ({r.name}) is unstable: met in {met} of {runs} runs, judged on the median "
+                f"{median} (target {r.target})"))
     if errors:
         ids = ", ".join(r.id for r in errors)
         reasons.append(reason(
-            f"{len(errors)} 项指标出错（{ids}），未计入得分：得分可能在 {lowest:g} 至 {highest:g} 之间",
+            f"{len(errors)} 项指标出错（{ids}），未计入得分：得分可能在 {format_number(lowest)} 至 {format_number(highest)} 之间",
             f"{len(errors)} indicator(s) in error ({ids}), left out of the score: "
-            f"it could be anywhere from {lowest:g} to {highest:g}"))
+            f"it could be anywhere from {format_number(lowest)} to {format_number(highest)}"))
     if not measured and not errors:
         reasons.append(reason("没有测得任何指标", "no indicator was measured"))
 
@@ -284,16 +304,16 @@ def assess(results: Sequence[IndicatorResult], gate_list: Sequence[Gate], *,
     elif reaches is False:
         verdict = "fail"
         reasons.append(reason(
-            f"得分 {value:g} 低于通过分数线 {pass_score:g}"
+            f"得分 {format_number(value)} 低于通过分数线 {format_number(pass_score)}"
             + ("，即使出错的指标全部符合也是如此" if errors else ""),
-            f"score {value:g} is below the pass score {pass_score:g}"
+            f"score {format_number(value)} is below the pass score {format_number(pass_score)}"
             + (" even if every indicator in error were met" if errors else "")))
     elif ready is None or reaches is None:
         verdict = "inconclusive"
     else:
         verdict = "pass"
-        reasons.append(reason(f"各项门槛均满足，得分 {value:g} 达到通过分数线 {pass_score:g}",
-                              f"every gate holds and the score {value:g} reaches the pass score {pass_score:g}"))
+        reasons.append(reason(f"各项门槛均满足，得分 {format_number(value)} 达到通过分数线 {format_number(pass_score)}",
+                              f"every gate holds and the score {format_number(value)} reaches the pass score {format_number(pass_score)}"))
     return Assessment(score=Score(value=value, pass_score=pass_score), verdict=verdict,
                       lowest=lowest, highest=highest, reasons=tuple(reasons))
 

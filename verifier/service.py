@@ -6,7 +6,10 @@ session, under a watchdog that kills the whole tree when the harness exits in an
 included) with a scrubbed environment, waits until it is ready (noticing an early exit), keeps its
 stdout/stderr as evidence, and stops it — the whole tree, wrappers' children and daemons that left
 the process group included — on every exit path (normal end, error, Ctrl-C, SIGTERM to the
-harness, interpreter exit)::
+harness, interpreter exit). Before the first start only, it runs ``service.setup`` (migrations,
+seed data: ``verifier.product.setup``) in the service's working directory and environment — the
+product's runtime first on ``PATH`` — so that no restart repeats it and no measured recovery
+includes it. ``service.login`` (``verifier.product.login``) is read by the live probes::
 
     with Service(spec.service, repo=repo, log_dir=run_dir / "service") as svc:
         svc.url("/api/items")      # http://127.0.0.1:<port>/api/items
@@ -28,57 +31,37 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from verifier import loopback
 from verifier.errors import ToolError
+from verifier.fieldtypes import Duration, parse_duration
+from verifier.placeholders import COMMON_PLACEHOLDERS, describe, fill, placeholders, unknown_placeholders
 from verifier.proc import ProcessTree, scrubbed_env
+from verifier.product.login import LoginConfig
+from verifier.product.runtime import ProductRuntime
+from verifier.product.setup import SetupFailed, SetupStep, StepRun, run_steps
 from verifier.repo_paths import RepoPath
 
-#: Placeholders a service command, environment value or ready URL may use.
-PLACEHOLDERS = ("port", "data_dir", "python")
-_PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+__all__ = ["PLACEHOLDERS", "Duration", "Service", "ServiceConfig", "ServiceError", "free_port", "parse_duration",
+           "port_in_use"]
+
+#: Placeholders a service command, environment value, setup step or ready URL may use: the port
+#: and data directory of this service, and those every declared command knows
+#: (``verifier.placeholders``: ``{python}``, ``{repo}``, ``{spec_dir}``, ``{runtime.python}`` …).
+PLACEHOLDERS = ("port", "data_dir", *COMMON_PLACEHOLDERS)
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-_DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
-                          r"(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+(?:\.\d+)?)ms)?\s*$")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a duration string like ``"90s"``, ``"2m"``, ``"1h30m"``, ``"500ms"``."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration (seconds or e.g. '30s', '2m')")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            match = _DURATION_RE.match(text)
-            if not text or not match or not any(match.groups()):
-                raise ValueError(f"bad duration {value!r} (use seconds or e.g. '30s', '2m', '1h30m')")
-            h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
-            seconds = h * 3600 + m * 60 + s + ms / 1000
-    else:
-        raise ValueError("expected a duration (seconds or e.g. '30s', '2m')")
-    if seconds <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
-    return seconds
-
-
-#: A positive duration in seconds, written as a number or as ``"30s"`` / ``"2m"`` / ``"1h30m"``.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 def _check_placeholders(text: str, where: str) -> None:
-    for name in _PLACEHOLDER_RE.findall(text):
+    for name in sorted(placeholders(text)):
         if name not in PLACEHOLDERS:
             raise ValueError(f"unknown placeholder {{{name}}} in {where} "
-                             f"(known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+                             f"(known: {describe(PLACEHOLDERS)})")
 
 
 class ServiceConfig(BaseModel):
@@ -107,6 +90,15 @@ class ServiceConfig(BaseModel):
     """Seconds between ``stop_signal`` and SIGKILL."""
     port: int | None = Field(default=None, ge=1, le=65535)
     """A fixed port, for a product that cannot be told its port; by default the harness picks one."""
+    setup: list[SetupStep] = Field(default_factory=list)
+    """Commands run once before the service's first start (database migrations, seed data), in its
+    working directory and environment, each with its own timeout and log; not repeated when the
+    service is restarted, and not counted in any measured time (``recovery_seconds``)."""
+    setup_timeout: Duration = 300.0
+    """Seconds each setup step may take."""
+    login: LoginConfig | None = None
+    """How declared requests log in (``verifier.product.login``): every live probe's requests then
+    carry the token."""
 
     @field_validator("command")
     @classmethod
@@ -126,6 +118,15 @@ class ServiceConfig(BaseModel):
                 raise ValueError(f"bad environment variable name {key!r}")
             _check_placeholders(text, f"env.{key}")
         return value
+
+    @model_validator(mode="after")
+    def _setup_placeholders(self) -> ServiceConfig:
+        for index, step in enumerate(self.setup, 1):
+            unknown = unknown_placeholders(step.texts(), PLACEHOLDERS)
+            if unknown:
+                raise ValueError(f"setup[{index}]: unknown placeholder(s) {describe(unknown)} "
+                                 f"(known: {describe(PLACEHOLDERS)})")
+        return self
 
     @field_validator("ready")
     @classmethod
@@ -158,7 +159,7 @@ class ServiceConfig(BaseModel):
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    return fill(text, values, strict=False)
 
 
 class ServiceError(ToolError):
@@ -222,8 +223,15 @@ class Service:
     """One system under test: started, probed for readiness, restarted, stopped — never orphaned."""
 
     def __init__(self, config: ServiceConfig, *, repo: Path, log_dir: Path,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, runtime: ProductRuntime | None = None,
+                 spec_dir: Path | None = None) -> None:
         self.config = config
+        self.runtime = runtime
+        """The product's runtime: its placeholders, and first on the service's ``PATH``."""
+        self.spec_dir = spec_dir
+        self.setup_runs: list[StepRun] = []
+        """``service.setup`` steps as they ran (before the first start only)."""
+        self._setup_done = not config.setup
         self.repo = Path(repo).resolve()
         self.log_dir = Path(log_dir)
         self._own_data_dir = data_dir is None
@@ -269,10 +277,12 @@ class Service:
             raise ServiceError("service is already running")
         _install_hooks()
         self._prepare()
-        values = {"port": str(self.port), "data_dir": str(self.data_dir), "python": sys.executable}
-        argv = self.config.argv(values)
-        env = scrubbed_env({k: _fill(v, values) for k, v in self.config.env.items()})
+        values = self.placeholder_values()
+        env = self._environment(values)
         cwd = self._cwd()
+        if not self._setup_done:
+            self._run_setup(values, env, cwd)
+        argv = self.config.argv(values)
         if self.config.port is not None and port_in_use(self.port):
             raise ServiceError(f"port {self.port} on 127.0.0.1 is already in use; the service "
                                "cannot be started there (declared service.port)")
@@ -297,6 +307,47 @@ class Service:
             self.kill()
             raise
         return time.monotonic() - began
+
+    def placeholder_values(self) -> dict[str, str]:
+        """The values of the service's placeholders (``PLACEHOLDERS``) for this service."""
+        values = {"port": str(self.port), "data_dir": str(self.data_dir), "python": sys.executable,
+                  "repo": str(self.repo)}
+        if self.spec_dir is not None:
+            values["spec_dir"] = str(self.spec_dir)
+        if self.runtime is not None:
+            values.update(self.runtime.placeholders())
+        return values
+
+    @property
+    def setup_commands(self) -> list[tuple[str, ...]]:
+        """The ``service.setup`` command lines as executed."""
+        return [run.argv for run in self.setup_runs]
+
+    def _environment(self, values: dict[str, str]) -> dict[str, str]:
+        declared = {k: _fill(v, values) for k, v in self.config.env.items()}
+        if self.runtime is not None:
+            return self.runtime.environment(declared)
+        return scrubbed_env(declared)
+
+    def _run_setup(self, values: dict[str, str], env: dict[str, str], cwd: Path) -> None:
+        """``service.setup``, once: ``ServiceError`` naming the step that failed, with its output."""
+        try:
+            self.setup_runs = run_steps(self.config.setup, where="service.setup", values=values, env=env,
+                                        repo=self.repo, out_dir=self.log_dir, name="setup",
+                                        timeout_s=self.config.setup_timeout, cwd=cwd)
+        except SetupFailed as exc:
+            if exc.run is not None:
+                self.setup_runs.append(exc.run)
+                self.log_files += [exc.run.stdout, exc.run.stderr]
+            tail = ""
+            if exc.run is not None:
+                for path in (exc.run.stderr, exc.run.stdout):
+                    text = path.read_text("utf-8", errors="replace") if path.exists() else ""
+                    if text.strip():
+                        tail = "\n".join(text.rstrip().splitlines()[-20:])
+                        break
+            raise ServiceError(str(exc), tail=tail) from None
+        self._setup_done = True
 
     def wait_ready(self, timeout_s: float, *, _began: float | None = None,
                    require_alive: bool = True) -> float:

@@ -17,18 +17,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier.errors import InputError
-from verifier.paths import check_output_file, read_file
+from verifier.paths import check_output_directory, check_output_file, read_file
 
 _MAX_KEY_FILE = 64 * 1024
 
 
 def write_keypair(prefix: str | os.PathLike[str], *, overwrite: bool = False) -> tuple[Path, Path]:
     """Make a new Ed25519 key pair as ``PREFIX.key`` (private, mode 0600) and ``PREFIX.pub``;
-    ``InputError`` naming the path when either cannot be written (or exists, unless ``overwrite``)."""
+    ``InputError`` naming the path when either cannot be written (or exists, unless ``overwrite``).
+    Missing directories of ``PREFIX`` (``keys/`` in ``keys/agency``) are made, mode 0700, once the
+    nearest existing one is known to be a writable directory on a real filesystem."""
     given = os.fspath(prefix)
     if given.endswith(os.sep) or os.path.isdir(given):
         raise InputError(f"{given}: is a directory; give a name prefix for the key files "
                          f"(e.g. {os.path.join(given, 'agency')})")
+    _private_directories(os.path.dirname(given))
     private_path = Path(f"{given}.key")
     public_path = Path(f"{given}.pub")
     for path in (private_path, public_path):
@@ -51,6 +54,27 @@ def write_keypair(prefix: str | os.PathLike[str], *, overwrite: bool = False) ->
     except OSError as err:
         raise InputError(f"{public_path}: cannot write the key file: {err.strerror or err}") from None
     return private_path, public_path
+
+
+def _private_directories(directory: str) -> None:
+    """Make ``directory`` and its missing parents, each mode 0700 (keys live there)."""
+    if not directory or os.path.lexists(directory):
+        return
+    check_output_directory(directory, what="key directory")
+    missing = []
+    current = directory
+    while current and not os.path.lexists(current):
+        missing.append(current)
+        parent = os.path.dirname(current.rstrip(os.sep))
+        if parent == current:
+            break
+        current = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+            os.chmod(path, 0o700)
+        except OSError as err:
+            raise InputError(f"{path}: cannot make the key directory: {err.strerror or err}") from None
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:

@@ -27,7 +27,6 @@ from verifier.git import GitError, read_state
 from verifier.vcs import VCS_DIRS, vcs_metadata
 
 
-
 @contextlib.contextmanager
 def open_source(path: str | os.PathLike[str], *, limits: Limits | None = None,
                 include_ignored: bool = False) -> Iterator[SourceInfo]:

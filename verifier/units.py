@@ -131,15 +131,38 @@ def grade_letter(value: float) -> str:
     return GRADES[min(max(index, 0), len(GRADES) - 1)]
 
 
+#: Significant digits of a figure shown to people (results.json keeps the exact value).
+SIGNIFICANT_DIGITS = 4
+
+
+def format_number(value: float, *, group: bool = False) -> str:
+    """A figure for people, rounded one way wherever verifier shows one (terminal, reasons, every
+    report): a whole number in full, a value of 1000 or more to the unit, anything smaller to
+    ``SIGNIFICANT_DIGITS`` significant digits (``66.67``, ``29.24``, ``6.028``, ``0.01235``);
+    ``group`` puts thousands separators in (``12,345``). The exact value stays in results.json."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value) or abs(value) >= 1e15:
+        return f"{value:.3e}" if math.isfinite(value) else ("∞" if value > 0 else "-∞")
+    if float(value).is_integer() or abs(float(f"{value:.{SIGNIFICANT_DIGITS}g}")) >= 1000:
+        number = int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
+        return f"{number:,}" if group else str(number)
+    if abs(value) < 1e-4:
+        return f"{value:.3g}"
+    text = f"{value:.{SIGNIFICANT_DIGITS}g}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def format_quantity(value: float | None, unit: str) -> str:
-    """A value with its unit for people: ``"430 ms"``, ``"95.24%"``, ``"B"``, ``"n/a"``."""
+    """A value with its unit for people: ``"430 ms"``, ``"95.24%"``, ``"B"``, ``"n/a"``, the
+    number rounded by ``format_number``."""
     if value is None:
         return "n/a"
     if isinstance(value, float) and math.isnan(value):
         return "NaN"
     if unit_info(unit).family == "grade":
         return grade_letter(value)
-    number = f"{value:.6g}" if abs(value) < 1e15 else f"{value:.3e}"
+    number = format_number(value)
     if unit in ("%", "‰"):
         return f"{number}{unit}"
     if unit in ("count", "ratio", "score"):

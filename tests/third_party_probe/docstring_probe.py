@@ -11,10 +11,31 @@ from typing import Any
 
 from pydantic import Field
 
-from verifier.probe import (Bars, Chart, Finding, Measurement, MetricInfo, Presentation, Probe, ProbeArgs,
-                            ProbeContext, ProbeError, ProbeOutcome, Series, Table)
-from verifier.probekit import (Deadline, RepoGlob, RepoPath, read_json, run_evidence, run_tool, source_files,
-                               tool_failure)
+from verifier.probe import (
+    Bars,
+    Chart,
+    Finding,
+    Measurement,
+    MetricInfo,
+    Presentation,
+    Probe,
+    ProbeArgs,
+    ProbeContext,
+    ProbeError,
+    ProbeOutcome,
+    Series,
+    Table,
+)
+from verifier.probekit import (
+    Deadline,
+    RepoGlob,
+    RepoPath,
+    read_json,
+    run_evidence,
+    run_tool,
+    source_files,
+    tool_failure,
+)
 
 #: What the child runs: ``python -c SCRIPT OUT FILE...`` (repository-relative files, cwd = repository).
 SCRIPT = r"""

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def build_bundle(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     tools = {"verifier": __version__, **dict(sorted(result.environment.tools.items()))}
     manifest = {
         "format": FORMAT,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "verifier_version": __version__,
         "run_id": result.run_id,
         "project": {"name": result.project.name, "version": result.project.version,
@@ -165,4 +165,9 @@ def _run_consistency(run: Path, result: RunResult) -> list[Check]:
                 origin_json = json.loads(origin_path.read_text("utf-8"))
             except (OSError, ValueError):
                 origin_json = None
-    return check_run(result, spec_bytes, origin_json=origin_json)
+    waivers_bytes = None
+    if result.waivers is not None:
+        copy = run / result.waivers.path
+        if copy.resolve().is_relative_to(run.resolve()) and copy.is_file() and not copy.is_symlink():
+            waivers_bytes = copy.read_bytes()
+    return check_run(result, spec_bytes, origin_json=origin_json, waivers_bytes=waivers_bytes)

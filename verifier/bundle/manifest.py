@@ -11,7 +11,7 @@ import stat
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from verifier.evidence import canonical_json
 from verifier.repository import TREE_HASH_ALGORITHM, TREE_HASH_RULES
@@ -29,7 +29,7 @@ _CHUNK = 1 << 20
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 #: a member of a canonical zip: its name, a way to open its bytes, their size
-Entry = tuple[str, Callable[[], BinaryIO], int]
+Entry = tuple[str, Callable[[], IO[bytes]], int]
 
 
 def manifest_repository(repo: Any) -> dict[str, Any]:

@@ -10,20 +10,29 @@ from typing import Any
 from verifier.bundle.manifest import recorded_mode
 from verifier.consistency import Check
 from verifier.git import GitState
-from verifier.repository import TREE_MODES, tracked_state, tracked_tree_hash, tree_hash
+from verifier.repository import (
+    TREE_MODES,
+    TreeEntry,
+    current_entries,
+    named_differences,
+    tracked_state,
+    tracked_tree_hash,
+    tree_hash,
+)
 
 
-def check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
+def check_repo(repo: Path, manifest: dict[str, Any], files: list[TreeEntry] | None = None) -> list[Check]:
     """The repository against the manifest: commit and subpath (when recorded), then the tree hash
-    in the recorded mode. ``repo`` may be the delivered directory or the top of a work tree holding
-    it at the recorded subpath."""
+    in the recorded mode, and when it differs the files changed, added and removed (from the run's
+    per-file record, ``files``: ``verifier.repository.recorded_entries``). ``repo`` may be the
+    delivered directory or the top of a work tree holding it at the recorded subpath."""
     recorded = _recorded(manifest)
     want_commit, want_sub = recorded.get("commit"), recorded.get("subpath")
     mode = recorded_mode(recorded.get("tree_hash_mode"), recorded.get("tree_sha256"))
     checks: list[Check] = []
     state, notes = tracked_state(repo)
-    if (state is not None and safe_subpath(want_sub) and want_sub != "." and state.subpath == "."
-            and (repo / want_sub).is_dir()):
+    if (state is not None and isinstance(want_sub, str) and safe_subpath(want_sub) and want_sub != "."
+            and state.subpath == "." and (repo / want_sub).is_dir()):
         checks.append(Check(None, f"repository: {repo} is the top of its work tree; checking {want_sub} in it"))
         repo = repo / want_sub
         state, notes = tracked_state(repo)
@@ -46,7 +55,11 @@ def check_repo(repo: Path, manifest: dict[str, Any]) -> list[Check]:
         checks.append(Check(None, f"repository state: at the run, {want_sub or 'the tree'} had changes or "
                                   f"untracked files beyond commit {want_commit}; untracked files are not in "
                                   "a git-tracked tree hash"))
-    checks.append(_check_tree(repo, state, recorded.get("tree_sha256"), mode))
+    tree = _check_tree(repo, state, recorded.get("tree_sha256"), mode)
+    checks.append(tree)
+    if tree.ok is False and mode in TREE_MODES:
+        differences = named_differences(files, current_entries(repo, state, mode), recorded.get("tree_sha256"))
+        checks.append(Check(False, f"repository files: {differences}"))
     return checks
 
 

@@ -7,6 +7,7 @@ signature, the repository (``verifier.bundle.repo_check``) and the task book
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from verifier import __version__
-from verifier.attestation import MAX_ATTESTATION_BYTES, check_attestation
 from verifier.archive import READ_ERRORS, ArchiveError, ArchiveReader, Limits, Member, open_archive
+from verifier.attestation import MAX_ATTESTATION_BYTES, check_attestation
 from verifier.bundle.manifest import (
     ATTESTATION,
     FORMAT,
@@ -33,10 +34,12 @@ from verifier.consistency import Check, check_run
 from verifier.errors import InputError
 from verifier.evidence import sha256_file
 from verifier.formats.bundled import check_documents, document_paths
+from verifier.repository import REPOSITORY_FILES, recorded_entries
 from verifier.results import RunResult
 from verifier.run_files import RunFile, RunFiles, is_report
 from verifier.signing import fingerprint, verify_signature
 from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
+from verifier.waivers import MAX_BYTES as WAIVERS_MAX_BYTES
 
 #: the archive limits of a bundle from elsewhere (``verifier.archive``): a member past one is reported
 LIMITS = Limits(max_files=200_000, max_bytes=8 << 30, max_member_bytes=2 << 30)
@@ -124,7 +127,8 @@ def _verify_open(path: Path, archive: ArchiveReader, public_key: Any, repo: Any,
     checks.append(_check_signature(archive, names, manifest_bytes, public_key))
     checks += _check_attestation(archive, names, manifest, listed, results, public_key)
     if repo is not None:
-        checks += check_repo(Path(repo), manifest)
+        listing, _ = _read_json_member(archive, names, PAYLOAD + REPOSITORY_FILES)
+        checks += check_repo(Path(repo), manifest, recorded_entries(listing))
     checks += _check_spec(archive, names, manifest, repo, given)
     checks.append(Check(None, "note: a signature proves who signed, the recomputation that the figures agree "
                               "with each other; the measured values are as recorded (re-run to check them)"))
@@ -198,7 +202,7 @@ def _check_container(path: Path, archive: ArchiveReader, names: Names, listed: d
         + sorted(listed)
     sink = HashingSink()
     try:
-        write_canonical(sink, ((n, (lambda m=names[n]: archive.open(m)), names[n].size) for n in order))
+        write_canonical(sink, ((n, functools.partial(archive.open, names[n]), names[n].size) for n in order))
     except _ZIP_ERRORS as err:
         return Check(False, f"zip container: could not be rebuilt ({_detail(err)})")
     if sink.digest.hexdigest() == sha256_file(path):
@@ -227,9 +231,10 @@ def _check_results(results: Any, problem: str | None, manifest: dict[str, Any]) 
         return Check(False, f"results.json: {problem}")
     if not isinstance(results, dict):
         return Check(False, "results.json: not a JSON object")
-    repo = results.get("repository") if isinstance(results.get("repository"), dict) else {}
-    recorded = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
-    score = results.get("score") if isinstance(results.get("score"), dict) else {}
+    repo, recorded, score = results.get("repository"), manifest.get("repository"), results.get("score")
+    repo = repo if isinstance(repo, dict) else {}
+    recorded = recorded if isinstance(recorded, dict) else {}
+    score = score if isinstance(score, dict) else {}
     pairs = [("run id", results.get("run_id"), manifest.get("run_id")),
              ("spec sha256", results.get("spec_sha256"), (manifest.get("spec") or {}).get("sha256")),
              ("verdict", results.get("verdict"), manifest.get("verdict")),
@@ -260,7 +265,11 @@ def _check_consistency(archive: ArchiveReader, names: Names, results: Any) -> li
                   and isinstance(results.get("origin"), dict) else None)
     if isinstance(files_path, str):
         origin_json, _ = _read_json_member(archive, names, PAYLOAD + files_path)
-    return check_run(results, spec_bytes, origin_json=origin_json)
+    waivers = results.get("waivers") if isinstance(results, dict) else None
+    waivers_bytes = None
+    if isinstance(waivers, dict) and isinstance(waivers.get("path"), str):
+        waivers_bytes, _ = _read_member(archive, names, PAYLOAD + waivers["path"], WAIVERS_MAX_BYTES)
+    return check_run(results, spec_bytes, origin_json=origin_json, waivers_bytes=waivers_bytes)
 
 
 def _check_reports(archive: ArchiveReader, names: Names, listed: dict[str, tuple[str, int]],
@@ -307,7 +316,7 @@ def _check_reports(archive: ArchiveReader, names: Names, listed: dict[str, tuple
             continue
         try:
             want = render_bundle_report(result, files, lang)
-        except Exception as err:  # noqa: BLE001 - whatever the data makes the renderer do is a failed check
+        except Exception as err:  # whatever the data makes the renderer do is a failed check
             checks.append(Check(False, f"report {name}: cannot be re-rendered from the bundle's data "
                                        f"({type(err).__name__}: {err})"))
             continue

@@ -41,7 +41,7 @@ class _LazyGroup(click.Group):
         module, _, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)
 
-    def invoke(self, ctx: click.Context):  # noqa: D401 - click API
+    def invoke(self, ctx: click.Context):  # click API
         try:
             return super().invoke(ctx)
         except VerifierError as err:
@@ -57,7 +57,7 @@ class _LazyGroup(click.Group):
                 f"(see 'verifier {command + ' ' if command else ''}--help')", err=True)
             ctx.exit(int(ExitCode.INPUT_ERROR))
         except click.ClickException as err:  # click prints it: its message may quote a value given
-            err.message = printable(err.message)
+            err.message = printable(err.message)  # type: ignore[misc]  # click declares it Final; escaped in place
             raise
         except (click.exceptions.Exit, click.Abort):
             raise

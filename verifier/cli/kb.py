@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from verifier.cli.output import emit, say
-from verifier.errors import InputError
+from verifier.cli.output import SafeConsole, emit, say
 from verifier.cli.params import InputDirectory, InputFile, InputPath, OutputFile
+from verifier.errors import InputError
 from verifier.kb.build import BuildReport, add_to_kb, build_kb
 from verifier.kb.deps import declared_dependencies
 from verifier.kb.registries import PackageSpec, parse_spec, read_list
@@ -116,8 +118,6 @@ def _packages(pypi: tuple[str, ...] = (), npm: tuple[str, ...] = (), debian: tup
               ) -> tuple[list[PackageSpec], list[str]]:
     """The registry packages the options name, and notes on declared dependencies that are not
     fetched (not from a registry) or not pinned."""
-    from pathlib import Path
-
     specs = [parse_spec("pypi", t) for t in pypi] + [parse_spec("npm", t) for t in npm]
     specs += [parse_spec("debian", t) for t in debian]
     for path in lists:
@@ -204,13 +204,10 @@ class _Progress:
 
     def __init__(self) -> None:
         self._bar = None
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), console=Console(stderr=True),
+            self._bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 MofNCompleteColumn(), console=SafeConsole(stderr=True),
                                  transient=False)
 
     def __enter__(self) -> _Progress:
@@ -231,9 +228,7 @@ class _Progress:
 
     def fetching(self, label: str, done: int, total: int) -> None:
         """Progress of fetching registry packages."""
-        from rich.markup import escape
-
-        text = f"fetching {escape(label)}" if label else "fetched"
+        text = f"fetching {label}" if label else "fetched"  # a SafeConsole: no markup, escaped
         self._update("fetch", text[:60], done, total)
 
     def fingerprinting(self, done: int, total: int) -> None:
@@ -241,7 +236,7 @@ class _Progress:
         self._update("index", "fingerprinting files", done, total)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB"):
         if n < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -15,6 +15,13 @@ from rich.table import Table
 from verifier.cli.output import SafeConsole, emit, styled
 from verifier.cli.params import InputFile, InputPath, OutputDirectory, OutputFile
 from verifier.errors import ExitCode, InputError
+from verifier.evidence import atomic_write_bytes
+from verifier.formats import render_origin
+from verifier.paths import default_file_inside
+from verifier.repo_paths import normalize_repo_path
+from verifier.results import Project
+from verifier.source import open_source
+from verifier.spec import DEFAULT_SPEC_NAME, load_spec
 
 _CLASS_LABELS = {
     "self": "self 自研", "third_party": "third_party 第三方", "generated": "generated 生成",
@@ -121,12 +128,12 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     Exit codes: 0 ratio ≥ threshold, 1 below the threshold, 2 usage or input error,
     3 incomplete (scancode failed, so no verdict).
     """
-    from verifier.origin import DEFAULT_MIN_RATIO, analyze, origin_options_from_spec
-    from verifier.origin.detect import DEFAULT_TIMEOUT_S
-    from verifier.paths import default_file_inside
-    from verifier.repo_paths import normalize_repo_path
-    from verifier.source import open_source
-    from verifier.spec import DEFAULT_SPEC_NAME
+    from verifier.origin import (  # heavy: pygount, pygments
+        DEFAULT_MIN_RATIO,
+        analyze,
+        origin_options_from_spec,
+    )
+    from verifier.origin.detect import DEFAULT_TIMEOUT_S  # heavy: loaded with the origin analysis
 
     for option, values in (("--exclude", exclude), ("--third-party", third_party),
                            ("--generated", generated)):
@@ -152,7 +159,6 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
         if spec_file is None and not no_spec:
             spec_file = default_file_inside(source.root, DEFAULT_SPEC_NAME, what="spec file")
         if spec_file is not None:
-            from verifier.spec import load_spec
             spec = load_spec(spec_file, repo=source.root)
             options.update(origin_options_from_spec(spec, source.root))
             if exclude or third_party or generated:
@@ -198,10 +204,6 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
 def _write_sbom(data: dict[str, Any], name: str, target: str, spec: Any, path: str) -> None:
     """The scan as an SBOM of format ``name`` to ``target`` ('-': stdout); the product named by the
     task book, else by PATH."""
-    from verifier.evidence import atomic_write_bytes
-    from verifier.formats import render_origin
-    from verifier.results import Project
-
     if spec is not None:
         project = Project(name=spec.project.name, version=spec.project.version,
                           applicant=spec.project.applicant, owners=list(spec.project.owners))
@@ -223,7 +225,7 @@ def _knowledge_base(kb_paths: tuple[Any, ...], min_match_lines: int | None, spec
     entries = list(kb_paths) or (spec.knowledge_bases() if spec is not None else [])
     if not entries:
         return None
-    from verifier.kb.origin_matcher import matcher_for
+    from verifier.kb.origin_matcher import matcher_for  # heavy: SQLite and the origin analysis
 
     if min_match_lines is None:
         min_match_lines = spec.origin.min_match_lines if spec is not None else 10

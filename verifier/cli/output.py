@@ -5,7 +5,6 @@ carriage return, line feed or ANSI escape in them must not forge or hide those l
 call ``click.echo``, ``print`` or a plain rich ``Console``: they use
 
 - ``say``: one line (anything in it escaped, so it stays one line);
-- ``status``: a progress line rewritten in place on stderr (our own carriage return, escaped text);
 - ``SafeConsole``: rich output (tables, colours) that never parses markup in text and escapes every
   string it renders; colours come from ``styled`` pieces, never from markup inside data, and a cell
   of several lines from ``stacked``;
@@ -17,6 +16,7 @@ call ``click.echo``, ``print`` or a plain rich ``Console``: they use
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -32,11 +32,6 @@ from verifier.textsafe import printable
 def say(message: object = "", *, err: bool = False) -> None:
     """Print ``message`` as one line (stdout, or stderr with ``err``), control characters escaped."""
     click.echo(printable(message), err=err)
-
-
-def status(message: object, *, final: bool = False) -> None:
-    """Rewrite the progress line on stderr with ``message`` (escaped); ``final`` ends the line."""
-    click.echo("\r" + printable(message), err=True, nl=final)
 
 
 def emit(data: str | bytes) -> None:
@@ -72,11 +67,11 @@ class SafeConsole(Console):
         kwargs.update(markup=False, emoji=False, highlight=False)
         super().__init__(*args, **kwargs)
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:  # noqa: D102 - rich API
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # rich API
         kwargs.update(markup=False, emoji=False, highlight=False)
         return super().render_str(printable(text), **kwargs)
 
-    def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:  # noqa: D102 - rich API
+    def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:  # rich API
         for segment in super().render(renderable, options):
             if segment.control or not segment.text:
                 yield segment
@@ -92,8 +87,6 @@ def stdout_console(**kwargs: Any) -> SafeConsole:
 
 class _StdoutConsole(SafeConsole):
     def on_broken_pipe(self) -> None:
-        import os  # noqa: PLC0415
-
         self.quiet = True
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import click
 
+from verifier import formats
 from verifier.cli.output import emit, say
 from verifier.cli.params import InputDirectory, InputFile, OutputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_bytes
-from verifier.formats import format_names
 
 _RUN_DIR = InputDirectory("run directory")
 
 
 @click.command("report")
 @click.argument("run_dir", type=_RUN_DIR)
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", *format_names()]), default="html",
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", *formats.format_names()]), default="html",
               show_default=True, help="html: one self-contained file; pdf: printed from it; md: Markdown; "
                                       "json: the canonical results.json, validated; spdx, cyclonedx: SBOMs with "
                                       "file- and snippet-level origin; sarif: security findings and robustness "
@@ -31,12 +31,15 @@ _RUN_DIR = InputDirectory("run directory")
 def report(run_dir: Path, fmt: str, lang: str, output: Path | None) -> None:
     """Render the evidence report of RUN_DIR (a `verifier run` directory), or one of the standard
     documents other tools read (SPDX, CycloneDX, SARIF, JUnit XML; --lang does not apply to them)."""
-    from verifier.report import FORMATS, check_output, default_output, render_report  # noqa: PLC0415
+    from verifier.report import (  # heavy: Jinja2, WeasyPrint
+        FORMATS,
+        check_output,
+        default_output,
+        render_report,
+    )
 
     standard = fmt not in FORMATS
     if standard:
-        from verifier import formats  # noqa: PLC0415
-
         target = output if output is not None else formats.default_output(run_dir, fmt)
     else:
         target = output if output is not None else default_output(run_dir, fmt, lang)
@@ -89,7 +92,7 @@ def bundle(run_dir: Path, output: Path, key: Path | None, attestation: bool) -> 
     Refuses (exit 2) when results.json disagrees with what the run's own data recomputes
     (statuses, gates, score, verdict), so an edited results.json is never packed or signed.
     """
-    from verifier.bundle import build_bundle  # noqa: PLC0415
+    from verifier.bundle import build_bundle  # heavy: the report, the standard formats, cryptography
 
     info = build_bundle(run_dir, output, key_path=key, attestation=attestation)
     say(f"{info.path}  ({info.files} files, sha256 {info.sha256})")
@@ -130,8 +133,8 @@ def verify(bundle_path: Path, key: Path | None, repo: Path | None, task_book: Pa
     Prints one line per check. Exit 0 when everything holds, 1 when something does not,
     2 when the input is unusable (not a zip, no manifest, bad key file).
     """
-    from verifier.bundle import verify_bundle  # noqa: PLC0415
-    from verifier.signing import load_public_key  # noqa: PLC0415
+    from verifier.bundle import verify_bundle  # heavy: the report, the standard formats, cryptography
+    from verifier.signing import load_public_key  # heavy: cryptography
 
     public_key = load_public_key(key) if key is not None else None
     checks = verify_bundle(bundle_path, public_key=public_key, repo=repo, task_book=task_book)
@@ -147,10 +150,11 @@ def verify(bundle_path: Path, key: Path | None, repo: Path | None, task_book: Pa
 
 @click.command("keygen")
 @click.option("-o", "--output", "prefix", type=click.Path(path_type=Path), required=True,
-              help="Prefix of the key files: PREFIX.key (private, mode 0600) and PREFIX.pub.")
+              help="Prefix of the key files: PREFIX.key (private, mode 0600) and PREFIX.pub; missing "
+                   "directories (keys/ in keys/agency) are made, mode 0700.")
 def keygen(prefix: Path) -> None:
     """Make an Ed25519 key pair for signing bundles (e.g. a testing agency's key)."""
-    from verifier.signing import fingerprint, load_public_key, write_keypair  # noqa: PLC0415
+    from verifier.signing import fingerprint, load_public_key, write_keypair  # heavy: cryptography
 
     private_path, public_path = write_keypair(prefix)
     say(f"private key: {private_path} (keep it secret; mode 0600)")

@@ -14,8 +14,9 @@ from verifier.errors import ExitCode, InputError
 from verifier.paths import default_file_inside, read_file
 from verifier.results import IndicatorResult
 from verifier.runner import Runner, RunOptions
-from verifier.scoring import ready_to_apply, score_reaches
+from verifier.scoring import ready_to_apply, score_figure, score_reaches
 from verifier.spec import DEFAULT_SPEC_NAME, Indicator
+from verifier.units import format_number, format_quantity
 
 _STATUS_STYLE = {"met": "green", "not_met": "red", "error": "yellow", "not_applicable": "dim"}
 _VERDICT_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.NOT_MET, "inconclusive": ExitCode.INCOMPLETE}
@@ -53,7 +54,25 @@ class _ConsoleListener:
         style = _STATUS_STYLE.get(result.status, "")
         took = " (kept from the interrupted run)" if resumed else (
             f" in {result.duration_s:.1f} s" if result.duration_s is not None else "")
-        self.console.print(styled("      ", (result.status, style), f" {result.reason}{took}"), soft_wrap=True)
+        self.console.print(styled("      ", (result.status, style), f" {result.reason}{took}{_extras(result)}"),
+                           soft_wrap=True)
+
+
+def _extras(result: IndicatorResult) -> str:
+    """What a progress line adds for a repeated measurement, a shared one and waived findings."""
+    parts = []
+    rep = result.repeats
+    if rep is not None:
+        spread = (f", {format_quantity(rep.min, result.unit)} – {format_quantity(rep.max, result.unit)}"
+                  if rep.min is not None and rep.max is not None else "")
+        parts.append(f"median of {len(rep.runs)} runs{spread}" + (", UNSTABLE: met in some runs only"
+                                                                   if rep.unstable else ""))
+    if result.measured_with:
+        parts.append(f"same measurement as {result.measured_with}")
+    waived = sum(1 for f in result.findings if isinstance(f.extra.get("waiver"), dict))
+    if waived:
+        parts.append(f"{waived} finding(s) waived")
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 @click.command("run")
@@ -113,13 +132,15 @@ def run_command(spec: Path, repo: Path | None, out_dir: Path | None, only: tuple
     run_dir = runner.run_dir
     out = stdout_console()
     counts = {s: sum(1 for r in result.indicators if r.status == s) for s in _STATUS_STYLE}
+    score = result.score
+    open_range = " (open: indicators in error)" if score.lowest is not None and score.highest is not None else ""
     out.print(styled("verdict: ", (result.verdict, "bold"),
-                     f"   score {result.score.value:g} / {result.score.maximum:g} "
-                     f"(pass {result.score.pass_score:g})   "
+                     f"   score {score_figure(score)} / {format_number(score.maximum)}{open_range} "
+                     f"(pass {format_number(score.pass_score)})   "
                      + ", ".join(f"{n} {s}" for s, n in counts.items() if n)))
     answer = {True: ("yes", "green"), False: ("no", "red"), None: ("open", "yellow")}
     out.print(styled("  ready to apply (every gate holds): ", answer[ready_to_apply(result.gates)],
-                     f"   score ≥ {result.score.pass_score:g}: ", answer[score_reaches(result.score)]))
+                     f"   score ≥ {format_number(result.score.pass_score)}: ", answer[score_reaches(result.score)]))
     for gate in result.gates:
         mark = {True: ("holds", "green"), False: ("fails", "red"), None: ("open", "yellow")}
         out.print(styled(f"  gate {gate.id}: ", mark[gate.passed], f" ({gate.figure})"))

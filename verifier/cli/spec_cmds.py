@@ -12,8 +12,18 @@ from verifier.cli.output import say
 from verifier.cli.params import InputDirectory, InputFile
 from verifier.errors import ExitCode, InputError
 from verifier.evidence import atomic_write_text
+from verifier.materials import check_materials
 from verifier.paths import check_output_file, default_file_inside
+from verifier.scoring import (
+    TASK_BOOK_GATE,
+    count_gate,
+    coverage_gates,
+    materials_gate,
+    task_book_indicators,
+    version_gate,
+)
 from verifier.spec import DEFAULT_SPEC_NAME, load_spec
+from verifier.vocabulary import characteristic
 
 
 def template_text() -> str:
@@ -65,11 +75,6 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
     that do not make the spec invalid (a bare ">= 0.6" on a metric in %, meaning 0.6%) are printed
     to stderr as "verifier: warning: FILE:LINE: field.path: ..." lines and never change the exit code.
     """
-    from verifier.materials import check_materials
-    from verifier.scoring import (TASK_BOOK_GATE, count_gate, coverage_gates, materials_gate,
-                                  task_book_indicators, version_gate)
-    from verifier.vocabulary import characteristic
-
     if spec is None:
         spec = default_file_inside(Path("."), DEFAULT_SPEC_NAME, what="spec file") \
             or Path(DEFAULT_SPEC_NAME)
@@ -92,6 +97,12 @@ def check(spec: Path | None, repo: Path | None, strict: bool) -> None:
         + ", ".join(f"{characteristic(c).en_text} {n}" for c, n in sorted(counts.items()))
         + ")")
     say(f"  functions:  {len(loaded.functions)}")
+    if loaded.runtime is not None:
+        where = ", ".join(f"{k} {v}" for k, v in loaded.runtime.locations().items()) or "no interpreter"
+        steps = len(loaded.runtime.setup)
+        say(f"  runtime:    {where}" + (f"; setup: {steps} step{'s' if steps != 1 else ''}" if steps else ""))
+    if loaded.assets:
+        say(f"  assets:     {', '.join('{spec_dir}/' + a for a in loaded.assets)} (beside the task book)")
     say(f"  pass score: {loaded.scoring.pass_score:g}"
         + (" (partial credit)" if loaded.scoring.partial_credit else ""))
     for gate in decidable:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -78,7 +78,7 @@ def default_output(run_dir: str | os.PathLike[str], name: str) -> Path:
 def render_run(run_dir: str | os.PathLike[str], name: str) -> bytes:
     """The document of format ``name`` for the run directory ``run_dir`` (its results.json, validated,
     and its files)."""
-    from verifier.report import load_run  # noqa: PLC0415 - the report module is heavy (jinja, charts)
+    from verifier.report import load_run  # heavy: Jinja2 and the report model, only to render a run
 
     fmt = get_format(name)
     result = load_run(run_dir)
@@ -88,5 +88,5 @@ def render_run(run_dir: str | os.PathLike[str], name: str) -> bytes:
 def render_origin(origin: Mapping[str, Any], name: str, project: Project) -> bytes:
     """The document of format ``name`` for an origin analysis on its own (``verifier origin --format``),
     stamped with the current time."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     return render(name, RunData.from_origin(origin, project, stamp))

@@ -28,7 +28,7 @@ def _render_all(result: RunResult, files: RunFiles) -> dict[str, bytes | FormatE
     try:
         data = RunData.from_run(result, files)
     except FormatError as err:
-        return {rel: err for rel in document_paths().values()}
+        return dict.fromkeys(document_paths().values(), err)
     for name, rel in document_paths().items():
         try:
             out[rel] = get_format(name).render(data)

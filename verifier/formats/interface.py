@@ -117,3 +117,24 @@ def origin_components(data: RunData) -> list[dict[str, Any]]:
     if comps is None and data.result is not None and data.result.origin is not None:
         comps = data.result.origin.components
     return [c for c in comps or [] if isinstance(c, dict) and isinstance(c.get("name"), str)]
+
+
+def _origin_list(data: RunData, key: str) -> list[dict[str, Any]]:
+    """The origin analysis's list ``key`` (results.json's copy when there is no analysis or it has
+    none: an analysis made before verifier listed it)."""
+    items = data.origin.get(key) if data.origin is not None else None
+    if items is None and data.result is not None and data.result.origin is not None:
+        items = getattr(data.result.origin, key)
+    return [item for item in items or [] if isinstance(item, dict)]
+
+
+def origin_dependencies(data: RunData) -> list[dict[str, Any]]:
+    """The delivery's declared dependencies (``verifier.kb.deps``: ecosystem, name, version, direct,
+    declared_in, license, registry, requirement, required_by) that have a name."""
+    return [d for d in _origin_list(data, "dependencies") if isinstance(d.get("name"), str) and d["name"]]
+
+
+def origin_cdn_assets(data: RunData) -> list[dict[str, Any]]:
+    """The assets the delivery's templates load from public CDNs (url, file, line, host, package,
+    version) that have a URL."""
+    return [a for a in _origin_list(data, "cdn_assets") if isinstance(a.get("url"), str) and a["url"]]

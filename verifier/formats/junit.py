@@ -117,8 +117,8 @@ def _indicator_suite(result: RunResult, characteristic: str, indicators: list[In
         out += [f"evidence: {e}" for e in ind.evidence]
         out += [f"note: {n}" for n in ind.notes]
         ET.SubElement(case, "system-out").text = _x("\n".join(out), lines=True)
-    for key, value in counts.items():
-        suite.set(key, str(value))
+    for key, count in counts.items():
+        suite.set(key, str(count))
     suite.set("time", _seconds(time))
     return suite
 

@@ -1,21 +1,39 @@
-"""SARIF 2.1.0: the run's security findings and robustness failures, for code-scanning dashboards.
+"""SARIF 2.1.0: the run's findings located in the delivered code, and robustness failures, for
+code-scanning dashboards.
 
 Written against the OASIS SARIF 2.1.0 schema (tests validate every log with it). One SARIF run per
-tool, with the tool's version:
+tool, with the tool's version; nothing here knows a probe by name except ``robustness``:
 
-- **bandit** (the ``bandit`` probe): one result per issue (shared by every indicator measured with
-  the same bandit run): rule id (``B602`` …), level from bandit's severity (high → error, medium →
-  warning, low → note), the file, lines and column in the delivered repository (``uriBaseId``
-  ``SRCROOT``), confidence, CWE and whether it counts toward the indicator as properties, bandit's
-  JSON report attached. Files bandit could not scan become tool notifications.
+- **any probe's findings located in the code**: a finding with a ``rule``, a ``severity``, a ``file``
+  and a ``line`` is a result: rule id, level from the severity (critical and high → error, medium →
+  warning, low and info → note), the file and region in the delivered repository (``uriBaseId``
+  ``SRCROOT``), the indicator's evidence attached. Well-known ``extra`` keys add to it: the region's
+  end and columns (``line_range``, ``end_line`` / ``endline``, ``col_offset`` (0-based), ``column``
+  and ``end_column`` (1-based)), ``confidence`` and ``counted`` (whether it counts toward the
+  indicator) as properties, ``hashed_secret`` (the SHA-1 of a secret found, never the secret) as
+  ``secretSha1``, ``cwe`` (a number, ``"CWE-79: …"`` or a list of them) as a property and a tag of
+  its rule, ``test_name`` and ``more_info`` (a URL) as the rule's name and help. A rule is
+  tagged with the indicator's characteristic (``security``, ``maintainability`` …). A finding whose
+  rule ends in ``-error`` and that has no line (``bandit-error``, ``radon-error``: a file the tool
+  could not read) is a tool notification. Findings of other shapes (a failing test without a
+  severity, a matrix cell) are left to the JUnit report.
+
+  A probe gets a run when one of its indicators holds such a finding or notification, or says it
+  scanned files (``files_scanned`` in its details or measurements: a scan that found nothing is a run
+  without results, which lets a dashboard close earlier alerts). The tool is the probe's name when
+  the run's environment records a version under it (bandit, radon, semgrep, lizard), else the tool
+  the indicator's command runs (``python -m detect_secrets`` → ``detect-secrets``) when the
+  environment records that one, else the probe's name with version ``unknown``. Indicators of
+  probes that run the same tool share its run.
 - **verifier-robustness** (the ``robustness`` probe): one result per malformed request not answered
   with a 4xx (5xx, timeout, no answer, the service dying: error; anything else: warning), against
   the service (a logical location ``METHOD PATH``), with the request and response as SARIF
   ``webRequest``/``webResponse`` and the exchange log attached (``uriBaseId`` ``RUNDIR``).
 
-Waivers: a finding whose record carries ``extra["waiver"]`` (``status`` accepted / underReview /
-rejected, ``justification``, ``reviewer``, ``date``) is written with a SARIF ``suppressions`` entry
-of kind ``external``; dashboards then show it as suppressed. (The run records no waivers yet.)
+Waivers: a finding an expert waived (``verifier.waivers``: its record carries ``extra["waiver"]``,
+``status`` accepted, ``justification``, ``reviewer``, ``date``) is written with a SARIF
+``suppressions`` entry of kind ``external``; dashboards then show it as suppressed. The finding's
+own fingerprint, by which the waiver names it, is the property ``fingerprint``.
 An indicator in error is an unsuccessful invocation with its reason.
 """
 
@@ -23,8 +41,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from verifier.formats.interface import OutputFormat, RunData, text
@@ -37,35 +56,102 @@ _BASES = {
     "SRCROOT": {"description": {"text": "The root of the delivered repository (the tree verifier measured)."}},
     "RUNDIR": {"description": {"text": "The verifier run directory (or the run/ folder of its bundle)."}},
 }
+#: Where a dashboard links a tool's name (a tool not listed here simply has no link).
+_INFORMATION_URIS = {
+    "bandit": "https://bandit.readthedocs.io/", "detect-secrets": "https://github.com/Yelp/detect-secrets",
+    "lizard": "https://github.com/terryyin/lizard", "radon": "https://radon.readthedocs.io/",
+    "semgrep": "https://semgrep.dev/",
+}
+#: The probe whose findings are HTTP exchanges with the service, not places in the code.
+_ROBUSTNESS = "robustness"
+_CWE = re.compile(r"CWE-(\d+)", re.IGNORECASE)
+_WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f<>\"{}|\\^`]+")
+_PROGRAM_SUFFIX = re.compile(r"\.(?:exe|cmd|bat|py)$", re.IGNORECASE)
+
+#: What a finding is to SARIF: a result, a tool notification, or neither (None).
+Kind = Callable[[FindingRecord], "str | None"]
 
 
 class SarifFormat(OutputFormat):
-    """SARIF 2.1.0 log: bandit's findings and the robustness probe's failures."""
+    """SARIF 2.1.0 log: every probe's findings located in the code, and the robustness probe's
+    failures."""
 
     name = "sarif"
     media_type = "application/sarif+json"
     filename = "findings.sarif"
-    description = "SARIF 2.1.0 log: security findings (bandit) and robustness failures, one run per tool"
+    description = ("SARIF 2.1.0 log: findings located in the code (bandit, radon, any probe's) and robustness "
+                   "failures, one run per tool")
 
     def render(self, data: RunData) -> bytes:
         """The SARIF log of the run's findings."""
         assert data.result is not None  # a run is needed (``needs_run``)
         indicators = data.result.indicators
         tools = data.result.environment.tools
-        runs = []
-        bandit = [i for i in indicators if i.probe == "bandit"]
-        if bandit:
-            runs.append(_run(data, bandit, driver={"name": "bandit", "version": tools.get("bandit") or "unknown",
-                                                   "informationUri": "https://bandit.readthedocs.io/"},
-                             result_of=_bandit_result, rule_of=_bandit_rule))
-        robust = [i for i in indicators if i.probe == "robustness"]
+        runs: dict[str, dict[str, Any]] = {}
+        scanners = {i.probe for i in indicators if i.probe != _ROBUSTNESS and _reports_findings(i)}
+        by_tool: dict[str, list[IndicatorResult]] = {}
+        for probe in sorted(scanners):
+            of_probe = [i for i in indicators if i.probe == probe]
+            by_tool.setdefault(_tool_of(of_probe, tools), []).extend(of_probe)
+        for tool, of_tool in by_tool.items():
+            driver = {"name": text(tool), "version": text(tools.get(tool) or "unknown")}
+            if tool in _INFORMATION_URIS:
+                driver["informationUri"] = _INFORMATION_URIS[tool]
+            runs[driver["name"]] = _run(data, of_tool, driver=driver, kind_of=_located,
+                                        result_of=_code_result, rule_of=_code_rule)
+        robust = [i for i in indicators if i.probe == _ROBUSTNESS]
         if robust:
-            runs.append(_run(data, robust, driver={
+            runs["verifier-robustness"] = _run(data, robust, driver={
                 "name": "verifier-robustness", "version": data.result.verifier_version,
                 "fullName": "verifier robustness probe: malformed requests to the service under test"},
-                result_of=_robustness_result, rule_of=_robustness_rule))
-        log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}
+                kind_of=lambda finding: "result", result_of=_robustness_result, rule_of=_robustness_rule)
+        log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [runs[name] for name in sorted(runs)]}
         return (json.dumps(log, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _located(finding: FindingRecord) -> str | None:
+    """``result`` for a finding with rule, severity, file and line; ``notification`` for a tool's
+    ``…-error`` without a line; None for any other finding."""
+    if finding.rule and finding.rule.endswith("-error") and finding.line is None:
+        return "notification"
+    if finding.rule and finding.severity and finding.file and isinstance(finding.line, int) and finding.line >= 1:
+        return "result"
+    return None
+
+
+def _reports_findings(ind: IndicatorResult) -> bool:
+    """Whether the indicator's probe is a scanner SARIF shows: it located a finding, its tool could not
+    read a file, or it says how many files it scanned."""
+    return ("files_scanned" in ind.details or "files_scanned" in ind.measurements
+            or any(_located(f) is not None for f in ind.findings))
+
+
+def _tool_of(indicators: list[IndicatorResult], tools: Mapping[str, str]) -> str:
+    """The tool a probe's indicators ran: the probe's name when the environment records a version
+    under it, else the program or ``-m`` module of one of their commands that it records, else the
+    probe's name."""
+    probe = indicators[0].probe
+    if probe in tools:
+        return probe
+    for ind in indicators:
+        for argv in ind.commands:
+            for name in _programs(argv):
+                if name in tools and name != "verifier":
+                    return name
+    return probe
+
+
+def _programs(argv: list[str]) -> Iterable[str]:
+    """The names a command line runs: its program (``/usr/bin/semgrep`` → ``semgrep``) and the module
+    of ``-m`` (``detect_secrets`` → ``detect-secrets``)."""
+    if argv:
+        yield _PROGRAM_SUFFIX.sub("", argv[0].replace("\\", "/").rsplit("/", 1)[-1])
+    for n, token in enumerate(argv[1:-1], start=1):
+        if token == "-m":
+            module = argv[n + 1].split(".", 1)[0]
+            yield module
+            yield module.replace("_", "-")
+            return
 
 
 def uri(path: str) -> str:
@@ -74,16 +160,19 @@ def uri(path: str) -> str:
     return quote(path.encode("utf-8", "surrogateescape"), safe="/")
 
 
-def _run(data: RunData, indicators: list[IndicatorResult], *, driver: dict[str, Any],
-         result_of: Any, rule_of: Any) -> dict[str, Any]:
-    """One SARIF run over the findings of ``indicators`` (findings shared by several indicators once)."""
+def _run(data: RunData, indicators: list[IndicatorResult], *, driver: dict[str, Any], kind_of: Kind,
+         result_of: Callable[..., dict[str, Any]], rule_of: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """One SARIF run over the findings of ``indicators`` (findings shared by several indicators once):
+    ``kind_of`` says which are results and which tool notifications, ``result_of(finding, evidence,
+    driver)`` and ``rule_of(finding, indicator)`` write them."""
     results: dict[str, dict[str, Any]] = {}
     rules: dict[str, dict[str, Any]] = {}
     notifications = []
     evidence: dict[str, None] = {}
     invocations = []
     for ind in indicators:
-        ev = [e for e in ind.evidence if not e.endswith((".stdout.txt", ".stderr.txt"))] or list(ind.evidence)
+        ev = [e for e in ind.evidence if not e.endswith((".stdout.txt", ".stderr.txt"))] or [
+            e for e in ind.evidence if e not in data.files or data.files[e].size > 0]  # a tool's report on stdout
         evidence.update(dict.fromkeys(ev))
         invocation: dict[str, Any] = {
             "executionSuccessful": ind.status != "error",
@@ -96,20 +185,25 @@ def _run(data: RunData, indicators: list[IndicatorResult], *, driver: dict[str, 
                 {"level": "error", "message": {"text": text(ind.reason.splitlines()[0] if ind.reason else "error")}}]
         invocations.append(invocation)
         for finding in ind.findings:
-            if finding.rule == "bandit-error":
+            kind = kind_of(finding)
+            if kind == "notification":
                 notifications.append({"level": "warning", "message": {"text": text(finding.message)},
                                       "locations": [_file_location(finding)] if finding.file else []})
                 continue
-            result = result_of(finding, ev)
+            if kind != "result":
+                continue
+            result = result_of(finding, ev, driver)
             key = _fingerprint(driver["name"], finding)
             if key in results:
                 results[key]["properties"]["indicators"].append(text(ind.id))
                 continue
             rule_id = result["ruleId"]
             if rule_id not in rules:
-                rules[rule_id] = rule_of(finding)
+                rules[rule_id] = rule_of(finding, ind)
             result["partialFingerprints"] = {"verifierFinding/v1": key}
             result["properties"]["indicators"] = [text(ind.id)]
+            if finding.fingerprint:
+                result["properties"]["fingerprint"] = text(finding.fingerprint)
             waiver = _suppression(finding)
             if waiver is not None:
                 result["suppressions"] = [waiver]
@@ -158,16 +252,24 @@ def _attachments(evidence: list[str]) -> list[dict[str, Any]]:
 
 
 def _file_location(finding: FindingRecord) -> dict[str, Any]:
+    """The finding's place in the delivered repository: file, and the region its line and the
+    well-known ``extra`` keys give (end line, start and end column)."""
     region: dict[str, Any] = {}
-    lines = finding.extra.get("line_range")
+    extra = finding.extra
     if isinstance(finding.line, int) and finding.line >= 1:
         region["startLine"] = finding.line
-        if isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines) \
-                and lines[1] >= finding.line:
-            region["endLine"] = lines[1]
-        col = finding.extra.get("col_offset")
-        if isinstance(col, int) and col >= 0:
+        end = _end_line(extra)
+        if end is not None and end >= finding.line:
+            region["endLine"] = end
+        col = extra.get("col_offset")
+        if _whole(col) and col >= 0:
             region["startColumn"] = col + 1
+        elif _whole(extra.get("column")) and extra["column"] >= 1:
+            region["startColumn"] = extra["column"]
+        end_col = extra.get("end_column")
+        if "startColumn" in region and _whole(end_col) and end_col >= 1 and (
+                region.get("endLine", finding.line) > finding.line or end_col > region["startColumn"]):
+            region["endColumn"] = end_col
     location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": uri(finding.file or ""),
                                                                            "uriBaseId": "SRCROOT"}}}
     if region:
@@ -175,39 +277,73 @@ def _file_location(finding: FindingRecord) -> dict[str, Any]:
     return location
 
 
+def _whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _end_line(extra: Mapping[str, Any]) -> int | None:
+    """The last line of a finding: bandit's ``line_range`` [first, last], else ``end_line`` /
+    ``endline``."""
+    lines = extra.get("line_range")
+    if isinstance(lines, list) and len(lines) == 2 and all(_whole(n) for n in lines):
+        return lines[1]
+    for key in ("end_line", "endline"):
+        if _whole(extra.get(key)):
+            return extra[key]
+    return None
+
+
 def _level(finding: FindingRecord) -> str:
     return _LEVELS.get(str(finding.severity or "").lower(), "warning")
 
 
-def _bandit_result(finding: FindingRecord, evidence: list[str]) -> dict[str, Any]:
-    extra = finding.extra
-    props: dict[str, Any] = {"severity": text(finding.severity or ""), "confidence": text(extra.get("confidence") or ""),
-                             "counted": bool(extra.get("counted", True))}
-    if isinstance(extra.get("cwe"), int):
-        props["cwe"] = f"CWE-{extra['cwe']}"
-    result: dict[str, Any] = {"ruleId": text(finding.rule or "bandit"), "level": _level(finding),
-                              "message": {"text": text(finding.message) or "bandit issue"},
-                              "attachments": _attachments(evidence), "properties": props}
-    if finding.file:
-        result["locations"] = [_file_location(finding)]
-    return result
+def _cwes(value: Any) -> list[str]:
+    """``CWE-n`` of a finding's ``cwe``: a number, text holding ``CWE-n``, or a list of either."""
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if _whole(item) and item > 0:
+            found.append(f"CWE-{item}")
+        elif isinstance(item, str):
+            found += [f"CWE-{n}" for n in _CWE.findall(item)]
+    return list(dict.fromkeys(found))
 
 
-def _bandit_rule(finding: FindingRecord) -> dict[str, Any]:
+def _code_result(finding: FindingRecord, evidence: list[str], driver: Mapping[str, Any]) -> dict[str, Any]:
+    """The result of a finding located in the code."""
     extra = finding.extra
-    rule: dict[str, Any] = {"id": text(finding.rule or "bandit")}
+    props: dict[str, Any] = {"severity": text(finding.severity or "")}
+    if "confidence" in extra:
+        props["confidence"] = text(extra.get("confidence") or "")
+    if "counted" in extra:
+        props["counted"] = bool(extra["counted"])
+    cwes = _cwes(extra.get("cwe"))
+    if cwes:
+        props["cwe"] = ", ".join(cwes)
+    digest = extra.get("hashed_secret")
+    if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{40}", digest):
+        props["secretSha1"] = digest
+    return {"ruleId": text(finding.rule), "level": _level(finding),
+            "message": {"text": text(finding.message) or text(f"{driver['name']} finding {finding.rule}")},
+            "locations": [_file_location(finding)], "attachments": _attachments(evidence), "properties": props}
+
+
+def _code_rule(finding: FindingRecord, ind: IndicatorResult) -> dict[str, Any]:
+    """The rule of a finding located in the code, from the first finding of it: tagged with the
+    indicator's characteristic and the finding's CWEs."""
+    extra = finding.extra
+    rule: dict[str, Any] = {"id": text(finding.rule)}
     if extra.get("test_name"):
         rule["name"] = text(extra["test_name"])
-        rule["shortDescription"] = {"text": text(f"bandit test {extra['test_name']}")}
+        rule["shortDescription"] = {"text": text(f"{ind.probe} test {extra['test_name']}")}
     more = extra.get("more_info")
-    if isinstance(more, str) and more.startswith(("https://", "http://")):
+    if isinstance(more, str) and _WEB_URL.fullmatch(more):
         rule["helpUri"] = more
-    if isinstance(extra.get("cwe"), int):
-        rule["properties"] = {"tags": ["security", f"CWE-{extra['cwe']}"]}
+    rule["properties"] = {"tags": [text(ind.characteristic), *_cwes(extra.get("cwe"))]}
     return rule
 
 
-def _robustness_result(finding: FindingRecord, evidence: list[str]) -> dict[str, Any]:
+def _robustness_result(finding: FindingRecord, evidence: list[str], driver: Mapping[str, Any]) -> dict[str, Any]:
     extra = finding.extra
     method, path = text(extra.get("method") or ""), text(extra.get("path") or "")
     props: dict[str, Any] = {"outcome": text(extra.get("outcome") or ""), "case": text(extra.get("name") or ""),
@@ -233,7 +369,7 @@ def _robustness_result(finding: FindingRecord, evidence: list[str]) -> dict[str,
     return result
 
 
-def _robustness_rule(finding: FindingRecord) -> dict[str, Any]:
+def _robustness_rule(finding: FindingRecord, ind: IndicatorResult) -> dict[str, Any]:
     kind = text(finding.rule or "robustness")
     return {"id": kind, "name": kind,
             "shortDescription": {"text": text(f"malformed request of kind {kind} must be answered with a 4xx")},

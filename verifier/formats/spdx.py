@@ -17,6 +17,12 @@ placed on their files here, which keeps a 5,000-file document to seconds.
   in an annotation (``origin=…; rule=…; lines=…``);
 - each knowledge-base match is a snippet of its file (byte and line range, the matched component's
   license) related to a package for the matched component (version, purl);
+- each declared dependency (``verifier.formats.dependencies``) is a package (version, declared license
+  or ``NOASSERTION``, purl, a comment saying direct or transitive and the declaring file): the product
+  DEPENDS_ON a direct one; the packages its lock file says require a transitive one DEPENDS_ON it;
+  one no lock file places is related to the product with a comment saying so;
+- each asset loaded from a public CDN is a package downloaded from its URL (npm purl where the CDN
+  serves npm packages) that the product DEPENDS_ON;
 - a generated file named as protoc output of a ``.proto`` in the tree is GENERATED_FROM it.
 """
 
@@ -27,11 +33,25 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+# This module is imported through its entry point only when an SPDX document is made (or its file
+# name asked), so spdx-tools, which loads its license index in about a second, is imported at the top.
+from spdx_tools.common.spdx_licensing import spdx_licensing
+from spdx_tools.spdx import model
+from spdx_tools.spdx.jsonschema.annotation_converter import AnnotationConverter
+from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
+from spdx_tools.spdx.writer.write_utils import convert
+
+from verifier.formats import dependencies
 from verifier.formats.interface import (
-    FormatError, OutputFormat, RunData, origin_components, origin_files, text,
+    FormatError,
+    OutputFormat,
+    RunData,
+    origin_components,
+    origin_files,
+    text,
 )
 
 #: file types by inventory kind
@@ -51,14 +71,10 @@ class SpdxFormat(OutputFormat):
 
     def render(self, data: RunData) -> bytes:
         """The SPDX 2.3 JSON document of ``data``."""
-        # spdx-tools (and its license index) loads in about a second: only when an SPDX document is made
-        from spdx_tools.spdx.jsonschema.annotation_converter import AnnotationConverter  # noqa: PLC0415
-        from spdx_tools.spdx.writer.write_utils import convert  # noqa: PLC0415
-
         document = _Builder(data).document()
         annotations = document.annotations
         document.annotations = []
-        body = convert(document, None)
+        body = convert(document, DocumentConverter())  # what convert(document, None) makes
         by_element: dict[str, list[Any]] = {}
         converter = AnnotationConverter()
         for annotation in annotations:
@@ -81,7 +97,7 @@ def _created(stamp: str) -> datetime:
     except ValueError:
         raise FormatError(f"{stamp!r}: not an ISO 8601 time for the document") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.replace(microsecond=0)
 
 
@@ -89,8 +105,6 @@ class _Builder:
     """Builds the spdx-tools ``Document`` of one run's data."""
 
     def __init__(self, data: RunData) -> None:
-        from spdx_tools.spdx import model  # noqa: PLC0415 - heavy, loaded with the format
-
         self.m = model
         self.data = data
         self.created = _created(data.created)
@@ -103,8 +117,6 @@ class _Builder:
     def license(self, expression: Any) -> Any:
         """An SPDX license expression as spdx-tools' value; LicenseRef-… symbols declared as extracted
         licensing info; None when ``expression`` is not a usable SPDX expression."""
-        from spdx_tools.common.spdx_licensing import spdx_licensing  # noqa: PLC0415
-
         if not isinstance(expression, str) or not expression.strip():
             return None
         try:
@@ -115,7 +127,7 @@ class _Builder:
                 if not _LICENSE_REF.match(symbol):
                     return None
             parsed = spdx_licensing.parse(expression)
-        except Exception:  # noqa: BLE001 - license_expression raises several kinds on bad text
+        except Exception:  # license_expression raises several kinds on bad text
             return None
         for symbol in info.invalid_symbols:
             self.extracted.setdefault(symbol, self.m.ExtractedLicensingInfo(
@@ -152,7 +164,8 @@ class _Builder:
             relationships.append(m.Relationship(product.spdx_id, m.RelationshipType.CONTAINS, package.spdx_id))
             if isinstance(path, str):
                 owner_of[path] = package.spdx_id
-        spdx_files, annotations, snippets, matched = [], [], [], {}
+        spdx_files, annotations, snippets = [], [], []
+        matched: dict[tuple[Any, ...], str] = {}
         ids = {f["path"]: _spdx_id("File", f["path"]) for f in files}
         for entry in files:
             spdx_file = self.file(entry, ids[entry["path"]])
@@ -171,6 +184,9 @@ class _Builder:
                     snippet.spdx_id, m.RelationshipType.OTHER, matched[_match_key(match)],
                     comment="a run of lines matching this knowledge-base component (snippet match)"))
         relationships += self.generated_from(files, ids)
+        more, related = self.declared_dependencies(product.spdx_id)
+        packages += more
+        relationships += related
         comment = ("Made by verifier from the run's results.json and origin analysis." if data.result is not None
                    else "Made by verifier from an origin scan (verifier origin).")
         if self.license_notes:
@@ -265,6 +281,48 @@ class _Builder:
             comment=text(f"vendored component at {comp.get('path')}/ ({comp.get('lines', 0)} effective lines in "
                          f"{comp.get('files', len(files))} files): {comp.get('reason', '')}"))
 
+    def declared_dependencies(self, product_id: str) -> tuple[list[Any], list[Any]]:
+        """Packages for the declared dependencies and CDN assets, and their DEPENDS_ON relationships."""
+        m = self.m
+        packages, relationships = [], []
+        deps = dependencies.declared(self.data)
+        ids = {d.key: _spdx_id("Package", f"dependency:{d.key}") for d in deps}
+        for dep in deps:
+            e = dep.entry
+            refs = ([m.ExternalPackageRef(m.ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", dep.purl)]
+                    if dep.purl else [])
+            declared = self.license(e.get("license"))
+            if declared is None and e.get("license"):
+                self.license_notes.append("A dependency license that is not an SPDX expression is given in the "
+                                          "package's license comment.")
+            packages.append(m.Package(
+                spdx_id=ids[dep.key], name=text(e["name"]), version=text(e["version"]) if e.get("version") else None,
+                download_location=m.SpdxNoAssertion(), files_analyzed=False,
+                license_concluded=m.SpdxNoAssertion(),
+                license_declared=declared if declared is not None else m.SpdxNoAssertion(),
+                license_comment=(f"declared license as found: {text(e.get('license'))}"
+                                 if e.get("license") and declared is None else None),
+                copyright_text=m.SpdxNoAssertion(), external_references=refs,
+                primary_package_purpose=m.PackagePurpose.LIBRARY, comment=dep.comment()))
+            if dep.from_product:
+                relationships.append(m.Relationship(product_id, m.RelationshipType.DEPENDS_ON, ids[dep.key],
+                                                    comment=text(dep.note) or None))
+            relationships += [m.Relationship(ids[parent], m.RelationshipType.DEPENDS_ON, ids[dep.key])
+                              for parent in dep.parents]
+        for asset in dependencies.cdn_assets(self.data):
+            spdx_id = _spdx_id("Package", asset.key)
+            refs = ([m.ExternalPackageRef(m.ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", asset.purl)]
+                    if asset.purl else [])
+            packages.append(m.Package(
+                spdx_id=spdx_id, name=text(asset.package or asset.url),
+                version=text(asset.version) if asset.version else None, download_location=asset.location,
+                files_analyzed=False, license_concluded=m.SpdxNoAssertion(), license_declared=m.SpdxNoAssertion(),
+                copyright_text=m.SpdxNoAssertion(), external_references=refs,
+                primary_package_purpose=m.PackagePurpose.LIBRARY, comment=asset.comment()))
+            relationships.append(m.Relationship(product_id, m.RelationshipType.DEPENDS_ON, spdx_id,
+                                                comment="loaded by the product's templates from a public CDN"))
+        return packages, relationships
+
     def file(self, entry: Mapping[str, Any], spdx_id: str) -> Any:
         m = self.m
         checksums = []
@@ -306,7 +364,8 @@ class _Builder:
             return None, None
         first, last = match.get("start_line"), match.get("end_line")
         start, end = match.get("start_byte"), match.get("end_byte")
-        if not all(isinstance(v, int) and v >= 1 for v in (first, last, start, end)) or first > last or start > end:
+        if not (isinstance(first, int) and isinstance(last, int) and isinstance(start, int) and isinstance(end, int)) \
+                or min(first, last, start, end) < 1 or first > last or start > end:
             self.license_notes.append("Knowledge-base matches without byte offsets (an origin analysis made before "
                                       "verifier recorded them) are not listed as snippets.")
             return None, None

@@ -25,6 +25,7 @@ from verifier.kb.build import Fetcher, FetchProgress, add_to_kb
 from verifier.kb.deps import Dependency, declared_dependencies
 from verifier.kb.registries import PackageSpec, parse_spec
 from verifier.kb.store import KnowledgeBase
+from verifier.kb.winnow import K, W
 
 AUTO = "auto"
 AUTO_ENV = "VERIFIER_KB_AUTO"
@@ -113,8 +114,6 @@ def _key(name: str) -> str:
 
 def _empty(path: Path) -> None:
     """An empty KB at ``path``: the next run adds what it can fetch."""
-    from verifier.kb.winnow import K, W
-
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with KnowledgeBase.create(temp, k=K, w=W) as kb:
         kb.writer().finish()

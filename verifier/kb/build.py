@@ -34,7 +34,7 @@ from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.registries import Fetched, FetchFailure, PackageSpec, fetch
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
-from verifier.kb.winnow import K, SHAPE_K, SHAPE_W, W, encode, fingerprint
+from verifier.kb.winnow import SHAPE_K, SHAPE_W, K, W, encode, fingerprint
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20
@@ -227,7 +227,7 @@ def collect_sources(sources: Sequence[str | os.PathLike], python_envs: Sequence[
     candidates += fetched.candidates
     warnings += fetched.warnings
     seen: set[tuple[str, str, str]] = set()
-    unique = []
+    unique: list[_Candidate] = []
     for cand in candidates:
         key = (cand.component.kind, cand.component.name, cand.component.version)
         if key in seen:
@@ -250,6 +250,7 @@ def _registry_candidates(packages: Sequence[PackageSpec], held: set | frozenset,
     specs = list(dict.fromkeys(packages))
     if specs and downloads is None:
         raise ValueError("downloads directory needed to fetch packages")
+    where = downloads or Path()  # never used without packages to fetch
     for done, spec in enumerate(specs):
         if progress:
             progress(spec.label, done, len(specs))
@@ -257,7 +258,7 @@ def _registry_candidates(packages: Sequence[PackageSpec], held: set | frozenset,
         if spec.version and (kind, _canonical(spec.name), spec.version) in held:
             skipped.append(spec.label)
             continue
-        result = fetcher(spec, downloads / f"{done:05d}")
+        result = fetcher(spec, where / f"{done:05d}")
         if isinstance(result, FetchFailure):
             unfetched.append((spec.label, result.reason))
             continue
@@ -674,7 +675,7 @@ def _python_env_candidates(env: Path, wanted: set[str], warnings: list[str]) -> 
             rel = PurePosixPath(str(item).replace("\\", "/"))
             if ".." in rel.parts or not is_source_name(rel.name):
                 continue
-            disk = Path(dist.locate_file(item))
+            disk = Path(str(dist.locate_file(item)))
             try:
                 inside = disk.resolve().is_relative_to(root)
             except OSError:

@@ -22,9 +22,11 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
+from verifier.kb import lock_graph
 from verifier.kb.registries import PackageSpec
 
 #: Largest manifest or lock file read.
@@ -59,6 +61,9 @@ class Dependency:
     """Whether it comes from the package registry (and can be fetched)."""
     requirement: str | None = None
     """The range as declared when not exact."""
+    required_by: tuple[tuple[str, str | None], ...] = ()
+    """(name, version) of each locked package that requires it, as its lock file records
+    (``verifier.kb.lock_graph``); empty when no lock file says."""
 
     @property
     def spec(self) -> PackageSpec:
@@ -69,7 +74,8 @@ class Dependency:
         """Plain JSON-ready dict."""
         return {"ecosystem": self.ecosystem, "name": self.name, "version": self.version,
                 "direct": self.direct, "declared_in": self.declared_in, "license": self.license,
-                "registry": self.registry, "requirement": self.requirement}
+                "registry": self.registry, "requirement": self.requirement,
+                "required_by": [{"name": n, "version": v} for n, v in self.required_by]}
 
 
 def declared_dependencies(repo: str | os.PathLike) -> tuple[list[Dependency], list[str]]:
@@ -90,7 +96,33 @@ def declared_dependencies(repo: str | os.PathLike) -> tuple[list[Dependency], li
             warnings.append(f"{rel}: not read ({type(err).__name__}: {str(err)[:120]})")
         except OSError as err:
             warnings.append(f"{rel}: not read ({err.strerror or err})")
-    return _merge(found), warnings
+    return _link_parents(_merge(found)), warnings
+
+
+def _link_parents(deps: list[Dependency]) -> list[Dependency]:
+    """``required_by`` named as the listed dependencies are (a parent's name as its merged entry
+    spells it)."""
+    listed = {(d.ecosystem, _canonical(d.ecosystem, d.name), d.version): d.name for d in deps}
+    out = []
+    for dep in deps:
+        if dep.required_by:
+            names = {(listed.get((dep.ecosystem, _canonical(dep.ecosystem, n), v), n), v)
+                     for n, v in dep.required_by}
+            dep = replace(dep, required_by=tuple(sorted(names, key=_parent_order)))
+        out.append(dep)
+    return out
+
+
+def _parent_order(parent: tuple[str, str | None]) -> tuple[str, str, str]:
+    return parent[0].lower(), parent[0], parent[1] or ""
+
+
+def _with_parents(deps: list[Dependency], parents: lock_graph.Parents) -> list[Dependency]:
+    """``deps`` of one lock file with the parents its edges give them."""
+    if not parents:
+        return deps
+    return [replace(d, required_by=tuple(sorted(found, key=_parent_order))) if (
+        found := parents.get((_canonical(d.ecosystem, d.name), d.version))) else d for d in deps]
 
 
 def _merge(found: list[Dependency]) -> list[Dependency]:
@@ -111,7 +143,8 @@ def _merge(found: list[Dependency]) -> list[Dependency]:
             same = [d for d in deps if d.version == version]
             best = next((d for d in same if d.license), same[0])
             requirement = next((d.requirement for d in deps if d.requirement), None)
-            out.append(replace(best, direct=direct, requirement=requirement))
+            parents = tuple(sorted({p for d in same for p in d.required_by}, key=_parent_order))
+            out.append(replace(best, direct=direct, requirement=requirement, required_by=parents))
     return sorted(out, key=lambda d: (d.ecosystem, d.name.lower(), d.version or ""))
 
 
@@ -154,7 +187,7 @@ def _pep508(text: str, rel: str, direct: bool | None = True) -> Dependency | Non
     if not text or text.startswith(("-", "#")):
         return None
     if "://" in text or text.startswith((".", "/")) or " @ " in text or "@" in text.split()[0]:
-        name = re.split(r"[\s@\[]", text, 1)[0]
+        name = re.split(r"[\s@\[]", text, maxsplit=1)[0]
         return Dependency("pypi", name, None, direct, rel, registry=False, requirement=text[:200])
     match = _PY_NAME.match(text)
     if not match:
@@ -232,6 +265,15 @@ def _direct_python(folder: Path) -> set[str] | None:
 
 
 def _python_lock(packages, rel: str, folder: Path, skip_sources=()) -> list[Dependency]:
+    def own(item) -> bool:  # the delivery itself (uv's editable or virtual project)
+        source = item.get("source")
+        return isinstance(source, dict) and bool(set(source) & set(skip_sources))
+
+    parents = lock_graph.python_lock_parents(packages, lambda n: _canonical("pypi", n), own)
+    return _with_parents(_python_lock_packages(packages, rel, folder, skip_sources), parents)
+
+
+def _python_lock_packages(packages, rel: str, folder: Path, skip_sources=()) -> list[Dependency]:
     direct = _direct_python(folder)
     out = []
     for item in packages or ():
@@ -315,6 +357,23 @@ def _direct_npm(folder: Path) -> set[str] | None:
 
 def _package_lock(text: str, rel: str, folder: Path) -> list[Dependency]:
     data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return _with_parents(_package_lock_packages(data, rel, folder),
+                         lock_graph.package_lock_parents(data, _lock_entry))
+
+
+def _lock_entry(key: str, info) -> tuple[str, str | None]:
+    """(name, version) of a package-lock.json ``packages`` entry, as ``_package_lock`` lists it."""
+    name = str(info.get("name") or key.rsplit("node_modules/", 1)[-1])
+    return name, (str(info.get("version") or "") or None) if _lock_registry(info) else None
+
+
+def _lock_registry(info) -> bool:
+    return not info.get("link") and not str(info.get("resolved") or "").startswith(("git", "file:"))
+
+
+def _package_lock_packages(data: dict, rel: str, folder: Path) -> list[Dependency]:
     direct = _direct_npm(folder)
     out = []
     packages = data.get("packages")
@@ -322,12 +381,11 @@ def _package_lock(text: str, rel: str, folder: Path) -> list[Dependency]:
         for key, info in packages.items():
             if not key or not isinstance(info, dict) or "node_modules/" not in key:
                 continue
-            name = str(info.get("name") or key.rsplit("node_modules/", 1)[-1])
+            name, version = _lock_entry(key, info)
             top = key.count("node_modules/") == 1
-            registry = not info.get("link") and not str(info.get("resolved") or "").startswith(
-                ("git", "file:"))
+            registry = _lock_registry(info)
             out.append(Dependency(
-                "npm", name, str(info.get("version") or "") or None if registry else None,
+                "npm", name, version,
                 (name.lower() in direct and top) if direct is not None else None, rel,
                 license=str(info["license"]) if isinstance(info.get("license"), str) else None,
                 registry=registry))
@@ -353,25 +411,50 @@ _YARN_ENTRY = re.compile(r'^"?((?:@[^@/"\s]+/)?[^@"\s,]+)@')
 def _yarn_lock(text: str, rel: str, folder: Path) -> list[Dependency]:
     direct = _direct_npm(folder)
     out = []
+    entries: list[tuple[str, str | None, list[str], list[tuple[str, str]]]] = []
     name = None
+    specs: list[str] = []
+    requires: list[tuple[str, str]] = []
+    in_deps = False
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if not line.startswith((" ", "\t")):
             match = _YARN_ENTRY.match(line)
             name = match.group(1) if match and not line.startswith("__metadata") else None
+            specs = [s.strip().strip('"') for s in line.rstrip().rstrip(":").split(",")]
+            requires, in_deps = [], False
             if name and ("@workspace:" in line or "@link:" in line or "@file:" in line
                          or "@portal:" in line):
                 out.append(Dependency("npm", name, None, None, rel, registry=False))
                 name = None
             continue
         stripped = line.strip()
-        if name and stripped.startswith("version"):
+        indent = len(line) - len(line.lstrip())
+        if indent <= 2:
+            in_deps = stripped.rstrip(":") in ("dependencies", "optionalDependencies")
+        elif in_deps and (found := lock_graph.yarn_dependency_line(line)):
+            requires.append(found)  # the list object of the entry read last
+        if name and indent <= 2 and stripped.startswith("version"):
             version = stripped[len("version"):].strip().lstrip(":").strip().strip('"')
             out.append(Dependency("npm", name, version or None,
                                   name.lower() in direct if direct is not None else None, rel))
+            entries.append((name, version or None, specs, requires))
             name = None
-    return out
+    return _with_parents(out, lock_graph.yarn_parents(entries))
+
+
+def _pnpm_key(key: str) -> tuple[str, str | None] | None:
+    """(name, version) of a pnpm-lock.yaml ``packages`` / ``snapshots`` key; None for pnpm 5's
+    ``/name/1.2.3`` form and what is not a package."""
+    text_key = str(key).lstrip("/").split("(", 1)[0]
+    at = text_key.rfind("@")
+    if at <= 0:
+        return None
+    name, version = text_key[:at], text_key[at + 1:]
+    if "/" in version and not name.startswith("@"):  # pnpm 5: /name/1.2.3
+        return None
+    return name, version or None
 
 
 def _pnpm_lock(text: str, rel: str, folder: Path) -> list[Dependency]:
@@ -383,16 +466,11 @@ def _pnpm_lock(text: str, rel: str, folder: Path) -> list[Dependency]:
             direct |= {str(n).lower() for n in ((importer or {}).get(section) or {})}
     out = []
     for key in (data.get("packages") or {}):
-        text_key = str(key).lstrip("/")
-        text_key = text_key.split("(", 1)[0]
-        at = text_key.rfind("@")
-        if at <= 0:
-            continue
-        name, version = text_key[:at], text_key[at + 1:]
-        if "/" in version and not name.startswith("@"):  # pnpm 5: /name/1.2.3
-            continue
-        out.append(Dependency("npm", name, version or None, name.lower() in direct, rel))
-    return out
+        found = _pnpm_key(key)
+        if found is not None:
+            name, version = found
+            out.append(Dependency("npm", name, version, name.lower() in direct, rel))
+    return _with_parents(out, lock_graph.pnpm_parents(data, _pnpm_key))
 
 
 _READERS = {
@@ -469,8 +547,6 @@ def cdn_assets(repo: str | os.PathLike) -> list[CdnAsset]:
 
 
 def _cdn_asset(url: str, rel: str, line: int) -> CdnAsset | None:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url if not url.startswith("//") else "https:" + url)
     host = (parts.hostname or "").lower()
     style = _CDN_HOSTS.get(host)

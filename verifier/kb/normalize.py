@@ -28,6 +28,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pygments import token as _t
 from pygments.lexer import Lexer
@@ -38,11 +39,7 @@ from pygments.util import ClassNotFound
 NORMALIZER_VERSION = 3
 
 #: Extensions indexed into a knowledge base (source code in common languages, not docs or data).
-SOURCE_EXTENSIONS: frozenset[str] = frozenset("""
-    .py .pyi .pyx .pxd .pxi .py-tpl .js .mjs .cjs .jsx .ts .tsx .mts .cts .vue .svelte .java .kt
-    .kts .scala .groovy .c .h .cc .cpp .cxx .hpp .hh .hxx .cs .go .rs .php .rb .pl .pm .lua .r .swift .m .mm .sh
-    .bash .zsh .ps1 .sql .html .htm .css .scss .sass .less .dart .ex .exs .erl .hs .clj .jl .f90
-""".split())
+SOURCE_EXTENSIONS: frozenset[str] = frozenset([".py", ".pyi", ".pyx", ".pxd", ".pxi", ".py-tpl", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts", ".vue", ".svelte", ".java", ".kt", ".kts", ".scala", ".groovy", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".cs", ".go", ".rs", ".php", ".rb", ".pl", ".pm", ".lua", ".r", ".swift", ".m", ".mm", ".sh", ".bash", ".zsh", ".ps1", ".sql", ".html", ".htm", ".css", ".scss", ".sass", ".less", ".dart", ".ex", ".exs", ".erl", ".hs", ".clj", ".jl", ".f90"])
 
 
 @dataclass(frozen=True)
@@ -88,9 +85,9 @@ def _lexer_for_key(key: str) -> Lexer | None:
 
 @lru_cache(maxsize=1024)
 def _is_code(ttype: _t._TokenType) -> bool:
-    if ttype in _t.Comment:
-        return ttype in _t.Comment.Preproc or ttype in _t.Comment.PreprocFile
-    return ttype not in _t.String.Doc
+    if _t.is_token_subtype(ttype, _t.Comment):  # `ttype in _t.Comment`, as a type checker reads it
+        return _t.is_token_subtype(ttype, _t.Comment.Preproc) or _t.is_token_subtype(ttype, _t.Comment.PreprocFile)
+    return not _t.is_token_subtype(ttype, _t.String.Doc)
 
 
 _TRIPLE = r'''(?:"""[\s\S]*?"""|'{3}[\s\S]*?'{3})'''
@@ -102,10 +99,8 @@ _C_FAMILY = re.compile(rf"(?P<drop>//[^\n]*|/\*[\s\S]*?\*/)|(?P<keep>{_QUOTED}|`
 _CSS = re.compile(rf"(?P<drop>/\*[\s\S]*?\*/)|(?P<keep>{_QUOTED})")
 _FAST: dict[str, re.Pattern] = {
     # .py-tpl: the templates frameworks render into a delivery (Django's manage.py-tpl)
-    **dict.fromkeys(".py .pyi .pyx .pxd .pxi .py-tpl".split(), _PYTHON),
-    **dict.fromkeys((".c .h .cc .cpp .cxx .hpp .hh .hxx .m .mm .java .cs .js .mjs .cjs .jsx .ts "
-                     ".tsx .mts .cts .go .rs .kt .kts .scala .groovy .swift .dart .scss .less"
-                     ).split(), _C_FAMILY),
+    **dict.fromkeys([".py", ".pyi", ".pyx", ".pxd", ".pxi", ".py-tpl"], _PYTHON),
+    **dict.fromkeys([".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".m", ".mm", ".java", ".cs", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts", ".go", ".rs", ".kt", ".kts", ".scala", ".groovy", ".swift", ".dart", ".scss", ".less"], _C_FAMILY),
     ".css": _CSS,
 }
 
@@ -120,7 +115,7 @@ _PYTHON_KEYWORDS = frozenset("""
     False None True and as assert async await break class continue def del elif else except
     finally for from global if import in is lambda nonlocal not or pass raise return try while
     with yield self cls
-""".split())
+""".split())  # noqa: SIM905 - a word list reads better as text
 _C_KEYWORDS = frozenset("""
     auto break case char const continue default do double else enum extern float for goto if int
     long register return short signed sizeof static struct switch typedef union unsigned void
@@ -131,7 +126,7 @@ _C_KEYWORDS = frozenset("""
     object when is in of async await yield static_cast const_cast dynamic_cast reinterpret_cast
     operator friend inline explicit abstract synchronized native transient boolean byte
     define undef include ifdef ifndef elif endif pragma error
-""".split())
+""".split())  # noqa: SIM905 - a word list reads better as text
 
 
 #: Import statements: each of their lines is ``ABSTRACT_IMPORT`` in the abstract text (every file
@@ -198,7 +193,9 @@ def normalize(text: str, name: str) -> NormalizedText:
                     else:
                         slot.append(squashed)
                         previous = shapes[line + offset]
-                        if shape is None or not previous or previous[-1] != shape:
+                        if previous is None:
+                            shapes[line + offset] = [abstract]
+                        elif shape is None or not previous or previous[-1] != shape:
                             previous.append(abstract)  # a string in several tokens is one string
         line += breaks
     numbers: list[int] = []
@@ -208,7 +205,7 @@ def normalize(text: str, name: str) -> NormalizedText:
         if slot:
             numbers.append(index + 1)
             lines.append("".join(slot).encode("utf-8", "surrogatepass"))
-            abstract_lines.append(_shape("".join(shapes[index]), lines[-1]))
+            abstract_lines.append(_shape("".join(shapes[index] or ()), lines[-1]))
     return NormalizedText(tuple(numbers), tuple(lines), tuple(abstract_lines))
 
 
@@ -270,7 +267,7 @@ def is_data(shape: bytes) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _token_class(ttype: _t._TokenType) -> str | None:
+def _token_class(ttype: Any) -> str | None:  # a pygments token type (its `in` is subtype-of)
     """What a pygments token becomes in the abstract text (``None``: itself)."""
     if ttype in _t.Keyword or ttype in _t.Name.Builtin.Pseudo:
         return None

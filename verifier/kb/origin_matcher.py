@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from verifier.kb.auto import AutoKB
+from verifier.cache import default_cache_dir
+from verifier.kb.auto import AUTO, AutoKB, auto_disabled, auto_knowledge_base
 from verifier.kb.build import Fetcher, FetchProgress
 from verifier.kb.normalize import decode_source
 from verifier.kb.snippets import MAX_DF, MIN_LINES, FileMatches, match_texts
@@ -80,7 +81,7 @@ class KBLineMatcher:
     def match_lines(self, root: Path, files: Sequence[FileOrigin]
                     ) -> dict[str, tuple[LineMatch, ...]]:
         """Runs of at least ``min_lines`` effective lines shared with KB files, by file path."""
-        from verifier.origin.classify import LineMatch
+        from verifier.origin.classify import LineMatch  # heavy: the origin analysis (pygount), only to match
 
         root = Path(root)
 
@@ -96,10 +97,8 @@ class KBLineMatcher:
                 yield item.path, decode_source(data)
 
         jobs = self.jobs if len(files) >= _PARALLEL_FILES else 1
-        kbs = list(self.paths)
+        kbs: list[KnowledgeBase | str | os.PathLike] = list(self.paths)
         if self.auto is not None:
-            from verifier.kb.auto import auto_knowledge_base
-
             self.auto_result = auto_knowledge_base(root, self.auto.cache_dir, jobs=self.jobs,
                                                    fetcher=self.auto.fetcher,
                                                    fetch_progress=self.auto.progress)
@@ -195,9 +194,6 @@ def matcher_for(entries: Sequence[str | os.PathLike], *, min_lines: int = MIN_LI
     """The matcher for ``origin.knowledge_base`` / ``--kb`` entries: KB files and ``auto`` (the
     KB of the delivery's declared dependencies, in ``cache_dir``/kb; left out when
     ``VERIFIER_KB_AUTO=off``); ``None`` when nothing is left to match against."""
-    from verifier.cache import default_cache_dir
-    from verifier.kb.auto import AUTO, auto_disabled
-
     files = [Path(e) for e in entries if str(e).strip().lower() != AUTO]
     wants_auto = any(str(e).strip().lower() == AUTO for e in entries) and not auto_disabled()
     if not files and not wants_auto:

@@ -138,7 +138,11 @@ class _Run:
     """Lines of the run equal in both files (by their 4-bit hashes)."""
 
 
-def match_texts(kb: KnowledgeBase | str | os.PathLike | Sequence[KnowledgeBase | str | os.PathLike],
+#: one knowledge base: opened, or its file
+_KB = KnowledgeBase | str | os.PathLike
+
+
+def match_texts(kb: _KB | list[_KB] | tuple[_KB, ...],
                 items: Iterable[tuple[str, str]], *, min_lines: int = MIN_LINES,
                 max_df: int = MAX_DF, jobs: int = 1) -> dict[str, FileMatches]:
     """Match ``(path, text)`` items against ``kb`` (one KB, or several: each file is
@@ -148,8 +152,7 @@ def match_texts(kb: KnowledgeBase | str | os.PathLike | Sequence[KnowledgeBase |
     result is the same)."""
     if min_lines < 1:
         raise InputError(f"min_lines must be at least 1, not {min_lines}")
-    many = isinstance(kb, (list, tuple))
-    given = list(kb) if many else [kb]
+    given = list(kb) if isinstance(kb, (list, tuple)) else [kb]
     with contextlib.ExitStack() as stack:
         opened = [k if isinstance(k, KnowledgeBase) else stack.enter_context(
             KnowledgeBase.open(Path(k))) for k in given]
@@ -344,10 +347,10 @@ def _runs(item: int, content: int, query: Fingerprints, record: Fingerprints,
                     score[j], back[j] = score[i] + 1, i
             if best is None or score[j] > score[best]:
                 best = j
-        if score[best] < 2:
+        if best is None or score[best] < 2:
             break
         chain = []
-        at = best
+        at: int | None = best
         while at is not None:
             chain.append(at)
             at = back[at]
@@ -420,7 +423,8 @@ def _walk(query: Fingerprints, record: Fingerprints, q: int, r: int, step: int,
     ql, rl = query.line_hashes, record.line_hashes
     nq_max, nr_max = len(qh), len(rh)
     path = [(q, r)]
-    score = best = 0
+    score: float = 0
+    best: float = 0
     keep = 1
     moved = 0
     while moved < limit:

@@ -34,14 +34,22 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.kb import postings
-from verifier.kb.guard import (MAX_ROWS, Deadline, check_file_header, check_row_counts, check_schema,
-                               check_structure, connect, database_error)
+from verifier.kb.guard import (
+    MAX_ROWS,
+    Deadline,
+    check_file_header,
+    check_row_counts,
+    check_schema,
+    check_structure,
+    connect,
+    database_error,
+)
 from verifier.kb.normalize import NORMALIZER_VERSION
 from verifier.kb.winnow import LINE_HASH_BITS, SHAPE_K, SHAPE_W, decode_hashes
 
@@ -300,7 +308,7 @@ class KnowledgeBase:
             ({"kind": c.kind, "name": c.name, "version": c.version, "license": c.license,
               "purl": c.purl, "files": per_component[cid][0], "bytes": per_component[cid][1]}
              for cid, c in components.items()),
-            key=lambda item: (item["name"].lower(), item["version"], item["kind"]))
+            key=lambda item: (str(item["name"]).lower(), item["version"], item["kind"]))
         return {
             "path": str(self.path),
             "format": self.meta["format"],
@@ -568,4 +576,4 @@ def _check_meta(path: Path, meta: dict[str, str]) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -14,15 +14,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import pygments
+import pygount
+
 from verifier.cache import ResultCache, default_cache_dir
+from verifier.kb.deps import cdn_assets, declared_dependencies
 from verifier.origin.adjudication import Adjudication, apply_adjudications, load_adjudications
 from verifier.origin.classify import Declared, FileOrigin, LineMatch, classify, needs_detection
 from verifier.origin.components import find_components, owner_licenses
-from verifier.origin.detect import (DEFAULT_TIMEOUT_S, DETECTOR_VERSION, HEAD_BYTES, HEAD_LINES,
-                                    Detector, is_legal_file, is_manifest, scancode_version)
+from verifier.origin.detect import (
+    DEFAULT_TIMEOUT_S,
+    DETECTOR_VERSION,
+    HEAD_BYTES,
+    HEAD_LINES,
+    Detector,
+    is_legal_file,
+    is_manifest,
+    scancode_version,
+)
+from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
 from verifier.origin.model import SourceInfo
 from verifier.origin.owners import OwnerMatcher
 from verifier.origin.result import OriginReport, component_totals
+from verifier.source import open_source
 
 if TYPE_CHECKING:
     from verifier.spec import Spec
@@ -56,15 +70,17 @@ def detection_cache(cache_dir: Path | None) -> ResultCache:
 
 
 def _tool_versions() -> dict[str, str]:
-    import pygments
-    import pygount
     return {"pygount": pygount.__version__, "pygments": pygments.__version__}
 
 
 def origin_options_from_spec(spec: Spec, repo: Path | str) -> dict[str, Any]:
-    """``analyze`` keyword arguments from a loaded spec: owners, globs, adjudications, threshold."""
+    """``analyze`` keyword arguments from a loaded spec: owners, globs, adjudications, threshold.
+    The product's virtualenv, when ``runtime.venv`` puts it in the repository, is excluded like any
+    declared exclusion (``runtime.setup`` makes it: an installed runtime, not delivered code)."""
     adjudications = spec.origin.adjudications
-    return {"owners": list(spec.project.owners), "exclude": list(spec.origin.exclude),
+    venv = spec.runtime.venv if spec.runtime is not None else None
+    runtime = [venv] if venv is not None and not venv.startswith(("/", "{")) and venv != "." else []
+    return {"owners": list(spec.project.owners), "exclude": [*spec.origin.exclude, *runtime],
             "third_party": list(spec.origin.third_party),
             "generated": list(spec.origin.generated), "declared_source": "spec",
             "adjudications": Path(repo) / adjudications if adjudications else None,
@@ -86,9 +102,6 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
     are not scanned unless ``include_ignored`` (a given ``SourceInfo`` decided that already).
     Raises ``InputError`` for unusable input, ``ToolError`` when scancode fails wholesale.
     """
-    from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
-    from verifier.source import open_source
-
     cache_dir = None if no_cache else Path(cache_dir or default_cache_dir())
     if isinstance(adjudications, (str, os.PathLike)):
         adjudications = load_adjudications(adjudications)
@@ -114,7 +127,8 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         detections.update(detector.detect(rest))
         files = classify(entries, detections, declared=declared, components=components,
                          matcher=matcher, own_licenses=own)
-        kb_info, kb_notes = None, []
+        kb_info: dict[str, Any] | None = None
+        kb_notes: list[str] = []
         if kb is not None:
             candidates = [f for f in files if f.counted and f.origin == "self"]
             found = kb.match_lines(source.root, candidates)
@@ -180,7 +194,5 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
 
 def _dependencies(root: Path) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
     """The delivery's declared dependencies and CDN assets (``verifier.kb.deps``), as JSON."""
-    from verifier.kb.deps import cdn_assets, declared_dependencies
-
     found, _ = declared_dependencies(root)
     return (tuple(d.to_json() for d in found), tuple(a.to_json() for a in cdn_assets(root)))

@@ -116,10 +116,7 @@ def load_adjudications(path: Path | str) -> tuple[Adjudication, ...]:
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: cannot read the adjudication file: {err}") from None
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as err:
         raise InputError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from None
     except yaml.YAMLError as err:
@@ -183,12 +180,13 @@ def apply_adjudications(files: Sequence[FileOrigin], adjudications: Sequence[Adj
     out: list[FileOrigin] = []
     applied: list[dict[str, Any]] = []
     for file in files:
-        adj = by_path.get(file.path)
-        if adj is None or adj.sha256 != file.sha256:
-            adj = by_sha.get(file.sha256)
-        if adj is None:
+        found = by_path.get(file.path)
+        if found is None or found.sha256 != file.sha256:
+            found = by_sha.get(file.sha256)
+        if found is None:
             out.append(file)
             continue
+        adj = found
         if not file.counted:
             stale.append(StaleAdjudication(adj, f"{file.path} is not counted source code "
                                                 f"({file.kind}): nothing to override"))

@@ -32,8 +32,7 @@ from typing import Any
 from verifier.globs import glob_covers
 from verifier.origin.components import Component, component_of, is_weak_license, license_parts
 from verifier.origin.detect import FileDetection
-from verifier.origin.minified import (MINIFIED_MAX_LINE, MINIFIED_MEAN_LINE, is_web_language,
-                                      minified_name)
+from verifier.origin.minified import MINIFIED_MAX_LINE, MINIFIED_MEAN_LINE, is_web_language, minified_name
 from verifier.origin.model import InventoryEntry
 from verifier.origin.owners import OwnerMatcher
 
@@ -172,10 +171,10 @@ def _notice(det: FileDetection, matcher: OwnerMatcher,
             evidence.append(f"line {hit.start_line}: holder {hit.text!r} is an owner{tag}")
         owners.extend(result.owners)
     licenses = [h for h in det.licenses if not is_weak_license(h.expression)]
-    for hit in det.licenses:
-        weak = " (too vague to decide)" if is_weak_license(hit.expression) else ""
-        said = " (Chinese notice)" if hit.rule.startswith("cjk-license-notice") else ""
-        evidence.append(f"lines {hit.start_line}-{hit.end_line}: license {hit.spdx}{said}{weak}")
+    for lic in det.licenses:
+        weak = " (too vague to decide)" if is_weak_license(lic.expression) else ""
+        said = " (Chinese notice)" if lic.rule.startswith("cjk-license-notice") else ""
+        evidence.append(f"lines {lic.start_line}-{lic.end_line}: license {lic.spdx}{said}{weak}")
     if foreign and owners:
         return ("third_party", f"modified third-party: owner {owners[0]} beside foreign holder "
                 f"{foreign[0]}", evidence)
@@ -234,9 +233,9 @@ def classify_file(entry: InventoryEntry, det: FileDetection | None, *, declared:
                   components: Sequence[Component], matcher: OwnerMatcher,
                   own_licenses: frozenset[str]) -> FileOrigin:
     """The origin of one file by the first rule that applies (module docstring)."""
-    base = dict(path=entry.path, language=entry.language, lines=entry.lines,
-                is_test=entry.is_test, sha256=entry.sha256, sha1=entry.sha1, kind=entry.kind,
-                problem=entry.problem)
+    base: dict[str, Any] = {"path": entry.path, "language": entry.language, "lines": entry.lines,
+                            "is_test": entry.is_test, "sha256": entry.sha256, "sha1": entry.sha1,
+                            "kind": entry.kind, "problem": entry.problem}
     component = component_of(entry.path, components)
     hit = _declared(entry, declared)
     if hit is not None:

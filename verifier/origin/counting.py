@@ -236,7 +236,7 @@ def cut_point(block: bytes) -> int:
     starting in column 0 with a letter), else after its last line break, else at its end."""
     half = len(block) // 2
     last = None
-    for last in _CUT.finditer(block, half):
+    for last in _CUT.finditer(block, half):  # noqa: B007 - the loop keeps the last match
         pass
     if last is not None:
         return last.end()
@@ -250,7 +250,7 @@ def combine(results: list[dict]) -> dict:
     encodings = list(dict.fromkeys(r["encoding"] for r in results if r["encoding"]))
     encoding = encodings[0] if encodings else None
     if len(encodings) > 1:
-        encoding += f" (first piece; others {', '.join(encodings[1:])})"
+        encoding = f"{encodings[0]} (first piece; others {', '.join(encodings[1:])})"
     problems = [r["problem"] for r in results if r["problem"]]
     problem = None
     if problems:

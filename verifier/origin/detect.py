@@ -38,15 +38,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pebble import ProcessPool
 from pygments.token import Token
+from text_unidecode import unidecode
 
 from verifier.cache import ResultCache
 from verifier.errors import ToolError
 from verifier.origin.languages import lexer_class, lexer_filename
 from verifier.origin.model import InventoryEntry
+from verifier.origin.owners import is_transliteration
 from verifier.proc import pool_worker_init
 
 #: Lines and bytes of a source file's head that are searched for notices.
@@ -303,7 +307,6 @@ def role_of(entry: InventoryEntry) -> str | None:
 
 def scancode_version() -> str:
     """The installed scancode-toolkit version ("" if it is not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("scancode-toolkit")
     except PackageNotFoundError:
@@ -311,7 +314,7 @@ def scancode_version() -> str:
 
 
 def _generated_keywords() -> tuple[str, ...]:
-    from summarycode.generated import GENERATED_KEYWORDS_LOWERED
+    from summarycode.generated import GENERATED_KEYWORDS_LOWERED  # heavy: scancode-toolkit
     return GENERATED_KEYWORDS_LOWERED
 
 
@@ -319,7 +322,7 @@ def check_scancode() -> None:
     """``ToolError`` (exit 3) unless scancode-toolkit imports and finds its data."""
     try:
         _generated_keywords()
-        import scancode.api  # noqa: F401
+        import scancode.api  # noqa: F401 - heavy: scancode-toolkit, imported only to check that it works
     except Exception as err:  # whatever scancode raises on a broken install or cache
         raise ToolError(f"scancode-toolkit is not usable: {type(err).__name__}: {err}") from err
 
@@ -336,17 +339,14 @@ def _quick_scan(path: Path, role: str, encoding: str | None, *, lex: bool = True
         data = handle.read(limit)
     # scancode reads files as UTF-8: give it a UTF-8 copy of a GBK/GB18030/UTF-16 … file's text,
     # or it reads mojibake (and takes code on the next line for a copyright holder)
-    transcoded = bool(encoding) and not _is_utf8(encoding)
-    if transcoded:
+    transcoded = bool(encoding) and not _is_utf8(encoding or "")
+    if encoding and transcoded:
         data = data.decode(encoding.split(" ")[0], errors="replace").encode("utf-8")
         encoding = "utf-8"
     lines = data.split(b"\n")
     nonblank = [line for line in lines if line.strip()]
     mean = (sum(map(len, nonblank)) / len(nonblank)) if nonblank else 0.0
-    if role == "legal":
-        head_lines_b = lines
-    else:
-        head_lines_b = b"\n".join(lines[:HEAD_LINES])[:HEAD_BYTES].split(b"\n")
+    head_lines_b = lines if role == "legal" else b"\n".join(lines[:HEAD_LINES])[:HEAD_BYTES].split(b"\n")
     dec = [line.decode(encoding or "utf-8", errors="replace") for line in head_lines_b]
     result: dict[str, Any] = {"role": role, "scope": "none", "scanned_lines": 0,
                               "mean_line_length": round(mean, 1)}
@@ -475,7 +475,7 @@ def _scan_with_scancode(task: dict[str, Any]) -> dict[str, Any]:
         location = tmp_file
     out: dict[str, Any] = {}
     try:
-        from scancode import api
+        from scancode import api  # heavy: scancode-toolkit, in the detection worker
         if task["licenses"]:
             found = api.get_licenses(location)
             hits = []
@@ -519,9 +519,8 @@ def trim_spill(holder: str, start_line: int, end_line: int, lines: Sequence[str]
     the dropped words; otherwise ``(holder, None)``."""
     if end_line != start_line + 1 or start_line < 1 or end_line > len(lines):
         return holder, None
-    from text_unidecode import unidecode  # scancode reads Chinese as pinyin: compare likewise
     words = holder.split()
-    first = unidecode(lines[start_line - 1]).casefold()
+    first = unidecode(lines[start_line - 1]).casefold()  # scancode reads Chinese as pinyin: compare likewise
     pos = kept = 0
     for word in words:
         key = _norm_word(word)
@@ -563,7 +562,7 @@ def _package_hit(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_index() -> None:
-    from licensedcode.cache import get_index
+    from licensedcode.cache import get_index  # heavy: scancode-toolkit's license index
     get_index()
 
 
@@ -574,8 +573,6 @@ def _merge(partial: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
     """The quick scan's partial result completed with scancode's findings: a scancode holder that
     is the pinyin reading of a Chinese notice on its line is folded into that notice (``reading``);
     Chinese-sentence licenses are kept beside scancode's."""
-    from verifier.origin.owners import is_transliteration
-
     merged = dict(partial)
     cjk = [dict(h) for h in partial.get("holders", [])]
     holders = []
@@ -617,7 +614,7 @@ class Detector:
         self.timeout_s = timeout_s
         self.progress = progress
         self.stats = DetectionStats(scancode_version=scancode_version())
-        self._pool = None
+        self._pool: ProcessPool | None = None
         self._tmp: str | None = None
         """Where workers write the notice blocks they give scancode; removed by ``close``."""
 
@@ -701,7 +698,7 @@ class Detector:
                 results[entry.path] = FileDetection.from_json(merged)
                 if merged.get("error") is None:
                     fresh[keys[entry.path]] = merged
-                    if task["notice_key"]:
+                    if task["notice_key"] and found is not None:  # found: no error
                         fresh[task["notice_key"]] = found
         if self.cache is not None:
             self.cache.put_many(fresh)
@@ -712,7 +709,8 @@ class Detector:
         if self.progress is not None:
             self.progress(stage, done, total)
 
-    def _ensure_pool(self, need_index: bool) -> None:
+    def _ensure_pool(self, need_index: bool) -> ProcessPool:
+        """The worker pool, forked after the license index is loaded when ``need_index``."""
         if need_index and not self.stats.index_loaded:
             if self._pool is not None:  # forked before the index was loaded: start again
                 self.close()
@@ -727,15 +725,15 @@ class Detector:
         if self._tmp is None:
             self._tmp = tempfile.mkdtemp(prefix="verifier-scan-")
         if self._pool is None:
-            from pebble import ProcessPool
             self._pool = ProcessPool(max_workers=self.jobs,
                                      context=multiprocessing.get_context("fork"),
                                      initializer=pool_worker_init, initargs=(os.getpid(),))
             self.stats.workers = self.jobs
+        return self._pool
 
     def _run_pool(self, pending: Sequence[tuple[InventoryEntry, dict, dict]], done: int,
                   total: int) -> list[tuple[InventoryEntry, dict[str, Any], dict | None, dict]]:
-        self._ensure_pool(any(t["licenses"] or t["package"] for _, _, t in pending))
+        pool = self._ensure_pool(any(t["licenses"] or t["package"] for _, _, t in pending))
         futures = []
         for entry, partial, task in pending:
             task["tmp"] = self._tmp
@@ -743,7 +741,7 @@ class Detector:
             self.stats.license_scans += task["licenses"]
             self.stats.copyright_scans += task["copyrights"]
             self.stats.package_scans += task["package"]
-            futures.append((entry, partial, task, self._pool.schedule(
+            futures.append((entry, partial, task, pool.schedule(
                 _scan_with_scancode, args=(task,), timeout=self.timeout_s)))
         out = []
         failures = 0

@@ -26,18 +26,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pebble import ProcessPool
+
 from verifier.cache import ResultCache
 from verifier.origin import counting
 from verifier.origin.counting import cut_point
 from verifier.origin.detect import DEFAULT_TIMEOUT_S
-from verifier.origin.languages import (BINARY_DOC_SUFFIXES, TEST_RULE, is_test_path,
-                                       kind_by_name, lexer_filename, lexer_name,
-                                       shebang_filename)
+from verifier.origin.languages import (
+    BINARY_DOC_SUFFIXES,
+    TEST_RULE,
+    is_test_path,
+    kind_by_name,
+    lexer_filename,
+    lexer_name,
+    shebang_filename,
+)
 from verifier.origin.minified import RULE as MINIFIED_RULE
 from verifier.origin.minified import SAMPLE_BYTES, minified_asset
 from verifier.origin.model import Inventory, InventoryEntry, SkippedPath, SourceInfo
-from verifier.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
 from verifier.proc import pool_worker_init
+from verifier.vcs import VCS_DIRS, VCS_REASON, vcs_metadata
 
 __all__ = ["build_inventory", "open_cache", "counting_rule", "cache_version", "cut_point",
            "COUNT_LIMIT", "PIECE_BYTES", "DEFAULT_TIMEOUT_S", "IGNORED_REASON", "VCS_DIRS",
@@ -117,7 +125,8 @@ class _File:
     kind: str = "other"
     language: str | None = None
     problem: str | None = None
-    key: str | None = None
+    key: str = ""
+    """The cache key of its count (set when it is read)."""
     result: dict | None = None
     lexer_as: str | None = None
     """File name given to the lexer guess (a script named by its ``#!`` line)."""
@@ -327,7 +336,6 @@ def _pool(jobs: int):
     """A pebble process pool forked from this one (the workers start at once with the counter
     imported and, unlike spawn/forkserver, never re-run the caller's ``__main__``); each task has
     its own timeout, and a task that runs out of it is killed without touching the others."""
-    from pebble import ProcessPool
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     return ProcessPool(max_workers=jobs, context=context, initializer=pool_worker_init,
@@ -360,7 +368,7 @@ class _Counter:
         self.timeout_s = timeout_s
         self.waiting: list[tuple[_File, str, bytes]] = []
         self.waiting_bytes = 0
-        self.pool = None
+        self.pool: ProcessPool | None = None
         self.running: dict[cf.Future, _Task] = {}
         self.counted = 0
         self.warnings: list[str] = []
@@ -383,10 +391,10 @@ class _Counter:
             self._schedule(_Task(batch=batch))
 
     def _schedule(self, task: _Task) -> None:
+        while len(self.running) >= self.jobs * 3:
+            self._harvest()  # may give up a pool that stopped answering
         if self.pool is None:
             self.pool = _pool(self.jobs)
-        while len(self.running) >= self.jobs * 3:
-            self._harvest()
         if task.batch is not None:
             items = [(name, data) for _, name, data in task.batch]
             future = self.pool.schedule(counting.count_batch, args=(items,),
@@ -443,7 +451,7 @@ class _Counter:
                                  "max_line_length": 0, "problem": reason})
 
     def _store(self, batch: list[tuple[_File, str, bytes]], results: list[dict]) -> None:
-        fresh = {}
+        fresh: dict[str, dict] = {}
         for (file, _, _), result in zip(batch, results):
             file.result = result
             if _cacheable(result):
@@ -555,18 +563,18 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
     own_cache = not isinstance(cache, ResultCache)
-    store = open_cache(cache) if own_cache else cache
+    store = cache if isinstance(cache, ResultCache) else open_cache(cache)
     try:
         files, skipped = _walk(os.fspath(source.root), frozenset(source.ignored))
         total = len(files)
-        state = {"done": 0, "shown": 0.0}
+        state: dict[str, float] = {"done": 0, "shown": 0.0}
 
         def advance(count: int) -> None:
             state["done"] += count
             now = time.monotonic()
             if progress is not None and (now - state["shown"] >= 0.1 or state["done"] == total):
                 state["shown"] = now
-                progress(state["done"], total)
+                progress(int(state["done"]), total)
 
         if progress is not None:
             progress(0, total)

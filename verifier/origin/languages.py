@@ -11,6 +11,7 @@ import functools
 import os
 import re
 
+from pygments.lexer import Lexer
 from pygments.lexers import find_lexer_class_for_filename
 from pygments.lexers._mapping import LEXERS
 
@@ -86,14 +87,14 @@ _SPECIAL_PATTERNS = re.compile("|".join(
 TEST_RULE = (
     "a file is test code when a directory on its path is named test, tests, testing, __tests__, "
     "__test__, spec, specs, e2e, __mocks__ or androidTest (any case), or its name matches "
-    "test_*.py, *_test.py, *_tests.py, conftest.py, *_test.go, *Test.java, *Tests.java, "
+    "test_*.py, *_test.py, *_tests.py, test.py, tests.py, conftest.py, *_test.go, *Test.java, *Tests.java, "
     "*TestCase.java, *IT.java, *Test.kt, *Tests.kt, *Test.scala, *Spec.scala, *Test.cs, *Tests.cs, "
     "*Test.php, *.test.{js,jsx,ts,tsx,mjs,cjs,vue}, *.spec.{js,jsx,ts,tsx,mjs,cjs,vue}, *_spec.rb, "
     "*_test.rb, test_*.{c,cc,cpp}, *_test.{c,cc,cpp,h,rs}, *_unittest.{c,cc,cpp}, Test*.java")
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "__test__", "spec", "specs", "e2e",
                         "__mocks__", "androidtest"})
 _TEST_NAME = re.compile(
-    r"^(?:test_.*\.py|.*_tests?\.py|conftest\.py|.*_test\.go"
+    r"^(?:test_.*\.py|(?:.*_)?tests?\.py|conftest\.py|.*_test\.go"
     r"|.*(?:Test|Tests|TestCase|IT)\.java|Test[A-Z0-9_].*\.java|.*Tests?\.kt|.*(?:Test|Spec)\.scala"
     r"|.*Tests?\.cs|.*Test\.php"
     r"|.*\.(?:test|spec)\.(?:js|jsx|ts|tsx|mjs|cjs|vue)|.*_(?:spec|test)\.rb"
@@ -107,7 +108,7 @@ def is_test_path(path: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def lexer_class(name: str) -> type | None:
+def lexer_class(name: str) -> type[Lexer] | None:
     """The pygments lexer class for a file name (by name only), or ``None``; cached."""
     return find_lexer_class_for_filename(name)
 

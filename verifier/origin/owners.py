@@ -22,15 +22,7 @@ from dataclasses import dataclass
 from text_unidecode import unidecode
 
 #: Words dropped from a holder before comparing: notice words, connectors, company forms.
-_DROP_WORDS = frozenset("""
-    c copyright copyrights copr all rights reserved right and its their his her the of by
-    contributors contributor others other authors author et al affiliates affiliate subsidiaries
-    subsidiary licensors licensor team developers developer project members
-    co company corp corporation inc incorporated ltd limited llc llp lp plc gmbh mbh ag sa sas sarl
-    bv nv ab oy as pty pte kk kg se srl spa
-    licensed license licence under see file spdx identifier notice portions
-    you xian gong si gu fen ze ren ji tuan
-""".split())
+_DROP_WORDS = frozenset(["c", "copyright", "copyrights", "copr", "all", "rights", "reserved", "right", "and", "its", "their", "his", "her", "the", "of", "by", "contributors", "contributor", "others", "other", "authors", "author", "et", "al", "affiliates", "affiliate", "subsidiaries", "subsidiary", "licensors", "licensor", "team", "developers", "developer", "project", "members", "co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "llp", "lp", "plc", "gmbh", "mbh", "ag", "sa", "sas", "sarl", "bv", "nv", "ab", "oy", "as", "pty", "pte", "kk", "kg", "se", "srl", "spa", "licensed", "license", "licence", "under", "see", "file", "spdx", "identifier", "notice", "portions", "you", "xian", "gong", "si", "gu", "fen", "ze", "ren", "ji", "tuan"])
 #: Chinese notice words and company forms removed from the original (untransliterated) text.
 _CJK_DROP = re.compile(
     "版权所有|保留所有权利|著作权所有|著作权人|版权|著作权|所有权|"
@@ -79,12 +71,6 @@ def is_transliteration(latin: str, cjk: str) -> bool:
     short = "".join(_tokens(latin))
     full = "".join(_tokens(unidecode(_CJK_DROP.sub(" ", cjk))))
     return len(short) >= 4 and bool(full) and (short in full or full in short)
-
-
-def normalize_holder(text: str) -> str:
-    """The compact comparable form of a holder or owner name (``"Hunan Example Software Co., Ltd."``
-    -> ``"hunanexamplesoftware"``)."""
-    return "".join(_tokens(text))
 
 
 @dataclass(frozen=True)

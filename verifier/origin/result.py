@@ -14,6 +14,7 @@ from typing import Any
 from verifier.origin.classify import FileOrigin
 from verifier.origin.components import Component
 from verifier.origin.model import ORIGINS, SkippedPath, SourceInfo
+from verifier.results import NOT_SCANNED_LIMIT
 
 JSON_SCHEMA = "verifier/origin/1"
 #: Classes whose lines form the ratio's denominator.
@@ -152,8 +153,6 @@ class OriginReport:
 
     def summary(self, *, files_path: str | None = None, error: str | None = None) -> dict[str, Any]:
         """The run-level summary, fitting ``verifier.results.OriginSummary``."""
-        from verifier.results import NOT_SCANNED_LIMIT
-
         not_scanned = list(self.skipped)
         shown = not_scanned[:NOT_SCANNED_LIMIT]
         return {

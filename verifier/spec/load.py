@@ -27,8 +27,17 @@ from verifier.service import ServiceConfig
 from verifier.spec.binding import bind_indicator
 from verifier.spec.errors import SpecError
 from verifier.spec.model import Spec
-from verifier.spec.yaml_lines import (MAX_BYTES, Loc, Located, compose, placed_warnings, pydantic_problems,
-                                      raise_first)
+from verifier.spec.product import asset_checks, runtime_location_checks, runtime_placeholder_problems
+from verifier.spec.yaml_lines import (
+    MAX_BYTES,
+    Loc,
+    Located,
+    compose,
+    placed_warnings,
+    pydantic_problems,
+    raise_first,
+)
+from verifier.waivers import load_waivers
 
 
 def _duplicates(items: list[Any], section: str, located: Located) -> list[tuple[Loc, str]]:
@@ -43,10 +52,11 @@ def _duplicates(items: list[Any], section: str, located: Located) -> list[tuple[
 
 
 def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = None,
-               probes: Mapping[str, type[Probe]] | None = None) -> Spec:
+               probes: Mapping[str, type[Probe]] | None = None, spec_dir: Path | None = None) -> Spec:
     """Validate spec ``text`` (named ``file`` in errors) against ``probes`` (default: the installed
-    ones) and, when given, the repository ``repo`` (paths exist, stay inside); ``SpecError`` on the
-    first problem by line, doubts in ``Spec.warnings``."""
+    ones), when given the repository ``repo`` (paths exist, stay inside), and when given the spec's
+    directory ``spec_dir`` the agency's assets beside it and its waiver file (read and checked);
+    ``SpecError`` on the first problem by line, doubts in ``Spec.warnings``."""
     if probes is None:
         probes = available_probes()
     data, located = compose(text, file)
@@ -63,8 +73,19 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
         problems += bind_indicator(indicator, index, probes, spec, context, warnings)
     if spec.service is not None:
         problems += _service_port(spec.service, warnings)
+    problems += runtime_placeholder_problems(spec, data)
+    problems += runtime_location_checks(spec, Path(repo) if repo is not None else None, spec_dir, warnings)
+    if spec_dir is not None:
+        assets, asset_problems = asset_checks(data, spec_dir)
+        problems += asset_problems
+        spec._assets = tuple(assets)
     if repo is not None:
         problems += _repository_checks(spec, Path(repo), warnings)
+    if spec_dir is not None and spec.waivers is not None:
+        try:
+            load_waivers((spec_dir / spec.waivers).resolve(), probes)
+        except InputError as err:
+            problems.append((("waivers",), str(err)))
     raise_first(file, located, problems)
     spec._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     spec._warnings = placed_warnings(file, located, warnings)
@@ -139,7 +160,7 @@ def load_spec(path: Path | str, *, repo: Path | str | None = None,
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise SpecError(file, line, "", "the spec is not UTF-8 text") from None
-    spec = parse_spec(text, file=file, repo=repo, probes=probes)
+    spec = parse_spec(text, file=file, repo=repo, probes=probes, spec_dir=path.resolve().parent)
     spec._path = path.resolve()
     spec._sha256 = hashlib.sha256(raw).hexdigest()
     return spec

@@ -3,7 +3,7 @@ everywhere).
 
 These models know nothing of the installed probes: an ``Indicator`` is bound to its probe (its
 ``with:`` arguments validated, its target parsed in the metric's unit) by ``verifier.spec.binding``
-when the spec is loaded. So ``verifier.probe`` may import them without importing itself back.
+when the spec is loaded.
 """
 
 from __future__ import annotations
@@ -12,20 +12,30 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo,
-                      field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
 
 from verifier.materials import MaterialsConfig
+from verifier.product.runtime import RuntimeConfig
 from verifier.repo_paths import RepoGlob, RepoPath, check_inside, mark_repo_kind, normalize_repo_path
 from verifier.service import ServiceConfig
 from verifier.spec.errors import SpecWarning
 from verifier.units import Target
 from verifier.vocabulary import CHARACTERISTIC_KEYS
 
-if TYPE_CHECKING:  # the probe contract imports these models: only a type checker reads the other way
+if TYPE_CHECKING:  # the loader binds the arguments; only a type checker reads the contract from here
     from verifier.probe import ProbeArgs
 
 DEFAULT_SPEC_NAME = "acceptance.yaml"
+#: Most runs an indicator may ask for (``repeat``).
+MAX_REPEAT = 25
 
 Characteristic = Literal[CHARACTERISTIC_KEYS]  # type: ignore[valid-type]
 
@@ -161,7 +171,11 @@ class Indicator(_Strict):
     floor: str | None = None
     """Where partial credit reaches 0 (``scoring.partial_credit``), e.g. ``"<= 1000 ms"``."""
     timeout: float | None = Field(None, gt=0)
-    """Seconds the probe may take; the runner's default when absent."""
+    """Seconds the probe may take (each run, with ``repeat``); the runner's default when absent."""
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT)
+    """How many times the probe runs; the value judged is the median of the runs' figures
+    (``verifier.repeats``). Indicators that share a measurement (same probe, same ``with:``) share
+    its runs: the measurement runs as often as the largest ``repeat`` among them."""
 
     _args: ProbeArgs | None = PrivateAttr(None)
     _target: Target | None = PrivateAttr(None)
@@ -178,35 +192,43 @@ class Indicator(_Strict):
             return f"== {value}"
         return value
 
-    def _bound(self, attr: str) -> Any:
-        if self._unit is None:
-            raise RuntimeError(f"indicator {self.id} was not loaded with load_spec()")
-        return getattr(self, attr)
+    def _unbound(self) -> RuntimeError:
+        return RuntimeError(f"indicator {self.id} was not loaded with load_spec()")
 
     @property
     def args(self) -> ProbeArgs:
         """The ``with:`` arguments, validated by the probe's ``Args`` model."""
-        return self._bound("_args")
+        if self._args is None:
+            raise self._unbound()
+        return self._args
 
     @property
     def parsed_target(self) -> Target:
         """The target, converted into the metric's unit."""
-        return self._bound("_target")
+        if self._target is None:
+            raise self._unbound()
+        return self._target
 
     @property
     def parsed_floor(self) -> Target | None:
         """The partial-credit floor, converted into the metric's unit, if declared."""
-        return self._bound("_floor")
+        if self._unit is None:
+            raise self._unbound()
+        return self._floor
 
     @property
     def unit(self) -> str:
         """The metric's unit, as the probe declares it."""
-        return self._bound("_unit")
+        if self._unit is None:
+            raise self._unbound()
+        return self._unit
 
     @property
     def better(self) -> str:
         """``higher`` or ``lower``: the metric's direction of improvement."""
-        return self._bound("_better")
+        if self._better is None:
+            raise self._unbound()
+        return self._better
 
 
 class ScoringSpec(_Strict):
@@ -222,6 +244,8 @@ class Spec(_Strict):
 
     project: ProjectSpec
     origin: OriginSpec = Field(default_factory=OriginSpec)
+    runtime: RuntimeConfig | None = None
+    """What the product runs on and how to make it (``verifier.product.runtime``)."""
     service: ServiceConfig | None = None
     """How to start the system under test (``verifier.service``)."""
     functions: list[FunctionItem] = Field(default_factory=list)
@@ -229,10 +253,20 @@ class Spec(_Strict):
     materials: MaterialsConfig | None = None
     """The acceptance dossier checklist (``verifier.materials``)."""
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    waivers: str | None = None
+    """A waiver file (``verifier.waivers``): findings an expert judged not to count, by fingerprint;
+    relative to the spec file's directory, or absolute."""
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
     _warnings: tuple[SpecWarning, ...] = PrivateAttr(())
+    _assets: tuple[str, ...] = PrivateAttr(())
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """The agency's own assets the spec names (``{spec_dir}/PATH``: each PATH, relative to the
+        spec's directory), checked to exist when the spec was loaded from its file."""
+        return self._assets
 
     @property
     def warnings(self) -> tuple[SpecWarning, ...]:
@@ -266,6 +300,12 @@ class Spec(_Strict):
         entries = [] if value is None else [value] if isinstance(value, str) else list(value)
         return [entry.strip().lower() if entry.strip().lower() == "auto"
                 else (self.base_dir / entry).resolve() for entry in entries]
+
+    def waivers_path(self) -> Path | None:
+        """``waivers`` resolved against the spec file's directory, if declared."""
+        if self.waivers is None:
+            return None
+        return (self.base_dir / self.waivers).resolve()
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with ``indicator_id``; ``KeyError`` otherwise."""

@@ -174,7 +174,7 @@ def _problem(error: Mapping[str, Any], model: type[BaseModel] | None, loc: Loc) 
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             return message[len(prefix):]
-    if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("literal_error", "enum"):
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
         shown = repr(error.get("input"))
         message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
     return message
@@ -234,4 +234,5 @@ def placed_warnings(file: str, located: Located,
 def spec_data(text: str, *, file: str = "<spec>") -> dict[str, Any]:
     """The spec ``text`` as plain YAML data, read with the loader's limits (alias expansion, depth,
     duplicate keys) but not validated; ``SpecError`` when it is not a YAML mapping."""
-    return compose(text, file)[0]
+    data: dict[str, Any] = compose(text, file)[0]  # compose refuses anything but a mapping
+    return data

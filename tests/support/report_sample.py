@@ -11,9 +11,24 @@ import json
 from pathlib import Path
 
 from verifier.evidence import atomic_write_json, atomic_write_text, sha256_file
+from verifier.origin.phrases import COUNTING_RULE, MINIFIED_RULE
 from verifier.results import (
-    Environment, FindingRecord, FunctionCoverage, IndicatorResult, MaterialCheck, MaterialFound, OriginSummary,
-    Project, Repository, RunResult,
+    AppliedWaiver,
+    Environment,
+    FindingRecord,
+    FunctionCoverage,
+    IndicatorResult,
+    MaterialCheck,
+    MaterialFound,
+    OriginSummary,
+    Project,
+    RepeatRun,
+    Repeats,
+    Repository,
+    RunResult,
+    StaleWaiver,
+    TestRecord,
+    WaiversRecord,
 )
 from verifier.scoring import finalize
 from verifier.spec import Spec
@@ -46,29 +61,32 @@ def _origin_files(n_files: int | None, evil: str) -> list[dict]:
     if n_files is None:
         files = [
             {"path": "inventory_api/server.py", "language": "Python", "lines": 412, "origin": "self",
-             "reason": "owner notice: 湖南示例软件有限公司"},
+             "reason": "owner's copyright notice (湖南示例软件有限公司)"},
             {"path": "inventory_api/store.py", "language": "Python", "lines": 236, "origin": "self",
-             "reason": "no foreign notice"},
+             "reason": "self-developed: no license or copyright keyword in the head, not generated, not in a "
+                       "component"},
             {"path": "inventory_api/__main__.py", "language": "Python", "lines": 31, "origin": "self",
-             "reason": "no foreign notice"},
+             "reason": "owner's copyright notice (Hunan Example Software Co., Ltd.)"},
             {"path": "web/app.js", "language": "JavaScript", "lines": 188, "origin": "self",
              "reason": "no foreign notice"},
             {"path": "tests/test_items.py", "language": "Python", "lines": 164, "origin": "self",
              "reason": "test code; no foreign notice"},
             {"path": "vendor/minischema/core.py", "language": "Python", "lines": 290, "origin": "third_party",
-             "reason": "vendored component minischema 1.2.0 (MIT)"},
+             "reason": "part of component minischema 1.2.0 (MIT): own license/manifest naming a holder that is "
+                       "not an owner: Lin Wei"},
             {"path": "web/static/lib/chart.min.js", "language": "JavaScript", "lines": 96,
-             "origin": "third_party", "reason": "minified asset"},
+             "origin": "third_party", "reason": "minified/bundled asset name chart.min.js"},
             {"path": "inventory_api/proto/items_pb2.py", "language": "Python", "lines": 58,
-             "origin": "generated", "reason": "generated marker: protoc"},
+             "origin": "generated", "reason": "generated-code file name items_pb2.py"},
             {"path": "docs/conf.py", "language": "Python", "lines": 20, "origin": "excluded",
-             "reason": "declared exclude docs/**"},
+             "reason": "declared excluded (spec exclude: docs/**)"},
             {"path": "inventory_api/legacy_codec.py", "language": "Python", "lines": 12, "origin": "unknown",
-             "reason": "decode failure"},
+             "reason": "not counted or read: undecodable text; weighs its 12 non-blank lines; not counted as "
+                       "self"},
         ]
         if evil:
             files.append({"path": f"inventory_api/{evil}.py", "language": "Python", "lines": 3,
-                          "origin": "third_party", "reason": f"foreign holder {evil}"})
+                          "origin": "third_party", "reason": f"copyright notice of {evil}, not an owner"})
         return files
     classes = ["self"] * 7 + ["third_party", "generated", "excluded"]
     return [{"path": f"pkg{i % 97:02d}/module_{i // 97:03d}/file_{i:05d}.py", "language": "Python",
@@ -100,8 +118,9 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
     ratio_nt = (totals["self"]["lines"] - test_lines) / (counted - test_lines)
     origin = OriginSummary(
         ratio=round(ratio, 4), ratio_without_tests=round(ratio_nt, 4), threshold=0.6, passed=ratio >= 0.6,
-        counting="effective lines (non-blank, non-comment) per pygount; tests recognised by path "
-                 "(tests/**, test_*.py, *_test.py)",
+        counting=COUNTING_RULE.en.format(counter="pygount 3.2.0, pygments 2.21.0", control="10%", limit=8, piece=1,
+                                         timeout=60, minified=MINIFIED_RULE.en.format(sample=1, mean=250,
+                                                                                      longest=1000)),
         totals=totals,
         components=[{"name": "minischema", "version": "1.2.0", "license": "MIT",
                      "path": "vendor/minischema", "lines": 290},
@@ -114,7 +133,7 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
         warnings=[f"1 path(s) ignored by git not scanned (e.g. build{evil}/); see 'skipped', "
                   "--include-ignored scans them"],
         not_scanned=[{"path": f"build{evil}/", "reason": "ignored by git (.gitignore or exclude "
-                      "file) and not tracked: not part of the committed delivery"},
+                      "file) and not tracked: not part of the committed delivery; --include-ignored scans it"},
                      {"path": "docs/link", "reason": "symbolic link to '/etc' (outside the tree), "
                       "not followed"}],
         not_scanned_total=3,
@@ -145,24 +164,41 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
             reason="210 ms <= 500 ms", evidence=perf_ev,
             commands=[["locust", "--headless", "-f", "perf/locustfile.py", "-u", "200", "-r", "50", "-t", "30s",
                        "-H", "http://127.0.0.1:41234", "--csv", "evidence/P1/locust"]],
-            notes=["Locust rounds response times to about two significant digits."],
+            notes=["Locust rounds response times to about two significant digits.",
+                   "rps = 5400 requests ÷ 20.12 s = 268.4 rps: Locust's Requests/s of all requests (the "
+                   "Aggregated row of locust_stats.csv), from the start of the test, ramp-up included, to the "
+                   "last request."],
             measurements={"rps": 268.4, "p50_ms": 44.0, "p90_ms": 170.0, "p95_ms": 210.0, "p99_ms": 330.0,
                           "max_ms": 910.0, "failure_ratio": 0.02},
             details={"history": _history(), "users": 200, "spawn_rate": 50, "run_time_s": 30,
                      "endpoints": [_endpoint("GET", "/api/items", 4050, 0, 201.3),
-                                   _endpoint("POST", f"/api/items{evil}", 1350, 27, 67.1)]},
+                                   _endpoint("POST", f"/api/items{evil}", 1350, 27, 67.1)],
+                     "total": {**_endpoint("", "Aggregated", 5400, 27, 268.4), "name": "Aggregated"}},
+            arguments={"locustfile": "perf/locustfile.py", "users": 200, "spawn_rate": 50, "run_time": "30s"},
+            tools={"locust": "2.47.0"},
             started_at="2026-11-25T10:00:10+00:00", duration_s=33.9),
         IndicatorResult(
             id="P2", name="吞吐量", characteristic="performance_efficiency", probe="locust", metric="rps",
             target=">= 300 rps", unit="rps", value=268.4, status="not_met", credit=0.0, weight=1.0,
-            reason="268.4 rps < 300 rps", evidence=perf_ev[:1], started_at="2026-11-25T10:00:10+00:00",
-            duration_s=0.0),
+            reason="268.4 rps < 300 rps", evidence=perf_ev, started_at="2026-11-25T10:00:10+00:00",
+            measurements={"rps": 268.4, "p95_ms": 210.0}, measured_with="P1",
+            arguments={"locustfile": "perf/locustfile.py", "users": 200, "spawn_rate": 50, "run_time": "30s"},
+            tools={"locust": "2.47.0"}, duration_s=0.0),
         IndicatorResult(
             id="R1", name="进程被杀后的恢复时间", characteristic="reliability", probe="recovery",
-            metric="recovery_seconds", target="<= 10 s", unit="s", value=1.8, status="met", credit=1.0,
-            weight=1.0, reason="1.8 s <= 10 s",
-            evidence=[ev("evidence/R1/service/stdout.log", f"serving on 127.0.0.1{evil}\n")],
-            measurements={"recovery_seconds": 1.8, "failed_requests": 14},
+            metric="recovery_seconds", target="<= 10 s", unit="s", value=2.1, status="met", credit=1.0,
+            weight=1.0, reason="recovery_seconds = 2.1 s, target <= 10 s: met", repeat=3,
+            repeats=Repeats(runs=[RepeatRun(run=1, value=1.8, status="met", measurements={"recovery_seconds": 1.8},
+                                            evidence="evidence/R1/run-1", duration_s=16.2),
+                                  RepeatRun(run=2, value=12.5, status="not_met",
+                                            measurements={"recovery_seconds": 12.5},
+                                            evidence="evidence/R1/run-2", duration_s=26.9),
+                                  RepeatRun(run=3, value=2.1, status="met", measurements={"recovery_seconds": 2.1},
+                                            evidence="evidence/R1/run-3", duration_s=16.4)],
+                            shown=3, min=1.8, max=12.5, spread=10.7, unstable=True),
+            evidence=[ev(f"evidence/R1/run-{n}/service/stdout.log", f"serving on 127.0.0.1{evil}\n")
+                      for n in (1, 2, 3)],
+            measurements={"recovery_seconds": 2.1, "failed_requests": 14},
             details={"timeline": [{"t": 0.0, "event": "load started"}, {"t": 5.0, "event": "SIGKILL sent"},
                                   {"t": 5.4, "event": "service restarted"},
                                   {"t": 6.8, "event": f"ready again{evil}"}, {"t": 15.0, "event": "load stopped"}]},
@@ -175,7 +211,14 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
             findings=[FindingRecord(message="Use of assert detected.", file="inventory_api/store.py", line=41,
                                     severity="low", rule="B101"),
                       FindingRecord(message=f"Possible SQL injection{evil}", file="inventory_api/server.py",
-                                    line=120, severity="medium", rule="B608")],
+                                    line=120, severity="medium", rule="B608"),
+                      FindingRecord(message="subprocess call with shell=True identified, security issue.",
+                                    file="inventory_api/admin.py", line=31, severity="high", rule="B602",
+                                    fingerprint="bandit:B602:inventory_api/admin.py:3f2a9c1b2d4e5f60",
+                                    extra={"counted": True, "waiver": {
+                                        "status": "accepted", "justification": f"备份名来自固定白名单{evil}",
+                                        "reviewer": "张三（湖南省软件测评中心）", "date": "2026-11-20"}})],
+            unwaived={"high": 1, "medium": 1, "low": 1, "total": 3, "issues_per_kloc": 3.46, "loc": 866},
             measurements={"high": 0, "medium": 1, "low": 1, "total": 2, "issues_per_kloc": 2.31, "loc": 866},
             details={"by_severity": {"high": 0, "medium": 1, "low": 1}, "confidence_floor": "medium"},
             started_at="2026-11-25T10:01:20+00:00", duration_s=1.1),
@@ -198,6 +241,7 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
                                        "complexity": 14, "rank": "C"}]},
             started_at="2026-11-25T10:01:26+00:00", duration_s=0.6),
     ]
+    atomic_write_text(run / "waivers.yaml", "- fingerprint: bandit:B602:inventory_api/admin.py:3f2a9c1b2d4e5f60\n")
     materials = []
     present = {"test_report": ["docs/acceptance/test-report.pdf"], "function_list": ["docs/acceptance/functions.xlsx"],
                "user_evaluations": ["docs/acceptance/user-eval-1.pdf"],
@@ -223,11 +267,33 @@ def build_sample_run(root: Path, *, hostile: bool = False, n_files: int | None =
                                        "scancode-toolkit": "32.5.0"}),
         origin=origin, indicators=indicators,
         functions=[FunctionCoverage(id="F-01", name="入库登记", description="登记新的库存物品",
-                                    tests=["tests/test_items.py::test_create*"], passed=6, failed=0, covered=True),
+                                    tests=["tests/test_items.py::test_create_item",
+                                           "tests/test_items.py::test_create_validates[sku]",
+                                           "tests/test_items.py::test_create_validates[name]"],
+                                    passed=3, failed=0, covered=True,
+                                    cases=[TestRecord(nodeid="tests/test_items.py::test_create_item",
+                                                      name="test_create_item", outcome="passed",
+                                                      description="登记新货品返回 201 及货品内容。"),
+                                           TestRecord(nodeid="tests/test_items.py::test_create_validates[sku]",
+                                                      name="test_create_validates[sku]", outcome="passed",
+                                                      description="缺少字段被拒绝（400）。"),
+                                           TestRecord(nodeid="tests/test_items.py::test_create_validates[name]",
+                                                      name="test_create_validates[name]", outcome="passed",
+                                                      description="缺少字段被拒绝（400）。")]),
                    FunctionCoverage(id="F-02", name=f"库存调整{evil}", tests=[test_name], passed=3, failed=1,
-                                    covered=False)],
+                                    covered=False,
+                                    cases=[TestRecord(nodeid=test_name, name=test_name.rsplit("::", 1)[-1],
+                                                      outcome="failed", description=f"出库超量被拒绝{evil}")])],
         materials=materials, gates=list(final.gates), score=final.score, verdict=final.verdict,
         verdict_reasons=list(final.reasons),
+        waivers=WaiversRecord(
+            source="acceptance/waivers.yaml", path="waivers.yaml", sha256=sha256_file(run / "waivers.yaml"),
+            applied=[AppliedWaiver(fingerprint="bandit:B602:inventory_api/admin.py:3f2a9c1b2d4e5f60",
+                                   justification=f"备份名来自固定白名单{evil}", reviewer="张三（湖南省软件测评中心）",
+                                   date="2026-11-20", indicators=["S1"])],
+            stale=[StaleWaiver(fingerprint="bandit:B101:inventory_api/gone.py:0123456789abcdef",
+                               justification="测试代码中的断言", reviewer="李四", date="2026-11-20",
+                               reason="no finding with this fingerprint in this run: the finding no longer exists")]),
         command=["verifier", "run", "acceptance.yaml", "--repo", "fixtures/sample-delivery"],
     )
     atomic_write_json(run / "results.json", result.model_dump(mode="json", by_alias=True))
@@ -245,8 +311,3 @@ def _sample_spec(indicators: list[IndicatorResult], materials: list[MaterialChec
         "materials": {m.key: m.patterns for m in materials if m.patterns},
         "scoring": {"pass_score": 70},
     })
-
-
-def evidence_hash(run: Path, rel: str) -> str:
-    """sha256 of a run directory file (for assertions)."""
-    return sha256_file(run / rel)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.conftest import write_tree
+from support import write_tree
 from verifier.cli import main
 
 OWN_CODE = '''

@@ -11,9 +11,8 @@ Paths are relative to the fixture root, POSIX style.
 
 from __future__ import annotations
 
-from pathlib import Path
+from support import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SAMPLE_ROOT = FIXTURES / "sample-delivery"
 WEAK_ROOT = FIXTURES / "weak-delivery"
 LOW_RATIO_ROOT = FIXTURES / "low-ratio"
@@ -261,3 +260,46 @@ LOW_RATIO_COMPONENTS = (
 # Measured by `verifier origin`: 0.138 (25 own lines against 156 third-party). Even if csvutil.py were wrongly
 # taken as self the ratio would be ~0.27, above this bound, so the bound catches that.
 LOW_RATIO_MAX = 0.20
+
+# ---------------------------------------------------------------------------------------
+# node-delivery: a Node.js product (workorder-service 1.0.0), no npm dependency
+# ---------------------------------------------------------------------------------------
+
+NODE_ROOT = FIXTURES / "node-delivery"
+NODE_WEAK_ROOT = FIXTURES / "node-weak-delivery"
+# `node src/main.js --port PORT --data DIR`: binds 127.0.0.1, prints one stdout line.
+NODE_READY_LINE = "workorder-service 1.0.0 listening on http://127.0.0.1:"
+NODE_FUNCTIONS = {
+    "F-01": "工单登记",
+    "F-02": "工单查询",
+    "F-03": "工单流转",
+    "F-04": "工单持久化",
+    "F-05": "工单统计",
+    "F-06": "健康检查与请求防护",
+}
+# `node --test test/`: 27 tests, all pass in any time zone; each sits in a describe block named by
+# its function ("F-01 工单登记"), so node's JUnit XML gives node ids "test::F-01 工单登记::<test>".
+NODE_TEST_COUNT = 27
+NODE_TESTS_PER_FUNCTION = {"F-01": 5, "F-02": 3, "F-03": 5, "F-04": 4, "F-05": 2, "F-06": 8}
+# lizard on src/: worst function main.js parseArgs, cyclomatic complexity 9; none above 10.
+NODE_LIZARD_WORST = ("src/main.js", "parseArgs", 9)
+# Every file of the product is the owner's: the self-developed ratio is 100%.
+NODE_RATIO = 1.0
+
+# node-weak-delivery (workorder-service 0.9.0): `node --test test/`: 6 tests, these 2 fail.
+NODE_WEAK_FAILING_TESTS = frozenset({
+    "test::F-01 工单登记::refuses an order without a title",            # 201 instead of 400
+    "test::F-03 工单流转::does not close an order that was never worked on",  # open -> closed allowed
+})
+NODE_WEAK_TEST_COUNT = 6
+NODE_WEAK_COVERED_FUNCTIONS = frozenset({"F-02", "F-05"})   # F-04 and F-06 have no test
+# semgrep with builtin:injection on src/: (rule, file, line).
+NODE_WEAK_SEMGREP = frozenset({
+    ("js-eval-injection", "src/server.js", 52),       # eval of the `where` query parameter
+    ("js-command-injection", "src/server.js", 63),    # exec('ping -c 1 ' + host)
+})
+# detect-secrets: the administration password written into src/config.js.
+NODE_WEAK_SECRETS = frozenset({("src/config.js", 9, "Secret Keyword")})
+# lizard on src/: rules.triage has cyclomatic complexity 22.
+NODE_WEAK_LIZARD_WORST = ("src/rules.js", "triage", 22)
+# Bad JSON, empty and non-JSON bodies, transitions of unknown orders: 500 (a catch-all handler).

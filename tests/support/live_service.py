@@ -10,14 +10,23 @@ from typing import Any
 
 import psutil
 
+from support import FIXTURES
 from verifier.probe import Probe, ProbeContext
 from verifier.service import Service, ServiceConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = REPO_ROOT / "fixtures" / "sample-delivery"
-WEAK = REPO_ROOT / "fixtures" / "weak-delivery"
+SAMPLE = FIXTURES / "sample-delivery"
+WEAK = FIXTURES / "weak-delivery"
 
 ITEM_BODY = {"sku": "T-{uid}", "name": "测试货品 {i}", "quantity": 1}
+
+#: the sample service's endpoints for the robustness probe, and two malformed requests declared as cases
+ROBUSTNESS_ENDPOINTS = [{"path": "/api/items"},
+                        {"method": "POST", "path": "/api/items", "body": ITEM_BODY},
+                        {"path": "/api/items/1"},
+                        {"method": "POST", "path": "/api/items/1/stock", "body": {"delta": 1}}]
+ROBUSTNESS_ARGS = {"endpoints": ROBUSTNESS_ENDPOINTS,
+                   "cases": [{"method": "POST", "path": "/api/items", "raw": "{\"sku\": \"A\", \"quantity\": "},
+                             {"method": "POST", "path": "/api/items", "body": {**ITEM_BODY, "quantity": -5}}]}
 
 
 def fixture_config(package: str, **extra: Any) -> ServiceConfig:

@@ -218,7 +218,7 @@ class _NpmHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:  # http.server's name
         from urllib.parse import unquote
 
         path = unquote(self.path.split("?", 1)[0]).lstrip("/")
