@@ -21,7 +21,7 @@ from verifier.kb.normalize import normalize
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from accuracy_injection import TYPES, inject, pick_snippet, transform
+from accuracy_injection import TYPES, Snippet, inject, pick_snippet, transform
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +34,9 @@ TRIALS = 20
 TARGET = {"type1": 0.95, "type2": 0.95, "type3": 0.80}
 #: … and the least recall of each length: a copy of 10 lines must be found from its first line to
 #: its last, and renamed identifiers leave few lines equal to tell it from code that only looks
-#: alike (type 2 at 10 lines: 82% in bench_kb_accuracy.py, short of the target).
-FLOOR = {"type1": 0.90, "type2": 0.75, "type3": 0.75}
+#: alike (here 90-100% by length; type 2 at 10 lines 87% in bench_kb_accuracy.py, short of the
+#: target).
+FLOOR = {"type1": 0.90, "type2": 0.85, "type3": 0.80}
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +143,38 @@ def test_a_type_2_copy_renames_no_keyword_or_builtin():
         renamed = transform(cut, "type2", rng, MARK)
         for word in ("and", "not", "None", "isinstance", "str", "for", "cls", " in "):
             assert word in renamed
+
+
+#: A snippet whose docstring and string hold the names its code uses.
+DOCUMENTED = '''def scale(values, factor=3):
+    """Scale values by factor: values times factor."""
+    total = 0
+    for value in values:
+        total += value * factor
+    label = "values scaled"
+    return total, label
+'''
+
+
+def test_a_type_2_copy_renames_code_never_strings_or_docstrings():
+    snippet = Snippet.of(DOCUMENTED)
+    for seed in range(20):
+        renamed = transform(snippet, "type2", random.Random(seed), MARK)
+        assert '"""Scale values by factor: values times factor."""' in renamed
+        assert "renamed_" in renamed
+        # the literal changed is a number or a one-line string, never the docstring
+        assert renamed.count('"""') == 2
+
+
+def test_a_type_3_copy_edits_effective_lines_only():
+    """The line deleted and the line inserted are code, not docstring: the copy keeps as many
+    effective lines as the snippet had, one of them the inserted line."""
+    snippet = Snippet.of(DOCUMENTED)
+    before = normalize(DOCUMENTED, "a.py")
+    for seed in range(20):
+        edited = transform(snippet, "type3", random.Random(seed), MARK)
+        after = normalize(edited, "a.py")
+        assert len(after.lines) == len(before.lines)
+        assert sum(b"checkpoint_marker" in line for line in after.lines) == 1
+        assert '"""Scale values by factor: values times factor."""' in edited
+        assert after.lines[0] == before.lines[0] and after.lines[-1] == before.lines[-1]
