@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from verifier.cli import main
+from verifier.kb import winnow
 
 CODE = "\n".join(f"def step_{n}(state):\n    state['count_{n}'] = state.get('count_{n}', 0) + {n}\n"
                  f"    return sorted(state.items())[:{n + 1}]\n" for n in range(30))
@@ -36,7 +37,8 @@ def test_build_info_add(source: Path, tmp_path: Path):
     assert "1 components added" in result.output and "1 files indexed" in result.output
     result = _run("kb", "info", kb)
     assert result.exit_code == 0
-    assert "k=30 w=200" in result.output and "shape grams k=30 w=5" in result.output and "- steps 1.4.2 [directory] MIT: 1 files" in result.output
+    assert f"k={winnow.K} w={winnow.W}" in result.output
+    assert f"shape grams k={winnow.SHAPE_K} w={winnow.SHAPE_W}" in result.output and "- steps 1.4.2 [directory] MIT: 1 files" in result.output
     data = json.loads(_run("kb", "info", kb, "--json").output)
     assert data["components"] == 1 and data["files"] == 1 and data["fingerprints"] > 10
     result = _run("kb", "add", kb, str(source))

@@ -17,7 +17,7 @@ import pytest
 import verifier.archive as archive_module
 from verifier.archive import ArchiveError, Limits
 from verifier.errors import InputError
-from verifier.kb import KnowledgeBase, add_to_kb, build_kb, match_texts
+from verifier.kb import KnowledgeBase, add_to_kb, build_kb, match_texts, winnow
 
 LEDGER = '''
 class Ledger:
@@ -104,8 +104,10 @@ def test_build_directory_with_node_modules_and_dedupe(project: Path, tmp_path: P
     listing = {(c["kind"], c["name"], c["version"], c["license"]) for c in info["component_list"]}
     assert listing == {("directory", "ledgerlib", "2.1.0", "MIT"), ("npm", "sched", "0.3.1", "ISC"),
                        ("npm", "@acme/tools", "1.0.0", "Apache-2.0")}
-    assert info["schema_version"] == 3 and info["k"] == 30 and info["w"] == 200
-    assert info["shape_k"] == 30 and info["shape_w"] == 5 and info["line_hash_bits"] == 4
+    # the KB records the parameters it was written with (the defaults here)
+    assert info["schema_version"] == 3 and (info["k"], info["w"]) == (winnow.K, winnow.W)
+    assert (info["shape_k"], info["shape_w"]) == (winnow.SHAPE_K, winnow.SHAPE_W)
+    assert info["line_hash_bits"] == 4
     found = match_texts(tmp_path / "kb.sqlite", [("src/stock.py", "# mine\n" + LEDGER)])
     (hit,) = found["src/stock.py"].matches
     assert (hit.component, hit.version, hit.license) == ("ledgerlib", "2.1.0", "MIT")
