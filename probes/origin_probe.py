@@ -23,6 +23,10 @@ from verifier.probe import (
 )
 from verifier.results import OriginSummary
 
+#: Why the probe gives no figure when paths of the delivery could not be weighed.
+UNPROVEN = ("the ratio cannot be proven: {count} unreadable path(s) of unknown size may hold any amount "
+            "of code: {paths}")
+
 
 class OriginArgs(ProbeArgs):
     """The origin probe takes no arguments: the spec's ``origin:`` section configures the scan."""
@@ -47,6 +51,7 @@ class OriginProbe(Probe):
 
     presentation = Presentation(phrases=(
         Phrase("counting rule: {rule}", "计数规则：见第 3 节（自研代码率）"),
+        Phrase(UNPROVEN, "自研代码率无法证实：{count} 个无法读取、大小不明的路径可能含有任意数量的代码：{paths}"),
     ), labels={
         "ratio": ("自研代码率（%）", "Self-developed ratio (%)"),
         "ratio_without_tests": ("不含测试代码的自研代码率（%）", "Ratio without test code (%)"),
@@ -64,6 +69,10 @@ class OriginProbe(Probe):
         summary = OriginSummary.model_validate_json(summary_path.read_text("utf-8"))
         if summary.error or summary.ratio is None:
             raise ProbeError(summary.error or "the origin scan gave no ratio (nothing counted)")
+        if summary.unweighed:  # the figure would be a guess: say what hides the rest
+            count = max(summary.unweighed_total, len(summary.unweighed))
+            raise ProbeError(UNPROVEN.format(count=count, paths=", ".join(
+                item.get("path", "") for item in summary.unweighed[:5]) + (" …" if count > 5 else "")))
         evidence = [p for p in ("origin/summary.json", summary.files_path)
                     if p and (ctx.run_dir / Path(p)).is_file()]
 

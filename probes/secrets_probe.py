@@ -15,6 +15,11 @@ never the value.
 Counting: ``secrets`` = lines holding a secret (one value found by several detectors, which may
 capture it differently, counts once, with all its types and digests); ``files`` = files holding at
 least one; counts by type are in the details.
+
+Waivers: a finding's fingerprint is ``secrets:TYPE:FILE:HASH``, HASH taken over the SHA-1 digests
+detect-secrets gives the secret (never over the value, nor the line holding it), so it survives the
+code moving and changes when the secret does. A waived finding leaves ``secrets``, and ``files``
+when every secret of its file is waived.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -32,12 +38,14 @@ from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
     ProbeContext,
     ProbeError,
     ProbeOutcome,
+    finding_fingerprint,
 )
 from verifier.probekit import (
     Deadline,
@@ -115,7 +123,40 @@ class SecretsProbe(Probe):
             "plugins": ("检测器数", "Detectors"),
             "detect_secrets_version": ("detect-secrets 版本", "detect-secrets version"),
         },
+        phrases=(
+            Phrase("hard-coded secret ({types})", "硬编码凭据（{types}）"),
+            Phrase("{count} line(s) are marked 'pragma: allowlist secret' and were not reported "
+                   "(ignore_allowlist: true reports them)",
+                   "{count} 行标有 'pragma: allowlist secret'，未报告（ignore_allowlist: true 可报告）"),
+            Phrase("{count} file(s) over {limit} bytes were not scanned: {paths}",
+                   "{count} 个超过 {limit} 字节的文件未扫描：{paths}"),
+            Phrase("no file under {paths} (after exclude {exclude}): nothing to scan",
+                   "{paths} 下（排除 {exclude} 之后）没有文件：无可扫描"),
+            Phrase("detect-secrets output has no 'results' object", "detect-secrets 的输出没有 'results' 对象"),
+            Phrase("detect-secrets results for {file} are not a list", "detect-secrets 对 {file} 的结果不是列表"),
+            Phrase("detect-secrets result for {file} is not an object", "detect-secrets 对 {file} 的一项结果不是对象"),
+        ),
     )
+
+    waivable = True
+
+    @classmethod
+    def recount(cls, measurements: Mapping[str, float | None],
+                waived: Sequence[Finding]) -> dict[str, float | None]:
+        """The counts without the waived secrets: each leaves ``secrets``; a file leaves ``files``
+        when all its secrets are waived (each finding carries its file's count,
+        ``extra["file_secrets"]``). ``scanned`` does not change."""
+        out = dict(measurements)
+        if out.get("secrets") is not None:
+            out["secrets"] = max(float(out["secrets"] or 0) - len(waived), 0.0)
+        by_file: dict[str | None, list[Finding]] = {}
+        for f in waived:
+            by_file.setdefault(f.file, []).append(f)
+        cleared = sum(1 for found in by_file.values()
+                      if len(found) >= int(found[0].extra.get("file_secrets") or 0) > 0)
+        if out.get("files") is not None:
+            out["files"] = max(float(out["files"] or 0) - cleared, 0.0)
+        return out
 
     #: How detect-secrets is started (tests substitute it to simulate a missing or broken tool).
     command: ClassVar[tuple[str, ...]] = (sys.executable, "-m", "detect_secrets")
@@ -210,13 +251,17 @@ def summarize(data: object) -> ProbeOutcome:
                 found["types"].append(kind)
             if digest and digest not in found["digests"]:
                 found["digests"].append(digest)
+    files = Counter(file for file, _ in secrets)
     findings = tuple(
         Finding(message=f"hard-coded secret ({', '.join(found['types'])})", file=file, line=line or None,
                 severity="high", rule=found["types"][0],
+                # the digests detect-secrets gives, not the value nor its line: the secret never
+                # reaches a fingerprint, and moving code does not change it
+                fingerprint=finding_fingerprint("secrets", found["types"][0], file,
+                                                " ".join(sorted(found["digests"]))),
                 extra={"types": found["types"], "hashed_secret": found["digests"][0] if found["digests"] else "",
-                       "hashed_secrets": found["digests"], "hash": "sha1"})
+                       "hashed_secrets": found["digests"], "hash": "sha1", "file_secrets": files[file]})
         for (file, line), found in sorted(secrets.items()))
-    files = Counter(file for file, _ in secrets)
     plugins = data.get("plugins_used")
     plugins = plugins if isinstance(plugins, list) else []
     measurements = (

@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -35,6 +36,7 @@ from verifier.probe import (
     Finding,
     Measurement,
     MetricInfo,
+    Phrase,
     Presentation,
     Probe,
     ProbeArgs,
@@ -42,6 +44,7 @@ from verifier.probe import (
     ProbeError,
     ProbeOutcome,
     Table,
+    finding_fingerprint,
 )
 from verifier.probekit import (
     Deadline,
@@ -165,7 +168,51 @@ class SemgrepProbe(Probe):
         severity=frozenset({"by_severity", "severity_floor"}),
         tables={"rulesets": Table(("source", "rules", "files", "rules_sha256"))},
         bars={"by_severity": Bars(("high", "medium", "low"))},
+        phrases=(
+            Phrase("semgrep reported an error in {file}: {message}", "semgrep 在 {file} 中报告错误：{message}"),
+            Phrase("semgrep reported an error: {message}", "semgrep 报告错误：{message}"),
+            Phrase("semgrep reported {kind} in {file}: {message}", "semgrep 在 {file} 中报告 {kind}：{message}"),
+            Phrase("semgrep reported {kind}: {message}", "semgrep 报告 {kind}：{message}"),
+            Phrase("semgrep error: {message}", "semgrep 错误：{message}"),
+            Phrase("{count} finding(s) on lines marked 'nosemgrep' were not counted (ignore_nosem: true counts them)",
+                   "{count} 个问题位于标有 'nosemgrep' 的行，未计入（ignore_nosem: true 可计入）"),
+            Phrase("{count} finding(s) on lines marked 'nosemgrep' are counted (ignore_nosem)",
+                   "{count} 个问题位于标有 'nosemgrep' 的行，已计入（ignore_nosem）"),
+            Phrase("{count} selected file(s) were not scanned by semgrep (over its size limit, minified, binary, or "
+                   "in no language of the rules)",
+                   "{count} 个选中的文件未被 semgrep 扫描（超过其大小上限、经压缩、二进制，或不属于规则所针对的任何语言）"),
+            Phrase("no file in a language the rules name ({languages}) under {paths} (after exclude {exclude})",
+                   "{paths} 下（排除 {exclude} 之后）没有规则所针对语言（{languages}）的文件"),
+            Phrase("rules {entry} do not exist", "规则 {entry} 不存在"),
+            Phrase("rules {entry} are neither a file nor a directory", "规则 {entry} 既不是文件也不是目录"),
+            Phrase("rules file {file} in {entry} is over {limit} bytes", "{entry} 中的规则文件 {file} 超过 {limit} 字节"),
+            Phrase("rules file {file} in {entry} is not YAML: {error}", "{entry} 中的规则文件 {file} 不是 YAML：{error}"),
+            Phrase("rules file {file} in {entry} has no 'rules' list", "{entry} 中的规则文件 {file} 没有 'rules' 列表"),
+            Phrase("rules {entry} hold no rule", "规则 {entry} 中没有任何规则"),
+            Phrase("semgrep JSON has no 'results' list", "semgrep 的 JSON 输出没有 'results' 列表"),
+            Phrase("semgrep JSON has a result that is not an object", "semgrep 的 JSON 输出中有一项结果不是对象"),
+            Phrase("semgrep exited with status {status}: {error}", "semgrep 以状态 {status} 退出：{error}"),
+        ),
     )
+
+    waivable = True
+
+    @classmethod
+    def recount(cls, measurements: Mapping[str, float | None],
+                waived: Sequence[Finding]) -> dict[str, float | None]:
+        """The counts without the waived findings: each leaves its severity's count, and ``total``
+        when it counted there (``extra["counted"]``). An error semgrep reported
+        (``semgrep-error``) counts nowhere; ``rules`` and ``files`` do not change."""
+        out = dict(measurements)
+        for f in waived:
+            if f.rule == "semgrep-error":
+                continue
+            sev = (f.severity or "").lower()
+            if sev in ("high", "medium", "low") and out.get(sev) is not None:
+                out[sev] = max(float(out[sev] or 0) - 1, 0.0)
+            if f.extra.get("counted") and out.get("total") is not None:
+                out["total"] = max(float(out["total"] or 0) - 1, 0.0)
+        return out
 
     #: How semgrep is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (
@@ -336,22 +383,41 @@ def _relative(name: str, root: Path) -> str:
         return name
 
 
-def _silenced(sarif: dict[str, Any]) -> set[tuple[Any, ...]]:
-    """The results semgrep's SARIF marks as suppressed in the source (``nosemgrep``), keyed like the
-    JSON results: (rule, path, line, column)."""
-    out: set[tuple[Any, ...]] = set()
+def _sarif_results(sarif: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Every SARIF result keyed like the JSON results: (rule, path, line, column)."""
+    out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     for run in sarif.get("runs") or [] if isinstance(sarif.get("runs"), list) else []:
         for result in (run.get("results") or []) if isinstance(run, dict) else []:
-            if not (isinstance(result, dict) and result.get("suppressions")):
+            if not isinstance(result, dict):
                 continue
             try:
                 physical = result["locations"][0]["physicalLocation"]
                 region = physical.get("region") or {}
-                out.add((result.get("ruleId"), physical["artifactLocation"]["uri"], region.get("startLine"),
-                         region.get("startColumn")))
-            except (KeyError, IndexError, TypeError):
+                out.append(((result.get("ruleId"), physical["artifactLocation"]["uri"], region.get("startLine"),
+                             region.get("startColumn")), result))
+            except (KeyError, IndexError, TypeError, AttributeError):
                 continue
     return out
+
+
+def _snippets(sarif: dict[str, Any]) -> dict[tuple[Any, ...], str]:
+    """The source text of the flagged lines of each SARIF result (``region.snippet.text``: whole
+    lines, the code as written; semgrep's JSON says "requires login" in its place), by key."""
+    out: dict[tuple[Any, ...], str] = {}
+    for key, result in _sarif_results(sarif):
+        try:
+            text = result["locations"][0]["physicalLocation"]["region"]["snippet"]["text"]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(text, str) and text.strip():
+            out[key] = text
+    return out
+
+
+def _silenced(sarif: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """The results semgrep's SARIF marks as suppressed in the source (``nosemgrep``), keyed like the
+    JSON results: (rule, path, line, column)."""
+    return {key for key, result in _sarif_results(sarif) if result.get("suppressions")}
 
 
 def summarize(data: object, sarif: dict[str, Any], *, root: Path, rule_ids: list[str],
@@ -364,6 +430,7 @@ def summarize(data: object, sarif: dict[str, Any], *, root: Path, rule_ids: list
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ProbeError("semgrep JSON has no 'results' list")
     silenced = _silenced(sarif)
+    snippets = _snippets(sarif)
     floor = _RANK[severity]
     counts: Counter[str] = Counter()
     by_rule: Counter[str] = Counter()
@@ -392,9 +459,13 @@ def summarize(data: object, sarif: dict[str, Any], *, root: Path, rule_ids: list
         by_rule[rid] += 1
         metadata = _dict(extra.get("metadata"))
         cwe = metadata.get("cwe")
+        message = " ".join(str(extra.get("message") or rid).split())[:1000]
+        file = _relative(str(result.get("path") or ""), root) or None
+        # the flagged lines' text, not their number: a waiver survives code moving up or down
+        flagged = snippets.get((result.get("check_id"), result.get("path"), start.get("line"), start.get("col")))
         findings.append(Finding(
-            message=" ".join(str(extra.get("message") or rid).split())[:1000],
-            file=_relative(str(result.get("path") or ""), root) or None,
+            message=message, file=file,
+            fingerprint=finding_fingerprint("semgrep", rid, file, flagged or message),
             line=start.get("line") if isinstance(start.get("line"), int) else None,
             severity=level, rule=rid,
             extra={"semgrep_severity": raw.upper(), "column": start.get("col"), "end_line": end.get("line"),

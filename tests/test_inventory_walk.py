@@ -103,7 +103,8 @@ _UNREADABLE_SCRIPT = textwrap.dedent("""
     root = Path(sys.argv[1])
     inv = build_inventory(SourceInfo(given=str(root), kind="directory", root=root), jobs=1)
     print(json.dumps({"entries": [dataclasses.asdict(e) for e in inv.entries],
-                      "skipped": [dataclasses.asdict(s) for s in inv.skipped]}))
+                      "skipped": [dataclasses.asdict(s) for s in inv.skipped],
+                      "unseen": [s.path for s in inv.unseen]}))
 """)
 
 
@@ -139,7 +140,9 @@ def test_unreadable_file_and_directory_are_reported(tmp_path):
         "it can hold")
     assert entries["secret.py"]["lines"] == 3 and entries["secret.py"]["kind"] == "source"
     skipped = {s["path"]: s["reason"] for s in result["skipped"]}
-    assert skipped == {"locked": "unreadable directory: Permission denied"}
+    assert skipped == {"locked": "unreadable directory: Permission denied; what it holds cannot be seen "
+                                 "or weighed"}
+    assert result["unseen"] == ["locked"]  # nothing bounds what it holds (the origin gate stays open)
 
 
 def test_cache_reuses_counts_and_recounts_only_changed_files(tmp_path):

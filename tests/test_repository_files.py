@@ -104,3 +104,64 @@ def test_keygen_makes_the_missing_key_directory_private(tmp_path, cli, monkeypat
     assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "a", tmp_path / "a" / "b")} == {0o700}
     again = cli("keygen", "-o", "keys/agency")
     assert again.exit_code == 2 and "already exists; will not overwrite a key" in again.stderr
+
+
+def _listing_as_unprivileged(repo) -> dict:
+    """``repo_listing(repo)`` taken in a child for which file permissions apply (as root: a
+    bounding set without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), as JSON."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    from support import REPO_ROOT
+
+    code = ("import json, sys; from verifier.repository import repo_listing; "
+            "ident, files = repo_listing(sys.argv[1]); "
+            "print(json.dumps({'mode': ident.tree_hash_mode, 'hash': ident.tree_sha256, 'files': files}))")
+    argv = [sys.executable, "-c", code, str(repo)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot make a path unreadable")
+        argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *argv]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_unreadable_paths_are_entries_of_the_tree_hash_not_an_internal_error(tmp_path):
+    """A delivery holding a directory or a file that cannot be read stopped ``verifier run`` with an
+    internal error (PermissionError while taking the tree hash), and in a git work tree a tracked
+    file under an unsearchable directory silently left the hash. Each is now an entry ``u`` (the
+    sha256 of nothing): the run goes on, and the tree read in full later differs from it."""
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    for mode in ("all-files", "git-tracked"):
+        repo = write_tree(tmp_path / mode, {"app/main.py": CODE, "secret/core.py": CODE,
+                                            "secret/deep/x.py": CODE, "locked.py": CODE,
+                                            "listed/y.py": CODE})
+        if mode == "git-tracked":
+            plain_git(repo, "init", "-q", home=home)
+            plain_git(repo, "add", "-A", home=home)
+            plain_git(repo, "commit", "-qm", "x", home=home)
+        readable = repo_listing(repo)
+        modes = {repo / "secret": 0, repo / "locked.py": 0, repo / "listed": 0o444}
+        for path, bits in modes.items():
+            os.chmod(path, bits)
+        try:
+            hidden = _listing_as_unprivileged(repo)
+        finally:
+            for path in modes:
+                os.chmod(path, 0o755)
+        assert hidden["mode"] == mode
+        unreadable = sorted(p for p, kind, value in hidden["files"] if kind == "u" and value == empty)
+        expected = (["listed/y.py", "locked.py", "secret"] if mode == "all-files"
+                    else ["listed/y.py", "locked.py", "secret/core.py", "secret/deep/x.py"])
+        assert unreadable == expected, hidden["files"]
+        assert hidden["files"][0][:2] == ["app/main.py", "f"]
+        assert listing_hash([tuple(e) for e in hidden["files"]]) == hidden["hash"] != readable[0].tree_sha256

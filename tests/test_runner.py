@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from support.runner_specs import FIVE, OWN_CODE, command_indicator, task_book
 from verifier.builtin_probes.origin_probe import OriginProbe
 from verifier.probe import ProbeError
 from verifier.results import RunResult
+from verifier.runner import Runner, RunOptions
 
 
 @pytest.fixture
@@ -137,6 +139,42 @@ def test_resume_refuses_a_changed_spec(repo: Path, tmp_path: Path, cli) -> None:
     spec.write_text(spec.read_text("utf-8").replace("测试系统", "另一个系统"), "utf-8")
     again = cli("run", spec, "--resume", out)
     assert again.exit_code == 2 and "changed" in again.output
+
+
+class _RewritesTheSpec:
+    """A listener that replaces the spec file on disk while the run is going on."""
+
+    def __init__(self, spec: Path, text: str) -> None:
+        self.spec, self.text = spec, text
+
+    def stage(self, message: str) -> None:
+        self.spec.write_text(self.text, "utf-8")
+
+    def indicator_started(self, indicator, index: int, total: int) -> None:
+        self.spec.write_text(self.text, "utf-8")
+
+    def indicator_finished(self, result, index: int, total: int, resumed: bool) -> None:
+        pass
+
+
+def test_the_run_records_the_spec_bytes_it_parsed_not_the_file_read_again(repo: Path, tmp_path: Path) -> None:
+    spec = repo / "acceptance.yaml"
+    parsed = spec.read_bytes()
+    runner = Runner(RunOptions(spec_path=spec, out_dir=tmp_path / "run", only=("F1",), no_cache=True,
+                                no_kb=True),
+                    _RewritesTheSpec(spec, parsed.decode("utf-8").replace("测试系统", "改过的系统 C")))
+    # replaced after the parse, before the run directory is opened ...
+    spec.write_text(parsed.decode("utf-8").replace("测试系统", "改过的系统 B"), "utf-8")
+    result = runner.run()  # ... and again while it runs (the listener)
+    out = tmp_path / "run"
+    digest = hashlib.sha256(parsed).hexdigest()
+    assert "改过的系统 C" in spec.read_text("utf-8")  # the file did change under the run
+    assert (out / "spec.yaml").read_bytes() == parsed
+    assert json.loads((out / "run.json").read_text("utf-8"))["spec_sha256"] == digest
+    assert result.spec_sha256 == digest and result.project.name == "测试系统"
+    on_disk = RunResult.model_validate_json((out / "results.json").read_text("utf-8"))
+    assert on_disk.spec_sha256 == digest == runner.spec.sha256
+    assert runner.spec.source == parsed
 
 
 def test_deadline_interrupts_a_probe_that_ignores_its_timeout() -> None:

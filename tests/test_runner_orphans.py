@@ -230,18 +230,47 @@ def test_sigkilled_harness_takes_the_whole_tree_with_it(tmp_path: Path, kind: st
                 os.kill(pid, signal.SIGKILL)
 
 
+def _big_sources(where: Path, files: int, lines: int) -> Path:
+    where.mkdir(parents=True)
+    for n in range(files):  # seconds of lexing or fingerprinting in all
+        (where / f"big{n}.py").write_text("".join(f"value_{i} = compute({i}, 'x') + {n}\n"
+                                                 for i in range(lines)))
+    return where
+
+
+#: What the harness runs with a pool of its own, by job: the origin scan's counting/detection
+#: pools (pebble), the knowledge base's build and match pools (stdlib ``multiprocessing.Pool``).
+_MATCH = ("import sys; from pathlib import Path; from verifier.kb.snippets import match_paths; "
+          "root = Path(sys.argv[2]); "
+          "match_paths(sys.argv[1], root, sorted(p.name for p in root.iterdir()), jobs=2)")
+
+
 @pytest.mark.slow
-def test_sigkilled_origin_scan_leaves_no_pool_worker(tmp_path: Path) -> None:
-    """The harness's own worker pools (counting, detection) die with it at once: a worker busy
-    counting a large file would otherwise run on for seconds after a SIGKILL of its parent (and a
-    stdlib fork pool's idle worker waits for work forever)."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for n in range(4):  # ~5 MB each: seconds of lexing per file
-        (repo / f"big{n}.py").write_text("".join(f"value_{i} = compute({i}, 'x') + {n}\n" for i in range(150_000)))
-    harness = subprocess.Popen(
-        [sys.executable, "-m", "verifier", "origin", str(repo), "--no-spec", "--no-cache", "-j", "2", "-q",
-         "--owner", "Me"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@pytest.mark.parametrize("job", ["origin", "kb build", "kb match"])
+def test_sigkilled_harness_leaves_no_pool_worker(tmp_path: Path, job: str) -> None:
+    """The harness's own worker pools (counting, detection, knowledge base build and match) die
+    with it at once: a worker busy counting or fingerprinting a large file would otherwise run on
+    for seconds after a SIGKILL of its parent, and a stdlib fork pool's idle worker waits for work
+    forever (the kb pools had no parent-death initializer)."""
+    if job == "origin":
+        repo = _big_sources(tmp_path / "repo", 4, 150_000)  # ~5 MB each
+        argv = [sys.executable, "-m", "verifier", "origin", str(repo), "--no-spec", "--no-cache", "-j", "2",
+                "-q", "--owner", "Me"]
+    elif job == "kb build":
+        # 64 files or more go to the pool, 8 a task: the first two tasks (one for each worker)
+        # hold 8 files of ~0.9 MB each, seconds of fingerprinting; the rest are small
+        source = _big_sources(tmp_path / "src", 16, 25_000)  # under the 1 MiB a file may have
+        for n in range(56):
+            (source / f"small{n}.py").write_text(f"value = {n}\n")
+        argv = [sys.executable, "-m", "verifier", "kb", "build", "-o", str(tmp_path / "kb.sqlite"),
+                "-j", "2", str(source)]
+    else:
+        small = _big_sources(tmp_path / "oss", 2, 200)
+        subprocess.run([sys.executable, "-m", "verifier", "kb", "build", "-o", str(tmp_path / "kb.sqlite"),
+                        "-j", "1", str(small)], check=True, capture_output=True, timeout=300)
+        source = _big_sources(tmp_path / "src", 3, 200_000)  # one file a task: ~7 MB, seconds each
+        argv = [sys.executable, "-c", _MATCH, str(tmp_path / "kb.sqlite"), str(source)]
+    harness = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and harness.poll() is None:
@@ -249,8 +278,9 @@ def test_sigkilled_origin_scan_leaves_no_pool_worker(tmp_path: Path) -> None:
         if len(workers) >= 2:
             break
         time.sleep(0.05)
-    assert harness.poll() is None and len(workers) >= 2, "the scan ended before its pool started"
-    time.sleep(0.5)  # the workers are lexing now
+    assert harness.poll() is None and len(workers) >= 2, f"{job}: the harness ended before its pool started"
+    time.sleep(0.5)  # the workers are at work now
+    assert harness.poll() is None, f"{job}: the harness ended before it was killed"
     harness.send_signal(signal.SIGKILL)
     harness.wait()
     deadline = time.monotonic() + 1.5

@@ -237,6 +237,42 @@ def test_every_reason_has_chinese_and_english_text():
             assert not re.search(r"[\u4e00-\u9fff]", r["en"]), r
 
 
+def _hidden(ratio: float, *origins: str, total: int | None = None) -> OriginSummary:
+    """A summary whose delivery held paths of unknown size (``origins``: what their code would be)."""
+    unweighed = [{"path": f"d{i}", "reason": "unreadable directory: Permission denied", "origin": o}
+                 for i, o in enumerate(origins)]
+    return _origin(ratio).model_copy(update={"unweighed": unweighed, "passed": None,
+                                             "unweighed_total": total or len(unweighed)})
+
+
+def test_paths_of_unknown_size_leave_the_origin_gate_undecided():
+    """An unreadable directory has no size to weigh: whatever the readable part gives, what it
+    holds could raise or lower the ratio, so the gate is undecided and names it."""
+    spec = _spec()
+    for ratio in (0.95, 0.3):
+        gate = origin_gate(spec, _hidden(ratio, "unknown"))
+        assert gate.passed is None, ratio
+        assert gate.figure == f"unknown ({ratio * 100:.1f}% without 1 unreadable path(s) of unknown size: d0)"
+    assert gate_figure(origin_gate(spec, _hidden(0.95, "unknown")), "zh") == \
+        "未知（不计 1 个无法读取、大小不明的路径时为 95.0%：d0）"
+    many = origin_gate(spec, _hidden(0.9, *["unknown"] * 7, total=300))
+    assert many.figure.endswith("300 unreadable path(s) of unknown size: d0, d1, d2, d3, d4 …)")
+    # declared or vendored foreign code can only lower the ratio: below the line, it fails anyway
+    lowered = origin_gate(spec, _hidden(0.4, "third_party", "generated"))
+    assert lowered.passed is False
+    assert lowered.figure == ("40.0% < 60.0%; 2 unreadable path(s) of third-party or generated code can "
+                              "only lower it: d0, d1")
+    assert gate_figure(lowered, "zh") == "40.0% < 60.0%；2 个无法读取的第三方或生成代码路径只会使其更低：d0, d1"
+    assert origin_gate(spec, _hidden(0.9, "third_party")).passed is None  # it could still lower it below
+    assert origin_gate(spec, _hidden(0.4, "third_party", "unknown")).passed is None
+    # the verdict says why, in both languages
+    reasons = assess([_result("met")] * 5, [origin_gate(spec, _hidden(0.95, "unknown"))], pass_score=70)
+    assert reasons.verdict == "inconclusive"
+    assert reasons.reasons[0]["en"].endswith("could not be decided: unknown (95.0% without 1 unreadable "
+                                             "path(s) of unknown size: d0)")
+    assert reasons.reasons[0]["zh"].endswith("无法判定：未知（不计 1 个无法读取、大小不明的路径时为 95.0%：d0）")
+
+
 def test_gate_figures_in_chinese_translate_what_scoring_wrote():
     declared = _spec(materials="materials:\n  test_report: docs/t.pdf\n  audit_report: docs/a.pdf\n")
     missing = materials_gate(declared, [_check("test_report", False), _check("audit_report", False)])

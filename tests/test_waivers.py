@@ -4,6 +4,7 @@ stale; the file is hashed into the run and ``verify`` recomputes; SARIF shows a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from support.runner_specs import FIVE, OWN_CODE, task_book
 from verifier.builtin_probes.bandit_probe import BanditProbe, summarize
 from verifier.builtin_probes.robustness_probe import RobustnessProbe
 from verifier.consistency import check_run
-from verifier.probe import available_probes, with_fingerprints
+from verifier.probe import available_probes, finding_fingerprint, with_fingerprints
 from verifier.report import render_report
 from verifier.results import RunResult
 from verifier.waivers import Waiver, WaiverFile, apply_waivers, parse_waivers
@@ -221,8 +222,178 @@ def test_robustness_findings_keep_their_fingerprints_and_recount(tmp_path: Path)
 
 def test_only_probes_that_recount_may_be_waived() -> None:
     probes = available_probes()
-    assert {name for name, cls in probes.items() if cls.waivable} >= {"bandit", "robustness"}
+    assert {name for name, cls in probes.items() if cls.waivable} >= {"bandit", "robustness", "semgrep", "secrets"}
     assert not probes["pytest"].waivable and not probes["locust"].waivable
     loaded = parse_waivers(b"waivers:\n- {fingerprint: 'robustness:bad_json:POST /x:0123', justification: j, "
                            b"reviewer: r, date: 2026-01-01}\n", "w.yaml", probes)
     assert list(loaded.entries) == ["robustness:bad_json:POST /x:0123"] and len(loaded.sha256) == 64
+
+
+# ------------------------------------------------------------------ semgrep and secrets
+
+#: A hard-coded password, assembled so that no scanner finds it in this file.
+_PASSWORD = "Wq9" + "#zT4!pLm8"
+
+CALC = '''
+# Copyright (c) 2026 Hunan Example Software Co., Ltd. All rights reserved.
+"""Calculator endpoint."""
+from flask import request
+
+DB_PASSWORD = "{password}"
+
+
+def calculate():
+    """Evaluate the expression the panel's admin console sends."""
+    return eval(request.args.get("expr"))
+'''
+
+
+def _scan_repo(tmp_path: Path, *, waivers: str | None = None, moved: bool = False) -> Path:
+    """A delivery with an eval injection (semgrep) and a hard-coded password (secrets), and a task
+    book measuring both; ``moved``: the same code with lines added above both findings."""
+    semgrep = "\n".join(["  - id: S1", "    name: 注入类问题数", "    characteristic: security",
+                         "    probe: semgrep", "    with: {rules: ['builtin:injection'], paths: [app]}",
+                         "    metric: total", "    target: '== 0'"])
+    secrets = "\n".join(["  - id: S2", "    name: 硬编码凭据数", "    characteristic: security",
+                         "    probe: secrets", "    with: {paths: [app]}", "    metric: secrets",
+                         "    target: '== 0'", "    required: false"])
+    spec = task_book([*FIVE[:3], semgrep, FIVE[4], secrets])
+    if waivers is not None:
+        spec += "waivers: waivers.yaml\n"
+    calc = CALC.replace("{password}", _PASSWORD)
+    if moved:
+        calc = calc.replace('from flask import request\n', 'from flask import request\n\nLIMIT = 10\nNAME = "c"\n')
+    files = {"app/__init__.py": OWN_CODE, "app/calc.py": calc, "acceptance.yaml": spec}
+    if waivers is not None:
+        files["waivers.yaml"] = waivers
+    return write_tree(tmp_path, files)
+
+
+def _by_id(run: RunResult, rid: str):
+    return next(i for i in run.indicators if i.id == rid)
+
+
+@pytest.mark.slow
+def test_semgrep_and_secrets_findings_are_waived_by_fingerprint(tmp_path: Path, cli) -> None:
+    """The reproduction: findings of semgrep and secrets could not be waived (``check`` refused
+    the entry, so the product had to carry ``# nosemgrep`` / ``pragma: allowlist secret``). Now
+    both are waived like bandit's: the fingerprint survives the code moving, the finding is listed
+    as waived and not counted, the run verifies, and the secret is in no fingerprint or evidence."""
+    plain = _run(_scan_repo(tmp_path / "plain"), tmp_path / "run-plain", cli)
+    s1, s2 = _by_id(plain, "S1"), _by_id(plain, "S2")
+    assert (s1.value, s1.status, s2.value, s2.status) == (1, "not_met", 1, "not_met")
+    (injection,) = [f for f in s1.findings if f.rule == "python-eval-injection"]
+    (secret,) = s2.findings
+    assert injection.fingerprint.startswith("semgrep:python-eval-injection:app/calc.py:")
+    assert secret.fingerprint.startswith("secrets:Secret Keyword:app/calc.py:")
+    assert _PASSWORD not in json.dumps(s2.model_dump(mode="json"))
+
+    waivers = _waiver(injection.fingerprint) + _waiver(secret.fingerprint)
+    repo = _scan_repo(tmp_path / "waived", waivers=waivers, moved=True)
+    out = tmp_path / "run-waived"
+    run = _run(repo, out, cli)
+    s1, s2 = _by_id(run, "S1"), _by_id(run, "S2")
+    moved = next(f for f in s1.findings if f.rule == "python-eval-injection")
+    assert moved.line == injection.line + 3 and moved.fingerprint == injection.fingerprint
+    assert s2.findings[0].line == secret.line + 3 and s2.findings[0].fingerprint == secret.fingerprint
+    assert (s1.value, s1.status, s1.unwaived["total"], s1.measurements["high"]) == (0, "met", 1, 0)
+    assert (s2.value, s2.status, s2.unwaived["secrets"], s2.measurements["files"]) == (0, "met", 1, 0)
+    assert "waiver" in moved.extra and "waiver" in s2.findings[0].extra
+    assert sorted(w.fingerprint for w in run.waivers.applied) == sorted([injection.fingerprint, secret.fingerprint])
+    assert not run.waivers.stale and _problems(out) == []
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert _PASSWORD.encode() not in path.read_bytes(), path
+    for lang in ("zh", "en"):
+        html = render_report(out, "html", lang).decode("utf-8")
+        assert injection.fingerprint in html and secret.fingerprint in html
+
+
+def _semgrep_result(line: int, code: str, root: str = "/r") -> tuple[dict, dict]:
+    """semgrep's JSON and SARIF for one eval finding at ``line`` flagging ``code``."""
+    result = {"check_id": "r.python-eval-injection", "path": f"{root}/app/calc.py",
+              "start": {"line": line, "col": 12}, "end": {"line": line, "col": 40},
+              "extra": {"severity": "ERROR", "message": "eval of a value", "lines": "requires login"}}
+    sarif = {"runs": [{"results": [{"ruleId": "r.python-eval-injection", "locations": [{"physicalLocation": {
+        "artifactLocation": {"uri": f"{root}/app/calc.py"},
+        "region": {"startLine": line, "startColumn": 12, "snippet": {"text": code}}}}]}]}]}
+    return {"results": [result], "paths": {"scanned": [f"{root}/app/calc.py"]}}, sarif
+
+
+def test_semgrep_fingerprints_hash_the_flagged_line_not_its_number() -> None:
+    from verifier.builtin_probes.semgrep_probe import SemgrepProbe
+    from verifier.builtin_probes.semgrep_probe import summarize as semgrep_summary
+
+    def outcome(line: int, code: str = "    return eval(request.args.get('expr'))"):
+        data, sarif = _semgrep_result(line, code)
+        return semgrep_summary(data, sarif, root=Path("/r"), rule_ids=["python-eval-injection"])
+
+    first, later = outcome(9), outcome(30)
+    assert first.findings[0].fingerprint == later.findings[0].fingerprint
+    assert first.findings[0].fingerprint.startswith("semgrep:python-eval-injection:app/calc.py:")
+    assert outcome(9, "return eval(data)").findings[0].fingerprint != first.findings[0].fingerprint
+    waiver = Waiver(fingerprint=first.findings[0].fingerprint, justification="j", reviewer="r", date="2026-01-01")
+    waived, before = apply_waivers(SemgrepProbe, first, WaiverFile("w.yaml", b"", {waiver.fingerprint: waiver}))
+    assert before["total"] == before["high"] == 1
+    assert values(waived) == {**before, "high": 0, "total": 0}  # rules and files do not change
+
+
+def test_secrets_fingerprints_never_hold_the_secret_and_recount_files() -> None:
+    from verifier.builtin_probes.secrets_probe import SecretsProbe
+    from verifier.builtin_probes.secrets_probe import summarize as secrets_summary
+
+    def entry(file: str, line: int, value: str) -> dict:
+        return {"filename": file, "line_number": line, "type": "Secret Keyword",
+                "hashed_secret": hashlib.sha1(value.encode()).hexdigest(), "is_verified": False}
+
+    def outcome(line: int):
+        return secrets_summary({"results": {
+            "a.py": [entry("a.py", line, _PASSWORD), entry("a.py", line + 5, "other-" + _PASSWORD)],
+            "b.py": [entry("b.py", 1, _PASSWORD)]}})
+
+    first, later = outcome(3), outcome(40)
+    assert [f.fingerprint for f in first.findings] == [f.fingerprint for f in later.findings]
+    assert len({f.fingerprint for f in first.findings}) == 3
+    for f in first.findings:  # neither the value nor a hash of the line holding it
+        assert _PASSWORD not in f.fingerprint
+        line_hash = finding_fingerprint("secrets", f.rule, f.file, f'DB_PASSWORD = "{_PASSWORD}"')
+        assert f.fingerprint != line_hash
+    entries = {}
+    for f in first.findings[:2]:  # both secrets of a.py: a.py holds none left
+        entries[f.fingerprint] = Waiver(fingerprint=f.fingerprint, justification="j", reviewer="r", date="2026-01-01")
+    waived, before = apply_waivers(SecretsProbe, first, WaiverFile("w.yaml", b"", entries))
+    assert (before["secrets"], before["files"]) == (3, 2)
+    assert values(waived) == {"secrets": 1, "files": 1}
+    one = dict(list(entries.items())[:1])  # one of a.py's two: the file still holds a secret
+    assert values(apply_waivers(SecretsProbe, first, WaiverFile("w.yaml", b"", one))[0]) == {"secrets": 2, "files": 2}
+
+
+def test_semgrep_and_secrets_say_what_they_write_in_chinese() -> None:
+    """Every note, finding message and error the two probes write has its Chinese."""
+    from verifier.builtin_probes.secrets_probe import summarize as secrets_summary
+    from verifier.builtin_probes.semgrep_probe import summarize as semgrep_summary
+    from verifier.i18n import VERIFIER_WORDS
+    from verifier.probe import ProbeError, presentation_of
+
+    data, sarif = _semgrep_result(9, "eval(x)")
+    data["errors"] = [{"type": "Syntax error", "path": "/r/app/x.py", "message": "bad token"},
+                      {"message": "rule crashed"}]
+    data["paths"]["scanned"] = []
+    sarif["runs"][0]["results"][0]["suppressions"] = [{"kind": "inSource"}]
+    semgrep = semgrep_summary(data, sarif, root=Path("/r"), rule_ids=["python-eval-injection"], targets=3)
+    secrets = secrets_summary({"results": {"a.py": [{"filename": "a.py", "line_number": 1, "type": "Secret Keyword",
+                                                    "hashed_secret": "ab" * 20}]}})
+    texts = {"semgrep": [*semgrep.notes, *(f.message for f in semgrep.findings)],
+             "secrets": [*secrets.notes, *(f.message for f in secrets.findings),
+                         "1 line(s) are marked 'pragma: allowlist secret' and were not reported "
+                         "(ignore_allowlist: true reports them)",
+                         "2 file(s) over 4194304 bytes were not scanned: a.bin, b.bin"]}
+    for probe, bad in (("semgrep", {"errors": []}), ("secrets", {"results": []})):
+        with pytest.raises(ProbeError) as caught:
+            (semgrep_summary(bad, {}, root=Path("/r"), rule_ids=[]) if probe == "semgrep"
+             else secrets_summary(bad))
+        texts[probe].append(str(caught.value))
+    assert len(texts["semgrep"]) >= 5
+    for probe, sentences in texts.items():
+        words = VERIFIER_WORDS.with_phrases(presentation_of(probe).phrases)
+        assert [t for t in sentences if words.zh(t) is None] == [], probe

@@ -44,7 +44,15 @@ from verifier.evaluation import declared_arguments, evaluate
 from verifier.origin.result import RATIO_CLASSES, ratio_of
 from verifier.probe import Measurement, ProbeOutcome, available_probes
 from verifier.repeats import check_repeats, group_repeat, measurement_key
-from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, RunResult, Score
+from verifier.results import (
+    Gate,
+    IndicatorResult,
+    MaterialCheck,
+    OriginSummary,
+    RunResult,
+    Score,
+    ratio_holds,
+)
 from verifier.scoring import finalize
 from verifier.spec import Spec, parse_spec
 from verifier.units import format_quantity
@@ -239,10 +247,11 @@ def _origin(result: RunResult, origin_json: Any) -> tuple[OriginSummary | None, 
                 corrected = origin.model_copy(update={"ratio": None if again is None else round(again, 6)})
     if origin.ratio is None:
         consistent = origin.passed is None
-    elif abs(origin.ratio - origin.threshold) <= _RATIO_TOL:
-        consistent = origin.passed is not None  # the ratio is rounded: either side of the line
+    elif abs(origin.ratio - origin.threshold) <= _RATIO_TOL:  # the ratio is rounded: either side of the line
+        consistent = origin.passed in {ratio_holds(origin.ratio + side, origin.threshold, origin.unweighed)
+                                       for side in (-_RATIO_TOL, _RATIO_TOL)}
     else:
-        consistent = origin.passed == (origin.ratio > origin.threshold)
+        consistent = origin.passed == ratio_holds(origin.ratio, origin.threshold, origin.unweighed)
     if not consistent:
         problems.append(f"origin summary says passed={origin.passed} with ratio {origin.ratio} "
                         f"and threshold {origin.threshold}")
@@ -251,6 +260,10 @@ def _origin(result: RunResult, origin_json: Any) -> tuple[OriginSummary | None, 
                               ("totals", origin.totals)):
             if key in origin_json and origin_json[key] != recorded:
                 problems.append(f"origin summary's {key} differs from {origin.files_path}'s")
+        unweighed = origin_json.get("unweighed")
+        if isinstance(unweighed, list) and (len(unweighed) != origin.unweighed_total
+                                            or unweighed[:len(origin.unweighed)] != origin.unweighed):
+            problems.append(f"origin summary's unweighed paths differ from {origin.files_path}'s")
     return corrected, problems
 
 

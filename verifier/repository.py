@@ -50,8 +50,10 @@ def tree_hash(repo: str | os.PathLike[str], mode: str = "all-files") -> str:
     a submodule as ``m`` with the sha256 of the commit id its superproject records. Directories are
     not entries (empty ones leave no trace). Each entry contributes ``TYPE SP SHA256HEX SP PATH NUL``
     where PATH is the POSIX path relative to ``repo`` as UTF-8 bytes (file-system bytes for
-    undecodable names), TYPE is ``f`` for a file (sha256 of its content) or ``l`` for a link (sha256
-    of the link's target text: links are never followed). Entries are sorted by PATH bytes; the
+    undecodable names), TYPE is ``f`` for a file (sha256 of its content), ``l`` for a link (sha256
+    of the link's target text: links are never followed) or ``u`` for a path that could not be read
+    (an unreadable directory, file or link; the sha256 of nothing): the hash still identifies the
+    tree, and the same tree read in full later differs from it. Entries are sorted by PATH bytes; the
     result is the sha256 of their concatenation. A ``git-tracked`` hash therefore equals the
     ``all-files`` hash of a directory holding exactly the tracked files (``git archive`` output).
     """
@@ -130,17 +132,29 @@ def _digest(entries: Iterable[tuple[bytes, bytes, str]]) -> str:
     return digest.hexdigest()
 
 
+#: The value of a ``u`` entry (a path that could not be read): the sha256 of nothing.
+_UNREADABLE = hashlib.sha256(b"").hexdigest()
+
+
 def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
     base = os.fsencode(root)
     stack = [b""]
     while stack:
         rel_dir = stack.pop()
-        with os.scandir(os.path.join(base, rel_dir) if rel_dir else base) as entries:
-            for entry in entries:
-                if entry.name == b".git":
-                    continue
-                name = os.fsencode(entry.name)
-                rel = rel_dir + b"/" + name if rel_dir else name
+        try:
+            with os.scandir(os.path.join(base, rel_dir) if rel_dir else base) as listing:
+                entries = list(listing)
+        except OSError as err:
+            if not rel_dir:
+                raise InputError(f"{root}: the directory cannot be read ({err.strerror or err})") from None
+            yield rel_dir, b"u", _UNREADABLE
+            continue
+        for entry in entries:
+            if entry.name == b".git":
+                continue
+            name = os.fsencode(entry.name)
+            rel = rel_dir + b"/" + name if rel_dir else name
+            try:
                 if entry.is_symlink():
                     target = os.fsencode(os.readlink(entry.path))
                     yield rel, b"l", hashlib.sha256(target).hexdigest()
@@ -148,37 +162,60 @@ def _tree_entries(root: Path) -> Iterator[tuple[bytes, bytes, str]]:
                     stack.append(rel)
                 elif entry.is_file(follow_symlinks=False):
                     yield rel, b"f", sha256_file(Path(os.fsdecode(entry.path)))
+            except FileNotFoundError:
+                continue  # gone since it was listed
+            except OSError:
+                yield rel, b"u", _UNREADABLE
 
 
 def _tracked_entries(root: Path, tracked: Sequence[Tracked]) -> Iterator[tuple[bytes, bytes, str]]:
     """Entries of the tracked paths as they are in the working tree; never through a linked directory."""
     base = os.fsencode(root)
     real_base = os.path.realpath(base)
-    plain_dirs: dict[bytes, bool] = {b"": True}
+    plain_dirs: dict[bytes, bool | None] = {b"": True}
 
-    def plain(rel_dir: bytes) -> bool:  # no component of the directory is a link or missing
+    def plain(rel_dir: bytes) -> bool | None:
+        """True when no component of the directory is a link or missing; None when one cannot be
+        looked at (a directory above it cannot be searched)."""
         if rel_dir not in plain_dirs:
             parent, _, _ = rel_dir.rpartition(b"/")
+            above = plain(parent)
             full = os.path.join(base, rel_dir)
-            plain_dirs[rel_dir] = (plain(parent) and not os.path.islink(full) and os.path.isdir(full)
-                                   and os.path.realpath(full) == os.path.join(real_base, rel_dir))
+            if above is not True:
+                plain_dirs[rel_dir] = above
+            else:
+                try:
+                    info = os.lstat(full)
+                except PermissionError:
+                    plain_dirs[rel_dir] = None
+                except OSError:
+                    plain_dirs[rel_dir] = False
+                else:
+                    plain_dirs[rel_dir] = (stat.S_ISDIR(info.st_mode)
+                                           and os.path.realpath(full) == os.path.join(real_base, rel_dir))
         return plain_dirs[rel_dir]
 
     for mode, obj, rel in tracked:
         if mode == GITLINK:
             yield rel, b"m", hashlib.sha256(obj.encode("ascii")).hexdigest()
             continue
-        if not plain(rel.rpartition(b"/")[0]):
+        where = plain(rel.rpartition(b"/")[0])
+        if where is None:
+            yield rel, b"u", _UNREADABLE
+            continue
+        if not where:
             continue
         full = os.path.join(base, rel)
         try:
             info = os.lstat(full)
+            if stat.S_ISLNK(info.st_mode):
+                yield rel, b"l", hashlib.sha256(os.readlink(full)).hexdigest()
+            elif stat.S_ISREG(info.st_mode):
+                yield rel, b"f", sha256_file(Path(os.fsdecode(full)))
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # missing from the working tree: no entry
         except OSError:
-            continue
-        if stat.S_ISLNK(info.st_mode):
-            yield rel, b"l", hashlib.sha256(os.readlink(full)).hexdigest()
-        elif stat.S_ISREG(info.st_mode):
-            yield rel, b"f", sha256_file(Path(os.fsdecode(full)))
+            yield rel, b"u", _UNREADABLE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +226,7 @@ REPOSITORY_FILES = "repository-files.json"
 
 TreeEntry = tuple[str, str, str]
 """``(path, type, sha256)`` of one entry of a tree hash: the POSIX path (undecodable bytes kept as
-surrogate escapes), ``f`` file, ``l`` link or ``m`` submodule, and the entry's sha256."""
+surrogate escapes), ``f`` file, ``l`` link, ``m`` submodule or ``u`` unreadable, and the entry's sha256."""
 
 
 def repo_listing(repo: str | os.PathLike[str]) -> tuple[RepoIdentity, list[TreeEntry]]:

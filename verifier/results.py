@@ -7,6 +7,7 @@ Paths are POSIX and relative: evidence paths to the run directory, file paths to
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -237,10 +238,35 @@ class OriginSummary(_Model):
     """Paths not inventoried (links, special files, unreadable, ignored by git), ``{path, reason}``,
     version-control directories left out; at most ``NOT_SCANNED_LIMIT``, all in ``files_path``."""
     not_scanned_total: int = 0
+    unweighed: list[dict[str, str]] = Field(default_factory=list)
+    """Paths whose code could not be weighed, ``{path, reason, origin}``: unreadable directories
+    and unreadable files of unknown size (``origin``: ``unknown``, or ``third_party`` /
+    ``generated`` when a declared glob or a component covers them); while there are any the
+    ratio cannot be proven (``ratio_holds``). At most ``NOT_SCANNED_LIMIT``, those of
+    ``unknown`` origin first."""
+    unweighed_total: int = 0
 
 
-#: Most ``OriginSummary.not_scanned`` entries kept in results.json.
+#: Most ``OriginSummary.not_scanned`` (and ``unweighed``) entries kept in results.json.
 NOT_SCANNED_LIMIT = 200
+#: The origins of code that can only lower the self-developed ratio.
+_FOREIGN = frozenset({"third_party", "generated"})
+
+
+def ratio_holds(ratio: float | None, threshold: float, unweighed: Iterable[Mapping[str, Any]] = ()
+                ) -> bool | None:
+    """Whether a self-developed ``ratio`` reaches ``threshold`` (within 1e-9): None when there is
+    no ratio, or when paths whose code could not be weighed (``OriginSummary.unweighed``) could
+    move it across the threshold — any code of theirs that may be self-developed could raise it
+    and foreign code lower it, by any amount; False when it is below and they can only lower it
+    (each is declared or vendored third-party or generated code)."""
+    if ratio is None:
+        return None
+    below = ratio < threshold - 1e-9
+    origins = {str(item.get("origin")) for item in unweighed}
+    if not origins:
+        return not below
+    return False if below and origins <= _FOREIGN else None
 
 
 class AppliedWaiver(_Model):

@@ -19,6 +19,7 @@ progress goes to an optional ``RunListener``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -39,7 +40,7 @@ from pydantic import ValidationError
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.evaluation import evaluate, finding_record, judge, outcome_from_error
-from verifier.evidence import atomic_write_bytes, atomic_write_json, sha256_file
+from verifier.evidence import atomic_write_bytes, atomic_write_json
 from verifier.materials import check_materials
 from verifier.paths import read_file
 from verifier.probe import (
@@ -68,7 +69,6 @@ from verifier.results import (
 )
 from verifier.scoring import finalize
 from verifier.service import Service, ServiceError
-from verifier.spec import MAX_BYTES as SPEC_MAX_BYTES
 from verifier.spec import Indicator, Spec, load_spec
 from verifier.waivers import WaiverFile, apply_waivers, load_waivers, waivers_record
 
@@ -203,6 +203,12 @@ class Runner:
         self.options = options
         self.listener = listener or _Silent()
         self.spec: Spec = load_spec(options.spec_path, repo=options.repo)
+        if self.spec.source is None:  # load_spec keeps the bytes it parsed
+            raise TypeError("the spec was not loaded from its file")
+        # the bytes that were parsed are the ones hashed and copied: the file is never read again,
+        # so a spec changed on disk during the run cannot be recorded as what was run
+        self._spec_bytes: bytes = self.spec.source
+        self._spec_sha256 = hashlib.sha256(self._spec_bytes).hexdigest()
         self.repo = Path(options.repo or self.spec.base_dir).resolve()
         if not self.repo.is_dir():
             raise InputError(f"{self.repo}: repository is not a directory")
@@ -270,7 +276,7 @@ class Runner:
         result = RunResult(
             verifier_version=__version__, run_id=state.run_id, started_at=state.started_at,
             finished_at=_now() if finished else None,
-            spec_path=str(self.options.spec_path), spec_sha256=sha256_file(self.options.spec_path),
+            spec_path=str(self.options.spec_path), spec_sha256=self._spec_sha256,
             project=Project(name=spec.project.name, version=spec.project.version,
                             applicant=spec.project.applicant, owners=list(spec.project.owners)),
             repository=self._repository(), environment=_environment(self.tool_versions),
@@ -287,7 +293,7 @@ class Runner:
     # ---- stages -------------------------------------------------------------------------------
 
     def _open_run_dir(self) -> _RunState:
-        spec_sha = sha256_file(self.options.spec_path)
+        spec_sha = self._spec_sha256
         if self.options.resume is not None:
             return self._resume(self.options.resume, spec_sha)
         started = datetime.now(UTC)
@@ -303,8 +309,7 @@ class Runner:
             "spec_path": str(self.options.spec_path.resolve()), "repository": str(self.repo),
             "only": list(self.options.only), "command": list(self.options.command),
         })
-        atomic_write_bytes(run_dir / "spec.yaml",
-                           read_file(self.options.spec_path, what="spec file", max_bytes=SPEC_MAX_BYTES))
+        atomic_write_bytes(run_dir / "spec.yaml", self._spec_bytes)
         if self.waivers is not None:  # the expert's judgements are evidence: hashed with the run
             atomic_write_bytes(run_dir / self._waivers_copy, self.waivers.raw)
         return state

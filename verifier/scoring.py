@@ -44,7 +44,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, Score, Verdict
+from verifier.results import Gate, IndicatorResult, MaterialCheck, OriginSummary, Score, Verdict, ratio_holds
 from verifier.spec import Indicator, Spec
 from verifier.units import format_number, format_quantity
 from verifier.vocabulary import REQUIRED_CHARACTERISTICS, characteristic, dossier_item
@@ -76,6 +76,17 @@ _FIGURE_ZH = {_NONE: "无", _NOT_MEASURED: "未测量", _NOT_CHECKED: "未核查
 _SHORT = {"not_met": ("not met", "未达成"), "error": ("in error", "出错"),
           "not_applicable": ("no figure", "无测得值"), None: (_NOT_MEASURED, "未测量")}
 _SHORT_ZH = dict(_SHORT.values())
+#: How the origin gate names paths whose code could not be weighed (``OriginSummary.unweighed``):
+#: undecided, and failing whatever they hold (they can only lower the ratio); zh beside each
+_UNWEIGHED = "{ratio} without {count} unreadable path(s) of unknown size: {paths}"
+_UNWEIGHED_ZH = "不计 {count} 个无法读取、大小不明的路径时为 {ratio}：{paths}"
+_UNWEIGHED_FAIL = "{figure}; {count} unreadable path(s) of third-party or generated code can only lower it: {paths}"
+_UNWEIGHED_FAIL_ZH = "{figure}；{count} 个无法读取的第三方或生成代码路径只会使其更低：{paths}"
+_UNWEIGHED_RE = re.compile(r"(?P<ratio>\S+) without (?P<count>\d+) unreadable path\(s\) of unknown size: "
+                           r"(?P<paths>.*)", re.DOTALL)
+_UNWEIGHED_FAIL_RE = re.compile(r"(?P<figure>\S+ < \S+); (?P<count>\d+) unreadable path\(s\) of "
+                                r"third-party or generated code can only lower it: (?P<paths>.*)", re.DOTALL)
+_PATHS_SHOWN = 5
 _MET_OF = re.compile(r"^(\d+) of (\d+) met")
 
 
@@ -94,7 +105,11 @@ def gate_figure(gate: Gate, lang: str) -> str:
     prefix = f"{_UNKNOWN} ("
     if gate.id == "origin.ratio" and figure.startswith(prefix) and figure.endswith(")"):
         inner = figure[len(prefix):-1]
+        if (unweighed := _UNWEIGHED_RE.fullmatch(inner)) is not None:
+            return f"未知（{_UNWEIGHED_ZH.format(**unweighed.groupdict())}）"
         return f"未知（{_FIGURE_ZH.get(inner, inner)}）"
+    if gate.id == "origin.ratio" and (lowered := _UNWEIGHED_FAIL_RE.fullmatch(figure)) is not None:
+        return _UNWEIGHED_FAIL_ZH.format(**lowered.groupdict())
     if gate.id == TASK_BOOK_GATE and (head := _MET_OF.match(figure)):
         words = "|".join(re.escape(en) for en in _SHORT_ZH)
         parts = re.split(f"; ({words}): ", figure[head.end():])
@@ -155,15 +170,23 @@ def task_book_gate(spec: Spec, results: Sequence[IndicatorResult]) -> Gate:
 
 
 def origin_gate(spec: Spec, origin: OriginSummary | None) -> Gate:
-    """Self-developed code ratio ≥ ``origin.min_ratio`` (rule 6(三)2); undecided if unknown."""
+    """Self-developed code ratio ≥ ``origin.min_ratio`` (rule 6(三)2); undecided if unknown, or
+    when paths whose code could not be weighed could move it across (``ratio_holds``); the figure
+    then names them."""
     threshold = spec.origin.min_ratio
     ratio = origin.ratio if origin is not None else None
-    if ratio is None:
+    if origin is None or ratio is None:
         why = origin.error if origin is not None and origin.error else _NOT_MEASURED
         passed, figure = None, f"{_UNKNOWN} ({why})"
     else:
-        passed = ratio >= threshold - _EPS
-        figure = f"{_pct(ratio)} {'≥' if passed else '<'} {_pct(threshold)}"
+        passed = ratio_holds(ratio, threshold, origin.unweighed)
+        figure = f"{_pct(ratio)} {'<' if ratio < threshold - _EPS else '≥'} {_pct(threshold)}"
+        if origin.unweighed:
+            count = max(origin.unweighed_total, len(origin.unweighed))
+            paths = ", ".join(item.get("path", "") for item in origin.unweighed[:_PATHS_SHOWN]) \
+                + (" …" if count > _PATHS_SHOWN else "")
+            figure = (_UNWEIGHED_FAIL.format(figure=figure, count=count, paths=paths) if passed is False
+                      else f"{_UNKNOWN} ({_UNWEIGHED.format(ratio=_pct(ratio), count=count, paths=paths)})")
     return Gate(id="origin.ratio", description_zh=f"自研代码率不低于 {_pct(threshold)}",
                 description_en=f"Self-developed code ratio at least {_pct(threshold)}",
                 passed=passed, figure=figure)

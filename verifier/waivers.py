@@ -12,7 +12,7 @@ YAML or JSON, a list (or ``{waivers: [...]}``) of entries::
 A fingerprint names one finding of one probe (``verifier.probe.finding_fingerprint``: probe, rule,
 place, a hash of what was flagged; ``results.json`` and the report list every finding's). Only the
 findings of a probe that can recount its figures without them (``Probe.waivable``: bandit,
-robustness) may be waived; ``verifier check`` refuses any other.
+semgrep, secrets, robustness) may be waived; ``verifier check`` refuses any other.
 
 A waived finding stays in the results, marked (``extra["waiver"]``, which SARIF turns into a
 suppression), and is listed as waived in the report; the probe's figures are recounted without it

@@ -126,7 +126,8 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
 
     \b
     Exit codes: 0 ratio ≥ threshold, 1 below the threshold, 2 usage or input error,
-    3 incomplete (scancode failed, so no verdict).
+    3 incomplete (scancode failed, or unreadable paths of unknown size could hold any code, so
+    no verdict).
     """
     from verifier.origin import (  # heavy: pygount, pygments
         DEFAULT_MIN_RATIO,
@@ -197,8 +198,12 @@ def origin(path: str, spec_path: Path | None, no_spec: bool, owners: tuple[str, 
     out = SafeConsole(file=sys.stderr if to_stdout else sys.stdout, width=_width())
     _render(out, data, top)
     if report.ratio is None:
-        raise InputError(f"{path}: no source code to measure (no counted lines in any file)")
-    click.get_current_context().exit(int(ExitCode.OK if report.passed else ExitCode.NOT_MET))
+        hidden = (f"; {len(report.unweighed)} unreadable path(s) could hold some: "
+                  + ", ".join(u["path"] for u in report.unweighed[:5]) if report.unweighed else "")
+        raise InputError(f"{path}: no source code to measure (no counted lines in any file{hidden})")
+    passed = report.passed
+    click.get_current_context().exit(int(ExitCode.INCOMPLETE if passed is None
+                                         else ExitCode.OK if passed else ExitCode.NOT_MET))
 
 
 def _write_sbom(data: dict[str, Any], name: str, target: str, spec: Any, path: str) -> None:
@@ -299,7 +304,8 @@ def _render(console: SafeConsole, data: dict[str, Any], top: int) -> None:
         console.print(styled(("warning:", "bold yellow"), f" {warning}"))
     ratio, threshold = data["ratio"], data["threshold"]
     verdict = (("PASS 达标", "bold green") if data["passed"] else ("FAIL 未达标", "bold red")
-               if data["passed"] is False else ("NO RATIO", "bold yellow"))
+               if data["passed"] is False else ("NO RATIO", "bold yellow") if ratio is None
+               else ("UNPROVEN 无法证实", "bold yellow"))
     console.print(styled("Self-developed ratio 自研代码率: ", (_pct(ratio), "bold"),
                          f" (threshold {_pct(threshold)}; without test code {_pct(data['ratio_without_tests'])})  ",
                          verdict))

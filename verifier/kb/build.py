@@ -35,6 +35,7 @@ from verifier.kb.normalize import decode_source, is_source_name, normalize
 from verifier.kb.registries import Fetched, FetchFailure, PackageSpec, fetch
 from verifier.kb.store import Component, KnowledgeBase, StoredFile
 from verifier.kb.winnow import SHAPE_K, SHAPE_W, K, W, encode, fingerprint
+from verifier.proc import pool_worker_init
 
 #: Files larger than this are not indexed (data tables and bundles, not reusable code).
 MAX_FILE_BYTES = 1 << 20
@@ -383,7 +384,8 @@ def _run_tasks(tasks: list[tuple], jobs: int | None, progress: Progress | None) 
         return results
     chunks = [tasks[at:at + _CHUNK] for at in range(0, total, _CHUNK)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with multiprocessing.get_context(method).Pool(jobs) as pool:
+    with multiprocessing.get_context(method).Pool(jobs, initializer=pool_worker_init,
+                                                  initargs=(os.getpid(),)) as pool:
         stream = pool.imap(_fingerprint_chunk, chunks)
         for chunk in chunks:
             try:

@@ -46,6 +46,7 @@ from verifier.errors import InputError, ToolError
 from verifier.kb.normalize import decode_source, normalize
 from verifier.kb.store import Component, KnowledgeBase
 from verifier.kb.winnow import Fingerprints, decode_lines, fingerprint, mask_line_hashes
+from verifier.proc import pool_worker_init
 
 #: Default minimum run, in effective lines.
 MIN_LINES = 10
@@ -241,7 +242,8 @@ def _fingerprinted(items: Iterable[tuple[str, str]], params: tuple[int, int, int
         for path, text in items:
             pending.append(path)
             yield path, text, params
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=pool_worker_init,
+                                                  initargs=(os.getpid(),)) as pool:
         stream = pool.imap(_fingerprint_one, tasks())
         while True:
             try:

@@ -20,8 +20,15 @@ import pygount
 from verifier.cache import ResultCache, default_cache_dir
 from verifier.kb.deps import cdn_assets, declared_dependencies
 from verifier.origin.adjudication import Adjudication, apply_adjudications, load_adjudications
-from verifier.origin.classify import Declared, FileOrigin, LineMatch, classify, needs_detection
-from verifier.origin.components import find_components, owner_licenses
+from verifier.origin.classify import (
+    Declared,
+    FileOrigin,
+    LineMatch,
+    classify,
+    classify_file,
+    needs_detection,
+)
+from verifier.origin.components import Component, find_components, owner_licenses
 from verifier.origin.detect import (
     DEFAULT_TIMEOUT_S,
     DETECTOR_VERSION,
@@ -33,7 +40,7 @@ from verifier.origin.detect import (
     scancode_version,
 )
 from verifier.origin.inventory import IGNORED_REASON, VCS_REASON, build_inventory
-from verifier.origin.model import SourceInfo
+from verifier.origin.model import Inventory, InventoryEntry, SourceInfo
 from verifier.origin.owners import OwnerMatcher
 from verifier.origin.result import OriginReport, component_totals
 from verifier.source import open_source
@@ -141,6 +148,7 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
         if adjudications:
             files, applied, stale = apply_adjudications(files, adjudications)
         stats = detector.stats
+        unweighed = _unweighed(inventory, files, declared, components)
 
     warnings = list(inventory.warnings) + kb_notes
     if not matcher.owners:
@@ -151,6 +159,12 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
                         "unknown (detection did not finish or the file could not be read); they "
                         "are not counted as self-developed: " + ", ".join(f.path for f in unknown[:5])
                         + (" …" if len(unknown) > 5 else ""))
+    if unweighed:
+        warnings.append(f"{len(unweighed)} path(s) could not be read and have no size to weigh; "
+                        "the code they may hold is not in the ratio, which therefore cannot be "
+                        "proven (make them readable and scan again): "
+                        + ", ".join(item["path"] for item in unweighed[:5])
+                        + (" …" if len(unweighed) > 5 else ""))
     for item in stale:
         target = item.adjudication.path or item.adjudication.sha256
         warnings.append(f"stale adjudication for {target}: {item.reason}; not applied")
@@ -189,7 +203,29 @@ def analyze(source_or_path: SourceInfo | str | os.PathLike[str], *, owners: Iter
                   "generated": list(declared.generated), "from": declared_source},
         adjudications=tuple(applied), stale_adjudications=tuple(s.to_json() for s in stale),
         skipped=inventory.skipped, warnings=tuple(warnings), detection=detection,
-        dependencies=dependencies, cdn_assets=cdn, knowledge_base=kb_info)
+        dependencies=dependencies, cdn_assets=cdn, knowledge_base=kb_info, unweighed=unweighed)
+
+
+def _unweighed(inventory: Inventory, files: Sequence[FileOrigin], declared: Declared,
+               components: Sequence[Component]) -> tuple[dict[str, str], ...]:
+    """The paths whose code could not be weighed, ``{path, reason, origin}``: directories and
+    entries the walk could not see into, and unreadable files of unknown size. ``origin`` is what
+    their code would be: ``third_party`` or ``generated`` when a declared glob or a component
+    covers the path (it could only lower the ratio), else ``unknown`` (it could move it either
+    way). Paths a declared ``exclude`` covers do not count whatever they hold and are left out.
+    Those that may hold self-developed code come first, so a shortened list still shows them."""
+    out: list[dict[str, str]] = []
+    for item in inventory.unseen:
+        probe = InventoryEntry(path=item.path, size=0, sha256="", kind="source", language=None,
+                               lines=0, is_test=False, problem=item.reason)
+        origin = classify_file(probe, None, declared=declared, components=components,
+                               matcher=OwnerMatcher(()), own_licenses=frozenset()).origin
+        out.append({"path": item.path, "reason": item.reason, "origin": origin})
+    hidden = {entry.path for entry in inventory.entries if entry.unweighed}
+    out += [{"path": f.path, "reason": f.problem or "", "origin": f.origin}
+            for f in files if f.path in hidden]
+    out = [item for item in out if item["origin"] != "excluded"]
+    return tuple(sorted(out, key=lambda item: (item["origin"] != "unknown", item["path"])))
 
 
 def _dependencies(root: Path) -> tuple[tuple[dict, ...], tuple[dict, ...]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import concurrent.futures as cf
+import errno
 import hashlib
 import multiprocessing
 import os
@@ -137,6 +138,8 @@ class _File:
     """Non-blank lines of a file over the counting limit (counted while it was hashed)."""
     weight: int = 0
     """Lines a file weighs when it could not be read (``problem``)."""
+    unweighed: bool = False
+    """Unreadable and of unknown size too (``lstat`` refused): no weight bounds its lines."""
     minified: str | None = None
 
 
@@ -145,9 +148,20 @@ IGNORED_REASON = ("ignored by git (.gitignore or exclude file) and not tracked: 
                   "committed delivery; --include-ignored scans it")
 
 
-def _walk(root: str, ignored: frozenset[str] = frozenset()) -> tuple[list[_File], list[SkippedPath]]:
+#: How a directory the walk could not list is reported (``SkippedPath.reason``).
+UNREADABLE_DIRECTORY = "unreadable directory: {why}; what it holds cannot be seen or weighed"
+#: How an entry whose type the walk could not read is reported.
+UNREADABLE_ENTRY = "unreadable: {why}; what it is cannot be seen or weighed"
+
+
+def _walk(root: str, ignored: frozenset[str] = frozenset()
+          ) -> tuple[list[_File], list[SkippedPath], list[SkippedPath]]:
+    """The regular files under ``root``, the paths not inventoried (with the reason), and among
+    those the ones whose content could not be seen at all (unreadable directories, entries whose
+    type could not be read): nothing bounds the code they may hold."""
     files: list[_File] = []
     skipped: list[SkippedPath] = []
+    unseen: list[SkippedPath] = []
     real_root = os.path.realpath(root)
     stack = [(root, "")]
     while stack:
@@ -156,8 +170,9 @@ def _walk(root: str, ignored: frozenset[str] = frozenset()) -> tuple[list[_File]
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as err:
-            skipped.append(SkippedPath(prefix.rstrip("/") or ".",
-                                       f"unreadable directory: {_reason(err)}"))
+            unseen.append(SkippedPath(prefix.rstrip("/") or ".",
+                                      UNREADABLE_DIRECTORY.format(why=_reason(err))))
+            skipped.append(unseen[-1])
             continue
         for entry in entries:
             rel = prefix + entry.name
@@ -181,10 +196,12 @@ def _walk(root: str, ignored: frozenset[str] = frozenset()) -> tuple[list[_File]
                     mode = entry.stat(follow_symlinks=False).st_mode
                     skipped.append(SkippedPath(rel, f"special file ({_special(mode)}), not read"))
             except OSError as err:
-                skipped.append(SkippedPath(rel, f"unreadable: {_reason(err)}"))
+                unseen.append(SkippedPath(rel, UNREADABLE_ENTRY.format(why=_reason(err))))
+                skipped.append(unseen[-1])
     files.sort(key=lambda f: f.rel)
     skipped.sort(key=lambda s: s.path)
-    return files, skipped
+    unseen.sort(key=lambda s: s.path)
+    return files, skipped, unseen
 
 
 def _symlink(path: str, rel: str, real_root: str) -> SkippedPath:
@@ -278,12 +295,18 @@ def _unreadable(file: _File, err: OSError) -> None:
     """``file`` could not be read: its problem, and when it could be code (a source name, or no
     known kind: a script without suffix) the most lines its size can hold as its weight."""
     file.problem = f"unreadable: {_reason(err)}"
+    size_unknown: str | None = None
     if not file.size:
         try:
             file.size = os.lstat(file.abspath).st_size
-        except OSError:
-            pass
-    if file.kind in ("source", "other"):
+        except OSError as size_err:  # gone since the walk (no longer part of the tree), or hidden
+            if size_err.errno not in (errno.ENOENT, errno.ENOTDIR):
+                size_unknown = _reason(size_err)
+    if file.kind in ("source", "other") and size_unknown is not None:  # in a directory not searchable
+        file.kind, file.unweighed = "source", True
+        file.problem += (f"; its size cannot be read either ({size_unknown}): no weight bounds "
+                         "the lines it may hold")
+    elif file.kind in ("source", "other"):
         file.kind = "source"
         file.weight = counting.most_lines(file.size)
         file.problem += (f"; weighs ⌈{file.size} bytes ÷ 2⌉ = {file.weight} lines, the most "
@@ -565,7 +588,7 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
     own_cache = not isinstance(cache, ResultCache)
     store = cache if isinstance(cache, ResultCache) else open_cache(cache)
     try:
-        files, skipped = _walk(os.fspath(source.root), frozenset(source.ignored))
+        files, skipped, unseen = _walk(os.fspath(source.root), frozenset(source.ignored))
         total = len(files)
         state: dict[str, float] = {"done": 0, "shown": 0.0}
 
@@ -592,7 +615,8 @@ def build_inventory(source: SourceInfo, *, cache: ResultCache | Path | None = No
     warnings = tuple(source.notes) + tuple(counter.warnings)
     return Inventory(source=source, entries=entries, skipped=tuple(source.skipped) + tuple(skipped),
                      counting=counting_rule(count_limit, timeout_s), test_rule=TEST_RULE,
-                     warnings=warnings, counted=counter.counted, cached=cached)
+                     warnings=warnings, counted=counter.counted, cached=cached,
+                     unseen=tuple(unseen))
 
 
 def _warm_lexers(files: list[_File]) -> None:
@@ -650,4 +674,5 @@ def _entry(file: _File) -> InventoryEntry:
         language=language,
         lines=int(result.get("lines") or 0) if file.problem is None else file.weight,
         is_test=is_test_path(file.rel), problem=problem, encoding=result.get("encoding"),
-        max_line_length=int(result.get("max_line_length") or 0), minified=file.minified)
+        max_line_length=int(result.get("max_line_length") or 0), minified=file.minified,
+        unweighed=file.unweighed)

@@ -50,6 +50,9 @@ class InventoryEntry:
     (``verifier.origin.minified``): it was not lexed, ``lines`` are its non-blank lines."""
     sha1: str = ""
     """SHA-1 hex digest of the content (SPDX requires it of every file)."""
+    unweighed: bool = False
+    """Unreadable, and its size could not be read either (a directory that can be listed but not
+    searched): ``lines`` is 0 and no weight bounds what it may hold."""
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,6 @@ class Inventory:
     """Source files counted in this run (cache misses)."""
     cached: int = 0
     """Source files whose count came from the result cache."""
+    unseen: tuple[SkippedPath, ...] = ()
+    """Paths of ``skipped`` whose content could not be seen at all (unreadable directories,
+    entries whose type could not be read): no size bounds the code they may hold."""

@@ -124,7 +124,15 @@ WARNINGS: tuple[Phrase, ...] = (
            "指向 {target} 的符号链接（{where}{state}），未跟随"),
     Phrase("symbolic link (unreadable: {why}), not followed", "符号链接（不可读：{why}），未跟随"),
     Phrase("special file ({what}), not read", "特殊文件（{what}），未读取"),
+    Phrase("unreadable directory: {why}; what it holds cannot be seen or weighed",
+           "不可读的目录：{why}；其中内容无法查看，也无法计重"),
+    Phrase("unreadable: {why}; what it is cannot be seen or weighed", "不可读：{why}；无法查看其为何物，也无法计重"),
+    Phrase("unreadable directory: {why}", "不可读的目录：{why}"),
     Phrase("unreadable: {why}", "不可读：{why}"),
+    Phrase("{count} path(s) could not be read and have no size to weigh; the code they may hold is not in "
+           "the ratio, which therefore cannot be proven (make them readable and scan again): {paths}",
+           "{count} 个路径无法读取，也没有可用于计重的大小；其中可能含有的代码未计入自研代码率，因此该比率无法"
+           "证实（请使其可读后重新扫描）：{paths}"),
 )
 
 _WORDS = {

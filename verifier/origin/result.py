@@ -14,7 +14,7 @@ from typing import Any
 from verifier.origin.classify import FileOrigin
 from verifier.origin.components import Component
 from verifier.origin.model import ORIGINS, SkippedPath, SourceInfo
-from verifier.results import NOT_SCANNED_LIMIT
+from verifier.results import NOT_SCANNED_LIMIT, ratio_holds
 
 JSON_SCHEMA = "verifier/origin/1"
 #: Classes whose lines form the ratio's denominator.
@@ -83,6 +83,9 @@ class OriginReport:
     """Assets its HTML templates load from public CDNs (no lines either)."""
     knowledge_base: Mapping[str, Any] | None = None
     """The snippet knowledge bases matched against (files, the auto KB, whether partial)."""
+    unweighed: tuple[Mapping[str, str], ...] = ()
+    """Paths whose code could not be weighed (``{path, reason, origin}``; unreadable directories,
+    unreadable files of unknown size): while there are any, the ratio cannot be proven."""
 
     @property
     def totals(self) -> dict[str, dict[str, int]]:
@@ -106,9 +109,9 @@ class OriginReport:
 
     @property
     def passed(self) -> bool | None:
-        """ratio ≥ threshold; None when there is no ratio."""
-        ratio = self.ratio
-        return None if ratio is None else ratio >= self.threshold
+        """ratio ≥ threshold; None when there is no ratio or paths that could not be weighed
+        could move it across the threshold (``verifier.results.ratio_holds``)."""
+        return ratio_holds(self.ratio, self.threshold, self.unweighed)
 
     def tool_versions(self) -> dict[str, str]:
         """Versions of the tools behind the figures (for the run's environment record)."""
@@ -144,6 +147,7 @@ class OriginReport:
             "adjudications": [dict(a) for a in self.adjudications],
             "stale_adjudications": [dict(a) for a in self.stale_adjudications],
             "skipped": [asdict(s) for s in self.skipped],
+            "unweighed": [dict(u) for u in self.unweighed],
             "warnings": list(self.warnings),
             "source": {"given": src.given, "kind": src.kind, "commit": src.commit,
                        "dirty": src.dirty, "archive_sha256": src.archive_sha256},
@@ -173,6 +177,8 @@ class OriginReport:
             "warnings": list(self.warnings),
             "not_scanned": [{"path": item.path, "reason": item.reason} for item in shown],
             "not_scanned_total": len(not_scanned),
+            "unweighed": [dict(u) for u in self.unweighed[:NOT_SCANNED_LIMIT]],
+            "unweighed_total": len(self.unweighed),
         }
 
 

@@ -87,7 +87,8 @@ def parse_spec(text: str, *, file: str = "<spec>", repo: Path | str | None = Non
         except InputError as err:
             problems.append((("waivers",), str(err)))
     raise_first(file, located, problems)
-    spec._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    spec._source = text.encode("utf-8")
+    spec._sha256 = hashlib.sha256(spec._source).hexdigest()
     spec._warnings = placed_warnings(file, located, warnings)
     return spec
 
@@ -162,5 +163,6 @@ def load_spec(path: Path | str, *, repo: Path | str | None = None,
         raise SpecError(file, line, "", "the spec is not UTF-8 text") from None
     spec = parse_spec(text, file=file, repo=repo, probes=probes, spec_dir=path.resolve().parent)
     spec._path = path.resolve()
+    spec._source = raw
     spec._sha256 = hashlib.sha256(raw).hexdigest()
     return spec

@@ -259,6 +259,7 @@ class Spec(_Strict):
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
+    _source: bytes | None = PrivateAttr(None)
     _warnings: tuple[SpecWarning, ...] = PrivateAttr(())
     _assets: tuple[str, ...] = PrivateAttr(())
 
@@ -282,6 +283,12 @@ class Spec(_Strict):
     def sha256(self) -> str | None:
         """Hex sha256 of the spec file's bytes (or of the parsed text, UTF-8)."""
         return self._sha256
+
+    @property
+    def source(self) -> bytes | None:
+        """The exact bytes that were parsed (the file as read once, or the text in UTF-8): what a
+        run hashes and copies, never the file read again (it may have changed since)."""
+        return self._source
 
     @property
     def base_dir(self) -> Path:
