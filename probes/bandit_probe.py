@@ -36,6 +36,7 @@ from verifier.probekit import (
     RepoPath,
     check_argv_size,
     read_json,
+    recount_severities,
     run_evidence,
     run_tool,
     source_files,
@@ -128,15 +129,7 @@ class BanditProbe(Probe):
         """The counts without the waived issues: each leaves its severity's count, and ``total``
         when it counted there (``extra["counted"]``); ``issues_per_kloc`` follows ``total``. An
         issue bandit could not scan (``bandit-error``) counts nowhere."""
-        out = dict(measurements)
-        for f in waived:
-            if f.rule == "bandit-error":
-                continue
-            sev = (f.severity or "").lower()
-            if sev in ("high", "medium", "low") and out.get(sev) is not None:
-                out[sev] = max(float(out[sev] or 0) - 1, 0.0)
-            if f.extra.get("counted") and out.get("total") is not None:
-                out["total"] = max(float(out["total"] or 0) - 1, 0.0)
+        out = recount_severities(measurements, waived, tool_error="bandit-error")
         loc = out.get("loc")
         if out.get("total") is not None and isinstance(loc, (int, float)) and loc > 0:
             out["issues_per_kloc"] = round(float(out["total"] or 0) / (loc / 1000.0), 4)

@@ -53,6 +53,7 @@ from verifier.probekit import (
     check_argv_size,
     inside_repo,
     read_json,
+    recount_severities,
     run_evidence,
     run_tool,
     scrubbed_env,
@@ -203,16 +204,7 @@ class SemgrepProbe(Probe):
         """The counts without the waived findings: each leaves its severity's count, and ``total``
         when it counted there (``extra["counted"]``). An error semgrep reported
         (``semgrep-error``) counts nowhere; ``rules`` and ``files`` do not change."""
-        out = dict(measurements)
-        for f in waived:
-            if f.rule == "semgrep-error":
-                continue
-            sev = (f.severity or "").lower()
-            if sev in ("high", "medium", "low") and out.get(sev) is not None:
-                out[sev] = max(float(out[sev] or 0) - 1, 0.0)
-            if f.extra.get("counted") and out.get("total") is not None:
-                out["total"] = max(float(out["total"] or 0) - 1, 0.0)
-        return out
+        return recount_severities(measurements, waived, tool_error="semgrep-error")
 
     #: How semgrep is started (tests substitute it to simulate a missing, hanging or broken tool).
     command: ClassVar[tuple[str, ...]] = (

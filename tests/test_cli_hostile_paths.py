@@ -10,7 +10,6 @@ is looked up in is refused; one that links to a file inside is read.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import write_tree
+from support import unprivileged, write_tree
 
 #: No case should take more than a second; a hang is what this guards against.
 TIMEOUT = 60
@@ -252,16 +251,6 @@ def test_issue_reproductions(args, named, world):
 
 # -- unreadable and unwritable: root reads everything, so drop its override capabilities -----------
 
-def _unprivileged() -> tuple[str, ...]:
-    if os.geteuid() != 0:
-        return ()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: permissions cannot be denied")
-    caps = "-dac_override,-dac_read_search"
-    return (setpriv, "--bounding-set", caps, "--inh-caps", caps, "--")
-
-
 @pytest.mark.timeout(TIMEOUT * 2)
 @pytest.mark.parametrize("args, named", [
     (["check", "{locked_file}"], "{locked_file}"),
@@ -277,7 +266,7 @@ def _unprivileged() -> tuple[str, ...]:
 ], ids=["check SPEC", "check --repo", "origin --adjudications", "verify --key", "kb info",
         "report RUN_DIR", "report -o", "init", "run --out", "keygen -o"])
 def test_unreadable_and_unwritable(args, named, world):
-    prefix = _unprivileged()
+    prefix = tuple(unprivileged([]))
     locked_file = world.base / "locked.yaml"
     locked_file.write_text(SPEC)
     locked_file.chmod(0)

@@ -11,8 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
+from support import unprivileged
 from verifier.origin.inventory import build_inventory, open_cache
 from verifier.origin.model import SourceInfo
 
@@ -119,12 +118,7 @@ def test_unreadable_file_and_directory_are_reported(tmp_path):
     os.chmod(tmp_path / "secret.py", 0)
     os.chmod(tmp_path / "locked", 0)
     try:
-        argv = [sys.executable, "-c", _UNREADABLE_SCRIPT, str(tmp_path)]
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            if setpriv is None:
-                pytest.skip("running as root without setpriv: cannot make a file unreadable")
-            argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *argv]
+        argv = unprivileged([sys.executable, "-c", _UNREADABLE_SCRIPT, str(tmp_path)])
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=120,
                               cwd=Path(__file__).resolve().parents[1])
     finally:

@@ -7,29 +7,16 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support import REPO_ROOT
+from support import REPO_ROOT, unprivileged
 from verifier.origin import counting
 
 OWNER = "Hunan Example Software Co., Ltd."
-
-
-def _as_unprivileged(argv: list[str]) -> list[str]:
-    """``argv`` run so that file permissions apply: as root, in a child whose capability bounding
-    set lacks CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (the kernel then enforces mode bits for
-    uid 0 too); as another user, as is."""
-    if os.geteuid() != 0:
-        return argv
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a file unreadable")
-    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", *argv]
 
 
 def test_most_lines_is_a_true_bound_of_nonblank_lines():
@@ -57,7 +44,7 @@ def test_unreadable_code_weighs_and_fails_the_ratio_through_the_cli(tmp_path):
     (repo / "NOTES.md").write_text("# notes\n" * 20)
     locked = [repo / "app" / "vendored.py", repo / "bin" / "tool", repo / "NOTES.md"]
     out = tmp_path / "origin.json"
-    argv = _as_unprivileged([sys.executable, "-m", "verifier", "origin", str(repo), "--owner",
+    argv = unprivileged([sys.executable, "-m", "verifier", "origin", str(repo), "--owner",
                              OWNER, "--json", str(out), "-q", "--no-cache", "-j", "1"])
     for path in locked:
         os.chmod(path, 0)
@@ -95,7 +82,7 @@ def test_unreadable_file_small_enough_still_lets_the_ratio_pass(tmp_path):
     (repo / "app" / "main.py").write_text("".join(f"v{i} = {i}\n" for i in range(1000)))
     (repo / "app" / "tiny.py").write_text("x = 1\n" * 10)           # 60 bytes: at most 30 lines
     out = tmp_path / "origin.json"
-    argv = _as_unprivileged([sys.executable, "-m", "verifier", "origin", str(repo), "--owner",
+    argv = unprivileged([sys.executable, "-m", "verifier", "origin", str(repo), "--owner",
                              OWNER, "--json", str(out), "-q", "--no-cache", "-j", "1"])
     os.chmod(repo / "app" / "tiny.py", 0)
     try:
@@ -128,7 +115,7 @@ def test_a_file_gone_or_replaced_since_the_walk_is_reported_without_weight(tmp_p
 
 
 def _origin_cli(repo: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
-    argv = _as_unprivileged([sys.executable, "-m", "verifier", "origin", str(repo), "--owner", OWNER,
+    argv = unprivileged([sys.executable, "-m", "verifier", "origin", str(repo), "--owner", OWNER,
                              "--json", str(out), "-q", "--no-cache", "-j", "1", *options])
     return subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
 
@@ -230,7 +217,7 @@ def test_a_run_names_the_unreadable_directory_in_results_gate_and_reports(tmp_pa
     (repo / "secret_lib").mkdir()
     (repo / "secret_lib" / "core.py").write_text("x = 1\n" * 500)
     out = tmp_path / "run"
-    argv = _as_unprivileged([sys.executable, "-m", "verifier", "run", str(repo / "acceptance.yaml"),
+    argv = unprivileged([sys.executable, "-m", "verifier", "run", str(repo / "acceptance.yaml"),
                              "--out", str(out), "-q", "--no-cache", "--no-kb"])
     with _Locked({repo / "secret_lib": 0}):
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)

@@ -109,23 +109,15 @@ def test_keygen_makes_the_missing_key_directory_private(tmp_path, cli, monkeypat
 def _listing_as_unprivileged(repo) -> dict:
     """``repo_listing(repo)`` taken in a child for which file permissions apply (as root: a
     bounding set without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), as JSON."""
-    import os
     import subprocess
     import sys
 
-    import pytest
-
-    from support import REPO_ROOT
+    from support import REPO_ROOT, unprivileged
 
     code = ("import json, sys; from verifier.repository import repo_listing; "
             "ident, files = repo_listing(sys.argv[1]); "
             "print(json.dumps({'mode': ident.tree_hash_mode, 'hash': ident.tree_sha256, 'files': files}))")
-    argv = [sys.executable, "-c", code, str(repo)]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: cannot make a path unreadable")
-        argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *argv]
+    argv = unprivileged([sys.executable, "-c", code, str(repo)])
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)

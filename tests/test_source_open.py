@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from support import unprivileged
 from verifier.errors import InputError
 from verifier.source import open_source
 
@@ -135,7 +136,6 @@ def test_repository_config_cannot_run_commands(tmp_path):
 def test_unlistable_directory(tmp_path):
     """As root the check runs in a child without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH, so the
     kernel enforces the mode bits (root ignores them otherwise)."""
-    import shutil
     import sys
 
     locked = tmp_path / "locked"
@@ -144,12 +144,7 @@ def test_unlistable_directory(tmp_path):
     script = ("import sys\nfrom verifier.errors import InputError\nfrom verifier.source import "
               "open_source\ntry:\n    with open_source(sys.argv[1]):\n        print('opened')\n"
               "except InputError as err:\n    print(err)\n")
-    argv = [sys.executable, "-c", script, str(locked)]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: cannot make a directory unreadable")
-        argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *argv]
+    argv = unprivileged([sys.executable, "-c", script, str(locked)])
     os.chmod(locked, 0)
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,

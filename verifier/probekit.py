@@ -43,7 +43,7 @@ from typing import Any
 from verifier.fieldtypes import EnvValue
 from verifier.globs import glob_covers
 from verifier.placeholders import COMMON_PLACEHOLDERS, PLACEHOLDER
-from verifier.probe import ProbeContext, ProbeError
+from verifier.probe import Finding, ProbeContext, ProbeError
 from verifier.proc import ToolRun, run_tool, scrubbed_env
 from verifier.repo_paths import SPEC_DIR_PREFIX, RepoGlob, RepoOrAssetPath, RepoPath
 from verifier.vcs import VCS_DIRS, vcs_metadata
@@ -348,3 +348,21 @@ def which(executable: str, env: Mapping[str, str], cwd: Path) -> str | None:
         path = Path(executable) if Path(executable).is_absolute() else cwd / executable
         return str(path) if path.is_file() and os.access(path, os.X_OK) else None
     return shutil.which(executable, path=env.get("PATH"))
+
+
+def recount_severities(measurements: Mapping[str, float | None], waived: Sequence[Finding], *,
+                       tool_error: str) -> dict[str, float | None]:
+    """A scanner's counts without the waived findings (``Probe.recount`` of bandit, semgrep): each
+    leaves its severity's count (``high``, ``medium``, ``low``) and ``total`` when it counted there
+    (``extra["counted"]``); a finding of rule ``tool_error`` (a file the tool could not scan, an
+    error it reported) counts nowhere. Other figures are returned as they were."""
+    out = dict(measurements)
+    for finding in waived:
+        if finding.rule == tool_error:
+            continue
+        severity = (finding.severity or "").lower()
+        if severity in ("high", "medium", "low") and out.get(severity) is not None:
+            out[severity] = max(float(out[severity] or 0) - 1, 0.0)
+        if finding.extra.get("counted") and out.get("total") is not None:
+            out["total"] = max(float(out["total"] or 0) - 1, 0.0)
+    return out

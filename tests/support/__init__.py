@@ -4,7 +4,7 @@
 ``from support import write_tree`` or ``from support.bundle_runs import real_run``; fixtures live
 in ``tests/conftest.py``, which no test imports. The modules:
 
-- ``support`` (this module): the checkout's paths and ``write_tree``;
+- ``support`` (this module): the checkout's paths, ``write_tree`` and ``unprivileged``;
 - ``support.auth_service``: the token-protected fixture service and contexts whose spec declares its login;
 - ``support.bundle_runs``: real runs of small git deliveries, packed and verified;
 - ``support.fixture_expectations``: known answers about the fixtures under ``fixtures/``;
@@ -20,6 +20,8 @@ in ``tests/conftest.py``, which no test imports. The modules:
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -34,3 +36,19 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return root
+
+
+def unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run so that file permissions apply to it: as root, under ``setpriv`` without
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH in its bounding and inheritable sets (the kernel then
+    enforces mode bits for uid 0 too); as another user, as is. Skips the test when root has no
+    ``setpriv``."""
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        import pytest
+
+        pytest.skip("running as root without setpriv: permissions cannot be denied")
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, "--bounding-set", caps, "--inh-caps", caps, "--", *argv]
