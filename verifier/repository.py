@@ -35,8 +35,10 @@ TREE_HASH_RULES = {
                     "working-tree content; untracked and ignored files (.venv, node_modules, build "
                     "output) left out; a submodule contributes the commit its superproject records. "
                     "A clean checkout of the recorded commit, without line-ending conversion, "
-                    "reproduces it"),
-    "all-files": "every regular file and symbolic link under the directory, .git left out",
+                    "reproduces it; a path that cannot be read is an entry u with the sha256 of "
+                    "nothing"),
+    "all-files": ("every regular file and symbolic link under the directory, .git left out; a path "
+                  "that cannot be read is an entry u with the sha256 of nothing"),
 }
 
 
