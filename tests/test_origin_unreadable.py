@@ -168,6 +168,25 @@ def test_a_directory_that_cannot_be_read_leaves_the_ratio_unproven(tmp_path):
     assert warning.endswith("cannot be proven (make them readable and scan again): hidden, listed/vendored.py")
 
 
+def test_an_unreadable_directory_below_the_line_fails_whatever_it_holds(tmp_path):
+    """What an unreadable directory holds counts as not self-developed, like an unreadable file's
+    lines: it can only lower a ratio already below the line, so the gate fails and names it."""
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "main.py").write_text(_own(10))
+    (repo / "app" / "borrowed.py").write_text("# Copyright 2015 Someone Else\n"
+                                              + "".join(f"w{i} = {i}\n" for i in range(20)))
+    (repo / "hidden").mkdir()
+    (repo / "hidden" / "x.py").write_text(_own(500))
+    out = tmp_path / "origin.json"
+    with _Locked({repo / "hidden": 0}):
+        proc = _origin_cli(repo, out)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    data = json.loads(out.read_text("utf-8"))
+    assert [(u["path"], u["origin"]) for u in data["unweighed"]] == [("hidden", "unknown")]
+    assert data["passed"] is False and data["ratio"] < 0.6
+
+
 @pytest.mark.parametrize(("declared", "own", "code"), [
     ("--exclude", 100, 0),        # excluded whatever it holds: the ratio stands
     ("--third-party", 100, 3),    # third-party code could lower 100% below the line: open

@@ -249,24 +249,19 @@ class OriginSummary(_Model):
 
 #: Most ``OriginSummary.not_scanned`` (and ``unweighed``) entries kept in results.json.
 NOT_SCANNED_LIMIT = 200
-#: The origins of code that can only lower the self-developed ratio.
-_FOREIGN = frozenset({"third_party", "generated"})
-
-
 def ratio_holds(ratio: float | None, threshold: float, unweighed: Iterable[Mapping[str, Any]] = ()
                 ) -> bool | None:
     """Whether a self-developed ``ratio`` reaches ``threshold`` (within 1e-9): None when there is
-    no ratio, or when paths whose code could not be weighed (``OriginSummary.unweighed``) could
-    move it across the threshold — any code of theirs that may be self-developed could raise it
-    and foreign code lower it, by any amount; False when it is below and they can only lower it
-    (each is declared or vendored third-party or generated code)."""
+    no ratio, or when it does but paths whose code could not be weighed
+    (``OriginSummary.unweighed``) could lower it below, by any amount. What such a path holds
+    counts as not self-developed, like an unreadable file's ⌈bytes ÷ 2⌉ lines (``unknown``, or
+    third-party or generated code when declared so): it can only lower the ratio, so a ratio
+    below the threshold fails whatever they hold."""
     if ratio is None:
         return None
-    below = ratio < threshold - 1e-9
-    origins = {str(item.get("origin")) for item in unweighed}
-    if not origins:
-        return not below
-    return False if below and origins <= _FOREIGN else None
+    if ratio < threshold - 1e-9:
+        return False
+    return None if any(True for _ in unweighed) else True
 
 
 class AppliedWaiver(_Model):

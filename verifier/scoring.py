@@ -77,15 +77,16 @@ _SHORT = {"not_met": ("not met", "未达成"), "error": ("in error", "出错"),
           "not_applicable": ("no figure", "无测得值"), None: (_NOT_MEASURED, "未测量")}
 _SHORT_ZH = dict(_SHORT.values())
 #: How the origin gate names paths whose code could not be weighed (``OriginSummary.unweighed``):
-#: undecided, and failing whatever they hold (they can only lower the ratio); zh beside each
+#: undecided, and failing whatever they hold (their code is never self-developed, so it can only
+#: lower the ratio); zh beside each
 _UNWEIGHED = "{ratio} without {count} unreadable path(s) of unknown size: {paths}"
 _UNWEIGHED_ZH = "不计 {count} 个无法读取、大小不明的路径时为 {ratio}：{paths}"
-_UNWEIGHED_FAIL = "{figure}; {count} unreadable path(s) of third-party or generated code can only lower it: {paths}"
-_UNWEIGHED_FAIL_ZH = "{figure}；{count} 个无法读取的第三方或生成代码路径只会使其更低：{paths}"
+_UNWEIGHED_FAIL = "{figure}; {count} unreadable path(s), which can only lower it: {paths}"
+_UNWEIGHED_FAIL_ZH = "{figure}；{count} 个无法读取的路径只会使其更低：{paths}"
 _UNWEIGHED_RE = re.compile(r"(?P<ratio>\S+) without (?P<count>\d+) unreadable path\(s\) of unknown size: "
                            r"(?P<paths>.*)", re.DOTALL)
-_UNWEIGHED_FAIL_RE = re.compile(r"(?P<figure>\S+ < \S+); (?P<count>\d+) unreadable path\(s\) of "
-                                r"third-party or generated code can only lower it: (?P<paths>.*)", re.DOTALL)
+_UNWEIGHED_FAIL_RE = re.compile(r"(?P<figure>\S+ < \S+); (?P<count>\d+) unreadable path\(s\), which can "
+                                r"only lower it: (?P<paths>.*)", re.DOTALL)
 _PATHS_SHOWN = 5
 _MET_OF = re.compile(r"^(\d+) of (\d+) met")
 
