@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import write_tree
+from support import default_signals, write_tree
 from support.live_service import context
 from support.runner_specs import FIVE, OWN_CODE, command_indicator, task_book
 from verifier.builtin_probes.origin_probe import OriginProbe
@@ -269,7 +269,7 @@ def test_ctrl_c_stops_the_run_with_exit_130_and_a_resume_hint(tmp_path: Path) ->
     verifier = Path(sys.executable).with_name("verifier")
     proc = subprocess.Popen([str(verifier), "run", str(repo / "acceptance.yaml"), "--out", str(out),
                              "--quiet", "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=default_signals)
     deadline = time.monotonic() + 120
     while not (out / "state" / "F1.json").exists():
         assert proc.poll() is None and time.monotonic() < deadline
@@ -277,7 +277,7 @@ def test_ctrl_c_stops_the_run_with_exit_130_and_a_resume_hint(tmp_path: Path) ->
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, stderr
     assert f"--resume {out}" in stderr and "Traceback" not in stderr
     assert (out / "state" / "F1.json").exists() and not (out / "state" / "P1.json").exists()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from support import default_signals
 from support.live_service import fixture_service, gone, script_repo
 from verifier.errors import ToolError
 from verifier.service import Service, ServiceConfig, ServiceError
@@ -103,7 +104,7 @@ def test_signal_to_the_harness_cleans_up(tmp_path, sig):
     pid_file = tmp_path / "pids.txt"
     harness = subprocess.Popen([sys.executable, "-c", HARNESS, str(repo), str(pid_file),
                                 str(tmp_path / "logs")], stdout=subprocess.PIPE, text=True,
-                               cwd=Path(__file__).resolve().parent.parent)
+                               cwd=Path(__file__).resolve().parent.parent, preexec_fn=default_signals)
     try:
         assert harness.stdout.readline().strip() == "ready"
         pids = _pids(pid_file)

@@ -4,7 +4,8 @@
 ``from support import write_tree`` or ``from support.bundle_runs import real_run``; fixtures live
 in ``tests/conftest.py``, which no test imports. The modules:
 
-- ``support`` (this module): the checkout's paths, ``write_tree`` and ``unprivileged``;
+- ``support`` (this module): the checkout's paths, ``write_tree``, ``unprivileged`` and
+  ``default_signals``;
 - ``support.auth_service``: the token-protected fixture service and contexts whose spec declares its login;
 - ``support.bundle_runs``: real runs of small git deliveries, packed and verified;
 - ``support.fixture_expectations``: known answers about the fixtures under ``fixtures/``;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import textwrap
 from pathlib import Path
 
@@ -52,3 +54,12 @@ def unprivileged(argv: list[str]) -> list[str]:
         pytest.skip("running as root without setpriv: permissions cannot be denied")
     caps = "-dac_override,-dac_read_search"
     return [setpriv, "--bounding-set", caps, "--inh-caps", caps, "--", *argv]
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a child a test will signal: SIGINT, SIGHUP and SIGTERM at their default
+    dispositions. A shell without job control starts background jobs with SIGINT ignored, and
+    ``nohup`` ignores SIGHUP; a child inherits that, and Python then never raises
+    KeyboardInterrupt, so a test of what Ctrl-C does would test how the suite was started."""
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
