@@ -17,6 +17,7 @@ the text inside its strings, comments and docstrings:
 
 from __future__ import annotations
 
+import ast
 import builtins
 import io
 import keyword
@@ -32,33 +33,22 @@ _BUILTINS = frozenset(dir(builtins)) | {"self", "cls"}
 
 
 @dataclass(frozen=True)
-class Injection:
-    """One snippet placed into one own file."""
-
-    kind: str
-    source: str
-    """The KB file it was taken from."""
-    target: str
-    """The own file it went into."""
-    first: int
-    """First physical line of the block in the result (1-based)."""
-    last: int
-    length: int
-    """Effective lines the snippet had in the KB file."""
-
-
-@dataclass(frozen=True)
 class Snippet:
     """Whole physical lines of a file, with what its file's tokens say of them."""
 
     text: str
     code: tuple[int, ...]
-    """0-based indexes (in ``text.splitlines()``) of the snippet's effective lines."""
+    """0-based indexes (in ``lines``) of the snippet's effective lines."""
     names: tuple[tuple[int, int, str], ...]
     """Identifier tokens: (line index, column, name), in order."""
     literals: tuple[tuple[int, int, int, str], ...]
     """One-line number and string tokens: (line index, start column, end column, kind), kind
     ``number`` (a decimal integer) or ``string`` (2 to 40 characters between its quotes)."""
+
+    @property
+    def lines(self) -> list[str]:
+        """The snippet's physical lines (split at line breaks only, as the tokenizer does)."""
+        return self.text[:-1].split("\n")
 
     @classmethod
     def of(cls, text: str, name: str = "snippet.py") -> Snippet:
@@ -101,8 +91,6 @@ def inject(own: str, block: str, rng: random.Random) -> tuple[str, int, int]:
 
 def _boundaries(source: str, count: int) -> list[int]:
     """Line indexes before each top-level statement of a Python module, and its end."""
-    import ast
-
     try:
         body = ast.parse(source).body
     except (SyntaxError, ValueError):
@@ -116,8 +104,10 @@ _STRING = re.compile(r"""^[rRuUbB]{0,2}(['"])[^'"\n\\]{2,40}\1$""")
 
 
 def _snippet(text: str, name: str, first: int, last: int) -> Snippet:
-    """The snippet of physical lines ``first``..``last`` (1-based) of ``text``."""
-    lines = text.splitlines()
+    """The snippet of physical lines ``first``..``last`` (1-based) of ``text``, its lines split as
+    the tokenizer and ``normalize`` count them (at line breaks only)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
     code = tuple(n - first for n in normalize(text, name).numbers if first <= n <= last)
     names, literals = [], []
     for tok in _tokens(text):
@@ -162,7 +152,7 @@ def _type2(snippet: Snippet, rng: random.Random) -> list[str]:
     names = sorted({name for _, _, name in snippet.names})
     new = {name: f"renamed_{index}_{name[::-1]}"
            for index, name in enumerate(rng.sample(names, min(3, len(names))))}
-    lines = snippet.text.splitlines()
+    lines = snippet.lines
     edits = [(row, col, col + len(name), new[name]) for row, col, name in snippet.names
              if name in new]
     numbers = [lit for lit in snippet.literals if lit[3] == "number"]
@@ -190,7 +180,7 @@ def _reindent(lines: list[str]) -> str:
 def _edit(snippet: Snippet, rng: random.Random, own_line: str) -> str:
     """Type 3: two adjacent effective lines swapped, one deleted, a line of code inserted before
     another, none of them the first or last effective line."""
-    lines = snippet.text.splitlines()
+    lines = snippet.lines
     code = list(snippet.code)
     if len(code) <= 4:
         return snippet.text
