@@ -118,6 +118,10 @@ class BanditProbe(Probe):
             Phrase("bandit counted no lines of code: issues_per_kloc is not applicable",
                    "bandit 未统计到代码行：issues_per_kloc 不适用"),
             Phrase("not scanned: {reason}", "未扫描：{reason}"),
+            Phrase("no Python files under {paths} (after exclude {exclude}): nothing to scan",
+                   "{paths} 下（排除 {exclude} 之后）没有 Python 文件：无可扫描"),
+            Phrase("bandit JSON has no 'results' list", "bandit 的 JSON 输出没有 'results' 列表"),
+            Phrase("bandit JSON has a result that is not an object", "bandit 的 JSON 输出中有一项结果不是对象"),
         ),
     )
 

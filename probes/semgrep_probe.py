@@ -193,6 +193,8 @@ class SemgrepProbe(Probe):
             Phrase("semgrep JSON has no 'results' list", "semgrep 的 JSON 输出没有 'results' 列表"),
             Phrase("semgrep JSON has a result that is not an object", "semgrep 的 JSON 输出中有一项结果不是对象"),
             Phrase("semgrep exited with status {status}: {error}", "semgrep 以状态 {status} 退出：{error}"),
+            Phrase("semgrep was killed by signal {signal}: {error}", "semgrep 被信号 {signal} 终止：{error}"),
+            Phrase("semgrep could not be started: {why}: {error}", "semgrep 无法启动：{why}：{error}"),
         ),
     )
 

@@ -397,3 +397,20 @@ def test_semgrep_and_secrets_say_what_they_write_in_chinese() -> None:
     for probe, sentences in texts.items():
         words = VERIFIER_WORDS.with_phrases(presentation_of(probe).phrases)
         assert [t for t in sentences if words.zh(t) is None] == [], probe
+
+
+def test_bandit_and_semgrep_failures_say_themselves_in_chinese() -> None:
+    """The errors bandit's probe raises itself, and semgrep's failure with the error it reported
+    when it was killed or could not start, have their Chinese."""
+    from verifier.i18n import VERIFIER_WORDS
+    from verifier.probe import presentation_of
+
+    sentences = {
+        "bandit": ["no Python files under src, lib (after exclude tests/**): nothing to scan",
+                   "bandit JSON has no 'results' list", "bandit JSON has a result that is not an object"],
+        "semgrep": ["semgrep was killed by signal 9: rule crashed",
+                    "semgrep could not be started: executable not found: no such file"],
+    }
+    for probe, texts in sentences.items():
+        words = VERIFIER_WORDS.with_phrases(presentation_of(probe).phrases)
+        assert [t for t in texts if words.zh(t) is None] == [], probe
