@@ -161,7 +161,8 @@ def test_a_directory_that_cannot_be_read_leaves_the_ratio_unproven(tmp_path):
     assert [(u["path"], u["origin"]) for u in data["unweighed"]] == [
         ("hidden", "unknown"), ("listed/vendored.py", "unknown")]
     assert data["unweighed"][0]["reason"].startswith("unreadable directory: Permission denied")
-    assert "its size cannot be read either" in data["unweighed"][1]["reason"]
+    assert data["unweighed"][1]["reason"] == ("unreadable: Permission denied; its size cannot be read "
+                                              "either: no weight bounds the lines it may hold")
     assert {"path": "hidden", "reason": data["unweighed"][0]["reason"], "target": None,
             "inside": None} in data["skipped"]
     warning = next(w for w in data["warnings"] if "no size to weigh" in w)

@@ -294,7 +294,8 @@ def _read(file: _File, count_limit: int) -> bytes | None:
 def _unreadable(file: _File, err: OSError) -> None:
     """``file`` could not be read: its problem, and when it could be code (a source name, or no
     known kind: a script without suffix) the most lines its size can hold as its weight."""
-    file.problem = f"unreadable: {_reason(err)}"
+    reason = _reason(err)
+    file.problem = f"unreadable: {reason}"
     size_unknown: str | None = None
     if not file.size:
         try:
@@ -304,8 +305,9 @@ def _unreadable(file: _File, err: OSError) -> None:
                 size_unknown = _reason(size_err)
     if file.kind in ("source", "other") and size_unknown is not None:  # in a directory not searchable
         file.kind, file.unweighed = "source", True
-        file.problem += (f"; its size cannot be read either ({size_unknown}): no weight bounds "
-                         "the lines it may hold")
+        why = "" if size_unknown == reason else f" ({size_unknown})"  # not the same reason twice
+        file.problem += (f"; its size cannot be read either{why}: no weight bounds the lines it "
+                         "may hold")
     elif file.kind in ("source", "other"):
         file.kind = "source"
         file.weight = counting.most_lines(file.size)
