@@ -14,7 +14,8 @@ placeholders every declared command knows (``COMMON_PLACEHOLDERS``: ``{python}``
 ``{spec_dir}``, ``{runtime.python}`` …, valued by ``declared_values``), the interpreter that runs
 the product's code (``product_python``: the runtime's when the spec declares one) and a path that
 may lie in the repository or beside the task book (``resolve_path``) — tool versions for the
-environment record (``tool_version``) and file-name-safe evidence names (``safe_name``). Field types
+environment record (``tool_version``), file-name-safe evidence names (``safe_name``) and a
+scanner's counts without its waived findings (``recount_severities``, for ``Probe.recount``). Field types
 for ``with:`` arguments: ``RepoPath`` and ``RepoGlob`` (a path or glob inside the delivered
 repository, checked at its line of the spec), ``RepoOrAssetPath`` (the same, or ``{spec_dir}/PATH``:
 an agency's own file beside the task book) and ``EnvValue`` (an environment variable value).
@@ -52,7 +53,8 @@ __all__ = [
     "CANNOT_START", "COMMON_PLACEHOLDERS", "MAX_ARGV_BYTES", "SKIPPED_DIRS", "Deadline", "EnvValue", "RepoGlob",
     "RepoOrAssetPath", "RepoPath", "ToolRun", "check_argv_size", "declared_values", "expand_command",
     "failure_reason", "glob_matches", "inside_repo", "interpreter_env", "placeholders", "product_python",
-    "read_json", "resolve_path", "resolve_python", "run_evidence", "run_tool", "safe_name", "scrubbed_env",
+    "read_json", "recount_severities", "resolve_path", "resolve_python", "run_evidence", "run_tool",
+    "safe_name", "scrubbed_env",
     "source_files", "split_command", "substitute", "tool_failure", "tool_version", "which",
 ]
 
