@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifier import loopback
-
-_METHOD_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
-_HEADER_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+from verifier.fieldtypes import HttpHeaders, HttpMethod, HttpStatuses, ServicePath
 
 
 class HttpRequest(BaseModel):
@@ -33,54 +30,22 @@ class HttpRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    method: str = "GET"
+    method: HttpMethod = "GET"
     """HTTP method."""
-    path: str
+    path: ServicePath
     """Path (and query) on the service, starting with ``/``; ``{i}``/``{uid}`` placeholders allowed."""
     body: Any = None
     """JSON body (object, list, string, number); sent as ``application/json`` when set."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: HttpHeaders = Field(default_factory=dict)
     """Extra request headers."""
     weight: int = Field(default=1, ge=1, le=10_000)
     """Relative frequency under load."""
     name: str | None = None
     """Label in the statistics (default ``METHOD path``)."""
-    expect: list[int] | None = None
+    expect: HttpStatuses = None
     """Statuses that count as success (default: any status below 400)."""
     auth: bool = True
     """Send the login's token with it (when the service declares ``login:``); ``false``: without."""
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        value = value.upper()
-        if not _METHOD_RE.match(value):
-            raise ValueError(f"bad HTTP method {value!r}")
-        return value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/") or value.startswith("//"):
-            raise ValueError(f"path {value!r} must start with a single '/' (the host is the service)")
-        if any(ch.isspace() or ord(ch) < 32 for ch in value):
-            raise ValueError(f"path {value!r} contains whitespace or control characters")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, text in value.items():
-            if not _HEADER_RE.match(key) or "\n" in text or "\r" in text:
-                raise ValueError(f"bad header {key!r}")
-        return value
-
-    @field_validator("expect")
-    @classmethod
-    def _expect(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and (not value or any(not 100 <= v <= 599 for v in value)):
-            raise ValueError("expect must list HTTP statuses between 100 and 599")
-        return value
 
     @property
     def label(self) -> str:

@@ -3,7 +3,10 @@
 - ``Duration``: a positive number of seconds, written as a number or ``"30s"``, ``"2m"``,
   ``"1h30m"``, ``"500ms"`` (``parse_duration``);
 - ``EnvValue``: an environment variable's value; YAML numbers and booleans become text;
-- ``env_names``: the check every ``env:`` mapping's keys go through.
+- ``env_names``: the check every ``env:`` mapping's keys go through;
+- ``HttpMethod``, ``ServicePath``, ``HttpHeaders``, ``HttpStatuses``: the parts of a declared HTTP
+  request (the service's ``login:``, the live-service probes' requests), checked so that a value
+  from the spec can only ever be sent as one request line and its headers.
 
 They live here, below the spec, the service and the probe toolkit, so that each of those can use
 them without importing the others (``verifier.service`` and ``verifier.probekit`` re-export them).
@@ -14,11 +17,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 _DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
                           r"(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+(?:\.\d+)?)ms)?\s*$")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_METHOD = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+#: An HTTP header name (an RFC 9110 token).
+HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
 
 def parse_duration(value: Any) -> float:
@@ -67,3 +73,41 @@ def env_names(value: dict[str, str]) -> dict[str, str]:
         if not _ENV_NAME.fullmatch(key):
             raise ValueError(f"bad environment variable name {key!r}")
     return value
+
+
+def _method(value: str) -> str:
+    value = value.upper()
+    if not _METHOD.match(value):
+        raise ValueError(f"bad HTTP method {value!r}")
+    return value
+
+
+def _service_path(value: str) -> str:
+    if not value.startswith("/") or value.startswith("//"):
+        raise ValueError(f"path {value!r} must start with a single '/' (the host is the service)")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError(f"path {value!r} contains whitespace or control characters")
+    return value
+
+
+def _headers(value: dict[str, str]) -> dict[str, str]:
+    for key, text in value.items():
+        if not HEADER_NAME.match(key) or "\n" in text or "\r" in text:
+            raise ValueError(f"bad header {key!r}")
+    return value
+
+
+def _statuses(value: list[int] | None) -> list[int] | None:
+    if value is not None and (not value or any(not 100 <= v <= 599 for v in value)):
+        raise ValueError("expect must list HTTP statuses between 100 and 599")
+    return value
+
+
+HttpMethod = Annotated[str, AfterValidator(_method)]
+"""An HTTP method, upper-cased: a token of at most 32 letters, digits, ``_`` and ``-``."""
+ServicePath = Annotated[str, AfterValidator(_service_path)]
+"""A path on the service: one leading ``/`` (never a host), no whitespace or control character."""
+HttpHeaders = Annotated[dict[str, str], AfterValidator(_headers)]
+"""Extra request headers: token names, values without a line break."""
+HttpStatuses = Annotated[list[int] | None, AfterValidator(_statuses)]
+"""Statuses that count as success: a non-empty list of 100–599, or ``None`` for the default."""

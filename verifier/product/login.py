@@ -31,8 +31,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_METHOD = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
-_HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+from verifier.fieldtypes import HEADER_NAME as _HEADER
+from verifier.fieldtypes import HttpHeaders, HttpMethod, HttpStatuses, ServicePath
+
 _PATH_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)\]")
 
 
@@ -73,48 +74,16 @@ class LoginRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    method: str = "POST"
+    method: HttpMethod = "POST"
     """HTTP method."""
-    path: str
+    path: ServicePath
     """Path on the service, starting with ``/``; ``{user}`` is the simulated user's number."""
     body: Any = None
     """JSON body (``{user}`` allowed in its strings); sent as ``application/json``."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: HttpHeaders = Field(default_factory=dict)
     """Extra request headers."""
-    expect: list[int] | None = None
+    expect: HttpStatuses = None
     """Statuses that mean the login succeeded (default: any 2xx)."""
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        value = value.upper()
-        if not _METHOD.match(value):
-            raise ValueError(f"bad HTTP method {value!r}")
-        return value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/") or value.startswith("//"):
-            raise ValueError(f"path {value!r} must start with a single '/' (the host is the service)")
-        if any(ch.isspace() or ord(ch) < 32 for ch in value):
-            raise ValueError(f"path {value!r} contains whitespace or control characters")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, text in value.items():
-            if not _HEADER.match(key) or "\n" in text or "\r" in text:
-                raise ValueError(f"bad header {key!r}")
-        return value
-
-    @field_validator("expect")
-    @classmethod
-    def _expect(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and (not value or any(not 100 <= v <= 599 for v in value)):
-            raise ValueError("expect must list HTTP statuses between 100 and 599")
-        return value
 
     def ok(self, status: int) -> bool:
         """Whether ``status`` means the login succeeded."""
