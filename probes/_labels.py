@@ -1,5 +1,6 @@
 """Presentation pieces the built-in probes share (``verifier.probe.Presentation``): the names of
-load-test figures (locust, soak, recovery), of test outcomes (pytest, matrix), the tables of failed
+load-test figures (locust, soak, recovery), of test outcomes (pytest, junit, matrix), of a test run's
+figures and function-list table (pytest, junit), the tables of failed
 requests and the charts of response time and throughput. Each probe declares its own presentation
 from these; verifier's report knows none of them.
 """
@@ -66,6 +67,20 @@ TEST_OUTCOMES: dict[str, Label] = {
     "error": ("错误", "Error"),
     "errors": ("错误", "Errors"),
     "skipped": ("跳过", "Skipped"),
+}
+
+#: The figures and function-list table of a probe running the product's tests (pytest, junit).
+FUNCTION_TEST_LABELS: dict[str, Label] = {
+    **TEST_OUTCOMES,
+    "pass_rate": ("通过率（%）", "Pass rate (%)"),
+    "total": ("合计", "Total"),
+    "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
+    "functions": ("功能清单覆盖", "Function list coverage"),
+    "outcomes": ("结果", "Outcomes"),
+    "id": ("编号", "ID"),
+    "name": ("名称", "Name"),
+    "description": ("说明", "Description"),
+    "covered": ("已覆盖", "Covered"),
 }
 
 #: The tests chart of a probe reporting passed / failed / errors / skipped measurements.

@@ -64,7 +64,7 @@ from verifier.probekit import (
 from verifier.repo_paths import normalize_repo_path
 
 from ._junit_xml import ClassFiles, merge, read_report
-from ._labels import TEST_OUTCOMES, TESTS_CHART
+from ._labels import FUNCTION_TEST_LABELS, TESTS_CHART
 from ._xml import MAX_XML_BYTES
 from .pytest_probe import JUnitCase, _spec_functions, summarize
 
@@ -144,16 +144,7 @@ class JUnitProbe(Probe):
 
     presentation = Presentation(
         labels={
-            **TEST_OUTCOMES,
-            "pass_rate": ("通过率（%）", "Pass rate (%)"),
-            "total": ("合计", "Total"),
-            "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
-            "functions": ("功能清单覆盖", "Function list coverage"),
-            "outcomes": ("结果", "Outcomes"),
-            "id": ("编号", "ID"),
-            "name": ("名称", "Name"),
-            "description": ("说明", "Description"),
-            "covered": ("已覆盖", "Covered"),
+            **FUNCTION_TEST_LABELS,
             "reports": ("JUnit XML 报告", "JUnit XML reports"),
             "file": ("文件", "File"),
             "origin": ("写入位置", "Written to"),

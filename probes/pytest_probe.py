@@ -65,7 +65,7 @@ from verifier.probekit import (
 )
 from verifier.spec import Spec
 
-from ._labels import TEST_OUTCOMES, TESTS_CHART
+from ._labels import FUNCTION_TEST_LABELS, TESTS_CHART
 from ._xml import read_xml
 
 _PLUGIN_SOURCE = Path(__file__).with_name("_pytest_plugin.py")
@@ -139,16 +139,7 @@ class PytestProbe(Probe):
 
     presentation = Presentation(
         labels={
-            **TEST_OUTCOMES,
-            "pass_rate": ("通过率（%）", "Pass rate (%)"),
-            "total": ("合计", "Total"),
-            "function_coverage": ("功能覆盖率（%）", "Function coverage (%)"),
-            "functions": ("功能清单覆盖", "Function list coverage"),
-            "outcomes": ("结果", "Outcomes"),
-            "id": ("编号", "ID"),
-            "name": ("名称", "Name"),
-            "description": ("说明", "Description"),
-            "covered": ("已覆盖", "Covered"),
+            **FUNCTION_TEST_LABELS,
             "failing_tests": ("失败的测试", "Failing tests"),
             "nodeid": ("测试用例", "Test"),
             "message": ("信息", "Message"),
