@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from support import write_tree
 from verifier.builtin_probes._junit_xml import ClassFiles, merge, read_report
 from verifier.builtin_probes._xml import read_xml
 from verifier.builtin_probes.junit_probe import JUnitArgs, JUnitProbe
@@ -47,14 +48,6 @@ def spec(*items):
         SimpleNamespace(id=i, name=f"function {i}", description="", tests=t) for i, t in items])
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
-
-
 def context(tmp_path: Path, repo: Path, spec_obj=None, timeout: float = 120, **args) -> ProbeContext:
     run_dir = tmp_path / "run"
     evidence = run_dir / "evidence" / "J1"
@@ -83,7 +76,7 @@ def test_registered_under_entry_point():
 
 @needs_node
 def test_node_runner_counts_outcomes_and_names_tests_by_describe_block(tmp_path):
-    repo = write(tmp_path / "repo", {"test/orders.test.js": NODE_TESTS})
+    repo = write_tree(tmp_path / "repo", {"test/orders.test.js": NODE_TESTS})
     functions = spec(("F-01", ["test::Orders::*"]), ("F-02", ["test::adds"]), ("F-03", ["*::fails"]),
                      ("F-04", []))
     ctx = context(tmp_path, repo, functions,
@@ -115,7 +108,7 @@ def test_node_runner_counts_outcomes_and_names_tests_by_describe_block(tmp_path)
 
 @needs_node
 def test_a_passing_node_suite_is_all_green(tmp_path):
-    repo = write(tmp_path / "repo", {"test/a.test.js": """
+    repo = write_tree(tmp_path / "repo", {"test/a.test.js": """
         const test = require('node:test');
         test('one', () => {});
         test('two', () => {});
@@ -160,7 +153,7 @@ CMAKE_PROJECT = {
 @pytest.mark.slow
 @needs_cmake
 def test_ctest_junit_with_its_exit_status_8(tmp_path):
-    repo = write(tmp_path / "repo", CMAKE_PROJECT)
+    repo = write_tree(tmp_path / "repo", CMAKE_PROJECT)
     command = ("cmake -S . -B build >/dev/null && cmake --build build >/dev/null && "
                "ctest --test-dir build --output-junit {junit_dir}/ctest.xml")
     with pytest.raises(ProbeError, match=r"exited with status 8 \(ok_exit_codes: \[0, 1\]\)") as info:
@@ -208,7 +201,7 @@ PYTEST_PROJECT = {
 
 @pytest.mark.parametrize("family", ["xunit1", "xunit2"])
 def test_pytest_junit_gives_pytest_node_ids(tmp_path, family):
-    repo = write(tmp_path / "repo", PYTEST_PROJECT)
+    repo = write_tree(tmp_path / "repo", PYTEST_PROJECT)
     functions = spec(("F-01", ["tests/test_items.py::test_create"]), ("F-02", ["tests/test_items.py::TestStock::*"]),
                      ("F-03", ["tests/test_items.py"]))
     outcome = JUnitProbe().run(context(
@@ -260,7 +253,7 @@ SUREFIRE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _surefire_repo(tmp_path: Path) -> Path:
-    return write(tmp_path / "repo", {
+    return write_tree(tmp_path / "repo", {
         "pom.xml": "<project/>",
         "src/test/java/com/example/orders/OrderServiceTest.java": "class OrderServiceTest {}\n",
         "src/main/java/com/example/orders/OrderService.java": "class OrderService {}\n",
@@ -301,7 +294,7 @@ def test_surefire_reports_in_the_tree_map_classes_to_their_source_files(tmp_path
 
 def test_reports_older_than_the_run_are_left_out(tmp_path):
     repo = _surefire_repo(tmp_path)
-    old = write(repo, {"build/test-results/test/TEST-Old.xml": SUREFIRE}) / "build/test-results/test/TEST-Old.xml"
+    old = write_tree(repo, {"build/test-results/test/TEST-Old.xml": SUREFIRE}) / "build/test-results/test/TEST-Old.xml"
     past = time.time() - 3600
     os.utime(old, (past, past))
     patterns = ["target/surefire-reports/*.xml", "build/test-results/**/*.xml"]
@@ -317,7 +310,7 @@ def test_reports_older_than_the_run_are_left_out(tmp_path):
 def test_a_report_linked_out_of_the_tree_is_not_read(tmp_path):
     outside = tmp_path / "outside.xml"
     outside.write_text(SUREFIRE)
-    repo = write(tmp_path / "repo", {"README": "x"})
+    repo = write_tree(tmp_path / "repo", {"README": "x"})
     (repo / "target").mkdir()
     (repo / "target" / "TEST-x.xml").symlink_to(outside)
     with pytest.raises(ProbeError, match="wrote no JUnit XML"):
@@ -380,7 +373,7 @@ def _read(tmp_path: Path, text: str, repo: Path | None = None):
 
 
 def test_gradle_names_with_parentheses(tmp_path):
-    repo = write(tmp_path / "repo", {"src/test/kotlin/com/example/ItemTest.kt": "class ItemTest\n"})
+    repo = write_tree(tmp_path / "repo", {"src/test/kotlin/com/example/ItemTest.kt": "class ItemTest\n"})
     report = _read(tmp_path, GRADLE, repo)
     assert [(c.nodeid, c.outcome) for c in report.cases] == [
         ("src/test/kotlin/com/example/ItemTest.kt::creates item()", "passed"),
@@ -388,7 +381,7 @@ def test_gradle_names_with_parentheses(tmp_path):
 
 
 def test_jest_junit_files_absolute_or_relative(tmp_path):
-    repo = write(tmp_path / "repo", {"web/__tests__/orders.test.ts": "test()\n"})
+    repo = write_tree(tmp_path / "repo", {"web/__tests__/orders.test.ts": "test()\n"})
     report = _read(tmp_path, JEST_JUNIT.replace("{root}", str(repo)), repo)
     assert [(c.nodeid, c.file, c.outcome) for c in report.cases] == [
         ("web/__tests__/orders.test.ts::Orders API creates an order", "web/__tests__/orders.test.ts", "passed"),
@@ -413,7 +406,7 @@ def test_a_file_outside_the_repository_is_not_a_location(tmp_path):
 
 
 def test_an_ambiguous_class_name_is_never_guessed(tmp_path):
-    repo = write(tmp_path / "repo", {"a/com/example/ItemTest.java": "", "b/com/example/ItemTest.java": ""})
+    repo = write_tree(tmp_path / "repo", {"a/com/example/ItemTest.java": "", "b/com/example/ItemTest.java": ""})
     report = _read(tmp_path, GRADLE, repo)
     assert report.cases[0].nodeid == "com.example.ItemTest::creates item()"
     assert report.cases[0].file is None
@@ -456,13 +449,13 @@ def test_junit_dir_in_env_is_enough(tmp_path):
 
 
 def test_a_runner_that_is_not_installed_is_named(tmp_path):
-    repo = write(tmp_path / "repo", {"a.txt": "x"})
+    repo = write_tree(tmp_path / "repo", {"a.txt": "x"})
     with pytest.raises(ProbeError, match="test command 'no-such-runner' not found"):
         JUnitProbe().run(context(tmp_path, repo, command=["no-such-runner", "--junit={junit_dir}/x.xml"]))
 
 
 def test_a_crashing_runner_is_an_error_with_its_tail(tmp_path):
-    repo = write(tmp_path / "repo", {"a.txt": "x"})
+    repo = write_tree(tmp_path / "repo", {"a.txt": "x"})
     script = "import os, sys; sys.stderr.write('Segmentation fault in runner\\n'); sys.stderr.flush(); " \
              "os.kill(os.getpid(), 9)  # {junit_dir}"
     with pytest.raises(ProbeError, match="killed by signal 9") as info:
@@ -475,7 +468,7 @@ def test_a_crashing_runner_is_an_error_with_its_tail(tmp_path):
 
 
 def test_a_runner_that_writes_no_xml_is_an_error_with_its_tail(tmp_path):
-    repo = write(tmp_path / "repo", {"a.txt": "x"})
+    repo = write_tree(tmp_path / "repo", {"a.txt": "x"})
     script = "import sys; print('[ERROR] COMPILATION ERROR: cannot find symbol'); sys.exit(1)  # {junit_dir}"
     with pytest.raises(ProbeError, match=r"exited with status 1 but wrote no JUnit XML \(looked in "
                                          r"\{junit_dir\} \(evidence/J1/junit\)\)") as info:
@@ -484,7 +477,7 @@ def test_a_runner_that_writes_no_xml_is_an_error_with_its_tail(tmp_path):
 
 
 def test_a_hanging_runner_is_killed(tmp_path):
-    repo = write(tmp_path / "repo", {"a.txt": "x"})
+    repo = write_tree(tmp_path / "repo", {"a.txt": "x"})
     start = time.monotonic()
     with pytest.raises(ProbeError, match="did not finish within 2 s"):
         JUnitProbe().run(context(tmp_path, repo, timeout=2,
@@ -512,7 +505,7 @@ EXTERNAL = """<?xml version="1.0"?>
     ("<html><body/></html>", "has root <html>"),
 ])
 def test_hostile_or_broken_xml_is_an_error_naming_the_file(tmp_path, content, message):
-    repo = write(tmp_path / "repo", {"a.txt": "x"})
+    repo = write_tree(tmp_path / "repo", {"a.txt": "x"})
     with pytest.raises(ProbeError, match=message) as info:
         JUnitProbe().run(context(tmp_path, repo, command=_writes(content)))
     assert "{junit_dir}/r.xml" in info.value.reason
@@ -546,7 +539,7 @@ def test_fixture_node_delivery_suite_through_the_probe(tmp_path):
 
 
 def test_the_probe_never_runs_the_command_through_a_shell_unless_declared(tmp_path):
-    repo = write(tmp_path / "repo", {"a.txt": "x"})
+    repo = write_tree(tmp_path / "repo", {"a.txt": "x"})
     marker = tmp_path / "pwned"
     with pytest.raises(ProbeError):
         JUnitProbe().run(context(tmp_path, repo, command=f"{sys.executable} -c pass ; touch {marker} {{junit_dir}}"))
@@ -556,7 +549,7 @@ def test_the_probe_never_runs_the_command_through_a_shell_unless_declared(tmp_pa
 def test_report_globs_are_outputs_so_check_does_not_warn_before_the_run(tmp_path):
     from verifier.spec import load_spec
 
-    repo = write(tmp_path / "repo", {"pom.xml": "<project/>", "acceptance.yaml": """
+    repo = write_tree(tmp_path / "repo", {"pom.xml": "<project/>", "acceptance.yaml": """
         project: {name: p, version: "1.0.0", applicant: a, owners: [a]}
         indicators:
           - id: FUN-1

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from support import write_tree
 from verifier.builtin_probes.semgrep_probe import BUILTIN_DIR, SemgrepArgs, SemgrepProbe, rule_id, summarize
 from verifier.probe import ProbeContext, ProbeError, get_probe
 from verifier.proc import run_tool, scrubbed_env
@@ -63,17 +63,9 @@ DELIVERY = {
 }
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return write(tmp_path / "repo", DELIVERY)
+    return write_tree(tmp_path / "repo", DELIVERY)
 
 
 def context(tmp_path: Path, repo: Path, timeout: float = 300, **args) -> ProbeContext:
@@ -168,7 +160,7 @@ def test_findings_by_severity_with_ignore_files_and_nosemgrep(tmp_path, repo):
 
 @pytest.mark.slow
 def test_the_applicants_and_the_agencys_own_rules(tmp_path, repo):
-    write(repo, {"security/semgrep/no-console.yaml": """
+    write_tree(repo, {"security/semgrep/no-console.yaml": """
         rules:
           - id: no-console-log
             languages: [javascript]
@@ -176,7 +168,7 @@ def test_the_applicants_and_the_agencys_own_rules(tmp_path, repo):
             message: console.log left in the code
             pattern: console.log(...)
         """, "server/log.js": "console.log('started');\n"})
-    agency = write(tmp_path / "agency", {"rules.yml": """
+    agency = write_tree(tmp_path / "agency", {"rules.yml": """
         rules:
           - id: agency.no-exec
             languages: [javascript]
@@ -196,7 +188,7 @@ def test_the_applicants_and_the_agencys_own_rules(tmp_path, repo):
 
 @pytest.mark.slow
 def test_a_rule_semgrep_cannot_parse_is_an_error_with_its_message(tmp_path, repo):
-    write(repo, {"rules/bad.yaml": """
+    write_tree(repo, {"rules/bad.yaml": """
         rules:
           - id: broken
             languages: [python]
@@ -210,7 +202,7 @@ def test_a_rule_semgrep_cannot_parse_is_an_error_with_its_message(tmp_path, repo
 
 
 def test_rules_the_probe_can_read_before_running_semgrep(tmp_path, repo):
-    write(repo, {"rules/empty.yaml": "rules: []\n", "rules/notyaml.yaml": "rules: [\n", "rules/d/x.txt": "x"})
+    write_tree(repo, {"rules/empty.yaml": "rules: []\n", "rules/notyaml.yaml": "rules: [\n", "rules/d/x.txt": "x"})
     with pytest.raises(ProbeError, match="hold no rule"):
         SemgrepProbe().run(context(tmp_path, repo, rules=["rules/empty.yaml"]))
     with pytest.raises(ProbeError, match="is not YAML"):
@@ -227,7 +219,7 @@ def test_rules_the_probe_can_read_before_running_semgrep(tmp_path, repo):
 
 
 def test_no_file_in_the_rules_languages_is_an_error(tmp_path):
-    repo = write(tmp_path / "repo", {"main.go": "package main\n"})
+    repo = write_tree(tmp_path / "repo", {"main.go": "package main\n"})
     with pytest.raises(ProbeError, match="no file in a language the rules name"):
         SemgrepProbe().run(context(tmp_path, repo, rules=["builtin:injection"]))
 
