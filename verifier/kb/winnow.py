@@ -15,8 +15,7 @@ identifiers and changed literals still shares. From each line, the *shape gram* 
 the next ones until they hold ``SHAPE_K`` (20) bytes (about 2.5 lines), hashed with xxh32 under
 another seed, and winnowed with ``SHAPE_W`` (5): any 5 consecutive grams shared yield a
 fingerprint. In a gram a line of data (no name, no keyword: a row of a table, a line inside a
-multi-line string) is its normalized text, since abstracted every row is like any other; of the
-grams of data alone, which the exact stream also sees, one in ``DATA_SAMPLE`` is kept. A gram
+multi-line string) is its normalized text, since abstracted every row is like any other. A gram
 never holds a line of an import statement (every file has some, and one list of imports is much
 like another), and a shape a file selects more than ``SHAPE_REPEATS`` times is left out.
 
@@ -62,8 +61,6 @@ SHAPE_K = 20
 SHAPE_W = 5
 #: A shape selected more often than this in one file is left out of its fingerprints.
 SHAPE_REPEATS = 8
-#: Of the selected shape grams of data alone, those whose value is a multiple of this are kept.
-DATA_SAMPLE = 3
 _IMPORT = ABSTRACT_IMPORT.encode()
 #: What starts the text of a line of data in a shape gram (the line itself follows).
 _DATA = b"\x05"
@@ -116,28 +113,23 @@ def shape_hash(shape: bytes) -> int:
     return 0 if shape == _IMPORT else 1 + xxhash.xxh32_intdigest(shape) % 15
 
 
-def shape_grams(shapes: Sequence[bytes], k: int
-                ) -> tuple[list[int], list[int], list[int], list[bool]]:
+def shape_grams(shapes: Sequence[bytes], k: int) -> tuple[list[int], list[int], list[int]]:
     """Hashes of the *shape grams* of lines (their abstract text, or ``_DATA`` and the line itself
     for a line of data): from each line, it and the lines after it until they hold at least ``k``
-    bytes; with the line each starts on, its span (line breaks it crosses) and whether it holds
-    lines of data alone. A tail shorter than ``k`` bytes has none, and neither has a gram holding
-    a line of an import statement."""
+    bytes; with the line each starts on and its span (line breaks it crosses). A tail shorter than
+    ``k`` bytes has none, and neither has a gram holding a line of an import statement."""
     digest = xxhash.xxh32_intdigest
     hashes: list[int] = []
     starts: list[int] = []
     spans: list[int] = []
-    data: list[bool] = []
     n = len(shapes)
     end = 0  # one past the gram's last line
     size = 0
-    last_import = last_code = -1
+    last_import = -1
     for first in range(n):
         while size < k and end < n:
             if shapes[end] == _IMPORT:
                 last_import = end
-            elif not shapes[end].startswith(_DATA):
-                last_code = end
             size += len(shapes[end])
             end += 1
         if size < k:
@@ -147,9 +139,8 @@ def shape_grams(shapes: Sequence[bytes], k: int
             hashes.append(value)
             starts.append(first)
             spans.append(end - 1 - first)
-            data.append(last_code < first)
         size -= len(shapes[first])
-    return hashes, starts, spans, data
+    return hashes, starts, spans
 
 
 @dataclass(frozen=True)
@@ -197,13 +188,11 @@ def fingerprint(text: NormalizedText, k: int = K, w: int = W, shape_k: int = SHA
         # in a gram, a line of data is itself: abstracted, one row of a table is like any other
         texts = [_DATA + line if is_data(shape) else shape
                  for shape, line in zip(text.abstract, text.lines)]
-        grams, gram_starts, gram_spans, data = shape_grams(texts, shape_k)
+        grams, gram_starts, gram_spans = shape_grams(texts, shape_k)
         picked = winnow(grams, shape_w)
         seen = Counter(grams[p] for p in picked)
-        # a shape the file repeats (a run of like statements) says little about it; of grams of
-        # data alone (a table: the exact stream has it too) one in DATA_SAMPLE is kept, by value
-        picked = [p for p in picked if seen[grams[p]] <= SHAPE_REPEATS
-                  and (not data[p] or grams[p] % DATA_SAMPLE == 0)]
+        # a shape the file repeats (a run of like statements) says little about it
+        picked = [p for p in picked if seen[grams[p]] <= SHAPE_REPEATS]
         values.extend(grams[p] for p in picked)
         starts += [gram_starts[p] for p in picked]
         spans += [gram_spans[p] for p in picked]
