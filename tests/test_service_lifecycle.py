@@ -321,3 +321,29 @@ def test_stop_signal_reaches_a_daemon_that_left_the_group_and_the_port_is_freed(
         assert os.getsid(daemon) != os.getsid(svc.pid) and daemon in {p.pid for p in svc.processes()}
     assert marker.read_text() == f"{daemon} SIGTERM\n"  # a graceful stop, not a SIGKILL
     assert gone(daemon) and _port_free(svc.port)
+
+
+def test_a_process_forked_from_the_harness_dies_of_sigterm_and_leaves_its_services_alone(tmp_path):
+    # Reproduction: a CI run hung 600 s in multiprocessing's Pool.terminate(), joining a KB worker
+    # it had sent SIGTERM. Once a service has run, the harness's SIGTERM hook is installed, and a
+    # worker forked from the harness inherited it: SIGTERM ran the hook in the worker, which went to
+    # kill the harness's live services (they are not its own) under a lock another thread may have
+    # held at the fork, instead of dying. A forked child must die of SIGTERM like any process.
+    import multiprocessing
+
+    with fixture_service(tmp_path) as svc:
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+        child.start()
+        try:
+            time.sleep(0.3)
+            child.terminate()  # what Pool.terminate() does to its workers
+            child.join(timeout=15)
+            assert child.exitcode == -signal.SIGTERM, child.exitcode
+            assert svc.alive() and svc.processes()
+            with urllib.request.urlopen(svc.url("/health"), timeout=5) as resp:
+                assert json.load(resp) == {"status": "ok"}
+        finally:
+            if child.is_alive():
+                child.kill()
+                child.join()

@@ -219,6 +219,27 @@ def _install_hooks() -> None:
                 signal.signal(sig, _on_signal)
 
 
+def _forget_services_in_child() -> None:
+    # A process forked from the harness (a worker of its pools: counting, detection, the KB) owns
+    # none of its services and must die of SIGTERM like any process — that is how pools stop their
+    # workers. With the hooks inherited, SIGTERM had the worker kill the harness's live services,
+    # under a lock another thread may have held at the fork (a pool's terminate() then waited on
+    # that worker forever).
+    global _LIVE_LOCK, _HOOKS_INSTALLED
+    _LIVE_LOCK = threading.Lock()
+    _LIVE.clear()
+    if _HOOKS_INSTALLED:
+        _HOOKS_INSTALLED = False
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError):  # not the main thread: nothing to undo there
+                if signal.getsignal(sig) is _on_signal:
+                    signal.signal(sig, signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_services_in_child)
+
+
 class Service:
     """One system under test: started, probed for readiness, restarted, stopped — never orphaned."""
 
