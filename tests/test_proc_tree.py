@@ -182,3 +182,40 @@ def test_without_an_environment_the_command_inherits_ours_and_the_watchdog_does_
         watchdog_env = Path(f"/proc/{tree.reaper_pid}/environ").read_bytes()
     assert "HARNESS_SECRET=s3cret" in out.read_text().splitlines()
     assert b"HARNESS_SECRET" not in watchdog_env
+
+
+def _pool_worker(harness_pid: int, ready: Path) -> None:
+    from verifier.proc import pool_worker_init
+
+    pool_worker_init(harness_pid)
+    ready.touch()
+    time.sleep(60)
+
+
+def test_a_pool_worker_dies_of_sigterm_whatever_handler_the_harness_had(tmp_path):
+    # a program embedding verifier (or verifier itself: the service hooks) may handle SIGTERM; a
+    # worker forked from it inherits the handler, and a pool stops its workers with SIGTERM
+    # (Pool.terminate(), pebble on a task's timeout): one that only ran the handler would be joined
+    # forever
+    import multiprocessing
+
+    marker, ready = tmp_path / "handler-ran", tmp_path / "ready"
+    previous = signal.signal(signal.SIGTERM, lambda *_: marker.write_text(str(os.getpid())))
+    try:
+        worker = multiprocessing.get_context("fork").Process(target=_pool_worker,
+                                                             args=(os.getpid(), ready))
+        worker.start()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ready.exists()
+        worker.terminate()
+        worker.join(timeout=10)
+        assert worker.exitcode == -signal.SIGTERM and not marker.exists(), worker.exitcode
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()

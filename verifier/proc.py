@@ -55,12 +55,14 @@ def _die_with_parent() -> None:
 
 
 def pool_worker_init(harness_pid: int) -> None:
-    """Initializer of the harness's own worker pools (counting, detection): the worker is SIGKILLed
-    when the harness dies, even by SIGKILL, instead of waiting forever for work (Linux); a worker
-    whose harness is already gone exits at once."""
+    """Initializer of the harness's own worker pools (counting, detection, the knowledge base): the
+    worker is SIGKILLed when the harness dies, even by SIGKILL, instead of waiting forever for work
+    (Linux); a worker whose harness is already gone exits at once; and SIGTERM, which is how a pool
+    stops its workers, kills it whatever handler it inherited from the process that forked it."""
     _die_with_parent()
     if os.getppid() != harness_pid:
         os._exit(1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def child_preexec():
