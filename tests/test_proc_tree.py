@@ -3,6 +3,7 @@ tree killed (wrappers' children, orphans of a double fork, other sessions), noth
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import signal
@@ -15,7 +16,7 @@ import psutil
 import pytest
 
 from support.live_service import gone
-from verifier.proc import ProcessTree, run_tool
+from verifier.proc import ProcessTree, pool_worker_init, run_tool
 
 # Leaves a child in its group and a grandchild in a new session (orphaned by a double fork),
 # writes "leader child grandchild" pids, then waits.
@@ -185,8 +186,6 @@ def test_without_an_environment_the_command_inherits_ours_and_the_watchdog_does_
 
 
 def _pool_worker(harness_pid: int, ready: Path) -> None:
-    from verifier.proc import pool_worker_init
-
     pool_worker_init(harness_pid)
     ready.touch()
     time.sleep(60)
@@ -197,8 +196,6 @@ def test_a_pool_worker_dies_of_sigterm_whatever_handler_the_harness_had(tmp_path
     # worker forked from it inherits the handler, and a pool stops its workers with SIGTERM
     # (Pool.terminate(), pebble on a task's timeout): one that only ran the handler would be joined
     # forever
-    import multiprocessing
-
     marker, ready = tmp_path / "handler-ran", tmp_path / "ready"
     previous = signal.signal(signal.SIGTERM, lambda *_: marker.write_text(str(os.getpid())))
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -329,8 +330,6 @@ def test_a_process_forked_from_the_harness_dies_of_sigterm_and_leaves_its_servic
     # worker forked from the harness inherited it: SIGTERM ran the hook in the worker, which went to
     # kill the harness's live services (they are not its own) under a lock another thread may have
     # held at the fork, instead of dying. A forked child must die of SIGTERM like any process.
-    import multiprocessing
-
     with fixture_service(tmp_path) as svc:
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
         child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))

@@ -249,6 +249,8 @@ class OriginSummary(_Model):
 
 #: Most ``OriginSummary.not_scanned`` (and ``unweighed``) entries kept in results.json.
 NOT_SCANNED_LIMIT = 200
+
+
 def ratio_holds(ratio: float | None, threshold: float, unweighed: Iterable[Mapping[str, Any]] = ()
                 ) -> bool | None:
     """Whether a self-developed ``ratio`` reaches ``threshold`` (within 1e-9): None when there is
